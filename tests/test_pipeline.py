@@ -1,0 +1,142 @@
+"""The solutions -> notebooks -> grades pipeline, checked end to end with real nbgrader."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from notebook_tools import (ROOT, exercises, is_solution, is_test, nbgrader_meta, read,
+                            solution_notebook, student_notebook, topics)
+from utils.course import generate
+
+TOPICS = topics()
+
+
+def test_course_has_topics():
+    assert TOPICS[:2] == ["01_tensors", "02_forward_pass"], f"solutions/ holds {TOPICS}"
+    for topic in TOPICS:
+        assert solution_notebook(topic).exists(), f"solutions/{topic}/ must hold {topic}.ipynb"
+        assert student_notebook(topic).exists(), f"notebooks/{topic}/{topic}.ipynb is missing: run `make assignments`"
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_graded_cells_are_well_formed(topic):
+    nb = read(solution_notebook(topic))
+    ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("grade_id")]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    assert not duplicated, f"{topic}: grade_id used twice: {duplicated}"
+    graded = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
+    for cell in graded:
+        meta = nbgrader_meta(cell)
+        assert meta.get("points", 0) > 0, f"{topic}: graded cell {meta['grade_id']} has no points"
+        assert meta.get("locked"), f"{topic}: graded test cell {meta['grade_id']} is not locked"
+    found = exercises(nb)
+    assert len(found) >= 4, f"{topic}: {len(found)} exercises, at least 4 expected"
+    for ex in found:
+        assert ex.test_indices, f"{topic}: exercise {ex.grade_id} has no graded test cell after it"
+        src = nb.cells[ex.solution_index].source
+        assert "### BEGIN SOLUTION" in src and "### END SOLUTION" in src, f"{topic}: {ex.grade_id} lacks solution markers"
+    hidden = [c for c in nb.cells if is_test(c) and "### BEGIN HIDDEN TESTS" in c.source]
+    assert len(hidden) >= len(found), f"{topic}: every exercise needs hidden tests ({len(hidden)} of {len(found)} have them)"
+    total = sum(nbgrader_meta(c)["points"] for c in graded)
+    assert total >= 10, f"{topic}: {total} points in all, at least 10 expected"
+
+
+def _hidden_lines(source: str) -> list[str]:
+    out, inside = [], False
+    for line in source.splitlines():
+        if "### BEGIN HIDDEN TESTS" in line:
+            inside = True
+        elif "### END HIDDEN TESTS" in line:
+            inside = False
+        elif inside and len(line.strip()) > 12:
+            out.append(line.strip())
+    return out
+
+
+def _solution_lines(source: str) -> list[str]:
+    m = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", source, re.S)
+    lines = m.group(1).splitlines() if m else []
+    # Short or generic lines (`return x`, `pass`) may legitimately appear in prose or stubs.
+    return [line.strip() for line in lines if len(line.strip()) > 25 and not line.strip().startswith("#")]
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_student_version_leaks_nothing(topic):
+    text = student_notebook(topic).read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text, f"notebooks/{topic} contains '{marker}'"
+    student = read(student_notebook(topic))
+    student_code = "\n".join(c.source for c in student.cells)
+    source = read(solution_notebook(topic))
+    for cell in source.cells:
+        if is_solution(cell):
+            for line in _solution_lines(cell.source):
+                assert line not in student_code, f"notebooks/{topic} shows solution code: {line!r}"
+        if is_test(cell):
+            for line in _hidden_lines(cell.source):
+                assert line not in student_code, f"notebooks/{topic} shows a hidden test: {line!r}"
+    for cell in student.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs, f"notebooks/{topic}: the student version must have no stored outputs"
+
+
+@pytest.mark.slow
+def test_student_versions_are_current(tmp_path):
+    """Regenerating every topic from solutions/ gives exactly the committed notebooks/."""
+    stale = []
+    for topic in TOPICS:
+        fresh = read(generate(topic, tmp_path) / f"{topic}.ipynb")
+        committed = read(student_notebook(topic))
+        a = [(c.cell_type, c.source, c.metadata) for c in fresh.cells]
+        b = [(c.cell_type, c.source, c.metadata) for c in committed.cells]
+        if a != b:
+            stale.append(topic)
+    assert not stale, f"notebooks/ is out of date for {stale}: run `make assignments`"
+
+
+# ---------------------------------------------------------------------------------------------
+# The round trip through nbgrader: generate, submit, autograde, read the gradebook.
+
+def _course(tmp_path, topic):
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    shutil.copytree(ROOT / "solutions" / topic, course / "solutions" / topic,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    return course
+
+
+def _nbgrader(course, *args):
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
+                          cwd=course, capture_output=True, text=True)
+    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("topic", TOPICS)
+def test_round_trip_scores(tmp_path, topic):
+    from nbgrader.api import Gradebook
+
+    course = _course(tmp_path, topic)
+    _nbgrader(course, "db", "student", "add", "solver")
+    _nbgrader(course, "db", "student", "add", "untouched")
+    _nbgrader(course, "generate_assignment", topic)
+    name = f"{topic}.ipynb"
+    for student, source in (("solver", course / "solutions" / topic / name),
+                            ("untouched", course / "notebooks" / topic / name)):
+        dest = course / "submitted" / student / topic
+        dest.mkdir(parents=True)
+        shutil.copy(source, dest / name)
+    _nbgrader(course, "autograde", topic)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        solver = gb.find_submission(topic, "solver")
+        untouched = gb.find_submission(topic, "untouched")
+        max_score = gb.find_assignment(topic).max_score
+        assert max_score >= 10
+        assert solver.score == max_score, f"{topic}: the solution scored {solver.score} of {max_score}"
+        assert untouched.score == 0, f"{topic}: the untouched student version scored {untouched.score}"
