@@ -1,0 +1,539 @@
+"""The student's seat: the course driven in a real JupyterLab in headless Chromium.
+
+A JupyterLab server is started from this environment on a loopback port with a throw-away token,
+its root a temporary copy of the course (nothing in the repository is modified), and Debian's
+Chromium is driven through Playwright for Python (no browser is downloaded; `make test-deps`
+installs Chromium with apt when it is missing). For each topic the test
+
+* opens the student notebook from the file browser and runs all cells (Run > Run All Cells),
+* checks that the cells before the first exercise ran cleanly and that the first exercise fails
+  with NotImplementedError,
+* types a correct answer into the solution cell, re-runs it and its tests, and sees them pass,
+* presses nbgrader's Validate button and reads the verdict,
+
+and it opens a solution notebook, runs it, and checks that every plot cell shows an image and no
+cell shows an error. Screenshots go to artifacts/browser/.
+
+Run it alone with `.venv/bin/python -m pytest tests/test_browser.py -m browser -q`.
+Set BROWSER_TOPICS=00_demo to run it against a small built-in nbgrader notebook instead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from notebook_tools import exercises, is_solution
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts" / "browser"
+DEMO = "00_demo"
+TOPICS = [t for t in os.environ.get("BROWSER_TOPICS", "01_tensors,02_forward_pass").split(",") if t]
+SOLUTION_TOPICS = TOPICS[-1:]  # one solution notebook keeps the test within its time budget
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+SERVER_START_S = 90       # JupyterLab start-up on a loaded 2-core machine
+KERNEL_START_S = 90       # a kernel reaching "idle" after the notebook opens
+RUN_S = 180               # one notebook's Run All (the budget is 60 s; leave room on a busy machine)
+VALIDATE_S = 240          # Validate re-executes the whole notebook in a fresh kernel
+
+# JupyterLab user settings for the run: no news pop-up, every cell attached to the DOM (the default
+# windowing detaches off-screen cells), and no automatic bracket closing while the test types.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+        {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings":
+        {"windowingMode": "none", "codeCellConfig": {"autoClosingBrackets": False, "lineWrap": False}},
+    "@jupyterlab/codemirror-extension/plugin.jupyterlab-settings":
+        {"defaultConfig": {"autoClosingBrackets": False}},
+}
+
+pytestmark = pytest.mark.browser
+
+# nbgrader runs `alembic` (and JupyterLab its kernels) through PATH: put this environment's bin/ first.
+ENV = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+
+
+# --------------------------------------------------------------------------------------------
+# The course copy, the server and the browser
+# --------------------------------------------------------------------------------------------
+
+def _demo_topic(course: Path) -> None:
+    """A small nbgrader topic (two exercises and a plot) for developing the test without the course."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+                   "language_info": {"name": "python"}}
+
+    def graded(source, grade_id, *, solution):
+        cell = nbformat.v4.new_code_cell(source)
+        meta = {"grade": not solution, "grade_id": grade_id, "locked": not solution, "schema_version": 3,
+                "solution": solution, "task": False}
+        if not solution:
+            meta["points"] = 1
+        cell.metadata["nbgrader"] = meta
+        return cell
+
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Demo topic"),
+        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\n\nvalues = [1, 2, 3]\nprint(sum(values))"),
+        graded('def square(x):\n    """Return x squared."""\n    ### BEGIN SOLUTION\n    if x < 0:\n'
+               '        x = -x\n    return x * x\n    ### END SOLUTION', "ex1_square", solution=True),
+        graded("assert square(3) == 9\n### BEGIN HIDDEN TESTS\nassert square(-2) == 4\n### END HIDDEN TESTS",
+               "ex1_square_tests", solution=False),
+        nbformat.v4.new_code_cell("fig, ax = plt.subplots(figsize=(3, 2))\nax.plot(values, [v * v for v in values]);"),
+        graded('def cube(x):\n    """Return x cubed."""\n    ### BEGIN SOLUTION\n    return x ** 3\n'
+               '    ### END SOLUTION', "ex2_cube", solution=True),
+        graded("assert cube(2) == 8", "ex2_cube_tests", solution=False),
+    ]
+    path = course / "solutions" / DEMO / f"{DEMO}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from nbclient import NotebookClient
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbformat.write(nb, path)
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", DEMO, "--force", "--log-level=WARN",
+                    f"--CourseDirectory.db_url=sqlite:///{course / 'demo-gradebook.db'}"],
+                   cwd=course, env=ENV, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A throw-away copy of the course: notebooks/, solutions/ and nbgrader_config.py."""
+    course = tmp_path_factory.mktemp("course")
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    for folder in ("notebooks", "solutions"):
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, course / folder, ignore=ignore)
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    if DEMO in TOPICS:
+        _demo_topic(course)
+    return course
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Process ids below pid (kernels run in their own session, so killing the group misses them)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+class LabServer:
+    def __init__(self, course: Path, home: Path):
+        self.port = _free_port()
+        self.token = os.urandom(16).hex()
+        self.url = f"http://127.0.0.1:{self.port}"
+        settings = home / "lab-settings"
+        for name, values in LAB_SETTINGS.items():
+            (settings / name).parent.mkdir(parents=True, exist_ok=True)
+            (settings / name).write_text(json.dumps(values))
+        env = dict(ENV,
+                   JUPYTERLAB_SETTINGS_DIR=str(settings),
+                   JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+                   JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+                   JUPYTER_CONFIG_DIR=str(home / "config"),
+                   PYDEVD_DISABLE_FILE_VALIDATION="1")
+        self.log_path = home / "jupyter.log"
+        self._log = open(self.log_path, "w")
+        # cwd = the course copy: nbgrader's Validate handler reads nbgrader_config.py from the server's cwd.
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={course}"],
+            cwd=course, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def api(self, path: str, method: str = "GET"):
+        request = urllib.request.Request(f"{self.url}/api/{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + SERVER_START_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                self.api("status")
+                return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.5)
+        raise RuntimeError(f"JupyterLab did not answer within {SERVER_START_S} s:\n{self.log()}")
+
+    def shutdown_kernels(self) -> None:
+        try:
+            for kernel in self.api("kernels"):
+                self.api(f"kernels/{kernel['id']}", method="DELETE")
+        except Exception:  # the server may already be gone; stop() kills what is left
+            pass
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text()[-5000:]
+
+    def stop(self) -> None:
+        self.shutdown_kernels()
+        leftovers = _descendants(self.proc.pid)
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        for pid in leftovers:  # kernels live in their own process groups
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(course, tmp_path_factory):
+    server = LabServer(course, tmp_path_factory.mktemp("jupyter-home"))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def _chromium() -> str:
+    exe = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if exe is None:  # the project's own setup step for tests (apt-get on Debian)
+        subprocess.run(["make", "test-deps"], cwd=ROOT, check=False)
+        exe = shutil.which("chromium")
+    if exe is None:
+        pytest.fail("Chromium is missing and `make test-deps` could not install it "
+                    "(it runs `apt-get install chromium`, which needs Debian and root)")
+    return exe
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, lab, request):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    failures_before = request.session.testsfailed
+    try:
+        yield page
+    finally:
+        if request.session.testsfailed > failures_before:  # the call phase is reported before teardown
+            try:
+                page.screenshot(path=str(ARTIFACTS / f"FAILED_{_slug(request.node.name)}.png"))
+            except Exception:
+                pass
+        context.close()
+        lab.shutdown_kernels()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
+# --------------------------------------------------------------------------------------------
+# Driving JupyterLab
+# --------------------------------------------------------------------------------------------
+
+def open_lab(page, lab) -> None:
+    page.goto(f"{lab.url}/lab?reset&token={lab.token}")
+    page.locator(".jp-DirListing-content").wait_for(timeout=SERVER_START_S * 1000)
+
+
+def _exact(text: str):
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
+
+
+def double_click_item(page, name: str) -> None:
+    item = page.locator(".jp-DirListing-item").filter(
+        has=page.locator(".jp-DirListing-itemText", has_text=_exact(name)))
+    item.dblclick()
+
+
+def open_notebook(page, *parts: str) -> None:
+    """Double-click through the file browser from its home folder, then wait for the kernel."""
+    page.locator(".jp-BreadCrumbs-home").click()
+    for name in parts:
+        double_click_item(page, name)
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    wait_kernel_idle(page)
+
+
+def wait_kernel_idle(page, timeout_s: float = KERNEL_START_S) -> None:
+    page.wait_for_function(
+        "() => { const s = document.querySelector("
+        "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');"
+        " return s && s.getAttribute('data-status') === 'idle'; }",
+        timeout=timeout_s * 1000)
+
+
+def menu(page, top: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=_exact(top)).click()
+    page.locator(".lm-Menu-itemLabel", has_text=_exact(item)).click()
+
+
+CELLS_JS = """
+() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const status = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+  const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].map(c => {
+    const prompt = c.querySelector('.jp-InputArea-prompt');
+    const outputs = [...c.querySelectorAll('.jp-OutputArea-output')].map(o => ({
+      mime: o.getAttribute('data-mime-type') || '',
+      text: (o.innerText || '').slice(0, 4000),
+    }));
+    return {
+      code: c.classList.contains('jp-CodeCell'),
+      prompt: prompt ? prompt.innerText.trim() : '',
+      outputs: outputs,
+      images: c.querySelectorAll('.jp-OutputArea-output img').length,
+    };
+  });
+  return {status: status ? status.getAttribute('data-status') : null, cells: cells};
+}
+"""
+
+ERROR_RE = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception)\b.*$", re.M)
+
+
+def cell_states(page) -> dict:
+    return page.evaluate(CELLS_JS)
+
+
+def execution_count(cell: dict) -> int | None:
+    match = re.fullmatch(r"\[(\d+)\]:", cell["prompt"])
+    return int(match.group(1)) if match else None
+
+
+def error_text(cell: dict) -> str | None:
+    """The text of an error (traceback) output of a cell, or None."""
+    for out in cell["outputs"]:
+        if "stderr" in out["mime"] and ERROR_RE.search(out["text"]):
+            return out["text"]
+    return None
+
+
+def wait_executed(page, indices: list[int], timeout_s: float = RUN_S, after: dict | None = None) -> dict:
+    """Wait until the kernel is idle, nothing is queued ([*]) and the given cells have execution counts.
+
+    With `after` (an earlier cell_states), those cells must also have counts above the ones they had.
+    The state must hold for two polls in a row: the status flickers to idle between queued cells.
+    """
+    deadline = time.monotonic() + timeout_s
+    stable = 0
+    while time.monotonic() < deadline:
+        state = cell_states(page)
+        cells = state["cells"]
+        done = (state["status"] == "idle"
+                and not any("*" in c["prompt"] for c in cells if c["code"])
+                and all(execution_count(cells[i]) is not None for i in indices))
+        if done and after is not None:
+            done = all(execution_count(cells[i]) > (execution_count(after["cells"][i]) or 0) for i in indices)
+        stable = stable + 1 if done else 0
+        if stable >= 2:
+            return state
+        page.wait_for_timeout(500)
+    raise AssertionError(f"cells {indices} did not finish executing within {timeout_s} s; "
+                         f"prompts: {[c['prompt'] for c in cell_states(page)['cells'] if c['code']]}")
+
+
+def cell_locator(page, index: int):
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
+
+
+def shot(page, name: str, cell_index: int | None = None) -> Path:
+    if cell_index is not None:
+        cell_locator(page, cell_index).scroll_into_view_if_needed()
+    path = ARTIFACTS / f"{_slug(name)}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def editor_text(page, index: int) -> str:
+    lines = cell_locator(page, index).locator(".cm-content .cm-line").all_inner_texts()
+    return "\n".join(line.replace("\u200b", "") for line in lines)
+
+
+def type_into_cell(page, index: int, source: str) -> None:
+    """Replace a cell's text by typing it, line by line, into its CodeMirror editor.
+
+    CodeMirror indents each new line itself; the indentation it inserts is selected (Shift+Home) and
+    typed over, so the result is exactly `source`.
+    """
+    editor = cell_locator(page, index).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    for n, line in enumerate(source.split("\n")):
+        if n:
+            page.keyboard.press("Enter")
+            page.keyboard.press("Shift+Home")
+            if not line:
+                page.keyboard.press("Delete")
+        if line:
+            page.keyboard.type(line)
+    typed = editor_text(page, index)
+    norm = lambda text: "\n".join(l.rstrip() for l in text.strip().split("\n"))  # noqa: E731
+    assert norm(typed) == norm(source), f"typing went wrong; the editor holds:\n{typed}\n--- expected:\n{source}"
+
+
+def solution_source(solution_nb, grade_id: str) -> str:
+    """The solution notebook's cell for grade_id without the BEGIN/END SOLUTION marker lines."""
+    for cell in solution_nb.cells:
+        if is_solution(cell) and cell.metadata["nbgrader"]["grade_id"] == grade_id:
+            return "\n".join(line for line in cell.source.split("\n")
+                             if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    raise LookupError(f"no solution cell {grade_id} in the solution notebook")
+
+
+def _need_topic(course: Path, topic: str) -> tuple[Path, Path]:
+    student = course / "notebooks" / topic / f"{topic}.ipynb"
+    solution = course / "solutions" / topic / f"{topic}.ipynb"
+    if not solution.exists():
+        pytest.skip(f"{topic} is not in solutions/ yet")
+    if not student.exists():
+        pytest.fail(f"{topic} has no student version; run `make assignments TOPICS={topic}`")
+    return student, solution
+
+
+# --------------------------------------------------------------------------------------------
+# The tests
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_student_solves_first_exercise(page, lab, course, topic):
+    student_path, solution_path = _need_topic(course, topic)
+    student_nb = nbformat.read(student_path, as_version=4)
+    found = exercises(student_nb)
+    assert found, f"{topic}: the student notebook has no exercise"
+    first = found[0]
+    checked = list(range(first.solution_index))  # the cells before the first exercise
+    code_before = [i for i in checked if student_nb.cells[i].cell_type == "code" and student_nb.cells[i].source.strip()]
+
+    open_lab(page, lab)
+    open_notebook(page, "notebooks", topic, f"{topic}.ipynb")
+    shot(page, f"{topic}_1_opened")
+
+    # Run > Run All Cells: execution stops at the first error, the unsolved first exercise.
+    menu(page, "Run", "Run All Cells")
+    state = wait_executed(page, code_before + [first.solution_index])
+    cells = state["cells"]
+    for i in code_before:
+        assert error_text(cells[i]) is None, f"{topic}: cell {i} before the first exercise failed:\n{error_text(cells[i])}"
+    failing = [i for i in [first.solution_index, *first.test_indices] if error_text(cells[i])]
+    assert failing, f"{topic}: the unsolved exercise {first.grade_id} did not fail"
+    assert "NotImplementedError" in error_text(cells[failing[0]]), error_text(cells[failing[0]])
+    assert first.test_indices, f"{topic}: exercise {first.grade_id} has no test cell"
+    shot(page, f"{topic}_2_not_implemented", failing[0])
+
+    # Type a correct answer, run it and its tests.
+    answer = solution_source(nbformat.read(solution_path, as_version=4), first.grade_id)
+    type_into_cell(page, first.solution_index, answer)
+    before = cell_states(page)
+    page.keyboard.press("Shift+Enter")  # runs the solution cell and moves to the first test cell
+    for _ in first.test_indices:
+        page.keyboard.press("Shift+Enter")
+    state = wait_executed(page, [first.solution_index, *first.test_indices], after=before)
+    for i in [first.solution_index, *first.test_indices]:
+        assert error_text(state["cells"][i]) is None, \
+            f"{topic}: cell {i} fails after typing the solution:\n{error_text(state['cells'][i])}"
+    shot(page, f"{topic}_3_solved", first.test_indices[-1])
+
+    # nbgrader's Validate: saves, re-executes the notebook in a fresh kernel, reports in a dialog.
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar").get_by_text("Validate", exact=True).click()
+    message = page.locator(".jp-Dialog #validation-message")
+    message.wait_for(timeout=VALIDATE_S * 1000)
+    verdict = message.evaluate("""m => ({
+        classes: [...m.classList],
+        text: m.innerText,
+        failed: [...m.querySelectorAll(':scope > .jp-RenderedText pre')].map(p => p.innerText),
+    })""")
+    shot(page, f"{topic}_4_validate")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+
+    failed_sources = [s.strip() for s in verdict["failed"][0::2]]
+    failed_errors = verdict["failed"][1::2]
+    solved_tests = [student_nb.cells[i].source.strip() for i in first.test_indices]
+    if len(found) == 1:
+        assert "validation-success" in verdict["classes"], verdict["text"]
+    else:
+        # The other exercises are still stubs: Validate must say so, and only about them.
+        assert "validation-failed" in verdict["classes"], verdict["text"]
+        assert failed_sources, verdict["text"]
+        for source in solved_tests:
+            assert source not in failed_sources, f"{topic}: Validate says the solved exercise fails:\n{verdict['text']}"
+        assert any("NotImplementedError" in e for e in failed_errors), verdict["text"]
+        second = found[1]
+        unsolved = {student_nb.cells[i].source.strip() for i in [second.solution_index, *second.test_indices]}
+        assert unsolved & set(failed_sources), f"{topic}: Validate does not report {second.grade_id}:\n{verdict['text']}"
+
+
+@pytest.mark.parametrize("topic", SOLUTION_TOPICS)
+def test_solution_notebook_renders(page, lab, course, topic):
+    _, solution_path = _need_topic(course, topic)
+    nb = nbformat.read(solution_path, as_version=4)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+    plots = [i for i in code if any("image/png" in o.get("data", {}) for o in nb.cells[i].outputs)]
+
+    open_lab(page, lab)
+    open_notebook(page, "solutions", topic, f"{topic}.ipynb")
+    menu(page, "Edit", "Clear Outputs of All Cells")  # so that what is checked below is freshly made
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img')")
+    menu(page, "Run", "Run All Cells")
+    state = wait_executed(page, code)
+    cells = state["cells"]
+
+    errors = {i: error_text(cells[i]) for i in code if error_text(cells[i])}
+    assert not errors, f"{topic}: cells show errors: " + "\n".join(f"[{i}] {t}" for i, t in errors.items())
+    counts = [execution_count(cells[i]) for i in code]
+    assert counts == list(range(1, len(code) + 1)), f"{topic}: execution counts {counts}"
+    missing = [i for i in plots if cells[i]["images"] == 0]
+    assert not missing, f"{topic}: plot cells {missing} rendered no image"
+    shot(page, f"{topic}_solution_top", code[0])
+    for n, i in enumerate(plots[:3]):
+        shot(page, f"{topic}_solution_plot{n + 1}", i)

@@ -1,0 +1,417 @@
+"""utils.checks: every helper passes good input, fails each kind of bad input with a message
+that names the object and says what was expected, what came back and a hint, and refuses
+bad arguments from the test writer with TypeError/ValueError."""
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from utils.checks import (check_close, check_decreasing, check_dtype, check_equal, check_layers,
+                          check_param_count, check_requires_grad, check_shape, check_true, check_type)
+
+
+def failure(func, *args, **kwargs) -> str:
+    """Call a check that must fail; return its message."""
+    with pytest.raises(AssertionError) as info:
+        func(*args, **kwargs)
+    return str(info.value)
+
+
+def assert_message(message: str, name: str, *parts: str, hint: bool = True) -> None:
+    assert message.startswith(f"{name}: "), message
+    if hint:
+        assert "\n  hint: " in message, message
+    for part in parts:
+        assert part in message, f"{part!r} not in:\n{message}"
+    assert "Traceback" not in message
+
+
+def student_fn(x):
+    return x
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(4, 3)
+        self.out = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.hidden(x)))
+
+
+# ----------------------------------------------------------------------------- check_type
+
+@pytest.mark.parametrize("value, expected", [
+    (torch.zeros(2), torch.Tensor), (nn.Parameter(torch.zeros(2)), torch.Tensor), (3, int), (0.5, float),
+    (True, bool), ("a", str), (np.zeros(2), np.ndarray), (nn.Linear(1, 1), nn.Module), (3, (int, float)),
+])
+def test_check_type_passes(value, expected):
+    check_type(value, expected, "x")
+
+
+@pytest.mark.parametrize("value, expected, hint", [
+    (0.5, torch.Tensor, ".item()"),
+    (np.zeros(2), torch.Tensor, "torch.from_numpy"),
+    ([1, 2], torch.Tensor, "torch.tensor"),
+    (torch.tensor(2.0), float, ".item()"),
+    (torch.zeros(2), np.ndarray, ".numpy()"),
+    (None, torch.Tensor, "return"),
+    (student_fn, torch.Tensor, "call"),
+    (NotImplemented, torch.Tensor, "placeholder"),
+    (nn.Linear, nn.Module, "instance"),
+    (True, int, "bool"),
+])
+def test_check_type_fails_with_hint(value, expected, hint):
+    message = failure(check_type, value, expected, "result")
+    assert_message(message, "result", "wrong type", "expected:", "got:", hint)
+
+
+def test_check_type_bad_arguments():
+    with pytest.raises(TypeError, match="expected_type"):
+        check_type(1, "int", "x")
+    with pytest.raises(TypeError, match="name"):
+        check_type(1, int, 5)
+    with pytest.raises(TypeError, match="hint"):
+        check_type(1, int, "x", hint=3)
+
+
+def test_custom_hint_replaces_default():
+    message = failure(check_type, 0.5, torch.Tensor, "loss", hint="Return the loss tensor itself.")
+    assert message.endswith("hint: Return the loss tensor itself.")
+    assert ".item()" not in message
+
+
+# ----------------------------------------------------------------------------- check_shape
+
+def test_check_shape_passes():
+    check_shape(torch.zeros(3, 4), (3, 4), "x")
+    check_shape(np.zeros((2,)), (2,), "x")
+    check_shape(torch.zeros(()), (), "x")
+    check_shape(torch.zeros(5, 4), (None, 4), "x")
+    check_shape(torch.zeros(3, 4, requires_grad=True), [3, 4], "x")
+    check_shape(torch.zeros(3, 4), torch.Size([3, 4]), "x")
+
+
+@pytest.mark.parametrize("value, expected, parts", [
+    (torch.zeros(4, 3), (3, 4), ["(3, 4)", "(4, 3)", "swap the dimensions"]),
+    (torch.zeros(5, 1), (5,), ["(5,)", "(5, 1)", "squeeze"]),
+    (torch.zeros(5), (5, 1), ["(5, 1)", "(5,)", "unsqueeze"]),
+    (torch.zeros(2, 6), (3, 4), ["same number of elements"]),
+    (torch.zeros(5, 2, 3), (5, 4), ["expected 2 dimension(s), got 3"]),
+    (3.0, (1,), ["Python float", ".item()"]),
+    ([1.0, 2.0], (2,), ["Python list", "torch.tensor"]),
+    (None, (2,), ["None", "return"]),
+    (student_fn, (2,), ["function", "call"]),
+])
+def test_check_shape_fails(value, expected, parts):
+    message = failure(check_shape, value, expected, "y_hat")
+    assert_message(message, "y_hat", "expected:", "got:", *parts)
+
+
+def test_check_shape_bad_arguments():
+    for bad in ["3x4", (3.0, 4), (-1, 4), (True, 4), 3, None]:
+        with pytest.raises(TypeError, match="expected_shape.*tuple of"):
+            check_shape(torch.zeros(3, 4), bad, "x")
+
+
+# ----------------------------------------------------------------------------- check_dtype
+
+def test_check_dtype_passes():
+    check_dtype(torch.zeros(2), torch.float32, "x")
+    check_dtype(torch.zeros(2, dtype=torch.long), torch.int64, "x")
+    check_dtype(np.zeros(2), np.float64, "x")
+    check_dtype(np.zeros(2, dtype=np.float32), "float32", "x")
+    check_dtype(np.float32(1.0), np.float32, "x")
+
+
+@pytest.mark.parametrize("value, expected, parts", [
+    (torch.from_numpy(np.zeros(3)), torch.float32, ["torch.float32", "torch.float64", "float64"]),
+    (torch.tensor([1, 2]), torch.float32, ["int64", ".float()"]),
+    (torch.tensor([0.0, 1.0]), torch.long, ["int64", ".long()"]),
+    (torch.tensor([1.0]) > 0, torch.float32, ["bool", ".float()"]),
+    (np.zeros(3), torch.float32, ["NumPy array", "torch.from_numpy"]),
+    (torch.zeros(3), np.float32, ["tensor", ".numpy()"]),
+    (1.5, torch.float32, ["Python float"]),
+    (None, torch.float32, ["return"]),
+])
+def test_check_dtype_fails(value, expected, parts):
+    message = failure(check_dtype, value, expected, "x")
+    assert_message(message, "x", "expected:", "got:", *parts)
+
+
+def test_check_dtype_bad_arguments():
+    for bad in [None, "no-such-type", True, 3.5]:
+        with pytest.raises(TypeError, match="expected_dtype"):
+            check_dtype(torch.zeros(2), bad, "x")
+
+
+# ----------------------------------------------------------------------------- check_close
+
+def test_check_close_passes_on_every_kind_of_value():
+    check_close(1.00001, 1.0, "x")
+    check_close(torch.tensor(2.0), 2.0, "x")
+    check_close(torch.tensor([1.0, 2.0], requires_grad=True) * 1, [1.0, 2.0], "x")
+    check_close(np.array([[1.0, 2.0]]), torch.tensor([[1.0, 2.0]]), "x")
+    check_close([1, 2, 3], np.array([1.0, 2.0, 3.0]), "x")
+    check_close([torch.tensor(1.0), torch.tensor(2.0)], [1.0, 2.0], "x")
+    check_close(torch.tensor([float("nan")]), [float("nan")], "x")
+    check_close(torch.tensor([1.0, 2.0], dtype=torch.float64), torch.tensor([1.0, 2.0]), "x")
+    check_close(torch.tensor([1.0], dtype=torch.bfloat16), [1.0], "x")
+    check_close(1.05, 1.0, "x", atol=0.1)
+    check_close(110.0, 100.0, "x", rtol=0.2)
+    check_close(torch.zeros(0), [], "x")
+
+
+def test_check_close_reports_largest_difference_and_where():
+    got = torch.tensor([[1.0, 2.0], [3.0, 4.5]])
+    message = failure(check_close, got, [[1.0, 2.0], [3.0, 4.0]], "weights")
+    assert_message(message, "weights", "expected:", "got:", hint=False)
+    assert "1 of 4 values differ" in message
+    assert re.search(r"largest difference is 0\.5 at index \[1, 1\]: got 4\.5, expected 4\.0", message), message
+
+
+def test_check_close_scalar_message():
+    message = failure(check_close, torch.tensor(0.75), 0.5, "loss")
+    assert "expected: 0.5" in message and "got:      0.75" in message and "difference: 0.25" in message
+
+
+@pytest.mark.parametrize("value, expected, hint", [
+    (torch.tensor([2.0, 4.0, 6.0]), [1.0, 2.0, 3.0], "3 times"[0:0] + "2 times"),
+    (torch.tensor([0.5, 1.0, 1.5]), [1.0, 2.0, 3.0], "1/2"),
+    (torch.tensor([-1.0, -2.0]), [1.0, 2.0], "sign"),
+    (torch.tensor([[1.0, 3.0], [2.0, 4.0]]), [[1.0, 2.0], [3.0, 4.0]], "transpose"),
+    (torch.tensor([3.0, 1.0, 2.0]), [1.0, 2.0, 3.0], "wrong places"),
+    (torch.tensor([2.0, 3.0, 4.0]), [1.0, 2.0, 3.0], "same amount"),
+    (torch.tensor(float("nan")), 1.0, "NaN"),
+    (torch.tensor([1.0]), 1.0, ".item()"),
+    (torch.tensor([1.0, 2.0]), 1.5, "reduce"),
+    (torch.zeros(3, 2), [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], "swap"),
+    (None, 1.0, "return"),
+    (student_fn, 1.0, "call"),
+    (NotImplemented, 1.0, "placeholder"),
+    ("1.0", 1.0, "return a tensor"),
+])
+def test_check_close_fails_with_hint(value, expected, hint):
+    message = failure(check_close, value, expected, "out")
+    assert_message(message, "out", "expected:", "got:", hint)
+
+
+def test_check_close_device_and_grad(monkeypatch):
+    # a tensor that requires grad is detached, not refused
+    w = torch.ones(3, requires_grad=True)
+    check_close(w * 2, [2.0, 2.0, 2.0], "w")
+    assert "got:      [3.0, 3.0, 3.0]" in failure(check_close, w * 3, [2.0, 2.0, 2.0], "w")
+    if torch.cuda.is_available():  # pragma: no cover - only on a GPU machine
+        check_close(torch.ones(2, device="cuda"), torch.ones(2), "x")
+
+
+def test_check_close_bad_arguments():
+    with pytest.raises(ValueError, match="atol"):
+        check_close(1.0, 1.0, "x", atol=-1)
+    with pytest.raises(ValueError, match="rtol"):
+        check_close(1.0, 1.0, "x", rtol="0.1")
+    with pytest.raises(TypeError, match="expected"):
+        check_close(1.0, None, "x")
+    with pytest.raises(TypeError, match="expected"):
+        check_close(1.0, "one", "x")
+
+
+# ----------------------------------------------------------------------------- check_equal
+
+def test_check_equal_passes():
+    check_equal(3, 3, "n")
+    check_equal("relu", "relu", "s")
+    check_equal((2, 3), (2, 3), "t")
+    check_equal(torch.Size([2, 3]), (2, 3), "shape")
+    check_equal(torch.tensor(3), 3, "n")
+    check_equal(np.int64(3), 3, "n")
+    check_equal(torch.tensor([1, 2, 3]), torch.tensor([1, 2, 3]), "t")
+    check_equal([1, 2, 3], np.array([1, 2, 3]), "t")
+    check_equal(torch.tensor([1, 2, 3]), [1, 2, 3], "t")
+    check_equal(torch.tensor([3]), 3, "n")
+    check_equal(True, True, "b")
+    check_equal({"a": 1}, {"a": 1}, "d")
+
+
+@pytest.mark.parametrize("value, expected, parts", [
+    (4, 3, ["expected: 3", "got:      4"]),
+    ([2, 3], (2, 3), ["list", "tuple"]),
+    ("ReLU", "relu", ["upper/lower case"]),
+    ("relu\n", "relu", ["spaces"]),
+    (1, True, ["bool"]),
+    (torch.tensor([3, 3]), 3, ["single number", "reduce"]),
+    (torch.tensor([3, 4]), [3, 5], ["1 of 2 values differ", "got 4"]),
+    (3.0000001, 3, ["int("]),
+    (torch.tensor(3.5), 3, ["expected: 3", "3.5"]),
+    (None, 3, ["return"]),
+    (torch.tensor([1, 2, 3]), torch.tensor([1, 5, 3]), ["1 of 3 values differ", "index [1]", "got 2", "expected 5"]),
+    (torch.tensor([1, 2]), torch.tensor([1, 2, 3]), ["wrong shape", "(3,)", "(2,)"]),
+    (np.array([1, 2]), torch.tensor([[1, 2]]), ["wrong shape", "unsqueeze"]),
+])
+def test_check_equal_fails(value, expected, parts):
+    message = failure(check_equal, value, expected, "answer")
+    assert_message(message, "answer", "expected:", "got:", *parts, hint=False)
+
+
+def test_check_equal_never_leaks_library_errors():
+    class Weird:
+        def __eq__(self, other):
+            raise RuntimeError("boom")
+    message = failure(check_equal, Weird(), 3, "w")
+    assert "boom" not in message
+
+
+# ----------------------------------------------------------------------------- check_true
+
+def test_check_true():
+    check_true(True, "never shown")
+    check_true(np.bool_(True), "never shown")
+    check_true(torch.tensor(True), "never shown")
+    check_true((torch.ones(3) > 0).all(), "never shown")
+    with pytest.raises(AssertionError) as info:
+        check_true(False, "probabilities must sum to 1")
+    assert str(info.value) == "probabilities must sum to 1"
+    with pytest.raises(AssertionError):
+        check_true(torch.tensor(False), "x")
+    with pytest.raises(TypeError, match="all"):
+        check_true(torch.tensor([True, False]), "x")
+    with pytest.raises(TypeError, match="message"):
+        check_true(True, None)
+    with pytest.raises(TypeError, match="condition"):
+        check_true("yes", "x")
+
+
+# ----------------------------------------------------------------------------- check_param_count
+
+def test_check_param_count_passes():
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    check_param_count(model, 4 * 3 + 3 + 3 * 2 + 2)
+    check_param_count(Net(), 23)
+    frozen = Net()
+    frozen.hidden.weight.requires_grad_(False)
+    check_param_count(frozen, 23 - 12)
+
+
+def test_check_param_count_message_gives_both_counts_and_breakdown():
+    message = failure(check_param_count, Net(), 30)
+    assert_message(message, "model", "expected: 30", "got:      23", "per layer",
+                   "hidden: Linear(4→3) -> 15", "out: Linear(3→2) -> 8")
+
+
+def test_check_param_count_hints():
+    no_bias = nn.Sequential(nn.Linear(4, 3, bias=False))
+    assert "bias=False" in failure(check_param_count, no_bias, 15)
+    frozen = Net()
+    frozen.out.requires_grad_(False)
+    message = failure(check_param_count, frozen, 23)
+    assert "frozen" in message and "requires_grad=False" in message
+
+    class Empty(nn.Module):
+        def forward(self, x):
+            return nn.Linear(4, 3)(x)
+    assert "__init__" in failure(check_param_count, Empty(), 15)
+
+
+@pytest.mark.parametrize("value, hint", [(None, "return"), (Net, "instance"), (student_fn, "call"),
+                                         (torch.zeros(3), "nn.Sequential")])
+def test_check_param_count_refuses_non_models(value, hint):
+    message = failure(check_param_count, value, 3)
+    assert_message(message, "model", "nn.Module", hint)
+
+
+def test_check_param_count_bad_arguments():
+    for bad in [-1, 2.5, "10", True, None]:
+        with pytest.raises(TypeError, match="expected"):
+            check_param_count(Net(), bad)
+
+
+def test_check_param_count_lazy_layer():
+    model = nn.Sequential(nn.LazyLinear(3))
+    message = failure(check_param_count, model, 3)
+    assert "forward pass" in message
+
+
+# ----------------------------------------------------------------------------- check_layers
+
+def test_check_layers_passes():
+    check_layers(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)), [nn.Linear, nn.ReLU, nn.Linear])
+    check_layers(nn.Linear(2, 3), [nn.Linear])
+    nested = nn.Sequential(nn.Sequential(nn.Linear(2, 3), nn.Tanh()), nn.Linear(3, 1))
+    check_layers(nested, (nn.Linear, nn.Tanh, nn.Linear))
+
+
+def test_check_layers_prints_both_sequences():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1))
+    message = failure(check_layers, model, [nn.Linear, nn.ReLU, nn.Linear])
+    assert_message(message, "model", "expected: [Linear, ReLU, Linear]", "got:      [Linear, Sigmoid, Linear]",
+                   "position 1")
+
+
+def test_check_layers_hints():
+    message = failure(check_layers, Net(), [nn.Linear, nn.ReLU, nn.Linear])
+    assert "F.relu" in message and "nn.ReLU()" in message
+    swapped = nn.Sequential(nn.ReLU(), nn.Linear(2, 3), nn.Linear(3, 1))
+    assert "different order" in failure(check_layers, swapped, [nn.Linear, nn.ReLU, nn.Linear])
+    longer = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 1))
+    message = failure(check_layers, longer, [nn.Linear, nn.ReLU, nn.Linear])
+    assert "unexpected from position 3" in message and "expected 3 layers, found 5" in message
+    assert "None" in failure(check_layers, None, [nn.Linear])
+
+
+def test_check_layers_bad_arguments():
+    for bad in [nn.Linear, [nn.Linear(2, 3)], ["Linear"], [int], None]:
+        with pytest.raises(TypeError, match="expected_types"):
+            check_layers(Net(), bad)
+
+
+# ----------------------------------------------------------------------------- check_requires_grad
+
+def test_check_requires_grad():
+    check_requires_grad(torch.zeros(2, requires_grad=True), True, "w")
+    check_requires_grad(nn.Linear(2, 2).weight, True, "w")
+    check_requires_grad(torch.zeros(2), False, "x")
+    message = failure(check_requires_grad, torch.zeros(2), True, "w")
+    assert_message(message, "w", "requires_grad=True", "requires_grad=False", ".requires_grad_()")
+    message = failure(check_requires_grad, torch.zeros(2, requires_grad=True) * 2, False, "y")
+    assert_message(message, "y", ".detach()")
+    assert "float" in failure(check_requires_grad, torch.zeros(2, dtype=torch.long), True, "w")
+    assert ".item()" in failure(check_requires_grad, 0.5, True, "w")
+    assert "return" in failure(check_requires_grad, None, True, "w")
+    with pytest.raises(TypeError, match="expected"):
+        check_requires_grad(torch.zeros(2), "yes", "w")
+
+
+# ----------------------------------------------------------------------------- check_decreasing
+
+def test_check_decreasing_passes():
+    check_decreasing([3.0, 2.0, 2.5, 1.0], "losses")
+    check_decreasing(torch.tensor([3.0, 2.0]), "losses")
+    check_decreasing(np.array([3, 2, 1]), "losses", strictly=True)
+    check_decreasing([torch.tensor(2.0, requires_grad=True), torch.tensor(1.0)], "losses")
+
+
+@pytest.mark.parametrize("values, kwargs, parts", [
+    ([1.0, 2.0, 3.0], {}, ["does not decrease", "first 1.0, last 3.0", "zero_grad"]),
+    ([2.0, 2.0, 2.0], {}, ["never change", "optimizer.step()"]),
+    ([3.0, 1.0, 2.0, 0.5], {"strictly": True}, ["every step", "position 2"]),
+    ([3.0, float("nan")], {}, ["nan", "learning rate"]),
+    ([1.0], {}, ["at least 2 values"]),
+    (0.5, {}, ["append"]),
+    (None, {}, ["return"]),
+    ([[1.0, 0.5]], {}, ["1-d"]),
+])
+def test_check_decreasing_fails(values, kwargs, parts):
+    message = failure(check_decreasing, values, "losses", **kwargs)
+    assert_message(message, "losses", "expected:", "got:", *parts)
+
+
+def test_messages_are_short():
+    messages = [failure(check_close, torch.arange(10000.0), torch.arange(10000.0) + 1, "big"),
+                failure(check_equal, list(range(1000)), list(range(1, 1001)), "long"),
+                failure(check_param_count, nn.Sequential(*[nn.Linear(2, 2) for _ in range(40)]), 1)]
+    for message in messages:
+        assert len(message) < 1000, message
+        assert all(len(line) < 200 for line in message.splitlines()), message
