@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TOPICS := $(sort $(notdir $(wildcard solutions/[0-9][0-9]_*)))
+TEST_WORKERS ?= auto
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test test-deps assignments execute grade bench help
@@ -34,7 +35,7 @@ test-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: setup test-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 assignments: setup
 	$(BIN)/python -m utils.course assignments $(TOPICS)

@@ -41,7 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "browser"
 DEMO = "00_demo"
 TOPICS = [t for t in os.environ.get("BROWSER_TOPICS", "01_tensors,02_forward_pass").split(",") if t]
-SOLUTION_TOPICS = TOPICS[-1:]  # one solution notebook keeps the test within its time budget
+# Solution notebooks run in the browser: one with plots and one with widgets keeps the test within ~3 minutes.
+SOLUTION_TOPICS = [t for t in os.environ.get(
+    "BROWSER_SOLUTION_TOPICS", "02_forward_pass,06_nonlinear_regression" if DEMO not in TOPICS else DEMO).split(",") if t]
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -293,21 +295,22 @@ def double_click_item(page, name: str) -> None:
     item.dblclick()
 
 
-def open_notebook(page, *parts: str) -> None:
-    """Double-click through the file browser from its home folder, then wait for the kernel."""
+def open_notebook(page, *parts: str, n_cells: int) -> None:
+    """Double-click through the file browser from its home folder, then wait for the cells and the kernel."""
     page.locator(".jp-BreadCrumbs-home").click()
     for name in parts:
         double_click_item(page, name)
-    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-    panel.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    page.wait_for_function(
+        "n => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').length === n",
+        arg=n_cells, timeout=KERNEL_START_S * 1000)
     wait_kernel_idle(page)
 
 
 def wait_kernel_idle(page, timeout_s: float = KERNEL_START_S) -> None:
+    """The status bar reads '<kernel name> | Idle' (it reads 'No Kernel | ...' while the session starts)."""
     page.wait_for_function(
-        "() => { const s = document.querySelector("
-        "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');"
-        " return s && s.getAttribute('data-status') === 'idle'; }",
+        "() => [...document.querySelectorAll('.jp-StatusBar-TextItem')].some(e =>"
+        " /\\|\\s*Idle\\s*$/.test(e.textContent) && !/^\\s*No Kernel/.test(e.textContent))",
         timeout=timeout_s * 1000)
 
 
@@ -331,12 +334,14 @@ CELLS_JS = """
       prompt: prompt ? prompt.innerText.trim() : '',
       outputs: outputs,
       images: c.querySelectorAll('.jp-OutputArea-output img').length,
+      widgets: c.querySelectorAll('.jp-OutputArea-output .jupyter-widgets').length,
     };
   });
   return {status: status ? status.getAttribute('data-status') : null, cells: cells};
 }
 """
 
+WIDGET_CALL = re.compile(r"^(display\()?\s*explore_\w+\(", re.M)  # a cell that shows a utils.interactive widget
 ERROR_RE = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception)\b.*$", re.M)
 
 
@@ -455,7 +460,7 @@ def test_student_solves_first_exercise(page, lab, course, topic):
     code_before = [i for i in checked if student_nb.cells[i].cell_type == "code" and student_nb.cells[i].source.strip()]
 
     open_lab(page, lab)
-    open_notebook(page, "notebooks", topic, f"{topic}.ipynb")
+    open_notebook(page, "notebooks", topic, f"{topic}.ipynb", n_cells=len(student_nb.cells))
     shot(page, f"{topic}_1_opened")
 
     # Run > Run All Cells: execution stops at the first error, the unsolved first exercise.
@@ -518,9 +523,10 @@ def test_solution_notebook_renders(page, lab, course, topic):
     nb = nbformat.read(solution_path, as_version=4)
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
     plots = [i for i in code if any("image/png" in o.get("data", {}) for o in nb.cells[i].outputs)]
+    widgets = [i for i in code if WIDGET_CALL.search(nb.cells[i].source)]
 
     open_lab(page, lab)
-    open_notebook(page, "solutions", topic, f"{topic}.ipynb")
+    open_notebook(page, "solutions", topic, f"{topic}.ipynb", n_cells=len(nb.cells))
     menu(page, "Edit", "Clear Outputs of All Cells")  # so that what is checked below is freshly made
     page.wait_for_function(
         "() => !document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img')")
@@ -534,6 +540,11 @@ def test_solution_notebook_renders(page, lab, course, topic):
     assert counts == list(range(1, len(code) + 1)), f"{topic}: execution counts {counts}"
     missing = [i for i in plots if cells[i]["images"] == 0]
     assert not missing, f"{topic}: plot cells {missing} rendered no image"
+    not_rendered = [i for i in widgets if cells[i]["widgets"] == 0]
+    assert not not_rendered, f"{topic}: widget cells {not_rendered} rendered no widget"
+    assert plots or widgets, f"{topic}: no plot or widget to check; pick a solution notebook with figures"
     shot(page, f"{topic}_solution_top", code[0])
-    for n, i in enumerate(plots[:3]):
+    for n, i in enumerate(plots[:2]):
         shot(page, f"{topic}_solution_plot{n + 1}", i)
+    for n, i in enumerate(widgets[:2]):
+        shot(page, f"{topic}_solution_widget{n + 1}", i)

@@ -63,6 +63,9 @@ def test_check_type_passes(value, expected):
     (NotImplemented, torch.Tensor, "placeholder"),
     (nn.Linear, nn.Module, "instance"),
     (True, int, "bool"),
+    (np.float32(0.5), float, "float(...)"),
+    (2, float, "float(...)"),
+    (2.0, int, "int(...)"),
 ])
 def test_check_type_fails_with_hint(value, expected, hint):
     message = failure(check_type, value, expected, "result")
@@ -179,7 +182,7 @@ def test_check_close_scalar_message():
 
 
 @pytest.mark.parametrize("value, expected, hint", [
-    (torch.tensor([2.0, 4.0, 6.0]), [1.0, 2.0, 3.0], "3 times"[0:0] + "2 times"),
+    (torch.tensor([2.0, 4.0, 6.0]), [1.0, 2.0, 3.0], "2 times"),
     (torch.tensor([0.5, 1.0, 1.5]), [1.0, 2.0, 3.0], "1/2"),
     (torch.tensor([-1.0, -2.0]), [1.0, 2.0], "sign"),
     (torch.tensor([[1.0, 3.0], [2.0, 4.0]]), [[1.0, 2.0], [3.0, 4.0]], "transpose"),

@@ -122,8 +122,9 @@ def test_network_size_widget_trains_once_per_setting():
     assert f"{n_params} parameters" in w.result.get_title()
     assert "1 hidden layer of 2 (ReLU)" in w.result.get_title()
 
+    first_model = w.cache[start][0]
     w.update(width=start[0])                     # back to a setting seen before: no new training
-    assert len(w.cache) == 2
+    assert len(w.cache) == 2 and w.cache[start][0] is first_model
     w.update(depth=2, activation="Tanh")
     assert (start[0], 2, "Tanh") in w.cache and len(w.cache) == 3
     assert "2 hidden layers" in w.result.get_title()
@@ -176,3 +177,9 @@ def test_training_regions_softmax_and_width_errors():
         explore_training_regions(X, y, lambda: nn.Linear(2, 3), epochs=5)
     with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
         explore_training_regions(X[:, 0], y, lambda: nn.Linear(1, 1), epochs=5)
+
+
+def test_static_text_of_a_widget_is_short_and_stable():
+    w = explore_gradient_descent(X_LINE, Y_LINE)
+    assert repr(w) == ("<interactive figure with controls: learning rate, steps; "
+                       "run the notebook in Jupyter to use it>")

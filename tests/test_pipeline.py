@@ -10,7 +10,7 @@ import pytest
 
 from notebook_tools import (ROOT, exercises, is_solution, is_test, nbgrader_meta, read,
                             solution_notebook, student_notebook, topics)
-from utils.course import generate
+from utils.course import generate, tool_env
 
 TOPICS = topics()
 
@@ -46,15 +46,18 @@ def test_graded_cells_are_well_formed(topic):
 
 
 def _hidden_lines(source: str) -> list[str]:
-    out, inside = [], False
+    """Lines that only the hidden part of a test cell has (visible tests may repeat a setup line)."""
+    hidden, visible, inside = [], set(), False
     for line in source.splitlines():
         if "### BEGIN HIDDEN TESTS" in line:
             inside = True
         elif "### END HIDDEN TESTS" in line:
             inside = False
-        elif inside and len(line.strip()) > 12:
-            out.append(line.strip())
-    return out
+        elif inside:
+            hidden.append(line.strip())
+        else:
+            visible.add(line.strip())
+    return [line for line in hidden if len(line) > 12 and line not in visible]
 
 
 def _solution_lines(source: str) -> list[str]:
@@ -112,7 +115,7 @@ def _course(tmp_path, topic):
 
 def _nbgrader(course, *args):
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
-                          cwd=course, capture_output=True, text=True)
+                          cwd=course, capture_output=True, text=True, env=tool_env())
     assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
 

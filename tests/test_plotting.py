@@ -260,12 +260,16 @@ def test_activations_unknown_name():
 
 
 # ------------------------------------------------------------------------------ plot_classification_2d
-def _pixel(ax, x, y):
+def _pixels(ax, points):
+    """The rendered RGB colour at each data point (x, y)."""
     fig = ax.figure
     fig.canvas.draw()
     buf = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255
-    px, py = ax.transData.transform((x, y))
-    return buf[int(round(buf.shape[0] - py)), int(round(px))]
+    result = []
+    for x, y in points:
+        px, py = ax.transData.transform((x, y))
+        result.append(buf[int(round(buf.shape[0] - py)), int(round(px))])
+    return result
 
 
 def _closest_class(rgb, alpha=0.3):
@@ -292,8 +296,8 @@ def test_softmax_regions_are_argmax_over_classes():
                                  title="Multiclass")
     assert out is ax and ax.get_title() == "Multiclass"
     probes = {(3.0, -1.0): 0, (-1.0, 3.0): 1, (-3.0, -3.0): 2, (-0.5, -0.4): 2}
-    for (px, py), expected in probes.items():
-        assert _closest_class(_pixel(ax, px, py)) == expected, (px, py)
+    for (point, expected), rgb in zip(probes.items(), _pixels(ax, probes)):
+        assert _closest_class(rgb) == expected, point
     filled = [c for c in ax.collections if hasattr(c, "levels")]
     np.testing.assert_allclose(filled[0].levels, [-0.5, 0.5, 1.5, 2.5])
 
@@ -307,7 +311,7 @@ def test_sigmoid_probability_contour_and_boundary():
     boundary = [c for c in contours if list(c.levels) == [0.5]][0]
     segs = np.concatenate([s for s in boundary.allsegs[0]])
     np.testing.assert_allclose(segs[:, 0], 0, atol=0.05)     # the decision boundary is x1 = 0
-    red, blue = _pixel(ax, 3, 0), _pixel(ax, -3, 0)
+    red, blue = _pixels(ax, [(3, 0), (-3, 0)])
     assert red[0] > red[2] and blue[2] > blue[0]
     assert ax.get_xlim() == (-4, 4) and ax.get_ylim() == (-4, 4)
     assert np.allclose(np.diff(ax.get_xticks()), 2)
@@ -456,3 +460,25 @@ def test_learning_rates_lines_and_errors():
         plot_learning_rates(x, y[:2], [0.1])
     with pytest.raises(ValueError, match="one entry per data point"):
         plot_gradient_descent(x, y[:2])
+
+
+# ------------------------------------------------------------------------------ course-notes models
+def test_regression_with_sklearn_model_and_notes_style_module():
+    class SklearnLike:                       # anything with .predict(X) -> array, e.g. LinearRegression
+        def predict(self, X):
+            return 2 * X[:, 0] - 1
+
+    x, y = _regression_data()
+    curve = _lines(plot_regression(x[:, None], y, SklearnLike()))[0]
+    np.testing.assert_allclose(curve.get_ydata(), 2 * curve.get_xdata() - 1)
+
+    class NotesStyle(nn.Module):            # the course notes keep their layers in `self.main`
+        def __init__(self):
+            super().__init__()
+            self.main = nn.Sequential(nn.Linear(1, 3), nn.Sigmoid(), nn.Linear(3, 1))
+
+        def forward(self, x):
+            return self.main(x)
+
+    ax = plot_nodes(x[:, None], y, NotesStyle())
+    assert len([ln for ln in ax.get_lines() if ln.get_label().startswith("node ")]) == 3

@@ -60,7 +60,7 @@ def _shape_str(shape) -> str:
     return "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
 
 
-def _fmt_num(x) -> str:
+def _fmt_num(x, digits: int = 6) -> str:
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
     if isinstance(x, numbers.Integral):
@@ -70,14 +70,14 @@ def _fmt_num(x) -> str:
     x = float(x)
     if math.isnan(x) or math.isinf(x):
         return str(x)
-    text = f"{x:.6g}"
+    text = f"{x:.{digits}g}"
     return text if any(c in text for c in ".e") else text + ".0"  # 3.0 reads as a float, 3 as an int
 
 
 def _preview(arr: np.ndarray, limit: int = 6) -> str:
     """A few values of an array, e.g. '[0.1, 0.2, 0.3]'."""
     flat = np.asarray(arr).reshape(-1)
-    items = ", ".join(_fmt_num(v) for v in flat[:limit])
+    items = ", ".join(_fmt_num(v, 4) for v in flat[:limit])
     return "[" + items + (", ..." if flat.size > limit else "") + "]"
 
 
@@ -294,6 +294,8 @@ def check_type(value, expected_type, name: str, hint: str | None = None) -> None
             default = "True/False is a bool; return a count or index as an int."
         elif isinstance(value, float) and int in types and float(value).is_integer():
             default = "use int(...) or integer division //."
+        elif isinstance(value, (numbers.Number, np.generic)) and float in types:
+            default = "use float(...) to get a Python float."
     raise _failure(name, "wrong type.", _type_names(types), _describe(value), hint, default)
 
 

@@ -8,6 +8,7 @@ With no topic, every topic in solutions/ is processed.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,18 @@ def _check_topics(names: list[str]) -> list[str]:
     return names or known
 
 
+def tool_env() -> dict:
+    """The environment for running nbgrader as a subprocess.
+
+    nbgrader starts helper programs (alembic, for the gradebook) by name, so the folder holding this
+    interpreter's scripts must be on PATH even when the virtual environment is not activated.
+    """
+    env = dict(os.environ)
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    return env
+
+
 def generate(topic: str, release_root: Path) -> Path:
     """Run nbgrader generate_assignment for one topic, writing into release_root/<topic>/.
 
@@ -47,7 +60,7 @@ def generate(topic: str, release_root: Path) -> Path:
             f"--CourseDirectory.release_directory={release_root}",
             f"--CourseDirectory.db_url=sqlite:///{Path(tmp) / 'gradebook.db'}",
         ]
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=tool_env())
     if proc.returncode != 0:
         raise RuntimeError(f"nbgrader generate_assignment {topic} failed:\n{proc.stdout}\n{proc.stderr}")
     return release_root / topic

@@ -174,7 +174,7 @@ def make_template(db_url: str, course_id: str, topic: str, path: Path) -> list[s
     """Copy the topic's assignment, notebooks and cells (source, checksums, points) from the course
     gradebook (any SQLAlchemy URL) into a fresh SQLite file; returns the notebook names."""
     from nbgrader.api import Base, Gradebook
-    from sqlalchemy import create_engine, select
+    from sqlalchemy import create_engine, select, text
 
     with Gradebook(db_url, course_id) as gb:
         assignment = gb.find_assignment(topic)
@@ -194,16 +194,18 @@ def make_template(db_url: str, course_id: str, topic: str, path: Path) -> list[s
             for table in ("grade_cells", "solution_cells", "task_cells"):
                 data.append((table, rows(table, t[table].c.id.in_(cell_ids))))
             data.append(("source_cell", rows("source_cell", t["source_cell"].c.notebook_id.in_(nb_ids))))
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     path = Path(path)
     if path.exists():
         path.unlink()
-    with Gradebook(f"sqlite:///{path}", acourse):
-        pass  # creates the schema and the course row
+    # the schema and the alembic version row, as nbgrader's Gradebook() would create them (without
+    # running the `alembic` command it uses for that)
     engine = create_engine(f"sqlite:///{path}", future=True)
+    Base.metadata.create_all(bind=engine)
     with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": version})
         for table, items in data:
-            if table == "course":
-                continue
             if items:
                 conn.execute(t[table].insert(), items)
     engine.dispose()
@@ -391,6 +393,23 @@ def _kill_uid(uid: int) -> None:
         time.sleep(0.05)
 
 
+def _kill_leftovers(uid: int | None) -> None:
+    """After a submission: kill what its kernel left behind (daemons included: this worker is a
+    child subreaper, so orphans of the kernel become its children)."""
+    for pid in _descendants(os.getpid()):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if uid is not None:
+        _kill_uid(uid)
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
 def _descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -407,32 +426,6 @@ def _descendants(pid: int) -> list[int]:
             out.append(child)
             todo.append(child)
     return out
-
-
-# nbgrader preprocessor that hands the working copy to the sandbox user just before the kernel starts
-try:
-    from nbgrader.preprocessors import NbGraderPreprocessor
-    from traitlets import Integer as _Integer
-
-    class SandboxWorkdir(NbGraderPreprocessor):
-        """Give the notebook's working folder (autograded/<student>/<topic>/ of the worker's private
-        course copy) to the sandbox uid, the only place the student kernel may write."""
-
-        uid = _Integer(-1, help="uid/gid owning the working copy; -1: leave as is").tag(config=True)
-
-        def preprocess(self, nb, resources):
-            path = resources.get("metadata", {}).get("path")
-            if self.uid >= 0 and path:
-                # its parents (autograded/<student>/) only traversable, the folder itself its own
-                os.chmod(os.path.dirname(path), 0o711)
-                os.chmod(os.path.dirname(os.path.dirname(path)), 0o711)
-                for dirpath, dirnames, filenames in os.walk(path):
-                    os.chown(dirpath, self.uid, self.uid)
-                    for name in filenames:
-                        os.chown(os.path.join(dirpath, name), self.uid, self.uid)
-            return nb, resources
-except ImportError:  # pragma: no cover
-    SandboxWorkdir = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -520,6 +513,23 @@ def _tamper_notes(submitted: Path, released: Path) -> list[str]:
     return notes
 
 
+def _failure_reason(records, error, cfg) -> str:
+    """A one-line reason from what nbgrader logged when it gave up on a submission."""
+    messages = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
+    text = "\n".join(messages)
+    exc_line = ""
+    for msg in messages:
+        if msg.startswith("Traceback"):
+            lines = [l for l in msg.splitlines() if l.strip()]
+            exc_line = lines[-1].strip() if lines else ""
+    cell_timeout = cfg.get("ExecutePreprocessor", {}).get("timeout") or cfg.get("Execute", {}).get("timeout")
+    if "DeadKernelError" in text or "Kernel died" in text:
+        return "the kernel died (killed for memory, or crashed)"
+    if "unresponsive" in text or "TimeoutError" in exc_line or "Kernel didn't respond" in text:
+        return f"a cell could not be stopped after the {cell_timeout} s cell time limit (kernel unresponsive)"
+    return "nbgrader could not grade it: " + (exc_line or str(error))[-300:]
+
+
 def _check_notebook(path: Path) -> str | None:
     """Why a submitted notebook cannot be graded, or None."""
     import nbformat
@@ -603,6 +613,7 @@ def _worker_config(setup: WorkerSetup, wdir: Path, student: str, uid: int | None
     from traitlets.config import Config
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
+    from utils.grading_preprocessors import SandboxWorkdir
 
     cfg = Config(setup.cfg_dict)
     cfg.CourseDirectory.root = str(wdir)
@@ -622,7 +633,9 @@ def _worker_config(setup: WorkerSetup, wdir: Path, student: str, uid: int | None
     if "Autograde" in cfg and "autograde_preprocessors" in cfg.Autograde:
         preprocessors = list(cfg.Autograde.autograde_preprocessors)
     if uid is not None:
-        preprocessors.insert(preprocessors.index(Execute), SandboxWorkdir)
+        names = [p if isinstance(p, str) else f"{p.__module__}.{p.__name__}" for p in preprocessors]
+        at = next(i for i, n in enumerate(names) if n.rsplit(".", 1)[-1] == "Execute")
+        preprocessors.insert(at, SandboxWorkdir)
         cfg.SandboxWorkdir.uid = uid
     cfg.Autograde.autograde_preprocessors = preprocessors
     return cfg
@@ -697,18 +710,10 @@ def grade_in_worker(setup: WorkerSetup, wid: int, wdir: Path, job: Job, mpl_cach
     except Exception as exc:  # nbgrader raises NbGraderException after logging the details
         error = exc
     finally:
-        if uid is not None:
-            _kill_uid(uid)  # whatever the student left running
+        _kill_leftovers(uid)  # whatever the student left running
     result["notes"] += [n for n in _notes_from_log(handler.records) if n not in result["notes"]]
     if error is not None:
-        details = " ".join(r.getMessage() for r in handler.records if r.levelno >= logging.ERROR)
-        if "kernel died" in details.lower() or "DeadKernelError" in details:
-            result["reason"] = "the kernel died (out of memory or crashed)"
-        elif "unresponsive" in details:
-            result["reason"] = "the kernel became unresponsive"
-        else:
-            last = [l for l in details.splitlines() if l.strip()] or [str(error)]
-            result["reason"] = "nbgrader could not grade it: " + last[-1][-300:]
+        result["reason"] = _failure_reason(handler.records, error, cfg)
         result["seconds"] = time.perf_counter() - start
         return result
     result["notebooks"] = _read_results(wdir, setup, job.student)
@@ -745,6 +750,12 @@ def _rmtree_force(path: Path) -> None:
 
 def _worker_main(conn, setup: WorkerSetup, wid: int) -> None:
     os.setsid()  # own process group: the parent can kill this worker and its kernel together
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        except Exception:
+            pass
     import warnings
     from sqlalchemy.exc import SAWarning
     warnings.simplefilter("ignore", SAWarning)
@@ -1027,15 +1038,76 @@ def grade(opts: Options) -> Summary:
     finally:
         shutil.rmtree(base, ignore_errors=True)
     if opts.feedback and graded:
-        _nbgrader(["generate_feedback", opts.topic, "--log-level=ERROR"], root, check=False)
+        for problem in generate_feedback(cfg, opts.topic, workers=workers):
+            warnings_.append(f"feedback: {problem}")
         lap("feedback")
     if opts.export:
-        _nbgrader(["export", "--log-level=ERROR"], root, check=False)
+        export_grades(cfg)
         lap("export")
     summary = Summary(opts.topic, graded, failed, skipped, notes, scores, share,
                       time.perf_counter() - t0, box.describe(), warnings_, timings)
     _write_report(root, summary)
     return summary
+
+
+def _quiet_logger(name: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    logger.propagate = False
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[%(name)s] %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.ERROR)
+    return logger
+
+
+def _feedback_chunk(cfg_dict: dict, topic: str, students: list[str]) -> list[str]:
+    from traitlets.config import Config
+    from nbgrader.converters import GenerateFeedback
+
+    problems = []
+    for student in students:
+        c = Config(cfg_dict)
+        c.CourseDirectory.assignment_id = topic
+        c.CourseDirectory.student_id = student
+        converter = GenerateFeedback(coursedir=coursedir_for(c), config=c, log=_quiet_logger("nbgrader.feedback"))
+        try:
+            converter.start()
+        except Exception as exc:  # one broken notebook must not stop the others
+            problems.append(f"{student}: {exc}")
+    return problems
+
+
+def generate_feedback(cfg, topic: str, students: list[str] | None = None, workers: int = 1) -> list[str]:
+    """nbgrader generate_feedback (HTML in feedback/) for the topic, split over `workers` processes
+    (it only reads the gradebook); returns the problems met."""
+    cd = coursedir_for(cfg)
+    if students is None:
+        students = sorted(p.parent.name for p in (Path(cd.root) / cd.autograded_directory).glob(f"*/{topic}"))
+    # nbgrader's GenerateFeedback takes a glob as the student id: escape the glob characters
+    students = [re.sub(r"([*?\[])", r"[\1]", s) for s in students]
+    chunks = [students[i::workers] for i in range(max(1, workers))]
+    chunks = [c for c in chunks if c]
+    if len(chunks) <= 1:
+        return _feedback_chunk(_plain(cfg), topic, students)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(len(chunks)) as pool:
+        results = pool.starmap(_feedback_chunk, [(_plain(cfg), topic, c) for c in chunks])
+    return [p for r in results for p in r]
+
+
+def export_grades(cfg) -> Path:
+    """nbgrader export (CsvExportPlugin) to <course root>/grades.csv, in this process."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    cd = coursedir_for(cfg)
+    path = Path(cd.root) / "grades.csv"
+    plugin = CsvExportPlugin(config=cfg, log=_quiet_logger("nbgrader.export"))
+    plugin.to = str(path)
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        plugin.export(gb)
+    return path
 
 
 def _plain(cfg) -> dict:

@@ -83,6 +83,11 @@ class Explorer(widgets.VBox):
             control.observe(self._on_change, names="value")
         self.update()
 
+    def __repr__(self):
+        # What a static viewer (GitHub, nbval) shows instead of the live widget: short and stable.
+        names = ", ".join(getattr(c, "description", "") or n for n, c in self.controls.items())
+        return f"<interactive figure with controls: {names}; run the notebook in Jupyter to use it>"
+
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
 

@@ -180,7 +180,7 @@ def gradient_descent(x, y, w0, lr, steps):
         losses.append(((w * x - y) ** 2).mean().item())
     return weights, losses
 '''),
-        ("losses shifted by one: the loss before the step recorded with the weight after it", '''
+        ("the last loss copied from the step before instead of computed at the final weight", '''
 def gradient_descent(x, y, w0, lr, steps):
     w = torch.tensor(float(w0), requires_grad=True)
     weights, losses = [float(w0)], []

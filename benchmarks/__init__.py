@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (timing notebooks and grading; not timed tests)."""

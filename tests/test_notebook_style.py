@@ -1,0 +1,134 @@
+"""Static checks of the solution notebooks' conventions (DESIGN.md, "Notebook conventions").
+
+Reads the stored notebooks only (no kernel): fast enough to run on every change.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from notebook_tools import read, solution_notebook, topics
+
+TOPICS = topics()
+MAX_TAGGED = 3  # nbval-ignore-output is for volatile output (progress bars, timings): keep such cells few
+IGNORE_TAG = "nbval-ignore-output"
+
+IMPORT_STAR = re.compile(r"^\s*from\s+\S+\s+import\s+\*", re.M)
+SYS_PATH = re.compile(r"\bsys\.path\b")
+VARIABLE = re.compile(r"\bVariable\b")
+TQDM_CALL = re.compile(r"\b(tqdm|trange)\s*\(")
+FIT_CALL = re.compile(r"(?<![\w.])fit\s*\(")
+PROGRESS_OFF = re.compile(r"progress\s*=\s*False")
+
+
+def _code(nb):
+    return [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+
+
+def _strip_comments(source: str) -> str:
+    return "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+
+
+def _tags(cell) -> list[str]:
+    return list(cell.metadata.get("tags", []))
+
+
+def _output_text(out) -> str:
+    if out.get("output_type") == "stream":
+        return out.get("text", "")
+    if out.get("output_type") == "error":
+        return "\n".join(out.get("traceback", [])) or f"{out.get('ename')}: {out.get('evalue')}"
+    return str(out.get("data", {}).get("text/plain", ""))
+
+
+def _shows_progress_bar(cell) -> bool:
+    for out in cell.get("outputs", []):
+        data = out.get("data", {})
+        if "application/vnd.jupyter.widget-view+json" in data and "%" in str(data.get("text/plain", "")):
+            return True
+        if out.get("name") == "stderr" and "%|" in out.get("text", ""):
+            return True
+    return False
+
+
+def _loc(topic, i, cell) -> str:
+    first = next((l for l in cell.source.splitlines() if l.strip()), "")
+    return f"{topic} cell {i} ({first[:50]!r})"
+
+
+@pytest.fixture(params=TOPICS or [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks in solutions/"))])
+def notebook(request):
+    topic = request.param
+    return topic, read(solution_notebook(topic))
+
+
+def test_first_code_cell_seeds(notebook):
+    topic, nb = notebook
+    code = _code(nb)
+    assert code, f"{topic} has no code cell"
+    i, first = code[0]
+    assert re.search(r"\bset_seed\s*\(", first.source), \
+        f"{_loc(topic, i, first)}: the first code cell must call set_seed(...) (DESIGN.md, Reproducibility)"
+
+
+def test_no_star_imports_path_hacks_or_variable(notebook):
+    topic, nb = notebook
+    problems = []
+    for i, cell in _code(nb):
+        source = _strip_comments(cell.source)
+        if IMPORT_STAR.search(source):
+            problems.append(f"{_loc(topic, i, cell)}: `import *` (import names explicitly)")
+        if SYS_PATH.search(source):
+            problems.append(f"{_loc(topic, i, cell)}: edits sys.path (utils is installed; import it directly)")
+        if VARIABLE.search(source):
+            problems.append(f"{_loc(topic, i, cell)}: uses torch.autograd.Variable (deprecated since PyTorch 0.4; "
+                            "tensors carry requires_grad themselves)")
+    assert not problems, "\n".join(problems)
+
+
+def test_kernel_metadata(notebook):
+    topic, nb = notebook
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", \
+        f"{topic}: kernelspec must be python3, found {nb.metadata.get('kernelspec')}"
+    assert nb.metadata.get("language_info", {}).get("name") == "python", \
+        f"{topic}: language_info.name must be python"
+
+
+def test_progress_bars_are_tagged_and_tags_few(notebook):
+    topic, nb = notebook
+    problems = []
+    for i, cell in _code(nb):
+        source = _strip_comments(cell.source)
+        bar = (TQDM_CALL.search(source) or _shows_progress_bar(cell)
+               or (FIT_CALL.search(source) and not PROGRESS_OFF.search(source) and "def fit" not in source))
+        if bar and IGNORE_TAG not in _tags(cell):
+            problems.append(f"{_loc(topic, i, cell)}: shows a progress bar but is not tagged {IGNORE_TAG}")
+    tagged = [i for i, cell in _code(nb) if IGNORE_TAG in _tags(cell)]
+    if len(tagged) > MAX_TAGGED:
+        problems.append(f"{topic}: {len(tagged)} cells tagged {IGNORE_TAG} (cells {tagged}); keep it to "
+                        f"{MAX_TAGGED} or fewer so that nbval still compares most of the notebook")
+    assert not problems, "\n".join(problems)
+
+
+def test_no_errors_in_stored_outputs(notebook):
+    topic, nb = notebook
+    problems = []
+    for i, cell in _code(nb):
+        for out in cell.get("outputs", []):
+            text = _output_text(out)
+            if out.get("output_type") == "error" or "Traceback (most recent call last)" in text:
+                problems.append(f"{_loc(topic, i, cell)}: stored output holds an error: {text.strip()[-200:]}")
+    assert not problems, "\n".join(problems) + "\n(demonstrate errors with try/except and print the message)"
+
+
+def test_execution_counts_in_order(notebook):
+    topic, nb = notebook
+    cells = [(i, c) for i, c in _code(nb) if c.source.strip()]
+    counts = [c.get("execution_count") for _, c in cells]
+    expected = list(range(1, len(cells) + 1))
+    assert counts == expected, (
+        f"{topic}: execution counts {counts} are not 1..{len(cells)} in order; "
+        f"re-execute it top to bottom in a fresh kernel with `make execute TOPICS={topic}`")
+    empty = [i for i, c in _code(nb) if not c.source.strip()]
+    assert not empty, f"{topic}: empty code cells {empty}"
