@@ -8,7 +8,8 @@ For each notebook in solutions/ (or the topics given) it measures
   rest     every other cell,
   total    wall time from asking for a kernel to the last cell's reply,
 prints a table, the three slowest cells of each notebook and the cells that run for more than about
-two seconds without a progress bar, and writes bench.json and bench.png (stacked bars) to --out.
+two seconds without a progress bar, and writes bench.json, bench.md (Markdown table) and bench.png
+(stacked bars) to --out.
 Budget: every notebook at most 60 s, the median at most 20 s. Exit status 1 when a notebook fails to
 execute, and with --check also when the budget is exceeded.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import statistics
 import sys
 import time
@@ -29,7 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 MAX_S = 60.0      # every notebook
 MEDIAN_S = 20.0   # the median notebook
-SLOW_CELL_S = 2.0  # a cell this slow should show a progress bar
+SLOW_CELL_S = 2.0  # a loop this slow should show a progress bar
+LOOP = re.compile(r"^\s*(for|while)\b|\bfit\s*\(|\btrain\w*\s*\(", re.M)
+BORING = re.compile(r"^\s*(#|set_seed\(|from\s|import\s)")
 
 
 @dataclass
@@ -38,6 +42,7 @@ class CellTime:
     seconds: float
     first_line: str
     progress_bar: bool  # the cell's output shows a tqdm bar
+    loop: bool = False  # the cell's source has a loop or calls a training function
 
 
 @dataclass
@@ -54,7 +59,7 @@ class Result:
         return sorted(self.cells, key=lambda c: -c.seconds)[:n]
 
     def slow_without_bar(self) -> list[CellTime]:
-        return [c for c in self.cells[1:] if c.seconds > SLOW_CELL_S and not c.progress_bar]
+        return [c for c in self.cells[1:] if c.seconds > SLOW_CELL_S and c.loop and not c.progress_bar]
 
 
 def topics() -> list[str]:
@@ -96,9 +101,12 @@ def run_notebook(path: Path, timeout: int = 600) -> Result:
                 client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
             except CellExecutionError as exc:
                 result.error = f"cell {index}: {str(exc).strip().splitlines()[-1][:200]}"
+            except Exception as exc:  # a cell timeout or a dead kernel
+                result.error = f"cell {index}: {type(exc).__name__}: {exc}"[:200]
             seconds = time.perf_counter() - t0
-            line = next((l for l in cell.source.splitlines() if l.strip()), "")[:60]
-            result.cells.append(CellTime(index, seconds, line, _has_progress_bar(cell)))
+            lines = [l for l in cell.source.splitlines() if l.strip()]
+            line = next((l for l in lines if first or not BORING.match(l)), lines[0] if lines else "").strip()[:60]
+            result.cells.append(CellTime(index, seconds, line, _has_progress_bar(cell), bool(LOOP.search(cell.source))))
             if first:
                 result.imports_s, first = seconds, False
             else:
@@ -123,6 +131,15 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def markdown(results: list[Result]) -> str:
+    """The table as Markdown, for the README's performance section."""
+    rows = ["| notebook | kernel start (s) | imports (s) | rest (s) | total (s) |", "|---|---:|---:|---:|---:|"]
+    rows += [f"| {r.topic} | {r.kernel_s:.1f} | {r.imports_s:.1f} | {r.rest_s:.1f} | {r.total_s:.1f} |" for r in results]
+    if results:
+        rows.append(f"| median | | | | {statistics.median(r.total_s for r in results):.1f} |")
+    return "\n".join(rows) + "\n"
+
+
 def verdict(results: list[Result]) -> list[str]:
     """The budget violations, as sentences (empty when within budget)."""
     problems = [f"{r.topic} takes {r.total_s:.1f} s (budget {MAX_S:.0f} s)" for r in results if r.total_s > MAX_S]
@@ -141,7 +158,7 @@ def chart(results: list[Result], path: Path) -> None:
     parts = [("kernel start", [r.kernel_s for r in results][::-1], "#9e9e9e"),
              ("imports (first cell)", [r.imports_s for r in results][::-1], "#4c72b0"),
              ("rest of the notebook", [r.rest_s for r in results][::-1], "#dd8452")]
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(results) + 1.8))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(results) + 2.4))
     left = [0.0] * len(results)
     for label, values, color in parts:
         ax.barh(names, values, left=left, label=label, color=color)
@@ -153,7 +170,7 @@ def chart(results: list[Result], path: Path) -> None:
     ax.set_xlabel("seconds, fresh kernel, top to bottom")
     ax.set_title(f"Notebook execution time ({platform.node()}, {_cpu_count()} CPUs)")
     ax.set_xlim(0, max(MAX_S, max(left, default=0)) * 1.1)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / (len(results) + 2)), ncol=3, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -193,7 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for topic in names:
         print(f"running {topic} ...", flush=True)
-        results.append(run_notebook(SOLUTIONS / topic / f"{topic}.ipynb", timeout=args.timeout))
+        try:
+            results.append(run_notebook(SOLUTIONS / topic / f"{topic}.ipynb", timeout=args.timeout))
+        except Exception as exc:  # the kernel did not start, the file is not a notebook ...
+            results.append(Result(topic, error=f"{type(exc).__name__}: {exc}"[:200]))
 
     print()
     print(table(results))
@@ -219,8 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         "notebooks": [asdict(r) for r in results],
     }
     (args.out / "bench.json").write_text(json.dumps(report, indent=2))
+    (args.out / "bench.md").write_text(markdown(results))
     chart(results, args.out / "bench.png")
-    print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.png'}")
+    print(f"\nwrote bench.json, bench.md and bench.png to {args.out}")
 
     if any(r.error for r in results):
         return 1

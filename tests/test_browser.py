@@ -43,7 +43,7 @@ DEMO = "00_demo"
 TOPICS = [t for t in os.environ.get("BROWSER_TOPICS", "01_tensors,02_forward_pass").split(",") if t]
 # Solution notebooks run in the browser: one with plots and one with widgets keeps the test within ~3 minutes.
 SOLUTION_TOPICS = [t for t in os.environ.get(
-    "BROWSER_SOLUTION_TOPICS", "02_forward_pass,06_nonlinear_regression" if DEMO not in TOPICS else DEMO).split(",") if t]
+    "BROWSER_SOLUTION_TOPICS", "02_forward_pass,04_autograd_backprop" if DEMO not in TOPICS else DEMO).split(",") if t]
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -268,6 +268,7 @@ def page(browser, lab, request):
                 page.screenshot(path=str(ARTIFACTS / f"FAILED_{_slug(request.node.name)}.png"))
             except Exception:
                 pass
+            print(f"--- JupyterLab log (tail) ---\n{lab.log()}")  # shown by pytest with the failure
         context.close()
         lab.shutdown_kernels()
 
@@ -400,14 +401,15 @@ def shot(page, name: str, cell_index: int | None = None) -> Path:
 
 def editor_text(page, index: int) -> str:
     lines = cell_locator(page, index).locator(".cm-content .cm-line").all_inner_texts()
-    return "\n".join(line.replace("\u200b", "") for line in lines)
+    # an empty line is rendered as <br>, whose innerText is "\n"
+    return "\n".join(line.replace("\u200b", "").rstrip("\n") for line in lines)
 
 
 def type_into_cell(page, index: int, source: str) -> None:
     """Replace a cell's text by typing it, line by line, into its CodeMirror editor.
 
     CodeMirror indents each new line itself; the indentation it inserts is selected (Shift+Home) and
-    typed over, so the result is exactly `source`.
+    typed over, so the result is `source` (up to trailing spaces).
     """
     editor = cell_locator(page, index).locator(".cm-content")
     editor.click()
@@ -415,24 +417,40 @@ def type_into_cell(page, index: int, source: str) -> None:
     page.keyboard.press("Delete")
     for n, line in enumerate(source.split("\n")):
         if n:
-            page.keyboard.press("Enter")
-            page.keyboard.press("Shift+Home")
-            if not line:
-                page.keyboard.press("Delete")
+            page.keyboard.press("Enter")  # an empty line keeps CodeMirror's indentation; the next Enter drops it
         if line:
+            if n:
+                page.keyboard.press("Shift+Home")
             page.keyboard.type(line)
     typed = editor_text(page, index)
     norm = lambda text: "\n".join(l.rstrip() for l in text.strip().split("\n"))  # noqa: E731
     assert norm(typed) == norm(source), f"typing went wrong; the editor holds:\n{typed}\n--- expected:\n{source}"
 
 
-def solution_source(solution_nb, grade_id: str) -> str:
-    """The solution notebook's cell for grade_id without the BEGIN/END SOLUTION marker lines."""
-    for cell in solution_nb.cells:
-        if is_solution(cell) and cell.metadata["nbgrader"]["grade_id"] == grade_id:
-            return "\n".join(line for line in cell.source.split("\n")
-                             if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-    raise LookupError(f"no solution cell {grade_id} in the solution notebook")
+def answer_source(student_source: str, solution_nb, grade_id: str) -> str:
+    """The student's cell with its stub replaced by the solution notebook's code for grade_id.
+
+    What surrounds the stub (the def line, the docstring) is kept from the student version; what goes in
+    is the solution cell's text between `### BEGIN SOLUTION` and `### END SOLUTION`.
+    """
+    cell = next((c for c in solution_nb.cells
+                 if is_solution(c) and c.metadata["nbgrader"]["grade_id"] == grade_id), None)
+    if cell is None:
+        raise LookupError(f"no solution cell {grade_id} in the solution notebook")
+    lines = cell.source.split("\n")
+    begins = [i for i, line in enumerate(lines) if line.strip() == "### BEGIN SOLUTION"]
+    ends = [i for i, line in enumerate(lines) if line.strip() == "### END SOLUTION"]
+    bodies = [lines[b + 1:e] for b, e in zip(begins, ends)]
+    student = student_source.split("\n")
+    stubs = [i for i in range(len(student) - 1) if student[i].strip() == "# YOUR CODE HERE"
+             and student[i + 1].strip() == "raise NotImplementedError()"]
+    assert bodies and len(stubs) == len(bodies) == len(ends), \
+        f"{grade_id}: {len(stubs)} stub(s) in the student cell, {len(bodies)} solution region(s) in the solution"
+    answer, start = [], 0
+    for stub, body in zip(stubs, bodies):  # the k-th stub is the k-th BEGIN/END SOLUTION region
+        answer += student[start:stub] + body
+        start = stub + 2
+    return "\n".join(answer + student[start:])
 
 
 def _need_topic(course: Path, topic: str) -> tuple[Path, Path]:
@@ -476,7 +494,8 @@ def test_student_solves_first_exercise(page, lab, course, topic):
     shot(page, f"{topic}_2_not_implemented", failing[0])
 
     # Type a correct answer, run it and its tests.
-    answer = solution_source(nbformat.read(solution_path, as_version=4), first.grade_id)
+    answer = answer_source(student_nb.cells[first.solution_index].source,
+                           nbformat.read(solution_path, as_version=4), first.grade_id)
     type_into_cell(page, first.solution_index, answer)
     before = cell_states(page)
     page.keyboard.press("Shift+Enter")  # runs the solution cell and moves to the first test cell
@@ -548,3 +567,24 @@ def test_solution_notebook_renders(page, lab, course, topic):
         shot(page, f"{topic}_solution_plot{n + 1}", i)
     for n, i in enumerate(widgets[:2]):
         shot(page, f"{topic}_solution_widget{n + 1}", i)
+    if widgets:
+        move_first_slider(page, widgets[0])
+        shot(page, f"{topic}_solution_widget1_moved", widgets[0])
+
+
+def move_first_slider(page, index: int) -> None:
+    """Move the widget's first slider with the keyboard and see its figure redrawn by the kernel."""
+    cell = cell_locator(page, index)
+    handle = cell.locator(".jp-OutputArea-output .widget-slider .noUi-handle, "
+                          ".jp-OutputArea-output .widget-slider input[type=range]").first
+    image = cell.locator(".jp-OutputArea-output img").first
+    assert handle.count() and image.count(), f"cell {index}: the widget shows no slider or no figure"
+    before = image.get_attribute("src")
+    handle.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "([el, src]) => { const img = el.querySelector('.jp-OutputArea-output img');"
+        " return img && img.getAttribute('src') !== src; }",
+        arg=[cell.element_handle(), before], timeout=60_000)
+    wait_kernel_idle(page)

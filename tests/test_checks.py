@@ -418,3 +418,11 @@ def test_messages_are_short():
     for message in messages:
         assert len(message) < 1000, message
         assert all(len(line) < 200 for line in message.splitlines()), message
+
+
+def test_check_layers_counts_a_shared_activation_at_each_place():
+    relu = nn.ReLU()
+    model = nn.Sequential(nn.Linear(1, 4), relu, nn.Linear(4, 4), relu, nn.Linear(4, 1))
+    check_layers(model, [nn.Linear, nn.ReLU, nn.Linear, nn.ReLU, nn.Linear])
+    with pytest.raises(AssertionError):
+        check_layers(model, [nn.Linear, nn.ReLU, nn.Linear, nn.Linear])

@@ -731,8 +731,11 @@ _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 
 
 def _leaf_modules(model: nn.Module) -> list[nn.Module]:
-    """Modules without children, in registration order (empty containers do not count)."""
-    return [m for m in model.modules()
+    """Modules without children, in registration order (empty containers do not count).
+
+    A module used twice (one ReLU instance shared by two places of an nn.Sequential) is listed
+    at each place, as the forward pass uses it."""
+    return [m for _, m in model.named_modules(remove_duplicate=False)
             if next(m.children(), None) is None and not (isinstance(m, _CONTAINERS) and m is not model)]
 
 

@@ -466,14 +466,13 @@ def _notes_from_log(records) -> list[str]:
 
 def _cell_errors(nb_path: Path) -> list[str]:
     """Distinct error names raised by cells of the executed notebook (for the report)."""
-    import nbformat
     try:
-        nb = nbformat.read(str(nb_path), as_version=4)
+        nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
     except Exception:
         return []
     names = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
             if out.get("output_type") == "error" and out.get("ename") not in names:
                 names.append(out.get("ename"))
     return names
@@ -482,20 +481,24 @@ def _cell_errors(nb_path: Path) -> list[str]:
 def _tamper_notes(submitted: Path, released: Path) -> list[str]:
     """What the student changed in locked cells, compared with the released student version
     (nbgrader restores them all from the gradebook; this only says what was found)."""
-    import nbformat
     try:
-        sub = nbformat.read(str(submitted), as_version=4)
-        rel = nbformat.read(str(released), as_version=4)
+        sub = json.loads(Path(submitted).read_text(encoding="utf-8"))
+        rel = json.loads(Path(released).read_text(encoding="utf-8"))
     except Exception:
         return []
+
+    def src(cell):
+        s = cell.get("source", "")
+        return ("".join(s) if isinstance(s, list) else s).strip()
+
     by_id: dict[str, list] = {}
-    for cell in sub.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+    for cell in sub.get("cells", []):
+        gid = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
         if gid:
             by_id.setdefault(gid, []).append(cell)
     notes = []
-    for cell in rel.cells:
-        meta = cell.metadata.get("nbgrader", {})
+    for cell in rel.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader") or {}
         gid = meta.get("grade_id")
         if not gid:
             continue
@@ -506,9 +509,9 @@ def _tamper_notes(submitted: Path, released: Path) -> list[str]:
             continue
         if not copies:
             notes.append(f"locked cell {gid} was deleted: restored")
-        elif any(c.cell_type != cell.cell_type for c in copies):
-            notes.append(f"locked cell {gid} was turned into {copies[-1].cell_type}: restored")
-        elif any(c.source.strip() != cell.source.strip() for c in copies):
+        elif any(c.get("cell_type") != cell.get("cell_type") for c in copies):
+            notes.append(f"locked cell {gid} was turned into {copies[-1].get('cell_type')}: restored")
+        elif any(src(c) != src(cell) for c in copies):
             notes.append(f"locked cell {gid} was edited: restored")
     return notes
 
@@ -517,16 +520,18 @@ def _failure_reason(records, error, cfg) -> str:
     """A one-line reason from what nbgrader logged when it gave up on a submission."""
     messages = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
     text = "\n".join(messages)
+    if os.environ.get("GRADING_DEBUG"):
+        sys.stderr.write(text + "\n")
     exc_line = ""
-    for msg in messages:
-        if msg.startswith("Traceback"):
-            lines = [l for l in msg.splitlines() if l.strip()]
-            exc_line = lines[-1].strip() if lines else ""
+    for line in text.splitlines():
+        if re.match(r"^[\w.]*(Error|Exception|Interrupt)\b", line.strip()):
+            exc_line = line.strip()
     cell_timeout = cfg.get("ExecutePreprocessor", {}).get("timeout") or cfg.get("Execute", {}).get("timeout")
     if "DeadKernelError" in text or "Kernel died" in text:
         return "the kernel died (killed for memory, or crashed)"
-    if "unresponsive" in text or "TimeoutError" in exc_line or "Kernel didn't respond" in text:
-        return f"a cell could not be stopped after the {cell_timeout} s cell time limit (kernel unresponsive)"
+    if "CellTimeoutError" in exc_line or "unresponsive" in text or "Kernel didn't respond" in text:
+        return (f"a cell ran past the {cell_timeout} s cell time limit and could not be interrupted "
+                "(kernel unresponsive)")
     return "nbgrader could not grade it: " + (exc_line or str(error))[-300:]
 
 
@@ -544,8 +549,7 @@ def _check_notebook(path: Path) -> str | None:
     except json.JSONDecodeError as exc:
         return f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno})"
     try:
-        nb = nbformat.reads(text, as_version=4)
-        nbformat.validate(nb)
+        nbformat.reads(text, as_version=4)  # (nbgrader validates it again when it reads it)
     except Exception as exc:
         return f"{path.name} is not a valid notebook ({str(exc).splitlines()[0][:120]})"
     return None
@@ -573,7 +577,8 @@ def _prepare_worker(setup: WorkerSetup, wid: int) -> Path:
     uid = setup.sandbox.uid(wid)
     home, rt = wdir / "home", wdir / "rt"
     argv = setup.sandbox.launcher_args(uid, str(home)) + [
-        "--", sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        "--", sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+        "--HistoryManager.hist_file=:memory:"]  # as nbclient passes to python3 kernels
     threads = str(setup.threads)
     spec = {
         "argv": argv, "display_name": "Python 3 (sandboxed grading)", "language": "python",
@@ -850,10 +855,10 @@ def run_jobs(jobs: list[Job], setup: WorkerSetup, workers: int, timeout: float, 
                     slot.kill()
                     slot.start_process()
                 slot.job = None
+                if queue:  # the worker already copied its output: give it the next job first
+                    slot.submit(queue.pop(0))
                 on_result(result)
                 bar.update(1)
-                if queue:
-                    slot.submit(queue.pop(0))
             for slot in slots:
                 if slot.job is not None and slot not in [busy.get(c) for c in ready] \
                         and now - slot.started > timeout:
@@ -955,6 +960,9 @@ class Summary:
             for cell, share in self.cell_fail_share.items():
                 lines.append(f"  {cell:<30} {share:6.1%}")
         lines.append(f"isolation: {self.sandbox}")
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
+        lines.append(f"per-student details: grading_report_{self.topic}.csv")
         if self.timings:
             lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items()))
         return "\n".join(lines)

@@ -19,7 +19,8 @@ In order:
    file written (``--fsize``), number of processes (``--nproc``), no core dumps.
 3. ``--uid/--gid`` (needs root): the connection file (root-only, 0600) is copied into ``--home``
    for that user, supplementary groups are dropped, then gid and uid are set for good; the
-   kernel can then write only where that uid may (its working copy and its fresh home).
+   kernel can then write only where that uid may (its working copy and its fresh home); the
+   environment is cut down to KEEP_ENV (no CI secrets or tokens reach student code).
 4. ``exec`` of the command.
 
 ``--probe`` does steps 1-3 and exits 0, so the grader can check up front what the machine allows.
@@ -30,6 +31,10 @@ import resource
 import sys
 
 CLONE_NEWNET = 0x40000000
+# what a sandboxed kernel keeps of the grader's environment (CI secrets, tokens and the like go)
+KEEP_ENV = ("PATH", "LANG", "LC_", "TZ", "TERM", "HOME", "TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR", "MPLBACKEND",
+            "OMP_", "MKL_", "OPENBLAS_", "JPY_", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "VIRTUAL_ENV",
+            "CUDA_VISIBLE_DEVICES", "PYDEVD_")
 CLONE_NEWNS = 0x00020000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 
@@ -151,6 +156,9 @@ def main(argv: list) -> None:
                 fh.write(data)
             os.chown(copy, uid, gid)
             cmd[k] = copy
+        for key in list(os.environ):
+            if not key.startswith(KEEP_ENV):
+                del os.environ[key]
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
