@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -89,8 +90,18 @@ def main(argv=None) -> int:
         print(f"{args.n} submissions of {args.topic}, {os.cpu_count()} cores, "
               f"expected mean score {sum(expected.values()) / len(expected):.2f}")
 
+        def cpu_children():
+            r = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return r.ru_utime + r.ru_stime
+
+        def cpu_self():
+            r = resource.getrusage(resource.RUSAGE_SELF)
+            return r.ru_utime + r.ru_stime
+
         rate_seq = peak_seq = None
         if not args.skip_sequential:
+            c0 = cpu_children()
+            load0 = os.getloadavg()[0]
             start = time.perf_counter()
             proc = subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", args.topic,
                                      f"--CourseDirectory.root={seq}", "--log-level=ERROR"],
@@ -101,17 +112,23 @@ def main(argv=None) -> int:
             if proc.returncode != 0:
                 print(err[-2000:], file=sys.stderr)
             rate_seq, peak_seq = args.n / t_seq * 60, mem.peak
+            cpu_seq = (cpu_children() - c0) / args.n
             print(f"sequential nbgrader autograde: {t_seq:7.1f} s  {rate_seq:6.1f} submissions/min  "
-                  f"peak memory {peak_seq / 2**30:.2f} GiB")
+                  f"peak memory {peak_seq / 2**30:.2f} GiB  CPU {cpu_seq:.2f} s/submission  "
+                  f"(load average before: {load0:.1f})")
 
+        c0, s0, load0 = cpu_children(), cpu_self(), os.getloadavg()[0]
         start = time.perf_counter()
         with PeakRSS(os.getpid()) as mem:
             summary = grading.grade(grading.Options(topic=args.topic, root=course, workers=args.workers,
                                                     feedback=False, export=False, progress=False))
         t_par = time.perf_counter() - start
         rate_par = args.n / t_par * 60
+        cpu_par = (cpu_children() - c0 + cpu_self() - s0) / args.n
         print(f"parallel kit ({args.workers} workers):    {t_par:7.1f} s  {rate_par:6.1f} submissions/min  "
-              f"peak memory {mem.peak / 2**30:.2f} GiB   [{summary.sandbox}]")
+              f"peak memory {mem.peak / 2**30:.2f} GiB  CPU {cpu_par:.2f} s/submission  "
+              f"(load average before: {load0:.1f})")
+        print(f"  isolation: {summary.sandbox}")
         if rate_seq:
             print(f"speed-up: {rate_par / rate_seq:.2f}x")
             same = scores(seq, args.topic) == scores(course, args.topic)

@@ -33,7 +33,7 @@ SOURCE = gs.ROOT / "solutions" / TOPIC / NB
 CELL_TIMEOUT = 15          # per-cell limit in the test course (s)
 SUBMISSION_TIMEOUT = 60    # per-submission limit (s)
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Non-unique cell id"),
               pytest.mark.skipif(not SOURCE.exists(), reason=f"{SOURCE} not written yet")]
 IS_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
 
