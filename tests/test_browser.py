@@ -587,4 +587,11 @@ def move_first_slider(page, index: int) -> None:
         "([el, src]) => { const img = el.querySelector('.jp-OutputArea-output img');"
         " return img && img.getAttribute('src') !== src; }",
         arg=[cell.element_handle(), before], timeout=60_000)
-    wait_kernel_idle(page)
+    # Each key press queues a redraw: wait until the kernel is idle and the figure stays the same.
+    deadline, last, stable = time.monotonic() + 60, None, 0
+    while stable < 3 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        src = image.get_attribute("src")
+        idle = cell_states(page)["status"] == "idle"
+        stable = stable + 1 if (idle and src == last) else 0
+        last = src

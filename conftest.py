@@ -1,0 +1,6 @@
+"""pytest configuration for the whole repository (tests/ and the nbval run over solutions/)."""
+import sys
+from pathlib import Path
+
+# The test modules share small helpers in tests/ (notebook_tools.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
