@@ -7,13 +7,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "solutions"
-NOTEBOOKS = ROOT / "notebooks"
-
-
-def topics() -> list[str]:
-    return sorted(p.name for p in SOLUTIONS.glob("[0-9][0-9]_*") if p.is_dir())
+from utils.course import NOTEBOOKS, ROOT, SOLUTIONS, topics  # noqa: F401  (re-exported for the tests)
 
 
 def solution_notebook(topic: str) -> Path:
