@@ -43,7 +43,7 @@ class PeakRSS:
 
     def _run(self):
         while not self._stop.is_set():
-            pids = [self.pid] + grading._descendants(self.pid)
+            pids = [self.pid] + grading.descendants(self.pid)
             self.peak = max(self.peak, sum(self._rss(p) for p in pids))
             self._stop.wait(self.interval)
 

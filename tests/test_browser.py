@@ -36,6 +36,8 @@ import nbformat
 import pytest
 
 from notebook_tools import exercises, is_solution
+from utils.course import tool_env
+from utils.grading import descendants
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "browser"
@@ -66,7 +68,7 @@ LAB_SETTINGS = {
 pytestmark = pytest.mark.browser
 
 # nbgrader runs `alembic` (and JupyterLab its kernels) through PATH: put this environment's bin/ first.
-ENV = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+ENV = tool_env()
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,23 +133,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _descendants(pid: int) -> list[int]:
-    """Process ids below pid (kernels run in their own session, so killing the group misses them)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 class LabServer:
     def __init__(self, course: Path, home: Path):
         self.port = _free_port()
@@ -204,7 +189,7 @@ class LabServer:
 
     def stop(self) -> None:
         self.shutdown_kernels()
-        leftovers = _descendants(self.proc.pid)
+        leftovers = descendants(self.proc.pid)
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
