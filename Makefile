@@ -41,10 +41,10 @@ test: setup test-deps
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 assignments: setup
-	$(BIN)/python -m utils.course assignments $(TOPICS)
+	$(BIN)/python -m coursekit assignments $(TOPICS)
 
 execute: setup
-	$(BIN)/python -m utils.course execute $(TOPICS)
+	$(BIN)/python -m coursekit execute $(TOPICS)
 
 grade: setup
 	$(BIN)/python -m utils.grading $(TOPIC) $(if $(SUBMISSIONS),--from $(SUBMISSIONS),) $(GRADE_ARGS)

@@ -2,8 +2,8 @@
 
 A JupyterLab server is started from this environment on a loopback port with a throw-away token,
 its root a temporary copy of the course (nothing in the repository is modified), and Debian's
-Chromium is driven through Playwright for Python (no browser is downloaded; `make test-deps`
-installs Chromium with apt when it is missing). For each topic the test
+Chromium is driven through Playwright for Python (no browser is downloaded; `make test` runs
+`make test-deps` first, which installs Chromium with apt when it is missing). For each topic the test
 
 * opens the student notebook from the file browser and runs all cells (Run > Run All Cells),
 * checks that the cells before the first exercise ran cleanly and that the first exercise fails
@@ -35,11 +35,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebook_tools import exercises, is_solution
-from utils.course import tool_env
-from utils.grading import descendants
+import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
+from coursekit.notebook import exercises, fill_stubs, grade_id, is_answer_cell
+from coursekit.paths import ROOT, tool_env
+
 ARTIFACTS = ROOT / "artifacts" / "browser"
 DEMO = "00_demo"
 TOPICS = [t for t in os.environ.get("BROWSER_TOPICS", "01_tensors,02_forward_pass").split(",") if t]
@@ -189,7 +189,10 @@ class LabServer:
 
     def stop(self) -> None:
         self.shutdown_kernels()
-        leftovers = descendants(self.proc.pid)
+        try:
+            leftovers = [p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            leftovers = []
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -217,12 +220,9 @@ def lab(course, tmp_path_factory):
 
 def _chromium() -> str:
     exe = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-    if exe is None:  # the project's own setup step for tests (apt-get on Debian)
-        subprocess.run(["make", "test-deps"], cwd=ROOT, check=False)
-        exe = shutil.which("chromium")
-    if exe is None:
-        pytest.fail("Chromium is missing and `make test-deps` could not install it "
-                    "(it runs `apt-get install chromium`, which needs Debian and root)")
+    if exe is None:  # installing system packages is the make target's job, not a test's
+        pytest.fail("Chromium is missing: run `make test-deps` (apt-get install chromium on Debian) "
+                    "or install Chromium yourself")
     return exe
 
 
@@ -412,30 +412,12 @@ def type_into_cell(page, index: int, source: str) -> None:
     assert norm(typed) == norm(source), f"typing went wrong; the editor holds:\n{typed}\n--- expected:\n{source}"
 
 
-def answer_source(student_source: str, solution_nb, grade_id: str) -> str:
-    """The student's cell with its stub replaced by the solution notebook's code for grade_id.
-
-    What surrounds the stub (the def line, the docstring) is kept from the student version; what goes in
-    is the solution cell's text between `### BEGIN SOLUTION` and `### END SOLUTION`.
-    """
-    cell = next((c for c in solution_nb.cells
-                 if is_solution(c) and c.metadata["nbgrader"]["grade_id"] == grade_id), None)
+def answer_source(student_source: str, solution_nb, grade_id_: str) -> str:
+    """The student's cell with its stub replaced by the solution notebook's code for grade_id_."""
+    cell = next((c for c in solution_nb.cells if is_answer_cell(c) and grade_id(c) == grade_id_), None)
     if cell is None:
-        raise LookupError(f"no solution cell {grade_id} in the solution notebook")
-    lines = cell.source.split("\n")
-    begins = [i for i, line in enumerate(lines) if line.strip() == "### BEGIN SOLUTION"]
-    ends = [i for i, line in enumerate(lines) if line.strip() == "### END SOLUTION"]
-    bodies = [lines[b + 1:e] for b, e in zip(begins, ends)]
-    student = student_source.split("\n")
-    stubs = [i for i in range(len(student) - 1) if student[i].strip() == "# YOUR CODE HERE"
-             and student[i + 1].strip() == "raise NotImplementedError()"]
-    assert bodies and len(stubs) == len(bodies) == len(ends), \
-        f"{grade_id}: {len(stubs)} stub(s) in the student cell, {len(bodies)} solution region(s) in the solution"
-    answer, start = [], 0
-    for stub, body in zip(stubs, bodies):  # the k-th stub is the k-th BEGIN/END SOLUTION region
-        answer += student[start:stub] + body
-        start = stub + 2
-    return "\n".join(answer + student[start:])
+        raise LookupError(f"no solution cell {grade_id_} in the solution notebook")
+    return fill_stubs(student_source, cell.source)
 
 
 def _need_topic(course: Path, topic: str) -> tuple[Path, Path]:

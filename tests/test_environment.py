@@ -5,7 +5,7 @@ from importlib.metadata import version
 import yaml
 from packaging.requirements import Requirement
 
-from notebook_tools import ROOT
+from coursekit.paths import ROOT
 
 
 def _pyproject_pins():
@@ -52,7 +52,7 @@ def test_installed_versions_match_the_pins():
 def test_utils_importable_from_anywhere(tmp_path):
     import subprocess
     import sys
-    proc = subprocess.run([sys.executable, "-c", "import utils, utils.course; print(utils.__file__)"],
+    proc = subprocess.run([sys.executable, "-c", "import utils, coursekit; print(utils.__file__)"],
                           cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().startswith(str(ROOT / "utils")), proc.stdout

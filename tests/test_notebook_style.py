@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from notebook_tools import read, solution_notebook, topics
+from coursekit.notebook import read
+from coursekit.paths import solution_notebook, topics
 
 TOPICS = topics()
 MAX_TAGGED = 3  # nbval-ignore-output is for volatile output (progress bars, timings): keep such cells few

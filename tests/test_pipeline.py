@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-from notebook_tools import (ROOT, exercises, is_test, nbgrader_meta, read,
-                            solution_notebook, student_notebook, topics)
-from utils.course import generate, tool_env
+from coursekit.build import generate
+from coursekit.nbgrader_run import nbgrader
+from coursekit.notebook import (BEGIN_HIDDEN_TESTS, MARKERS, exercises, is_test_cell, nbgrader_meta,
+                                private_lines, read)
+from coursekit.paths import ROOT, solution_notebook, student_notebook, topics
 
 TOPICS = topics()
 
@@ -38,45 +38,20 @@ def test_graded_cells_are_well_formed(topic):
         assert ex.test_indices, f"{topic}: exercise {ex.grade_id} has no graded test cell after it"
         src = nb.cells[ex.solution_index].source
         assert "### BEGIN SOLUTION" in src and "### END SOLUTION" in src, f"{topic}: {ex.grade_id} lacks solution markers"
-    hidden = [c for c in nb.cells if is_test(c) and "### BEGIN HIDDEN TESTS" in c.source]
+    hidden = [c for c in nb.cells if is_test_cell(c) and BEGIN_HIDDEN_TESTS in c.source]
     assert len(hidden) >= len(found), f"{topic}: every exercise needs hidden tests ({len(hidden)} of {len(found)} have them)"
     total = sum(nbgrader_meta(c)["points"] for c in graded)
     assert total >= 10, f"{topic}: {total} points in all, at least 10 expected"
 
 
-def _split_instructor_lines(nb) -> tuple[set[str], set[str]]:
-    """(lines only the instructor may see, lines the student version may show) of a source notebook.
-
-    Instructor lines are those inside solution and hidden-test blocks; a line that the notebook also
-    shows elsewhere (an import, a loop header repeated in a lecture cell) is public.
-    """
-    private, public = set(), set()
-    for cell in nb.cells:
-        block = None
-        for line in cell.source.splitlines():
-            text = line.strip()
-            if "### BEGIN SOLUTION" in text or "### BEGIN HIDDEN TESTS" in text:
-                block = "private"
-            elif "### END SOLUTION" in text or "### END HIDDEN TESTS" in text:
-                block = None
-            elif block == "private":
-                private.add(text)
-            else:
-                public.add(text)
-    # Short or generic lines (`return x`, comments) may legitimately appear in stubs and prose.
-    private = {t for t in private - public if len(t) > 20 and not t.startswith("#")}
-    return private, public
-
-
 @pytest.mark.parametrize("topic", TOPICS)
 def test_student_version_leaks_nothing(topic):
     text = student_notebook(topic).read_text()
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
-        assert marker not in text, f"notebooks/{topic} contains '{marker}'"
+    for marker in MARKERS:
+        assert marker.removeprefix("### ") not in text, f"notebooks/{topic} contains '{marker}'"
     student = read(student_notebook(topic))
     student_lines = {line.strip() for c in student.cells for line in c.source.splitlines()}
-    private, _ = _split_instructor_lines(read(solution_notebook(topic)))
-    leaked = sorted(private & student_lines)
+    leaked = sorted(private_lines(solution_notebook(topic)) & student_lines)
     assert not leaked, f"notebooks/{topic} shows solution or hidden-test code: {leaked[:5]}"
     for cell in student.cells:
         if cell.cell_type == "code":
@@ -109,29 +84,22 @@ def _course(tmp_path, topic):
     return course
 
 
-def _nbgrader(course, *args):
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
-                          cwd=course, capture_output=True, text=True, env=tool_env())
-    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("topic", TOPICS)
 def test_round_trip_scores(tmp_path, topic):
     from nbgrader.api import Gradebook
 
     course = _course(tmp_path, topic)
-    _nbgrader(course, "db", "student", "add", "solver")
-    _nbgrader(course, "db", "student", "add", "untouched")
-    _nbgrader(course, "generate_assignment", topic)
+    nbgrader("db", "student", "add", "solver", root=course)
+    nbgrader("db", "student", "add", "untouched", root=course)
+    nbgrader("generate_assignment", topic, root=course)
     name = f"{topic}.ipynb"
     for student, source in (("solver", course / "solutions" / topic / name),
                             ("untouched", course / "notebooks" / topic / name)):
         dest = course / "submitted" / student / topic
         dest.mkdir(parents=True)
         shutil.copy(source, dest / name)
-    _nbgrader(course, "autograde", topic)
+    nbgrader("autograde", topic, root=course)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         solver = gb.find_submission(topic, "solver")
         untouched = gb.find_submission(topic, "untouched")

@@ -1,0 +1,78 @@
+"""``python -m coursekit COMMAND ...``: the instructor's and CI's entry point (the make targets call it).
+
+    assignments [TOPIC ...]   regenerate notebooks/ (student versions) from solutions/
+    execute [TOPIC ...]       re-execute solutions/ in place to refresh their stored outputs
+    grade TOPIC [...]         collect, autograde, feedback, export (coursekit.grading)
+    mutate [...]              mutation testing of the exercises' tests (coursekit.mutation)
+    bench [notebooks|grading [...]]   time every notebook, grading throughput, or both (benchmarks/)
+
+With no topic, assignments and execute process every topic in solutions/.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+
+from coursekit.paths import ROOT, check_topics, tool_env
+
+# command -> (module, what it is for); each module has main(argv) -> int
+DELEGATES = {
+    "grade": ("coursekit.grading.cli", "grading"),
+    "mutate": ("coursekit.mutation", "mutation testing"),
+}
+
+
+def _delegate(command: str, argv: list[str]) -> int:
+    module_name, what = DELEGATES[command]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name is not None and module_name.startswith(err.name):
+            raise SystemExit(f"`coursekit {command}` needs {module_name} ({what}), which is not in this "
+                             f"checkout yet.") from None
+        raise
+    main = getattr(module, "main", None)
+    if main is None:
+        raise SystemExit(f"{module_name} has no main(argv); cannot run `coursekit {command}`.")
+    return main(argv) or 0
+
+
+BENCHMARKS = ("notebooks", "grading")
+
+
+def _bench(argv: list[str]) -> int:
+    """One benchmark with its own arguments, or both in turn; run from the course root, where
+    benchmarks/ lives (it is not an installed package)."""
+    if argv and argv[0] in BENCHMARKS:
+        names, argv = argv[:1], argv[1:]
+    elif argv:
+        raise SystemExit(f"coursekit bench: name the benchmark before its arguments: one of {', '.join(BENCHMARKS)}")
+    else:
+        names = list(BENCHMARKS)
+    status = 0
+    for name in names:
+        status |= subprocess.run([sys.executable, "-m", f"benchmarks.{name}", *argv],
+                                 cwd=ROOT, env=tool_env()).returncode
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m coursekit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["assignments", "execute", "grade", "mutate", "bench"])
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="topics, or the command's own arguments")
+    ns = parser.parse_args(argv)
+    if ns.command in DELEGATES:
+        return _delegate(ns.command, ns.args)
+    if ns.command == "bench":
+        return _bench(ns.args)
+    from coursekit import build
+
+    topics = check_topics(ns.args)
+    if ns.command == "assignments":
+        build.assignments(topics)
+    else:
+        build.execute_topics(topics)
+    return 0
