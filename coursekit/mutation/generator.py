@@ -139,9 +139,43 @@ def operator(name: str, doc: str):
 @dataclass
 class Context:
     parents: dict[int, ast.AST] = field(default_factory=dict)
+    #: names the cell binds to number literals (``total, count = 0.0, 0``): Python accumulators
+    number_names: set[str] = field(default_factory=set)
 
     def parent(self, node: ast.AST) -> ast.AST | None:
         return self.parents.get(id(node))
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        node = self.parent(node)
+        while node is not None:
+            yield node
+            node = self.parent(node)
+
+    def under_no_grad(self, node: ast.AST) -> bool:
+        """Inside ``with torch.no_grad():`` (or inference_mode), where .detach() changes nothing."""
+        return any(isinstance(a, ast.With) and any(
+            isinstance(item.context_expr, ast.Call) and _call_name(item.context_expr) in ("no_grad", "inference_mode")
+            for item in a.items) for a in self.ancestors(node))
+
+    @classmethod
+    def of(cls, tree: ast.AST) -> "Context":
+        ctx = cls()
+        for parent in ast.walk(tree):
+            for child in ast.iter_child_nodes(parent):
+                ctx.parents[id(child)] = parent
+            if isinstance(parent, ast.Assign):
+                for target in parent.targets:
+                    pairs = []
+                    if isinstance(target, ast.Name):
+                        pairs = [(target, parent.value)]
+                    elif isinstance(target, ast.Tuple) and isinstance(parent.value, ast.Tuple) \
+                            and len(target.elts) == len(parent.value.elts):
+                        pairs = list(zip(target.elts, parent.value.elts))
+                    for name, value in pairs:
+                        if isinstance(name, ast.Name) and isinstance(value, ast.Constant) \
+                                and type(value.value) in (int, float):
+                            ctx.number_names.add(name.id)
+        return ctx
 
 
 def _u(node: ast.AST) -> str:
@@ -417,7 +451,9 @@ def _augassign(node, ctx):
         load = _clone(node.target)
         load.ctx = ast.Load()
         new = ast.copy_location(ast.Assign([_clone(node.target)], ast.BinOp(load, _clone(node.op), _clone(node.value))), node)
-        yield node, [new], f"in-place -> out-of-place: {_change(node, new)}"
+        # a Python number has no in-place operator: `total += x` already rebinds `total`
+        if not (isinstance(node.target, ast.Name) and node.target.id in ctx.number_names):
+            yield node, [new], f"in-place -> out-of-place: {_change(node, new)}"
         new = ast.copy_location(ast.Assign([_clone(node.target)], _clone(node.value)), node)
         yield node, [new], f"drop the accumulation: {_change(node, new)}"
 
@@ -453,13 +489,18 @@ def _method(value: ast.AST, name: str) -> ast.Call:
 
 @operator("insert_method", "insert .detach(), .item(), .squeeze() or .double() on a returned or used tensor")
 def _insert_method(node, ctx):
+    # .detach() only where it can cut a graph: not under no_grad, and not on a plain input name
+    # (inputs that need no gradient are a right answer with or without it)
+    no_grad = ctx.under_no_grad(node)
     if isinstance(node, ast.Return) and node.value is not None and _valueish(node.value):
         for name in ("detach", "item", "squeeze", "double"):
+            if name == "detach" and no_grad:
+                continue
             new = _method(node.value, name)
             yield node.value, new, f"return ...{name}(): {_change(node.value, new)}"
     elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
           and _valueish(node.value)):
-        for name in ("detach", "squeeze"):
+        for name in ("squeeze",) if no_grad else ("detach", "squeeze"):
             new = _method(node.value, name)
             yield node.value, new, f"assign ...{name}(): {_change(node.value, new)}"
     elif isinstance(node, ast.Call) and (_call_name(node) or "") not in NON_TENSOR_CALLS:
@@ -468,7 +509,8 @@ def _insert_method(node, ctx):
         for i, arg in enumerate(node.args):
             if isinstance(arg, ast.Starred) or not _tensorish(arg):
                 continue
-            for name in ("detach", "squeeze"):
+            computed = isinstance(arg, (ast.Call, ast.BinOp))
+            for name in ("detach", "squeeze") if computed and not no_grad else ("squeeze",):
                 new = _method(arg, name)
                 yield arg, new, f"argument {i + 1} ...{name}(): {_change(arg, new)}"
 
@@ -528,7 +570,9 @@ def _off_by_one(node, ctx):
 def _reverse(node, ctx):
     if (isinstance(node, (ast.List, ast.Tuple)) and isinstance(node.ctx, ast.Load) and len(node.elts) >= 2
             and not any(isinstance(e, ast.Starred) for e in node.elts)
-            and len({_u(e) for e in node.elts}) > 1):
+            and len({_u(e) for e in node.elts}) > 1
+            and not (all(isinstance(e, ast.Constant) for e in node.elts)
+                     and len({e.value for e in node.elts}) == 1)):      # (0.0, 0): same values
         new = _clone(node)
         new.elts.reverse()
         yield node, new, f"reverse: {_change(node, new)}"
@@ -553,9 +597,13 @@ def _drop_element(node, ctx):
 @operator("loop", "iterate in reverse order, or not at all (cosmic-ray's zero-iteration loop)")
 def _loop(node, ctx):
     if isinstance(node, (ast.For, ast.comprehension)):
-        rev = ast.Call(ast.Name("reversed", ast.Load()), [ast.Call(ast.Name("list", ast.Load()),
-                                                                    [_clone(node.iter)], [])], [])
-        yield node.iter, rev, f"reverse the iteration: {_change(node.iter, rev)}"
+        bound = {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        scope = node.body if isinstance(node, ast.For) else [ctx.parent(node)]
+        used = {n.id for stmt in scope for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if bound & used:              # `for epoch in range(n)` with `epoch` unused: the order cannot matter
+            rev = ast.Call(ast.Name("reversed", ast.Load()), [ast.Call(ast.Name("list", ast.Load()),
+                                                                        [_clone(node.iter)], [])], [])
+            yield node.iter, rev, f"reverse the iteration: {_change(node.iter, rev)}"
         empty = ast.List([], ast.Load())
         yield node.iter, empty, f"zero iterations: {_change(node.iter, empty)}"
 
@@ -723,10 +771,7 @@ def generate(source: str, operators: Iterable[str] | None = None) -> list[Mutant
     except SyntaxError:
         return []
     chosen = [OPERATORS[name] for name in (operators or OPERATORS)]
-    ctx = Context()
-    for parent in ast.walk(tree):
-        for child in ast.iter_child_nodes(parent):
-            ctx.parents[id(child)] = parent
+    ctx = Context.of(tree)
     text = _Text(source)
     original = normalised(source)
     seen = {original}

@@ -101,7 +101,8 @@ def summarise(result: TopicResult, equivalents: dict) -> dict:
 
 def text_report(data: dict) -> str:
     lines = [f"Mutation testing of {data['topic']} ({data['notebook']})",
-             f"{data['seconds']:.0f} s, at most {data['max_per_exercise'] or 'all'} mutants per exercise, "
+             f"{data['seconds']:.0f} s, "
+             f"{'at most ' + str(data['max_per_exercise']) if data['max_per_exercise'] else 'all'} mutants per exercise, "
              f"per-cell timeout >= {data['min_timeout']:.0f} s, kernel restarts: {data['restarts']}", ""]
     header = f"{'exercise':34} {'generated':>9} {'run':>5} {'killed':>6} {'survived':>8} {'equivalent':>10} {'score':>7} {'time':>6}"
     lines += [header, "-" * len(header)]

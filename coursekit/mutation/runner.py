@@ -243,7 +243,11 @@ def run_topic(topic: str, notebook: Path, *, max_per_exercise: int | None = 40, 
     nb = nbformat.read(str(notebook), as_version=4)
     originals = copy.deepcopy(nb.cells)
     found = {ex.solution_index: ex for ex in find_exercises(nb)}
-    result = TopicResult(topic, str(notebook), max_per_exercise, min_timeout)
+    try:
+        shown = str(Path(notebook).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(notebook)
+    result = TopicResult(topic, shown, max_per_exercise, min_timeout)
     always = always or {}
     started = time.perf_counter()
 
