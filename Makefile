@@ -52,3 +52,7 @@ grade: setup
 bench: setup
 	$(BIN)/python -m benchmarks.notebooks
 	$(BIN)/python -m benchmarks.grading
+
+# Mutation testing of the exercises' tests: reports in artifacts/mutation/ (MUTATE_ARGS="-k 20" samples).
+mutate: setup
+	$(BIN)/python -m coursekit mutate $(TOPICS) $(MUTATE_ARGS)
