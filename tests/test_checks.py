@@ -426,3 +426,201 @@ def test_check_layers_counts_a_shared_activation_at_each_place():
     check_layers(model, [nn.Linear, nn.ReLU, nn.Linear, nn.ReLU, nn.Linear])
     with pytest.raises(AssertionError):
         check_layers(model, [nn.Linear, nn.ReLU, nn.Linear, nn.Linear])
+
+
+# ----------------------------------------------------------------------------- calling student code
+
+import linecache  # noqa: E402
+
+from utils.checks import call, check_raises, defined, passed, student_code  # noqa: E402
+
+
+def student(source: str, name: str):
+    """Define a function as a notebook cell would (its own file name, its source in linecache)."""
+    filename = f"/tmp/ipykernel_0/{abs(hash(source))}.py"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"torch": torch, "nn": nn, "np": np}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[name]
+
+
+def call_failure(fn, *args, **kwargs) -> str:
+    with pytest.raises(AssertionError) as info:
+        call(fn, *args, **kwargs)
+    assert info.value.__cause__ is None and (info.value.__context__ is None or info.value.__suppress_context__)
+    return str(info.value)
+
+
+def test_call_returns_the_result():
+    f = student("def f(x):\n    return x * 2\n", "f")
+    assert call(f, 3, what="f(3)") == 6
+    assert call(f, x=4) == 8
+
+
+def test_call_placeholder_says_not_written_yet():
+    f = student("def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n", "f")
+    message = call_failure(f, 1, what="f(1)", exercise=3)
+    assert_message(message, "f(1)", "exercise 3 is not written yet", "expected:", "got:", "YOUR CODE HERE")
+
+
+@pytest.mark.parametrize("source, args, parts", [
+    ("def f(X, W):\n    return X @ W\n", (torch.ones(4, 3), torch.ones(2, 3)),
+     ["4×3 by a 2×3", "X @ W.T", "line 2 in f: return X @ W", "mat1 and mat2"]),
+    ("def f(X, W):\n    return X.double() @ W.T\n", (torch.ones(4, 3), torch.ones(2, 3)),
+     ["float64", "NumPy", ".float()"]),
+    ("def f(out, y):\n    return nn.CrossEntropyLoss()(y, out)\n", (torch.randn(4, 3), torch.tensor([0, 1, 2, 0])),
+     ["swapped", "loss_fn(output, target)", "Long"]),
+    ("def f(w):\n    w -= 0.1\n", (torch.ones(2, requires_grad=True),), ["torch.no_grad()", "in place"]),
+    ("def f(t):\n    return t.numpy()\n", (torch.ones(2, requires_grad=True),), [".detach().cpu().numpy()"]),
+    ("def f(w):\n    loss = torch.tensor((w * 2).sum().item())\n    loss.backward()\n",
+     (torch.ones(2, requires_grad=True),), ["graph was cut", ".item()"]),
+    ("def f(w):\n    loss = (w * 2).sum().item()\n    loss.backward()\n", (torch.ones(2, requires_grad=True),),
+     [".item()", "Python number"]),
+    ("def f(p):\n    return p - 0.1 * p.grad\n", (torch.ones(2, requires_grad=True),), ["None", "backward()"]),
+    ("def f(n):\n    return nn.Sequential(nn.Linear(1, n), nn.Sigmoid, nn.Linear(n, 1))\n", (3,),
+     ["class Sigmoid itself", "Sigmoid()"]),
+    ("def f(n):\n    return nn.Sequential(nn.Linear(1, n), torch.relu, nn.Linear(n, 1))\n", (3,),
+     ["function relu", "nn.ReLU()"]),
+    ("def f(a, b):\n    return nn.MSELoss(a, b)\n", (torch.randn(3), torch.randn(3)), ["loss_fn = nn.MSELoss()"]),
+    ("def f(images):\n    return images.reshape(-1, 784)\n", (torch.ones(2, 3, 3),), ["-1", "fixed numbers"]),
+    ("def f(out, y):\n    return nn.BCEWithLogitsLoss()(out, y)\n", (torch.randn(4, 1), torch.ones(4)),
+     ["shape [4]", "[4, 1]"]),
+])
+def test_call_explains_known_errors(source, args, parts):
+    f = student(source, "f")
+    message = call_failure(f, *args, what="f(...)")
+    assert_message(message, "f(...)", "your code raised an error", "expected:", "got:", *parts)
+    assert "site-packages" not in message and "torch/nn" not in message
+
+
+def test_call_names_the_layer_of_a_shape_mismatch():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(5, 2))
+    message = call_failure(model, torch.randn(6, 3), what="model(X)")
+    assert "layer '2' Linear(5→2) expects 5 features per sample but receives 4" in message
+    images = nn.Sequential(nn.Linear(784, 10))
+    assert "flatten" in call_failure(images, torch.randn(2, 1, 28, 28), what="model(images)")
+
+
+def test_call_class_instead_of_instance():
+    message = call_failure(nn.Linear, torch.ones(3, 2), what="model3(X)")
+    assert_message(message, "model3(X)", "class, not a model", "instance")
+    assert "not a function" in call_failure(None, what="f()")
+
+
+def test_call_lets_failed_checks_through_and_translates_student_asserts():
+    def inner():
+        check_close(1.0, 2.0, "inner value")
+    with pytest.raises(AssertionError, match="inner value"):
+        call(inner)
+    f = student("def f():\n    assert 1 == 2\n", "f")
+    assert "an assert in your code failed" in call_failure(f)
+
+
+def test_call_without_autograd():
+    formula = student("def g(w, x):\n    return 2 * (x * (w * x)).mean()\n", "g")
+    assert float(call(formula, 1.0, torch.ones(3), autograd=False)) == 2.0
+    cheat = student("def g(w, x):\n    w = torch.tensor(w, requires_grad=True)\n"
+                    "    with torch.enable_grad():\n        ((w * x) ** 2).mean().backward()\n    return w.grad\n", "g")
+    message = call_failure(cheat, 1.0, torch.ones(3), autograd=False, what="g(...)")
+    assert_message(message, "g(...)", "used autograd", "backward()")
+    grad = student("def g(w, x):\n    w = torch.tensor(w, requires_grad=True)\n    with torch.enable_grad():\n"
+                   "        return torch.autograd.grad((w * x).pow(2).mean(), w)[0]\n", "g")
+    assert "grad()" in call_failure(grad, 1.0, torch.ones(3), autograd=False)
+
+
+def test_call_bad_arguments():
+    with pytest.raises(TypeError, match="what"):
+        call(len, [1], what=3)
+    with pytest.raises(TypeError, match="exercise"):
+        call(len, [1], exercise=True)
+
+
+def test_student_code_block():
+    model = nn.Sequential(nn.Linear(2, 3))
+    with student_code("model(X)", exercise=2, objects=(model,)):
+        model(torch.ones(1, 2))
+    with pytest.raises(AssertionError) as info:
+        with student_code("model(X)", exercise=2, objects=(model,)):
+            model(torch.ones(1, 5))
+    assert "layer '0' Linear(2→3)" in str(info.value)
+    with pytest.raises(AssertionError, match="^x: "):
+        with student_code("model(X)"):
+            check_equal(1, 2, "x")
+
+
+def test_check_raises():
+    def strict(task):
+        if task != "ok":
+            raise ValueError("unknown task")
+        return 1
+    check_raises(ValueError, strict, "nope")
+    assert "did not raise" in failure(check_raises, ValueError, strict, "ok", what="f('ok')")
+    assert "wrong kind of error" in failure(check_raises, KeyError, strict, "nope")
+    stub = student("def f(x):\n    raise NotImplementedError()\n", "f")
+    assert "not written yet" in failure(check_raises, ValueError, stub, 1, exercise=6)
+    with pytest.raises(TypeError, match="expected_error"):
+        check_raises("ValueError", strict, "x")
+
+
+some_global = 42
+
+
+def test_defined_and_passed(capsys):
+    assert defined("some_global") == 42
+    message = failure(defined, "no_such_name_here", exercise=6)
+    assert_message(message, "no_such_name_here", "is not defined", "exercise 6")
+    passed(3)
+    passed(3, "stability")
+    assert capsys.readouterr().out == ("✓ exercise 3: all visible tests passed.\n"
+                                       "✓ exercise 3 (stability): all visible tests passed.\n")
+
+
+# ----------------------------------------------------------------------------- evidence for hints
+
+def test_causes_replace_the_hint_only_when_the_answer_equals_them():
+    x = torch.tensor([1.0, 2.0, 3.0])
+    causes = [(x * 2, "a sum where a mean belongs"), (x.unsqueeze(1), "a column")]
+    assert "a sum where a mean belongs" in failure(check_close, x * 2, x, "y", causes=causes)
+    assert "a column" in failure(check_close, x.unsqueeze(1), x, "y", causes=causes)
+    message = failure(check_close, x * 5, x, "y", causes=causes, hint="general hint")
+    assert "general hint" in message and "a sum where" not in message
+    assert "swapped" in failure(check_equal, [2, 1], [1, 2], "pair", causes=[([2, 1], "swapped")])
+    assert "swapped" in failure(check_equal, torch.tensor([2, 1]), torch.tensor([1, 2]), "t",
+                                causes=[(torch.tensor([2, 1]), "swapped")])
+    with pytest.raises(TypeError, match="causes"):
+        check_close(1.0, 1.0, "x", causes=[1.0])
+
+
+def test_ratio_hint_needs_several_values_sharing_it():
+    assert "times the expected" not in failure(check_close, torch.tensor(0.005253), 1.0, "p")
+    assert "times the expected" not in failure(check_close, torch.tensor([2.0, 2.0]), [1.0, 1.0], "p")
+    message = failure(check_close, torch.tensor([2.0, 4.0]), [1.0, 2.0], "p")
+    assert "2 times the expected" in message and "probably" in message
+
+
+def test_long_tensors_show_where_they_differ():
+    expected = torch.arange(40.0)
+    got = expected.clone()
+    got[10] += 1
+    got[30] -= 2
+    message = failure(check_close, got, expected, "big")
+    assert "expected: 10.0 at [10], 30.0 at [30]" in message
+    assert "got:      11.0 at [10], 28.0 at [30]" in message
+    message = failure(check_equal, torch.arange(20).reshape(4, 5) * 0, torch.arange(20).reshape(4, 5), "grid")
+    lines = message.splitlines()
+    assert lines[1] != lines[2].replace("got:     ", "expected:") and "at [0, 1]" in message
+
+
+def test_check_true_with_expected_and_got():
+    with pytest.raises(AssertionError) as info:
+        check_true(False, "the model was in training mode", expected="model.eval()", got="training=True",
+                   hint="call model.eval()")
+    assert str(info.value) == ("the model was in training mode\n  expected: model.eval()\n  got:      training=True\n"
+                               "  hint: call model.eval()")
+    with pytest.raises(TypeError, match="expected"):
+        check_true(False, "x", expected=3)
+
+
+def test_check_layers_skips_identity():
+    check_layers(nn.Sequential(nn.Linear(2, 1), nn.Identity()), [nn.Linear])
+    check_layers(nn.Identity(), [nn.Identity])

@@ -20,13 +20,19 @@ failed check, ``AssertionError``. A test cell that calls a helper with bad argum
 from __future__ import annotations
 
 import inspect
+import linecache
 import math
 import numbers
+import os
+import re
+import sys
+import traceback
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 __all__ = [
     "check_type",
@@ -39,6 +45,11 @@ __all__ = [
     "check_layers",
     "check_requires_grad",
     "check_decreasing",
+    "check_raises",
+    "call",
+    "student_code",
+    "defined",
+    "passed",
 ]
 
 _MAX_REPR = 70  # characters of a value shown in a message
@@ -284,12 +295,16 @@ def check_type(value, expected_type, name: str, hint: str | None = None) -> None
                        "Keep the tensor.")
         elif wants_tensor and _is_array(value):
             default = "this is a NumPy array: convert it with torch.from_numpy(...) or torch.tensor(...)."
+        elif wants_tensor and isinstance(value, (list, tuple)) and value and all(_is_tensor(v) for v in value):
+            default = "this is a list of tensors: combine them into one tensor with torch.stack(...)."
         elif wants_tensor and isinstance(value, (list, tuple)):
             default = "convert it with torch.tensor(...)."
         elif _is_tensor(value) and any(t in (float, int, bool) for t in types):
             default = "use .item() to turn a one-element tensor into a Python number."
         elif _is_tensor(value) and np.ndarray in types:
             default = "use .detach().cpu().numpy() to turn a tensor into a NumPy array."
+        elif isinstance(value, (list, tuple)) and np.ndarray in types:
+            default = "this is a Python list: return a NumPy array (for a tensor: .detach().cpu().numpy())."
         elif isinstance(value, bool) and int in types:
             default = "True/False is a bool; return a count or index as an int."
         elif isinstance(value, float) and int in types and float(value).is_integer():
@@ -323,8 +338,9 @@ def _shape_hint(got: tuple, expected: tuple) -> str | None:
         squeezed_exp = tuple(s for s in expected if s != 1)
         if squeezed_got == squeezed_exp:
             if len(got) > len(expected):
-                return "there is an extra dimension of size 1: use .squeeze(dim) or .view(...)."
-            return "a dimension of size 1 is missing: use .unsqueeze(dim) (e.g. y.unsqueeze(1) for N×1)."
+                return "there is an extra dimension of size 1: remove it with .squeeze(dim) or .reshape(...)."
+            return ("a dimension of size 1 is missing: probably a .squeeze() (it drops every size-1 dimension, the "
+                    "batch dimension too when N = 1) or an index such as [:, 0]; keep it, e.g. with .unsqueeze(dim).")
         return "same number of elements, arranged differently: check your reshape/view."
     if len(got) != len(expected):
         return (f"expected {len(expected)} dimension(s), got {len(got)}: check any reshape, flatten, "
@@ -450,48 +466,99 @@ def _close_hint(got: np.ndarray, exp: np.ndarray, atol: float, rtol: float) -> s
     if not (np.isfinite(got).all() and np.isfinite(exp).all()):
         return None
     if exp.size and np.allclose(got, -exp, atol=atol, rtol=rtol) and np.abs(exp).max() > atol:
-        return "the sign is flipped: check a subtraction's order (e.g. y_hat - y vs y - y_hat) or a minus sign."
+        return ("the sign is flipped: probably a subtraction the wrong way round (y_hat - y vs y - y_hat) or a "
+                "missing minus sign.")
     nonzero = np.abs(exp) > max(atol, 1e-12)
-    if nonzero.any() and (np.abs(got[~nonzero]) <= atol).all():
+    # A common factor is evidence only when several different values share it.
+    if nonzero.sum() >= 2 and np.unique(exp[nonzero]).size >= 2 and (np.abs(got[~nonzero]) <= atol).all():
         ratios = got[nonzero] / exp[nonzero]
         r = float(np.median(ratios))
         if abs(r) > 1e-12 and abs(r - 1) > 1e-3 and np.allclose(ratios, r, rtol=1e-3, atol=0):
             if r > 1 and abs(r - round(r)) < 1e-3:
-                return (f"every value is {round(r)} times the expected one: a sum instead of a mean, "
-                        "or a missing division?")
-            if r < 1 and abs(1 / r - round(1 / r)) < 1e-3:
-                return (f"every value is 1/{round(1 / r)} of the expected one: a mean instead of a sum, "
-                        "or an extra division?")
-            return f"every value is {r:.4g} times the expected one: a missing or extra factor?"
+                return (f"every value is {round(r)} times the expected one: probably a sum where a mean belongs, "
+                        "or a missing division.")
+            if 0 < r < 1 and abs(1 / r - round(1 / r)) < 1e-3:
+                return (f"every value is 1/{round(1 / r)} of the expected one: probably a mean where a sum "
+                        "belongs, or an extra division.")
+            return f"every value is {r:.4g} times the expected one: probably a missing or extra factor."
     if got.ndim == 2 and exp.ndim == 2 and got.shape == exp.shape and got.shape[0] == got.shape[1] \
             and np.allclose(got, exp.T, atol=atol, rtol=rtol):
-        return "you got the transpose of the expected matrix: check the order of a matmul or a .T."
+        return "this is the transpose of the expected matrix: probably the order of a matmul or a .T."
     if got.size > 1 and exp.size == got.size:
         if np.allclose(np.sort(got.ravel()), np.sort(exp.ravel()), atol=atol, rtol=rtol):
-            return "the right values in the wrong places: check the order or the dimension you used."
+            return "the right values in the wrong places: probably the order or the dimension used is wrong."
         diff = got - exp
-        if np.allclose(diff, diff.ravel()[0], atol=atol, rtol=rtol):
-            return f"every value is off by the same amount ({diff.ravel()[0]:.4g}): a missing or extra bias/offset?"
+        if np.ptp(exp) > atol and np.allclose(diff, diff.ravel()[0], atol=atol, rtol=rtol):
+            return (f"every value is off by the same amount ({diff.ravel()[0]:.4g}): probably a missing or extra "
+                    "bias or offset.")
     return None
 
 
+def _validate_causes(func: str, causes) -> list:
+    if causes is None:
+        return []
+    if not isinstance(causes, (list, tuple)) or not all(
+            isinstance(c, (list, tuple)) and len(c) == 2 and isinstance(c[1], str) for c in causes):
+        raise TypeError(f"{func}(): `causes` must be a list of (value, explanation) pairs, got {causes!r}.")
+    return list(causes)
+
+
+def _matching_cause(got: np.ndarray, causes: list, atol: float = 1e-4, rtol: float = 1e-4) -> str | None:
+    """The explanation of the first alternative (what a known mistake computes) that the answer equals."""
+    for alternative, text in causes:
+        try:
+            alt = _as_numpy(alternative)
+        except Exception:
+            continue
+        if alt.shape != got.shape:
+            continue
+        try:
+            if alt.dtype.kind in "biufc" and got.dtype.kind in "biufc" and np.allclose(
+                    got.astype(np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(alt) else np.float64),
+                    alt.astype(np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(alt) else np.float64),
+                    atol=atol, rtol=rtol, equal_nan=True):
+                return text
+        except (TypeError, ValueError):  # pragma: no cover
+            continue
+    return None
+
+
+def _differences(got: np.ndarray, exp: np.ndarray, bad: np.ndarray, limit: int = 3) -> tuple[str, str]:
+    """'expected' and 'got' texts for arrays too long to print: the first differing positions."""
+    positions = [tuple(int(i) for i in idx) for idx in np.argwhere(bad)[:limit]]
+    if got.ndim == 0:
+        return _fmt_num(exp), _fmt_num(got)
+
+    def text(arr):
+        parts = [f"{_fmt_num(arr[p], 5)} at [{', '.join(map(str, p))}]" for p in positions]
+        more = int(bad.sum()) - len(positions)
+        return ", ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+    return text(exp), text(got)
+
+
 def check_close(actual, expected, name: str, *, atol: float = 1e-4, rtol: float = 1e-4,
-                hint: str | None = None) -> None:
+                hint: str | None = None, causes=None) -> None:
     """Check that ``actual`` equals ``expected`` up to ``atol + rtol * |expected|`` element-wise.
 
     Numbers, (nested) lists, NumPy arrays and tensors on any device are accepted on both sides;
     shapes must match exactly (checked first); NaN matches NaN.
+
+    ``causes`` is an optional list of ``(value, explanation)`` pairs: what a known mistake would
+    compute, and what to tell the student when the answer equals it. A matching cause is the
+    strongest evidence and replaces ``hint``; without one, ``hint`` (or the built-in guess) is shown.
     """
     _check_name("check_close", name)
     _check_hint("check_close", hint)
     atol = _check_tolerance("check_close", "atol", atol)
     rtol = _check_tolerance("check_close", "rtol", rtol)
+    causes = _validate_causes("check_close", causes)
     try:
         exp = _as_numpy(expected)
     except Exception:
         raise TypeError("check_close(): `expected` must be a number, a list of numbers, a NumPy array or a "
                         f"tensor, got {_describe(expected)}.") from None
     got = _numeric_or_fail(actual, name, hint)
+    cause = _matching_cause(got, causes, atol, rtol)
     if got.shape != exp.shape:
         default = _shape_hint(got.shape, exp.shape)
         if default is None and got.size == 1 and exp.size != 1:
@@ -503,12 +570,13 @@ def check_close(actual, expected, name: str, *, atol: float = 1e-4, rtol: float 
         elif exp.ndim == 0 and got.size > 1:
             default = "expected a single number: did you forget to reduce (e.g. .mean() or .sum())?"
         raise _failure(name, "wrong shape.", _shape_str(exp.shape), f"{_shape_str(got.shape)} ({_describe(actual)})",
-                       hint, default)
+                       cause or hint, default)
     if got.size == 0:
         return
+    complex_ = np.iscomplexobj(got) or np.iscomplexobj(exp)
     try:
-        ok = np.isclose(got.astype(np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(exp) else np.float64),
-                        exp.astype(np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(exp) else np.float64),
+        ok = np.isclose(got.astype(np.complex128 if complex_ else np.float64),
+                        exp.astype(np.complex128 if complex_ else np.float64),
                         atol=atol, rtol=rtol, equal_nan=True)
     except (TypeError, ValueError):  # pragma: no cover - _as_numpy only returns numeric arrays
         raise _failure(name, "could not compare the values.", _describe(expected), _describe(actual), hint) from None
@@ -524,17 +592,18 @@ def check_close(actual, expected, name: str, *, atol: float = 1e-4, rtol: float 
     bad = int((~ok).sum())
     where = _index_str(worst)
     largest = diff[worst] if diff.ndim else diff
+    allowed = f"(allowed: atol={atol:g} + rtol={rtol:g} × |expected|)"
     if got.ndim == 0:
         expected_text, got_text = _fmt_num(e64), _fmt_num(g64)
-        extra = (f"difference: {_fmt_num(largest)} (allowed: atol={atol:g} + rtol={rtol:g} × |expected|)"
-                 if math.isfinite(float(largest)) else None)
+        extra = (f"difference: {_fmt_num(largest)} {allowed}" if math.isfinite(float(largest)) else None)
     else:
-        expected_text = _preview(e64) if exp.size <= 6 else f"values like {_preview(e64)}"
-        got_text = _preview(g64) if got.size <= 6 else f"values like {_preview(g64)}"
+        if exp.size <= 6:
+            expected_text, got_text = _preview(e64), _preview(g64)
+        else:
+            expected_text, got_text = _differences(g64, e64, ~ok)
         extra = (f"{bad} of {got.size} values differ; the largest difference is {_fmt_num(largest)}{where}: "
-                 f"got {_fmt_num(g64[worst])}, expected {_fmt_num(e64[worst])}\n"
-                 f"(allowed: atol={atol:g} + rtol={rtol:g} × |expected|)")
-    raise _failure(name, "values are not close to the expected ones.", expected_text, got_text, hint,
+                 f"got {_fmt_num(g64[worst])}, expected {_fmt_num(e64[worst])}\n{allowed}")
+    raise _failure(name, "values are not close to the expected ones.", expected_text, got_text, cause or hint,
                    _close_hint(g64, e64, atol, rtol), extra=extra)
 
 
@@ -542,20 +611,37 @@ def check_close(actual, expected, name: str, *, atol: float = 1e-4, rtol: float 
 # check_equal
 # ---------------------------------------------------------------------------
 
+def _equal_cause(actual, causes: list) -> str | None:
+    for alternative, text in causes:
+        try:
+            if _is_tensor(actual) or _is_array(actual) or _is_tensor(alternative) or _is_array(alternative):
+                a, b = _as_numpy(actual), _as_numpy(alternative)
+                if a.shape == b.shape and bool(np.all(a == b)):
+                    return text
+            elif type(actual) is type(alternative) and actual == alternative:
+                return text
+        except Exception:
+            continue
+    return None
+
+
 def _repr_value(value) -> str:
     if _is_tensor(value) or _is_array(value):
         return _describe(value)
     return _short(repr(value))
 
 
-def check_equal(actual, expected, name: str, hint: str | None = None) -> None:
+def check_equal(actual, expected, name: str, hint: str | None = None, *, causes=None) -> None:
     """Exact equality: ints, strings, tuples, lists, dicts, ``torch.Size``, tensors and arrays (element-wise).
 
     For tensors/arrays the shapes and every element must agree (dtypes are not compared;
     use ``check_dtype`` for that). A one-element tensor equals the matching Python number.
+    ``causes``: (value, explanation) pairs as in ``check_close``, compared exactly.
     """
     _check_name("check_equal", name)
     _check_hint("check_equal", hint)
+    causes = _validate_causes("check_equal", causes)
+    hint = _equal_cause(actual, causes) or hint
     array_like_actual = _is_tensor(actual) or _is_array(actual)
     if array_like_actual and isinstance(expected, (list, tuple)) and not isinstance(expected, torch.Size):
         try:
@@ -581,7 +667,11 @@ def check_equal(actual, expected, name: str, hint: str | None = None) -> None:
         idx = np.unravel_index(int(np.argmin(same)), same.shape) if same.ndim else ()
         extra = (f"{int((~same).sum())} of {same.size} values differ; the first{_index_str(idx)}: "
                  f"got {_fmt_num(got[idx])}, expected {_fmt_num(exp[idx])}")
-        raise _failure(name, "values differ.", _repr_value(expected), _repr_value(actual), hint, None, extra=extra)
+        if exp.size <= 6:
+            expected_text, got_text = _repr_value(expected), _repr_value(actual)
+        else:
+            expected_text, got_text = _differences(got, exp, ~same)
+        raise _failure(name, "values differ.", expected_text, got_text, hint, None, extra=extra)
 
     default = _kind_hint(actual)
     # A one-element tensor/array/NumPy scalar against a plain Python number: compare the number.
@@ -629,13 +719,18 @@ def check_equal(actual, expected, name: str, hint: str | None = None) -> None:
 # check_true
 # ---------------------------------------------------------------------------
 
-def check_true(condition, message: str) -> None:
-    """Raise ``AssertionError(message)`` unless ``condition`` is true.
+def check_true(condition, message: str, *, expected: str | None = None, got: str | None = None,
+               hint: str | None = None) -> None:
+    """Raise ``AssertionError`` unless ``condition`` is true.
 
     ``condition`` is a bool, a NumPy bool or a one-element tensor/array (e.g. ``(x >= 0).all()``).
+    ``message`` says what is wrong; ``expected``, ``got`` and ``hint`` (strings) add the usual lines.
     """
     if not isinstance(message, str) or not message.strip():
         raise TypeError(f"check_true(): `message` must be a non-empty string, got {message!r}.")
+    for arg, value in (("expected", expected), ("got", got), ("hint", hint)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"check_true(): `{arg}` must be a string or None, got {type(value).__name__}.")
     if isinstance(condition, (bool, np.bool_)):
         value = bool(condition)
     elif (_is_tensor(condition) or _is_array(condition)) and (
@@ -648,8 +743,18 @@ def check_true(condition, message: str) -> None:
         value = bool(condition)
     else:
         raise TypeError(f"check_true(): `condition` must be a bool, got {_describe(condition)}.")
-    if not value:
+    if value:
+        return
+    if expected is None and got is None and hint is None:
         raise AssertionError(message)
+    lines = [message]
+    if expected is not None:
+        lines.append(f"  expected: {expected}")
+    if got is not None:
+        lines.append(f"  got:      {got}")
+    if hint is not None:
+        lines.append(f"  hint: {hint}")
+    raise AssertionError("\n".join(lines))
 
 
 # ---------------------------------------------------------------------------
@@ -736,7 +841,8 @@ def _leaf_modules(model: nn.Module) -> list[nn.Module]:
     A module used twice (one ReLU instance shared by two places of an nn.Sequential) is listed
     at each place, as the forward pass uses it."""
     return [m for _, m in model.named_modules(remove_duplicate=False)
-            if next(m.children(), None) is None and not (isinstance(m, _CONTAINERS) and m is not model)]
+            if next(m.children(), None) is None and not (isinstance(m, _CONTAINERS) and m is not model)
+            and not (isinstance(m, nn.Identity) and m is not model)]
 
 
 def _type_list(types) -> str:
@@ -751,6 +857,8 @@ def check_layers(model, expected_types: list, hint: str | None = None, *, name: 
     """Check the sequence of leaf modules' types (in registration order), e.g. ``[nn.Linear, nn.ReLU, nn.Linear]``.
 
     A leaf is a module without children; a subclass counts as its parent type (isinstance).
+    ``nn.Identity`` computes nothing and is skipped. This checks structure only: where the exercise
+    text does not ask for specific modules, judge the model by what it computes instead.
     """
     _check_name("check_layers", name)
     _check_hint("check_layers", hint)
@@ -865,6 +973,514 @@ def check_decreasing(values, name: str, hint: str | None = None, *, strictly: bo
         default = ("the values never change: is optimizer.step() called after loss.backward(), and was the "
                    "optimizer given model.parameters()?")
     else:
-        default = ("did you forget optimizer.zero_grad() (gradients add up), or is the learning rate too large? "
-                   "Check the order: zero_grad(), backward(), step().")
+        default = ("probably the learning rate is too large, or the gradients add up because "
+                   "optimizer.zero_grad() is missing; the order is zero_grad(), backward(), step().")
     raise _failure(name, "does not decrease.", "the last value lower than the first", summary, hint, default)
+
+
+# ---------------------------------------------------------------------------
+# Calling the student's code
+# ---------------------------------------------------------------------------
+#
+# Test cells call every function, class and model the student wrote through ``call`` (or inside
+# ``with student_code(...)``). Whatever the student's code raises comes back as an AssertionError
+# whose message says what was being called, the error in one line, the student's own line(s) of
+# code and, where the error is a known one, what it usually means. Frames of torch, NumPy and
+# utils never appear in it.
+
+_LIBRARY_DIRS = tuple(sorted({os.path.dirname(os.path.dirname(os.__file__)),   # the standard library
+                              os.path.dirname(os.path.dirname(torch.__file__)),  # site-packages
+                              os.path.dirname(os.path.dirname(np.__file__)),
+                              os.path.dirname(os.path.abspath(__file__))}))     # utils/
+_STUB_TEXT = "raise NotImplementedError()"
+
+
+def _is_library_file(filename: str) -> bool:
+    path = os.path.abspath(filename) if not filename.startswith("<") else filename
+    return path.startswith(_LIBRARY_DIRS) or "site-packages" in path or "dist-packages" in path
+
+
+def _student_frames(err: BaseException, test_file: str | None) -> list[tuple[Any, int]]:
+    """(frame, line number) of the traceback that belong to the student's code: not a library,
+    not utils, not the test cell that made the call."""
+    frames = []
+    for frame, lineno in traceback.walk_tb(err.__traceback__):
+        filename = frame.f_code.co_filename
+        if _is_library_file(filename) or filename == test_file:
+            continue
+        frames.append((frame, lineno))
+    return frames
+
+
+def _frame_lines(frames: list, limit: int = 3) -> str | None:
+    if not frames:
+        return None
+    lines = []
+    for frame, lineno in frames[-limit:]:
+        source = linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
+        where = frame.f_code.co_name
+        where = "the cell" if where == "<module>" else where
+        lines.append(f"  line {lineno} in {where}: {_short(source, 100) if source else '(source not available)'}")
+    return "your code:\n" + "\n".join(lines)
+
+
+def _library_frames(err: BaseException) -> list:
+    return [frame for frame, _ in traceback.walk_tb(err.__traceback__)]
+
+
+def _in_function(frames: list, *names: str) -> bool:
+    """Was one of the named library functions (e.g. 'cross_entropy') on the stack?"""
+    return any(f.f_code.co_name in names and _is_library_file(f.f_code.co_filename) for f in frames)
+
+
+def _module_name(module: nn.Module, objects: tuple) -> str:
+    for obj in objects:
+        if isinstance(obj, nn.Module):
+            for name, sub in obj.named_modules():
+                if sub is module:
+                    return f"layer {name!r} " if name else ""
+    return ""
+
+
+_LONG_NAMES = {"Long": "int64", "Int": "int32", "Byte": "uint8", "Bool": "bool", "Short": "int16",
+               "Char": "int8", "Double": "float64", "Float": "float32", "Half": "float16"}
+
+
+def _dtype_word(name: str) -> str:
+    return f"{_LONG_NAMES.get(name, name)} ({name})" if name in _LONG_NAMES else name
+
+
+def _explain_matmul(message: str, frames: list, objects: tuple) -> tuple[str, str]:
+    match = re.search(r"\((\d+)x(\d+) and (\d+)x(\d+)\)", message)
+    a_rows, a_cols, b_rows, b_cols = (int(g) for g in match.groups()) if match else (0, 0, 0, 0)
+    linear = next((f.f_locals.get("self") for f in frames
+                   if isinstance(f.f_locals.get("self"), nn.Linear) and f.f_code.co_name == "forward"), None)
+    if linear is not None:
+        x = next((f.f_locals.get("input") for f in frames if f.f_locals.get("self") is linear
+                  and _is_tensor(f.f_locals.get("input"))), None)
+        shape = f" of shape {_shape_str(x.shape)}" if x is not None else ""
+        width = x.shape[-1] if x is not None and x.ndim else a_cols
+        problem = (f"the {_module_name(linear, objects)}Linear({linear.in_features}→{linear.out_features}) "
+                   f"expects {linear.in_features} features per sample but receives {width} (an input{shape})")
+        if x is not None and x.ndim > 2:
+            return problem, (f"the input has {x.ndim} dimensions and a Linear layer only uses the last one: "
+                             "flatten each sample first (nn.Flatten() or x.reshape(len(x), -1)).")
+        return problem, (f"in_features of a layer must equal the number of features it receives ({width} here): "
+                         "the first layer's in_features is the number of input features, and every later layer's "
+                         "in_features is the out_features of the layer before it.")
+    problem = (f"a matrix product of a {a_rows}×{a_cols} by a {b_rows}×{b_cols} matrix: the inner sizes "
+               f"({a_cols} and {b_rows}) must be equal")
+    if a_cols == b_cols:
+        return problem, (f"the second matrix transposed ({b_cols}×{b_rows}) would fit: probably a .T is missing "
+                         "(a weight W of shape (out_features, in_features) is applied as X @ W.T).")
+    if a_rows == b_rows:
+        return problem, "the first matrix transposed would fit: probably the operands or a .T are the wrong way round."
+    return problem, "check the shapes of both operands (print them) before the @."
+
+
+def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str | None]:
+    """(what went wrong, the likely cause or None) for an error raised in the student's code."""
+    message = str(err)
+    low = message.lower()
+    cls = type(err).__name__
+
+    match = re.search(r"not implemented for '(\w+)'", message)
+    if match:
+        kind = _dtype_word(match.group(1))
+        if _in_function(frames, "cross_entropy", "nll_loss", "binary_cross_entropy",
+                        "binary_cross_entropy_with_logits", "kl_div"):
+            return (f"the loss received an integer tensor, {kind}, where the model's output (float logits) belongs",
+                    "the loss arguments are probably swapped: call loss_fn(output, target), the model's output "
+                    "first and the class labels second; class indices are targets, never logits.")
+        return (f"an operation that needs floating-point numbers received an integer tensor, {kind}",
+                "probably integer data reached it: class indices where logits or probabilities belong, or "
+                "arguments swapped; convert real data with .float().")
+
+    if "shapes cannot be multiplied" in message:
+        return _explain_matmul(message, frames, objects)
+    if "1D tensors expected" in message:
+        return ("torch.dot received a tensor that is not a vector",
+                "torch.dot multiplies two vectors; for a matrix times a vector use X @ w (or torch.mv).")
+    match = re.search(r"stack expects each tensor to be equal size, but got \[([\d, ]*)\] at entry (\d+) and "
+                      r"\[([\d, ]*)\] at entry (\d+)", message)
+    if match:
+        return (f"torch.stack received tensors of different shapes ([{match.group(1)}] and [{match.group(3)}])",
+                "every piece must have the same shape: probably a reduction over the wrong dim, which leaves one "
+                "value per row instead of one per column.")
+
+    match = (re.search(r"must have the same dtype, but got (\w+) and (\w+)", message)
+             or re.search(r"to have the same dtype, but got:? (\w+) != (\w+)", message)
+             or re.search(r"expected scalar type (\w+) but found (\w+)", message, re.I)
+             or re.search(r"Found dtype (\w+) but expected (\w+)", message))
+    if match:
+        a, b = (g.capitalize() for g in match.groups())
+        pair = f"{_dtype_word(a)} and {_dtype_word(b)}"
+        if "Double" in (a, b) and "Float" in (a, b):
+            return (f"two tensors with different dtypes met: {pair}",
+                    "float64 (Double) data usually comes from NumPy: torch.tensor(array) and torch.from_numpy keep "
+                    "float64 while the layers are float32; convert the data with .float() or "
+                    "dtype=torch.float32.")
+        if {a, b} & {"Long", "Int", "Byte", "Short", "Char", "Bool"}:
+            if _in_function(frames, "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
+                return (f"a loss received tensors with different dtypes: {pair}",
+                        "the targets are integers: convert them with .float() (regression targets are floats).")
+            return (f"two tensors with different dtypes met: {pair}",
+                    "integer data (labels, uint8 pixels, torch.tensor of Python ints) meets float weights: "
+                    "convert the data with .float() (divide pixels by 255).")
+        return f"two tensors with different dtypes met: {pair}", "convert one of them with .to(other.dtype)."
+
+    if "expected target dtype to be long" in low or "expected scalar type long" in low:
+        return ("the loss expects class indices (int64) as its target but received floats",
+                "pass the model's output first and the labels second, and keep the labels int64 (.long()).")
+    if "can't be cast to the desired output type" in message:
+        if _in_function(frames, "binary_cross_entropy_with_logits", "binary_cross_entropy"):
+            return ("BCEWithLogitsLoss received integer targets",
+                    "binary targets must be floats of the output's shape: use y.float().")
+        return ("an integer tensor was asked to hold a floating-point result in place",
+                "create the tensor as float (dtype=torch.float32) or compute out of place with .float().")
+    if "could not infer output dtype" in message:
+        return ("mean() of an integer tensor", "convert it first: .float().mean().")
+    if "one_hot is only applicable to index tensor" in message:
+        return "F.one_hot received a non-integer tensor", "one_hot takes int64 labels: use .long()."
+
+    if "leaf variable that requires grad is being used in an in-place operation" in low:
+        return ("a tensor that requires grad (a parameter) was changed in place while autograd was recording",
+                "do the update inside `with torch.no_grad():` (for example `p -= lr * p.grad`).")
+    if "can't call numpy() on tensor that requires grad" in low:
+        return (".numpy() on a tensor that requires grad",
+                "use t.detach().cpu().numpy(): detach() leaves the graph, cpu() brings it off a GPU.")
+    match = re.search(r"can't convert (\w+)(?::\d+)? device type tensor to numpy", message)
+    if match:
+        return (f".numpy() on a tensor on the {match.group(1)} device",
+                "use t.detach().cpu().numpy(): only CPU tensors can become NumPy arrays.")
+
+    match = re.search(r"(\S+) is not a Module subclass", message)
+    if match:
+        name = match.group(1).rsplit(".", 1)[-1]
+        if name[:1].islower():
+            return (f"nn.Sequential received the function {name}, not a layer",
+                    f"nn.Sequential holds layers (modules): use nn.{name.capitalize() if name != 'relu' else 'ReLU'}() "
+                    "instead of the function, or apply the function in a forward() of your own.")
+        return (f"nn.Sequential received the class {name} itself, not a layer",
+                f"create the layer by calling the class: {name}() with parentheses.")
+    init = next((f for f in frames if f.f_code.co_name == "__init__" and _is_library_file(f.f_code.co_filename)
+                 and isinstance(f.f_locals.get("self"), nn.Module)
+                 and any(_is_tensor(v) for v in f.f_locals.values())), None)
+    if init is not None or re.search(r"^\w+\.__init__\(\) (missing|takes|got)", message):
+        name = type(init.f_locals["self"]).__name__ if init is not None else message.split(".", 1)[0]
+        if init is not None and isinstance(init.f_locals["self"], nn.modules.loss._Loss):
+            return (f"the class nn.{name} was called with tensors",
+                    f"create the loss first (loss_fn = nn.{name}()), then call it: loss_fn(output, target).")
+        if init is not None or name in dir(nn):
+            return (f"the class nn.{name} was called with data",
+                    f"nn.{name}(...) creates a layer from its sizes; create it once (layer = nn.{name}(...)) and "
+                    "then call the instance on the tensors, layer(x).")
+
+    if "cannot assign module before module.__init__() call" in low or \
+            "cannot assign parameters before module.__init__() call" in low:
+        return ("a layer was stored before nn.Module was set up",
+                "call super().__init__() as the first line of __init__.")
+    match = re.search(r"cannot assign '([\w.]+)' as parameter '(\w+)'", message)
+    if match:
+        return (f"a plain tensor was assigned to the parameter {match.group(2)!r}",
+                "wrap it in nn.Parameter(...), or copy the values into the existing parameter with "
+                ".copy_(...) inside torch.no_grad().")
+
+    if "does not require grad and does not have a grad_fn" in message:
+        return ("backward() was called on a value that is not connected to anything that requires grad",
+                "the graph was cut: .item(), .detach(), .numpy(), torch.tensor(value) or computing under "
+                "torch.no_grad() all leave the graph; keep the loss a tensor computed from the parameters.")
+    if "grad can be implicitly created only for scalar outputs" in message:
+        return ("backward() was called on a tensor with several values",
+                "reduce the loss to a single number first (for example with .mean()).")
+    if "object has no attribute 'backward'" in message:
+        return ("backward() was called on a plain Python number",
+                ".item() and float() turn the loss into a number without a graph: call backward() on the loss "
+                "tensor and use .item() only to record the value.")
+    if "backward through the graph a second time" in message:
+        return ("backward() went through the same graph twice",
+                "probably an output computed once (before the loop) is reused: compute the forward pass and the "
+                "loss again inside the loop, for every step.")
+    if "modified by an inplace operation" in message:
+        return ("a value that autograd still needed was changed in place",
+                "use the out-of-place form (x = x + 1, torch.relu(x)) instead of +=, relu_() or x[...] = ....")
+    if re.search(r"a tensor with \d+ elements cannot be converted to scalar", low) or \
+            "only one element tensors can be converted" in low:
+        return (".item() (or float()) on a tensor with several values",
+                ".item() works on one-element tensors only: reduce first (.sum(), .mean()).")
+    if "boolean value of tensor with more than one" in low:
+        if _in_function(frames, "legacy_get_string", "legacy_get_enum"):
+            return ("a loss class was called with tensors",
+                    "create the loss first (loss_fn = nn.MSELoss()), then call it: loss_fn(output, target).")
+        return ("`if`, `and`, `or` or `not` on a tensor with several values",
+                "use .all() or .any() (or compare single numbers with .item()).")
+    if "expected all tensors to be on the same device" in low or "is not on the expected device" in low:
+        return ("tensors on different devices met",
+                "move the data to the model's device with .to(device) (both the inputs and the targets).")
+    match = re.search(r"Dimension out of range \(expected to be in range of \[(-?\d+), (-?\d+)\], but got (-?\d+)\)",
+                      message)
+    if match:
+        ndim = int(match.group(2)) + 1
+        return (f"dim={match.group(3)} was used on a tensor with {ndim} dimension{'s' if ndim != 1 else ''}",
+                "check the tensor's shape: a dimension you expect is not there (squeezed away or never added?).")
+    if "view size is not compatible with input tensor's size and stride" in message:
+        return ".view() on a tensor whose memory layout does not allow it", "use .reshape(...) instead."
+    match = re.search(r"shape '\[([-\d, ]+)\]' is invalid for input of size (\d+)", message)
+    if match:
+        return (f"reshape/view to [{match.group(1)}] for a tensor of {match.group(2)} elements",
+                "the sizes must multiply to the number of elements: use -1 for one size and take the others "
+                "from the tensor (e.g. images.shape[0]), not fixed numbers.")
+    match = re.search(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton "
+                      r"dimension (\d+)", message)
+    if match:
+        return (f"two tensors do not broadcast: sizes {match.group(1)} and {match.group(2)} in dimension "
+                f"{match.group(3)}",
+                "print both shapes: probably a reduction without keepdim=True, a missing .T or a missing "
+                ".unsqueeze().")
+    match = re.search(r"Target size \(torch.Size\((\[[\d, ]*\])\)\) must be the same as input size "
+                      r"\(torch.Size\((\[[\d, ]*\])\)\)", message)
+    if match:
+        return (f"the targets have shape {match.group(1)} but the outputs {match.group(2)}",
+                "the loss compares element by element: give the targets the output's shape "
+                "(e.g. y.reshape(-1, 1) or y.unsqueeze(1)).")
+    match = re.search(r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)", message)
+    if match:
+        return (f"the output has {match.group(1)} rows but there are {match.group(2)} targets",
+                "keep the batch dimension: reshape each batch to (N, features), e.g. x.reshape(len(x), -1).")
+    if "0D or 1D target tensor expected" in message or "multi-target not supported" in message:
+        return ("CrossEntropyLoss received targets with an extra dimension",
+                "class labels must have shape (N,): use y.reshape(-1) (or pass the arguments in the order "
+                "output, target).")
+    match = re.search(r"index (-?\d+) is out of bounds for dimension (\d+) with size (\d+)", message)
+    if match:
+        return (f"index {match.group(1)} used on a dimension of size {match.group(3)}",
+                "an index is too large: check which dimension you index and the size you created "
+                "(num_classes? the number of rows?).")
+    match = re.search(r"argument '(\w+)' \(position \d+\) must be ([\w ,]+), not (\w+)", message)
+    if match:
+        return (f"argument {match.group(1)!r} of a torch function must be {match.group(2)}, not {match.group(3)}",
+                "convert it: int(...) or round(...) for sizes and counts.")
+    if isinstance(err, (TypeError, AttributeError)) and "nonetype" in low:
+        return ("a value was None",
+                "a function without `return` gives None, and p.grad is None until backward() has run.")
+    if isinstance(err, (TypeError, ValueError)) and re.search(r"unpack|values to unpack", low):
+        return "the number of values does not match", "check how many values your function returns or unpacks."
+    match = re.search(r"'(\w+)' object is not callable", message)
+    if match:
+        return (f"a {match.group(1)} was called like a function",
+                "probably a name was reused: e.g. `loss = loss(...)` replaces the loss function by its result.")
+    match = re.search(r"'(\w+)' object has no attribute '(\w+)'", message)
+    if match:
+        return f"a {match.group(1)} has no attribute {match.group(2)!r}", None
+    if isinstance(err, AssertionError):
+        return "an assert in your code failed", None
+    if isinstance(err, NameError):
+        return f"{message}", "define it (run the cell that defines it) or check the spelling."
+    if isinstance(err, RecursionError):
+        return "infinite recursion", "a function (or forward) calls itself; call the layers instead."
+    return f"{cls} in your code", None
+
+
+def _is_ours(err: BaseException) -> bool:
+    """An AssertionError raised by a check of this module (a test inside student code, or nested calls)."""
+    if not isinstance(err, AssertionError):
+        return False
+    last = None
+    for frame, _ in traceback.walk_tb(err.__traceback__):
+        last = frame
+    return last is not None and os.path.abspath(last.f_code.co_filename) == os.path.abspath(__file__)
+
+
+def _stub_error(err: BaseException, frames: list) -> bool:
+    """The untouched exercise cell: a NotImplementedError raised by a notebook line, not by torch."""
+    if not isinstance(err, NotImplementedError):
+        return False
+    last = None
+    for frame, _ in traceback.walk_tb(err.__traceback__):
+        last = frame
+    return last is not None and not _is_library_file(last.f_code.co_filename)
+
+
+def _translate(err: BaseException, what: str, exercise, test_file: str | None, objects: tuple) -> AssertionError:
+    frames = _student_frames(err, test_file)
+    label = f"exercise {exercise}" if exercise is not None else "this exercise"
+    if _stub_error(err, frames):
+        return _failure(what, f"{label} is not written yet.",
+                        f"your code in place of `{_STUB_TEXT}`",
+                        "NotImplementedError" + (f": {_short(str(err), 80)}" if str(err) else
+                                                 " (the exercise cell is still the placeholder)"),
+                        None, f"write your solution in {label}'s cell (where it says YOUR CODE HERE), "
+                              "run that cell, then run this test cell again.")
+    problem, hint = _explain(err, _library_frames(err), objects)
+    first_line = (str(err).strip().splitlines() or [""])[0]
+    got = f"{type(err).__name__}" + (f": {_short(first_line, 150)}" if first_line else "")
+    return _failure(what, f"your code raised an error: {problem}.", "a result, without an error", got,
+                    None, hint, extra=_frame_lines(frames))
+
+
+def _caller_file(depth: int = 2) -> str | None:
+    try:
+        return sys._getframe(depth).f_code.co_filename
+    except ValueError:  # pragma: no cover
+        return None
+
+
+class _AutogradSpy(TorchFunctionMode):
+    """Notices backward()/autograd.grad() and graph recording inside code that must not use autograd."""
+
+    def __init__(self):
+        super().__init__()
+        self.used = None
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name in ("backward", "grad", "vjp", "jvp", "jacobian", "hessian") and self.used is None:
+            self.used = f"{name}()"
+        return func(*args, **(kwargs or {}))
+
+
+def _describe_call(fn) -> str:
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    return f"{name}(...)"
+
+
+def call(fn, *args, what: str | None = None, exercise: int | None = None, autograd: bool = True, **kwargs):
+    """Call the student's ``fn(*args, **kwargs)`` and return its result.
+
+    Whatever it raises becomes an ``AssertionError`` that names ``what`` was called (e.g.
+    ``"linear_forward(X, W, b)"``), the error in one line, the student's own lines of code and,
+    for errors this module knows, the likely cause. The placeholder ``raise NotImplementedError()``
+    reads "exercise N is not written yet". With ``autograd=False`` the call runs under
+    ``torch.no_grad()`` and fails if the code uses autograd anyway (``backward()``,
+    ``torch.autograd.grad``, or a graph recorded under ``torch.enable_grad()``).
+    """
+    if what is None:
+        what = _describe_call(fn)
+    if not isinstance(what, str):
+        raise TypeError(f"call(): `what` must be a string describing the call, got {what!r}.")
+    if exercise is not None and (isinstance(exercise, bool) or not isinstance(exercise, (int, str))):
+        raise TypeError(f"call(): `exercise` must be the exercise number, got {exercise!r}.")
+    label = f"exercise {exercise}" if exercise is not None else "the exercise"
+    if inspect.isclass(fn) and issubclass(fn, nn.Module) and args and _is_tensor(args[0]):
+        raise _failure(what, "this is a class, not a model.", "a model (an instance, e.g. nn.Linear(3, 1))",
+                       _describe(fn), None,
+                       f"create the model by calling the class with its sizes, e.g. model = {fn.__name__}(...), "
+                       "then train and use that instance.")
+    if not callable(fn):
+        raise _failure(what, "this is not a function or model.", "something to call", _describe(fn), None,
+                       _kind_hint(fn) or f"check what {label}'s cell assigns to this name.")
+    test_file = _caller_file()
+    objects = (fn,) + args + tuple(kwargs.values())
+    spy, saved = None, []
+    try:
+        if autograd:
+            return fn(*args, **kwargs)
+        spy = _AutogradSpy()
+        with torch.no_grad(), spy, torch.autograd.graph.saved_tensors_hooks(
+                lambda t: (saved.append(1), t)[1], lambda t: t):
+            result = fn(*args, **kwargs)
+    except AssertionError as err:
+        if _is_ours(err):
+            raise
+        raise _translate(err, what, exercise, test_file, objects) from None
+    except Exception as err:
+        raise _translate(err, what, exercise, test_file, objects) from None
+    if spy.used or saved:
+        used = f"it called {spy.used}" if spy.used else "it recorded a graph for autograd (torch.enable_grad?)"
+        raise _failure(what, "used autograd, which this exercise asks you not to use.",
+                       "a result computed from the formula, without autograd", used, None,
+                       "compute the derivatives yourself with the chain rule, using plain tensor operations.")
+    return result
+
+
+class student_code:
+    """``with student_code("model3(X)", exercise=6): ...`` translates errors like ``call`` does.
+
+    For a few lines that use the student's objects (a model's forward pass, a training loop
+    written in the test). Failed checks inside the block pass through unchanged.
+    """
+
+    def __init__(self, what: str, exercise: int | None = None, objects: tuple = ()):
+        if not isinstance(what, str):
+            raise TypeError(f"student_code(): `what` must be a string, got {what!r}.")
+        self.what, self.exercise, self.objects = what, exercise, tuple(objects)
+        self.test_file = _caller_file()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, etype, err, tb):
+        if err is None or not isinstance(err, Exception) or _is_ours(err):
+            return False
+        raise _translate(err, self.what, self.exercise, self.test_file, self.objects) from None
+
+
+def check_raises(expected_error, fn, *args, what: str | None = None, exercise: int | None = None, **kwargs) -> None:
+    """The student's ``fn(*args, **kwargs)`` must raise ``expected_error`` (an exception class).
+
+    Any other error is explained as ``call`` explains it.
+    """
+    if not (inspect.isclass(expected_error) and issubclass(expected_error, BaseException)):
+        raise TypeError(f"check_raises(): `expected_error` must be an exception class, got {expected_error!r}.")
+    what = what if what is not None else _describe_call(fn)
+    test_file = _caller_file()
+    try:
+        result = fn(*args, **kwargs)
+    except expected_error:
+        return
+    except Exception as err:
+        if _stub_error(err, []) or not isinstance(err, Exception):
+            raise _translate(err, what, exercise, test_file, (fn,) + args) from None
+        raise _failure(what, f"raised the wrong kind of error.", expected_error.__name__,
+                       f"{type(err).__name__}: {_short(str(err), 120)}", None,
+                       f"raise {expected_error.__name__}(\"...\") yourself, with a message that says what is "
+                       "wrong.", extra=_frame_lines(_student_frames(err, test_file))) from None
+    raise _failure(what, "did not raise an error.", f"{expected_error.__name__} with a helpful message",
+                   f"it returned {_describe(result)}", None,
+                   f"check the argument yourself and raise {expected_error.__name__}(\"...\") for values you do "
+                   "not handle.")
+
+
+def _previous_cell_error() -> BaseException | None:
+    """The error that stopped the cell run just before this one (in a notebook), if any."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    result = getattr(shell, "last_execution_result", None)
+    err = getattr(result, "error_in_exec", None)
+    if err is None or _is_ours(err):
+        return None
+    return err
+
+
+def defined(name: str, exercise: int | None = None):
+    """The value of the notebook variable ``name`` (e.g. ``"model3"``) that an exercise cell creates.
+
+    Fails with a message when the name is missing, or when the cell run just before this test
+    cell (the exercise cell) stopped with an error: then the student sees that error explained,
+    not a misleading verdict on a half-built object.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"defined(): `name` must be a string, got {name!r}.")
+    namespace = sys._getframe(1).f_globals
+    label = f"exercise {exercise}" if exercise is not None else "the exercise"
+    err = _previous_cell_error()
+    if err is not None:
+        if _stub_error(err, []):
+            raise _translate(err, name, exercise, None, ())
+        what = f"{name} ({label}'s cell)"
+        translated = _translate(err, what, exercise, None, ())
+        lines = str(translated).splitlines()
+        lines[0] = (f"{what}: the cell stopped with an error, so {name} is "
+                    f"{'missing' if name not in namespace else 'not finished'}: "
+                    + lines[0].split("your code raised an error: ", 1)[-1])
+        raise AssertionError("\n".join(lines))
+    if name in namespace:
+        return namespace[name]
+    raise _failure(name, "is not defined.", f"{name}, created by {label}'s cell", "no variable of that name",
+                   None, f"write {label} so that it creates `{name}`, run that cell, then this one.")
+
+
+def passed(exercise, part: str | None = None) -> None:
+    """Print the one-line confirmation at the end of a test cell."""
+    label = f"exercise {exercise}" + (f" ({part})" if part else "")
+    print(f"✓ {label}: all visible tests passed.")

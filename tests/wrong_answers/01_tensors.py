@@ -1,6 +1,8 @@
-"""Plausible wrong answers (must fail the tests) and alternative right answers (must pass) for 01_tensors.
+"""Plausible wrong answers (must fail the tests with a message that names the cause) and right answers
+written in other styles (must pass) for 01_tensors.
 
-Keys are the grade_ids of the solution cells; each value is a list of (description, full cell source).
+Keys are the grade_ids of the solution cells. WRONG entries are (description, full cell source, words
+the failure message must contain); RIGHT entries are (description, full cell source).
 """
 
 WRONG = {
@@ -8,135 +10,229 @@ WRONG = {
         ("torch.from_numpy keeps NumPy's float64", '''
 def to_float_tensor(array):
     return torch.from_numpy(array)
-'''),
+''', ["float64", "float32"]),
         ("torch.tensor without a dtype also keeps float64", '''
 def to_float_tensor(array):
     return torch.tensor(array)
-'''),
+''', ["float64", ".float()"]),
         ("hard-coded to the visible test", '''
 def to_float_tensor(array):
     return torch.tensor([[1.5, 2.0], [3.0, 4.25]])
-'''),
+''', ["visible example"]),
         ("flattens the array", '''
 def to_float_tensor(array):
     return torch.tensor(array, dtype=torch.float32).flatten()
-'''),
+''', ["wrong shape", "(2, 2)", "(4,)"]),
         ("half precision instead of float32", '''
 def to_float_tensor(array):
     return torch.tensor(array, dtype=torch.float16)
-'''),
+''', ["float16", "float32"]),
+        ("double precision", '''
+def to_float_tensor(array):
+    return torch.from_numpy(array).double()
+''', ["float64", "float32"]),
+        ("converts to integers on the way", '''
+def to_float_tensor(array):
+    return torch.tensor(array).long().float()
+''', ["decimals", "integer"]),
+        ("returns a NumPy array, not a tensor", '''
+def to_float_tensor(array):
+    return array.astype(np.float32)
+''', ["NumPy array", "torch.from_numpy"]),
+        ("forgets to return", '''
+def to_float_tensor(array):
+    result = torch.tensor(array, dtype=torch.float32)
+''', ["None", "return"]),
     ],
     "ex2_standardize_columns": [
         ("standardises rows (dim=1) instead of columns", '''
 def standardize_columns(X):
     return (X - X.mean(dim=1, keepdim=True)) / X.std(dim=1, keepdim=True)
-'''),
+''', ["row", "dim=0"]),
         ("one mean and std for the whole tensor", '''
 def standardize_columns(X):
     return (X - X.mean()) / X.std()
-'''),
+''', ["whole tensor"]),
         ("population std (n in the denominator)", '''
 def standardize_columns(X):
     return (X - X.mean(dim=0)) / X.std(dim=0, correction=0)
-'''),
+''', ["n - 1", "correction"]),
         ("only centres, forgets to divide", '''
 def standardize_columns(X):
     return X - X.mean(dim=0)
-'''),
+''', ["centred", "standard deviation"]),
         ("modifies X in place", '''
 def standardize_columns(X):
     X -= X.mean(dim=0)
     X /= X.std(dim=0)
     return X
-'''),
+''', ["in place", "X after"]),
+        ("divides by the variance", '''
+def standardize_columns(X):
+    return (X - X.mean(dim=0)) / X.var(dim=0)
+''', ["variance"]),
+        ("forgets to subtract the mean", '''
+def standardize_columns(X):
+    return X / X.std(dim=0)
+''', ["mean was not subtracted"]),
+        ("writes into X with slicing", '''
+def standardize_columns(X):
+    for j in range(X.shape[1]):
+        X[:, j] = (X[:, j] - X[:, j].mean()) / X[:, j].std()
+    return X
+''', ["in place"]),
+        ("returns only the standard deviations", '''
+def standardize_columns(X):
+    return X.std(dim=0)
+''', ["wrong shape", "reduction"]),
     ],
     "ex3_linear_predict": [
         ("element-wise * without summing: a matrix", '''
 def linear_predict(X, w, b):
     return X * w + b
-'''),
+''', ["element by element", "X @ w"]),
         ("a column (n, 1) instead of a vector (n,)", '''
 def linear_predict(X, w, b):
     return X @ w.unsqueeze(1) + b
-'''),
+''', ["(n, 1)", "(3,)"]),
         ("forgets the bias", '''
 def linear_predict(X, w, b):
     return X @ w
-'''),
+''', ["bias b is missing"]),
         ("hard-coded to the visible test", '''
 def linear_predict(X, w, b):
     return torch.tensor([0.5, -0.5, -1.5])
-'''),
+''', ["visible example"]),
         ("sums over the wrong dimension", '''
 def linear_predict(X, w, b):
     return (X * w).sum(dim=0) + b
-'''),
+''', ["dim=0", "dim=1"]),
+        ("subtracts the bias", '''
+def linear_predict(X, w, b):
+    return X @ w - b
+''', ["subtracted"]),
+        ("squeeze() drops the sample dimension when n = 1", '''
+def linear_predict(X, w, b):
+    return (X @ w.reshape(-1, 1)).squeeze() + b
+''', ["squeeze", "(1,)"]),
+        ("torch.dot needs two vectors", '''
+def linear_predict(X, w, b):
+    return torch.dot(X, w) + b
+''', ["torch.dot", "X @ w"]),
+        ("a Python list of predictions", '''
+def linear_predict(X, w, b):
+    return [float(row @ w + b) for row in X]
+''', ["list", "torch.tensor"]),
     ],
     "ex4_class_means": [
         ("averages over dim=1 (features) instead of rows", '''
 def class_means(X, y, num_classes):
     return torch.stack([X[y == c].mean(dim=1) for c in range(num_classes)])
-'''),
+''', ["torch.stack", "dim"]),
         ("ignores the labels: overall mean repeated", '''
 def class_means(X, y, num_classes):
     return X.mean(dim=0).repeat(num_classes, 1)
-'''),
+''', ["mean of all of X", "X[y == c]"]),
         ("sums instead of averaging", '''
 def class_means(X, y, num_classes):
     return torch.stack([X[y == c].sum(dim=0) for c in range(num_classes)])
-'''),
+''', ["sums", "divide"]),
         ("uses the class number as a row index", '''
 def class_means(X, y, num_classes):
     return torch.stack([X[c] for c in range(num_classes)])
-'''),
+''', ["c-th sample", "X[y == c]"]),
         ("hard-coded to the visible test", '''
 def class_means(X, y, num_classes):
     return torch.tensor([[3.0, 4.0], [10.0, 20.0]])
-'''),
+''', ["visible example"]),
+        ("off by one: misses the last class", '''
+def class_means(X, y, num_classes):
+    return torch.stack([X[y == c].mean(dim=0) for c in range(num_classes - 1)])
+''', ["last class", "range(num_classes)"]),
+        ("a list of rows instead of one tensor", '''
+def class_means(X, y, num_classes):
+    return [X[y == c].mean(dim=0) for c in range(num_classes)]
+''', ["list of tensors", "torch.stack"]),
+        ("median instead of mean", '''
+def class_means(X, y, num_classes):
+    return torch.stack([X[y == c].median(dim=0).values for c in range(num_classes)])
+''', ["medians"]),
+        ("keepdim leaves an extra dimension", '''
+def class_means(X, y, num_classes):
+    return torch.stack([X[y == c].mean(dim=0, keepdim=True) for c in range(num_classes)])
+''', ["extra dimension of size 1", "(2, 1, 2)"]),
     ],
     "ex5_flatten_images": [
         ("hard-coded 784 pixels", '''
 def flatten_images(images):
     return images.reshape(-1, 784).float() / 255
-'''),
+''', ["784", "not fixed numbers"]),
         ("flattens everything into one long vector", '''
 def flatten_images(images):
     return images.flatten().float() / 255
-'''),
+''', ["one vector", "one row per image"]),
         ("forgets to scale to [0, 1]", '''
 def flatten_images(images):
     return images.reshape(images.shape[0], -1).float()
-'''),
+''', ["divide by 255"]),
         ("float64 instead of float32", '''
 def flatten_images(images):
     return images.reshape(images.shape[0], -1).double() / 255
-'''),
+''', ["float64", "float32"]),
         ("divides by 256", '''
 def flatten_images(images):
     return images.reshape(images.shape[0], -1).float() / 256
-'''),
+''', ["256", "255"]),
+        ("integer division keeps uint8", '''
+def flatten_images(images):
+    return images.reshape(images.shape[0], -1) // 255
+''', ["uint8", ".float()"]),
+        ("transposes each image before flattening", '''
+def flatten_images(images):
+    return images.transpose(1, 2).reshape(images.shape[0], -1).float() / 255
+''', ["column-by-column"]),
+        ("squeeze() drops N when there is one image", '''
+def flatten_images(images):
+    return images.squeeze().reshape(images.shape[0], -1).float().squeeze() / 255
+''', ["squeeze", "(1, 24)"]),
+        ("hard-coded 28 x 28 with view", '''
+def flatten_images(images):
+    return images.view(images.shape[0], 28 * 28).float() / 255
+''', ["reshape/view", "fixed numbers"]),
     ],
     "ex6_to_numpy": [
         ("t.numpy() fails on a tensor that requires grad", '''
 def to_numpy(t):
     return t.numpy()
-'''),
+''', ["requires grad", ".detach()"]),
         ("np.array(t) fails on a tensor that requires grad too", '''
 def to_numpy(t):
     return np.array(t)
-'''),
+''', ["requires grad", "detach"]),
         ("returns a detached tensor, not an array", '''
 def to_numpy(t):
     return t.detach().cpu()
-'''),
+''', ["numpy.ndarray", ".numpy()"]),
         ("returns a Python list", '''
 def to_numpy(t):
     return t.detach().cpu().tolist()
-'''),
+''', ["list", "NumPy array"]),
         ("changes the dtype to float64", '''
 def to_numpy(t):
     return t.detach().cpu().numpy().astype(np.float64)
-'''),
+''', ["float64", "keep the tensor's dtype"]),
+        ("converts every tensor to float32", '''
+def to_numpy(t):
+    return np.asarray(t.detach().cpu(), dtype=np.float32)
+''', ["int64", "keep the tensor's dtype"]),
+        ("flattens the array", '''
+def to_numpy(t):
+    return t.detach().cpu().numpy().ravel()
+''', ["wrong shape", "(2, 3)"]),
+        ("uses .item(): only one number", '''
+def to_numpy(t):
+    return np.array(t.detach().item())
+''', ["cannot be converted", ".item()"]),
     ],
 }
 
@@ -149,6 +245,12 @@ def to_float_tensor(array):
         ("as_tensor then .to(torch.float32)", '''
 def to_float_tensor(array):
     return torch.as_tensor(array).to(torch.float32)
+'''),
+        ("convert in NumPy first, with a print", '''
+def to_float_tensor(array):
+    converted = torch.from_numpy(np.asarray(array, dtype=np.float32))
+    print("converted an array of shape", array.shape)
+    return converted
 '''),
     ],
     "ex2_standardize_columns": [
@@ -164,6 +266,14 @@ def standardize_columns(X):
     centred = X - X.sum(dim=0) / n
     return centred / torch.sqrt((centred ** 2).sum(dim=0) / (n - 1))
 '''),
+        ("a loop over the columns into a new tensor", '''
+def standardize_columns(X):
+    out = torch.empty_like(X)
+    for j in range(X.shape[1]):
+        column = X[:, j]
+        out[:, j] = (column - column.mean()) / column.std()
+    return out
+'''),
     ],
     "ex3_linear_predict": [
         ("row-wise dot products with * and sum", '''
@@ -173,6 +283,12 @@ def linear_predict(X, w, b):
         ("torch.matmul", '''
 def linear_predict(X, w, b):
     return torch.matmul(X, w) + b
+'''),
+        ("w @ X.T and torch.mv", '''
+def linear_predict(X, w, b):
+    predictions = torch.mv(X, w)
+    assert torch.allclose(predictions, w @ X.T)
+    return predictions + b
 '''),
     ],
     "ex4_class_means": [
@@ -189,6 +305,12 @@ def class_means(X, y, num_classes):
     one_hot = torch.nn.functional.one_hot(y, num_classes).float()
     return (one_hot.T @ X) / one_hot.sum(dim=0).unsqueeze(1)
 '''),
+        ("index_add_ and bincount", '''
+def class_means(X, y, num_classes):
+    sums = torch.zeros(num_classes, X.shape[1]).index_add_(0, y, X)
+    counts = torch.bincount(y, minlength=num_classes).unsqueeze(1)
+    return sums / counts
+'''),
     ],
     "ex5_flatten_images": [
         ("flatten(start_dim=1) and 255.0", '''
@@ -200,6 +322,11 @@ def flatten_images(images):
     n, h, w = images.shape
     return images.float().view(n, h * w) / 255
 '''),
+        ("true division first, then reshape with -1 for the pixels", '''
+def flatten_images(images):
+    scaled = images / 255          # true division gives float32
+    return scaled.reshape(len(images), -1)
+'''),
     ],
     "ex6_to_numpy": [
         ("cpu before detach", '''
@@ -209,6 +336,10 @@ def to_numpy(t):
         ("numpy(force=True)", '''
 def to_numpy(t):
     return t.numpy(force=True)
+'''),
+        ("np.asarray of a detached CPU copy", '''
+def to_numpy(t):
+    return np.asarray(t.detach().to("cpu"))
 '''),
     ],
 }
