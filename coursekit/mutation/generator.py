@@ -139,7 +139,8 @@ def operator(name: str, doc: str):
 @dataclass
 class Context:
     parents: dict[int, ast.AST] = field(default_factory=dict)
-    #: names the cell binds to number literals (``total, count = 0.0, 0``): Python accumulators
+    #: names the cell binds to number, list or dict literals (``total, count = 0.0, 0``, ``layers = []``):
+    #: local Python accumulators, for which ``x += y`` and ``x = x + y`` are the same
     number_names: set[str] = field(default_factory=set)
 
     def parent(self, node: ast.AST) -> ast.AST | None:
@@ -172,8 +173,9 @@ class Context:
                             and len(target.elts) == len(parent.value.elts):
                         pairs = list(zip(target.elts, parent.value.elts))
                     for name, value in pairs:
-                        if isinstance(name, ast.Name) and isinstance(value, ast.Constant) \
-                                and type(value.value) in (int, float):
+                        if isinstance(name, ast.Name) and (
+                                (isinstance(value, ast.Constant) and type(value.value) in (int, float))
+                                or isinstance(value, (ast.List, ast.Dict, ast.ListComp))):
                             ctx.number_names.add(name.id)
         return ctx
 
@@ -451,8 +453,10 @@ def _augassign(node, ctx):
         load = _clone(node.target)
         load.ctx = ast.Load()
         new = ast.copy_location(ast.Assign([_clone(node.target)], ast.BinOp(load, _clone(node.op), _clone(node.value))), node)
-        # a Python number has no in-place operator: `total += x` already rebinds `total`
-        if not (isinstance(node.target, ast.Name) and node.target.id in ctx.number_names):
+        # a Python number has no in-place operator (`total += x` already rebinds `total`), a local list
+        # is seen by no one else, and `t[i] += v` is `t[i] = t[i] + v` (one __setitem__ either way)
+        if not ((isinstance(node.target, ast.Name) and node.target.id in ctx.number_names)
+                or isinstance(node.target, ast.Subscript)):
             yield node, [new], f"in-place -> out-of-place: {_change(node, new)}"
         new = ast.copy_location(ast.Assign([_clone(node.target)], _clone(node.value)), node)
         yield node, [new], f"drop the accumulation: {_change(node, new)}"
@@ -483,6 +487,39 @@ def _tensorish(node: ast.AST) -> bool:
         isinstance(node, ast.Attribute) and _is_module_ref(node))
 
 
+#: Calls whose result never requires grad (new tensors, integer results): .detach() on them changes nothing.
+NO_GRAD_RESULTS = {"zeros", "ones", "empty", "full", "arange", "randperm", "randn", "rand", "randint", "eye",
+                   "linspace", "zeros_like", "ones_like", "argmax", "argmin", "long", "int", "bool", "tolist",
+                   "item", "numel", "size", "Generator", "manual_seed"}
+#: Reductions that, called without a dim, give a 0-dimensional tensor (.squeeze() changes nothing).
+FULL_REDUCTIONS = {"sum", "mean", "std", "var", "max", "min", "prod", "norm", "logsumexp", "median", "item"}
+
+
+def _never_requires_grad(node: ast.AST) -> bool:
+    if isinstance(node, ast.Compare):
+        return True
+    if isinstance(node, ast.Call) and _call_name(node) in NO_GRAD_RESULTS:
+        return not any(kw.arg == "requires_grad" for kw in node.keywords)
+    return False
+
+
+def _zero_dim(node: ast.AST) -> bool:
+    """A full reduction (``x.mean()``), a loss (``loss_fn(a, b)``) or arithmetic of one with constants."""
+    if isinstance(node, ast.UnaryOp):
+        return _zero_dim(node.operand)
+    if isinstance(node, ast.BinOp):
+        sides = [node.left, node.right]
+        return any(_zero_dim(x) for x in sides) and all(_zero_dim(x) or isinstance(x, ast.Constant) for x in sides)
+    if isinstance(node, ast.Call):
+        name = _call_name(node) or ""
+        if name in FULL_REDUCTIONS and isinstance(node.func, ast.Attribute) and not node.args \
+                and not any(kw.arg in ("dim", "axis") for kw in node.keywords):
+            return True
+        if isinstance(node.func, ast.Name) and ("loss" in name.lower() or name == "criterion"):
+            return True
+    return False
+
+
 def _method(value: ast.AST, name: str) -> ast.Call:
     return ast.Call(ast.Attribute(_clone(value), name, ast.Load()), [], [])
 
@@ -491,18 +528,27 @@ def _method(value: ast.AST, name: str) -> ast.Call:
 def _insert_method(node, ctx):
     # .detach() only where it can cut a graph: not under no_grad, and not on a plain input name
     # (inputs that need no gradient are a right answer with or without it)
+    # .squeeze() only where a dimension can be lost (not on a 0-dimensional loss or full reduction)
     no_grad = ctx.under_no_grad(node)
+
+    def useful(name, value):
+        if name == "detach":
+            return not no_grad and not _never_requires_grad(value)
+        if name == "squeeze":
+            return not _zero_dim(value)
+        return True
+
     if isinstance(node, ast.Return) and node.value is not None and _valueish(node.value):
         for name in ("detach", "item", "squeeze", "double"):
-            if name == "detach" and no_grad:
-                continue
-            new = _method(node.value, name)
-            yield node.value, new, f"return ...{name}(): {_change(node.value, new)}"
+            if useful(name, node.value):
+                new = _method(node.value, name)
+                yield node.value, new, f"return ...{name}(): {_change(node.value, new)}"
     elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
           and _valueish(node.value)):
-        for name in ("squeeze",) if no_grad else ("detach", "squeeze"):
-            new = _method(node.value, name)
-            yield node.value, new, f"assign ...{name}(): {_change(node.value, new)}"
+        for name in ("detach", "squeeze"):
+            if useful(name, node.value):
+                new = _method(node.value, name)
+                yield node.value, new, f"assign ...{name}(): {_change(node.value, new)}"
     elif isinstance(node, ast.Call) and (_call_name(node) or "") not in NON_TENSOR_CALLS:
         if isinstance(node.func, ast.Attribute) and _call_name(node) in ACTIVATION_MODULES:
             return
@@ -510,7 +556,9 @@ def _insert_method(node, ctx):
             if isinstance(arg, ast.Starred) or not _tensorish(arg):
                 continue
             computed = isinstance(arg, (ast.Call, ast.BinOp))
-            for name in ("detach", "squeeze") if computed and not no_grad else ("squeeze",):
+            for name in ("detach", "squeeze") if computed else ("squeeze",):
+                if not useful(name, arg):
+                    continue
                 new = _method(arg, name)
                 yield arg, new, f"argument {i + 1} ...{name}(): {_change(arg, new)}"
 

@@ -5,7 +5,7 @@ it) are listed, with the reason, in the reviewed file tests/mutation_equivalents
 
     01_tensors:                      # topic
       ex2_standardize_columns:       # the solution cell's grade_id
-        0a1b2c3d4e5f:                # the mutant's id (coursekit.mutation.generator.mutant_id)
+        "0a1b2c3d4e5f":              # the mutant's id, quoted (coursekit.mutation.generator.mutant_id)
           mutation: "dim=0 -> dim=-1 ..."   # for the reader; not checked
           reason: "why every test must accept this code"
 
@@ -44,6 +44,9 @@ def load_equivalents(path: Path) -> dict[str, dict[str, dict[str, dict]]]:
             if not isinstance(mutants, dict):
                 raise EquivalentsError(f"{path}: {topic}/{grade_id}: expected a mapping mutant id -> entry")
             for mutant_id, entry in mutants.items():
+                if not isinstance(mutant_id, str):
+                    raise EquivalentsError(f"{path}: {topic}/{grade_id}/{mutant_id}: quote the mutant id "
+                                           f"(YAML reads unquoted digits as a number)")
                 if not isinstance(entry, dict) or not str(entry.get("reason") or "").strip():
                     raise EquivalentsError(f"{path}: {topic}/{grade_id}/{mutant_id}: every equivalent mutant "
                                            f"needs a `reason:` saying why it is a right answer")

@@ -116,6 +116,12 @@ def test_every_operator_is_covered_above():
     ("reverse", "a, b = (0.0, 0)\nreturn a", "a, b = (0, 0.0)\nreturn a"),
     ("loop", "for epoch in range(n):\n    model(x)", "for epoch in reversed(list(range(n))):\n    model(x)"),
     ("swap_args", "return f(x, x)", "return f(x, x)"),
+    ("insert_method", "out = torch.zeros(n, 3)\nreturn out", "out = torch.zeros(n, 3).detach()\nreturn out"),
+    ("insert_method", "return x.argmax(dim=1)", "return x.argmax(dim=1).detach()"),      # integers
+    ("insert_method", "return ((x - y) ** 2).mean()", "return ((x - y) ** 2).mean().squeeze()"),  # 0-dim
+    ("insert_method", "loss = loss_fn(x, y)\nreturn loss", "loss = loss_fn(x, y).squeeze()\nreturn loss"),
+    ("augassign", "x[n, y] += 1", "x[n, y] = x[n, y] + 1"),                   # one __setitem__ either way
+    ("augassign", "layers = []\nlayers += [x]\nreturn layers", "layers = []\nlayers = layers + [x]\nreturn layers"),
 ])
 def test_operator_skips_what_cannot_be_a_mistake(operator, body, not_expected):
     assert norm(not_expected) not in variants(body, operator) - {norm(body)}
