@@ -1073,6 +1073,9 @@ def _explain_matmul(message: str, frames: list, objects: tuple) -> tuple[str, st
     if a_cols == b_cols:
         return problem, (f"the second matrix transposed ({b_cols}×{b_rows}) would fit: probably a .T is missing "
                          "(a weight W of shape (out_features, in_features) is applied as X @ W.T).")
+    if b_cols == a_rows:
+        return problem, ("the two matrices in the other order would fit: probably the operands of @ are the wrong way "
+                         "round.")
     if a_rows == b_rows:
         return problem, "the first matrix transposed would fit: probably the operands or a .T are the wrong way round."
     return problem, "check the shapes of both operands (print them) before the @."
@@ -1214,6 +1217,10 @@ def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str
                     "create the loss first (loss_fn = nn.MSELoss()), then call it: loss_fn(output, target).")
         return ("`if`, `and`, `or` or `not` on a tensor with several values",
                 "use .all() or .any() (or compare single numbers with .item()).")
+    if "meta tensor" in low or "meta device" in low or ("meta" in low and "device" in low):
+        return ("tensors on the 'meta' device (which holds shapes but no values) met tensors on another device",
+                "create new tensors and layers on the device of the ones you were given "
+                "(device=layer.weight.device, or .to(x.device)).")
     if "expected all tensors to be on the same device" in low or "is not on the expected device" in low:
         return ("tensors on different devices met",
                 "move the data to the model's device with .to(device) (both the inputs and the targets).")
@@ -1292,13 +1299,19 @@ def _is_ours(err: BaseException) -> bool:
 
 
 def _stub_error(err: BaseException, frames: list) -> bool:
-    """The untouched exercise cell: a NotImplementedError raised by a notebook line, not by torch."""
+    """The untouched exercise cell: ``raise NotImplementedError()`` on a line of the notebook.
+
+    NotImplementedErrors that torch raises from C code (``"... not implemented for 'Long'"``,
+    meta tensors) also end in a notebook frame, so the line itself is read."""
     if not isinstance(err, NotImplementedError):
         return False
     last = None
-    for frame, _ in traceback.walk_tb(err.__traceback__):
-        last = frame
-    return last is not None and not _is_library_file(last.f_code.co_filename)
+    for frame, lineno in traceback.walk_tb(err.__traceback__):
+        last = (frame, lineno)
+    if last is None or _is_library_file(last[0].f_code.co_filename):
+        return False
+    line = linecache.getline(last[0].f_code.co_filename, last[1], last[0].f_globals)
+    return "raise" in line and "NotImplementedError" in line
 
 
 def _translate(err: BaseException, what: str, exercise, test_file: str | None, objects: tuple) -> AssertionError:

@@ -1,40 +1,87 @@
-"""Plausible wrong answers (must fail the tests) and alternative right answers (must pass) for 02_forward_pass.
+"""Plausible wrong answers (must fail the tests with a message that names the cause) and right answers
+written in other styles (must pass) for 02_forward_pass.
 
-Keys are the grade_ids of the solution cells; each value is a list of (description, full cell source).
+Keys are the grade_ids of the solution cells. WRONG entries are (description, full cell source, words
+the failure message must contain); RIGHT entries are (description, full cell source).
 """
+
+_HEAD = '''
+def make_output_layer(in_features, task, num_classes=None):
+    if task == "regression":
+        return nn.Sequential({regression})
+    if task == "binary":
+        return nn.Sequential({binary})
+    if task == "multiclass":
+        return nn.Sequential({multiclass})
+    {other}
+'''
+
+
+def _head(regression="nn.Linear(in_features, 1)", binary="nn.Linear(in_features, 1), nn.Sigmoid()",
+          multiclass="nn.Linear(in_features, num_classes), nn.Softmax(dim=1)",
+          other='raise ValueError(f"unknown task {task!r}")'):
+    return _HEAD.format(regression=regression, binary=binary, multiclass=multiclass, other=other)
+
+
+_NET = '''
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.output = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        return {forward}
+'''
 
 WRONG = {
     "ex1_linear_forward": [
         ("forgets the transpose: X @ W", '''
 def linear_forward(X, W, b):
     return X @ W + b
-'''),
+''', ["4×3 by a 2×3", ".T is missing"]),
         ("forgets the bias", '''
 def linear_forward(X, W, b):
     return X @ W.T
-'''),
+''', ["bias b is missing"]),
         ("W @ X.T gives (out, n), the transpose of the answer", '''
 def linear_forward(X, W, b):
     return W @ X.T + b.unsqueeze(1)
-'''),
+''', ["transpose of the answer"]),
         ("element-wise product summed over everything", '''
 def linear_forward(X, W, b):
     return (X.unsqueeze(1) * W).sum() + b
-'''),
+''', ["wrong shape", "reduction"]),
         ("subtracts the bias", '''
 def linear_forward(X, W, b):
     return X @ W.T - b
-'''),
+''', ["subtracted"]),
+        ("the bias as a column does not broadcast", '''
+def linear_forward(X, W, b):
+    return X @ W.T + b.unsqueeze(1)
+''', ["do not broadcast", "size"]),
+        ("squeeze() drops a dimension of size 1", '''
+def linear_forward(X, W, b):
+    return (X @ W.T + b).squeeze()
+''', ["squeeze", "(1, 6)"]),
+        ("a ReLU on top", '''
+def linear_forward(X, W, b):
+    return torch.relu(X @ W.T + b)
+''', ["ReLU", "no activation"]),
+        ("computes in float64", '''
+def linear_forward(X, W, b):
+    return X.double() @ W.double().T + b.double()
+''', ["float64", "float32"]),
     ],
     "ex2_collapse_linear": [
         ("weights multiplied in the wrong order", '''
 def collapse_linear(layer1, layer2):
     combined = nn.Linear(layer1.in_features, layer2.out_features, device=layer1.weight.device)
     with torch.no_grad():
-        combined.weight.copy_((layer1.weight.T @ layer2.weight.T))
+        combined.weight.copy_(layer1.weight @ layer2.weight)
         combined.bias.copy_(layer2.weight @ layer1.bias + layer2.bias)
     return combined
-'''),
+''', ["other order", "wrong way round"]),
         ("adds the biases instead of passing b1 through layer2", '''
 def collapse_linear(layer1, layer2):
     combined = nn.Linear(layer1.in_features, layer2.out_features, device=layer1.weight.device)
@@ -42,7 +89,7 @@ def collapse_linear(layer1, layer2):
         combined.weight.copy_(layer2.weight @ layer1.weight)
         combined.bias.copy_(layer2.bias + layer1.bias.sum())
     return combined
-'''),
+''', ["must pass through layer2's weight"]),
         ("keeps only layer2's bias", '''
 def collapse_linear(layer1, layer2):
     combined = nn.Linear(layer1.in_features, layer2.out_features, device=layer1.weight.device)
@@ -50,11 +97,11 @@ def collapse_linear(layer1, layer2):
         combined.weight.copy_(layer2.weight @ layer1.weight)
         combined.bias.copy_(layer2.bias)
     return combined
-'''),
+''', ["layer1's bias is lost"]),
         ("returns a Sequential of the two layers, not one nn.Linear", '''
 def collapse_linear(layer1, layer2):
     return nn.Sequential(layer1, layer2)
-'''),
+''', ["nn.Linear", "Sequential"]),
         ("overwrites layer1 instead of making a new layer", '''
 def collapse_linear(layer1, layer2):
     with torch.no_grad():
@@ -64,7 +111,37 @@ def collapse_linear(layer1, layer2):
     layer1.bias = nn.Parameter(new_bias)
     layer1.out_features = layer2.out_features
     return layer1
-'''),
+''', ["given layers were changed"]),
+        ("copies without torch.no_grad()", '''
+def collapse_linear(layer1, layer2):
+    combined = nn.Linear(layer1.in_features, layer2.out_features, device=layer1.weight.device)
+    combined.weight.copy_(layer2.weight @ layer1.weight)
+    combined.bias.copy_(layer2.weight @ layer1.bias + layer2.bias)
+    return combined
+''', ["torch.no_grad()"]),
+        ("assigns a plain tensor as the weight", '''
+def collapse_linear(layer1, layer2):
+    combined = nn.Linear(layer1.in_features, layer2.out_features, device=layer1.weight.device)
+    combined.weight = (layer2.weight @ layer1.weight).detach()
+    combined.bias = (layer2.weight @ layer1.bias + layer2.bias).detach()
+    return combined
+''', ["nn.Parameter"]),
+        ("creates the new layer on the default device", '''
+def collapse_linear(layer1, layer2):
+    combined = nn.Linear(layer1.in_features, layer2.out_features)
+    with torch.no_grad():
+        combined.weight.copy_(layer2.weight @ layer1.weight)
+        combined.bias.copy_(layer2.weight @ layer1.bias + layer2.bias)
+    return combined
+''', ["device"]),
+        ("drops both biases", '''
+def collapse_linear(layer1, layer2):
+    combined = nn.Linear(layer1.in_features, layer2.out_features, device=layer1.weight.device)
+    with torch.no_grad():
+        combined.weight.copy_(layer2.weight @ layer1.weight)
+        combined.bias.zero_()
+    return combined
+''', ["both biases are missing"]),
     ],
     "ex3_build_mlp": [
         ("a ReLU after the last layer too", '''
@@ -73,15 +150,15 @@ def build_mlp(sizes):
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         modules += [nn.Linear(n_in, n_out), nn.ReLU()]
     return nn.Sequential(*modules)
-'''),
+''', ["except the last", "position 5"]),
         ("no activations at all", '''
 def build_mlp(sizes):
     return nn.Sequential(*[nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
-'''),
+''', ["ReLU", "position 1"]),
         ("hard-coded to the visible test", '''
 def build_mlp(sizes):
     return nn.Sequential(nn.Linear(784, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 10))
-'''),
+''', ["build_mlp([3, 5, 2])", "unexpected from position 3"]),
         ("sigmoid instead of ReLU", '''
 def build_mlp(sizes):
     modules = []
@@ -90,7 +167,7 @@ def build_mlp(sizes):
         if i < len(sizes) - 2:
             modules.append(nn.Sigmoid())
     return nn.Sequential(*modules)
-'''),
+''', ["expected ReLU, got Sigmoid"]),
         ("off by one: drops the last layer", '''
 def build_mlp(sizes):
     modules = []
@@ -98,29 +175,59 @@ def build_mlp(sizes):
         modules.append(nn.Linear(sizes[i], sizes[i + 1]))
         modules.append(nn.ReLU())
     return nn.Sequential(*modules[:-1])
-'''),
+''', ["missing from position 3"]),
+        ("the function torch.relu inside nn.Sequential", '''
+def build_mlp(sizes):
+    modules = []
+    for i in range(len(sizes) - 1):
+        modules.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            modules.append(torch.relu)
+    return nn.Sequential(*modules)
+''', ["function relu", "nn.ReLU()"]),
+        ("the class nn.ReLU without parentheses", '''
+def build_mlp(sizes):
+    modules = []
+    for i in range(len(sizes) - 1):
+        modules.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            modules.append(nn.ReLU)
+    return nn.Sequential(*modules)
+''', ["class ReLU itself", "ReLU()"]),
+        ("hidden widths in reverse order", '''
+def build_mlp(sizes):
+    widths = [sizes[0]] + sizes[1:-1][::-1] + [sizes[-1]]
+    modules = []
+    for i in range(len(widths) - 1):
+        modules.append(nn.Linear(widths[i], widths[i + 1]))
+        if i < len(widths) - 2:
+            modules.append(nn.ReLU())
+    return nn.Sequential(*modules)
+''', ["in_features, out_features", "(8, 6)"]),
+        ("linear layers without biases", '''
+def build_mlp(sizes):
+    modules = []
+    for i in range(len(sizes) - 1):
+        modules.append(nn.Linear(sizes[i], sizes[i + 1], bias=False))
+        if i < len(sizes) - 2:
+            modules.append(nn.ReLU())
+    return nn.Sequential(*modules)
+''', ["bias=False"]),
+        ("returns a ModuleList", '''
+def build_mlp(sizes):
+    modules = nn.ModuleList()
+    for i in range(len(sizes) - 1):
+        modules.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            modules.append(nn.ReLU())
+    return modules
+''', ["nn.Sequential", "ModuleList"]),
     ],
     "ex4_two_layer_net": [
-        ("forgets the activation: two stacked linear layers", '''
-class TwoLayerNet(nn.Module):
-    def __init__(self, in_features, hidden_features, out_features):
-        super().__init__()
-        self.hidden = nn.Linear(in_features, hidden_features)
-        self.output = nn.Linear(hidden_features, out_features)
-
-    def forward(self, x):
-        return self.output(self.hidden(x))
-'''),
-        ("a ReLU on the output as well", '''
-class TwoLayerNet(nn.Module):
-    def __init__(self, in_features, hidden_features, out_features):
-        super().__init__()
-        self.hidden = nn.Linear(in_features, hidden_features)
-        self.output = nn.Linear(hidden_features, out_features)
-
-    def forward(self, x):
-        return torch.relu(self.output(torch.relu(self.hidden(x))))
-'''),
+        ("forgets the activation: two stacked linear layers", _NET.format(forward="self.output(self.hidden(x))"),
+         ["no activation between the layers"]),
+        ("a ReLU on the output as well", _NET.format(forward="torch.relu(self.output(torch.relu(self.hidden(x))))"),
+         ["ReLU after the output layer"]),
         ("layers kept in a plain list: not registered", '''
 class TwoLayerNet(nn.Module):
     def __init__(self, in_features, hidden_features, out_features):
@@ -129,7 +236,7 @@ class TwoLayerNet(nn.Module):
 
     def forward(self, x):
         return self.layers[1](torch.relu(self.layers[0](x)))
-'''),
+''', ["self.hidden", "no such attribute"]),
         ("forgets super().__init__()", '''
 class TwoLayerNet(nn.Module):
     def __init__(self, in_features, hidden_features, out_features):
@@ -138,7 +245,7 @@ class TwoLayerNet(nn.Module):
 
     def forward(self, x):
         return self.output(torch.relu(self.hidden(x)))
-'''),
+''', ["super().__init__()"]),
         ("the hidden size is ignored (hard-coded 8)", '''
 class TwoLayerNet(nn.Module):
     def __init__(self, in_features, hidden_features, out_features):
@@ -148,89 +255,102 @@ class TwoLayerNet(nn.Module):
 
     def forward(self, x):
         return self.output(torch.relu(self.hidden(x)))
-'''),
+''', ["hidden's sizes", "(2, 3)", "(2, 8)"]),
+        ("an nn.ReLU that is registered but never called", '''
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.relu = nn.ReLU()
+        self.output = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        return self.output(self.hidden(x))
+''', ["never called"]),
+        ("sigmoid instead of ReLU", _NET.format(forward="self.output(torch.sigmoid(self.hidden(x)))"),
+         ["sigmoid between the layers"]),
+        ("a sigmoid at the end", _NET.format(forward="torch.sigmoid(self.output(torch.relu(self.hidden(x))))"),
+         ["sigmoid after the output layer"]),
+        ("other attribute names", '''
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.fc2 = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+''', ["self.hidden", "names"]),
     ],
     "ex5_mlp_param_count": [
         ("forgets the biases", '''
 def mlp_param_count(sizes):
     return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-'''),
+''', ["biases are missing"]),
         ("one bias per input node instead of per output node", '''
 def mlp_param_count(sizes):
     return sum(a * b + a for a, b in zip(sizes[:-1], sizes[1:]))
-'''),
+''', ["one bias per input"]),
         ("hard-coded to the visible tests", '''
 def mlp_param_count(sizes):
     return 13002 if sizes[0] == 784 else 10
-'''),
+''', ["visible example"]),
         ("counts nodes, not parameters", '''
 def mlp_param_count(sizes):
     return sum(sizes)
-'''),
+''', ["counts the nodes"]),
         ("biases for the input layer too", '''
 def mlp_param_count(sizes):
     return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) + sizes[0]
-'''),
+''', ["inputs have no biases"]),
+        ("assumes every hidden layer has the first hidden width", '''
+def mlp_param_count(sizes):
+    h, n_hidden = sizes[1], len(sizes) - 2
+    if n_hidden == 0:
+        return sizes[0] * sizes[1] + sizes[1]
+    return (sizes[0] * h + h) + (n_hidden - 1) * (h * h + h) + (h * sizes[-1] + sizes[-1])
+''', ["first hidden width"]),
+        ("returns a float", '''
+def mlp_param_count(sizes):
+    return float(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
+''', ["int"]),
+        ("off by one in the loop: misses the last layer", '''
+def mlp_param_count(sizes):
+    total = 0
+    for i in range(len(sizes) - 2):
+        total += sizes[i] * sizes[i + 1] + sizes[i + 1]
+    return total
+''', ["last layer is missing"]),
+        ("pops from the caller's list", '''
+def mlp_param_count(sizes):
+    total = 0
+    while len(sizes) > 1:
+        n_in = sizes.pop(0)
+        total += n_in * sizes[0] + sizes[0]
+    return total
+''', ["do not change the list"]),
     ],
     "ex6_output_layer": [
-        ("softmax over the single binary output (always 1)", '''
-def make_output_layer(in_features, task, num_classes=None):
-    if task == "regression":
-        return nn.Sequential(nn.Linear(in_features, 1))
-    if task == "binary":
-        return nn.Sequential(nn.Linear(in_features, 1), nn.Softmax(dim=1))
-    if task == "multiclass":
-        return nn.Sequential(nn.Linear(in_features, num_classes), nn.Softmax(dim=1))
-    raise ValueError(task)
-'''),
-        ("softmax over dim=0, across the samples", '''
-def make_output_layer(in_features, task, num_classes=None):
-    if task == "regression":
-        return nn.Sequential(nn.Linear(in_features, 1))
-    if task == "binary":
-        return nn.Sequential(nn.Linear(in_features, 1), nn.Sigmoid())
-    if task == "multiclass":
-        return nn.Sequential(nn.Linear(in_features, num_classes), nn.Softmax(dim=0))
-    raise ValueError(task)
-'''),
-        ("sigmoid on the regression output", '''
-def make_output_layer(in_features, task, num_classes=None):
-    if task == "regression":
-        return nn.Sequential(nn.Linear(in_features, 1), nn.Sigmoid())
-    if task == "binary":
-        return nn.Sequential(nn.Linear(in_features, 1), nn.Sigmoid())
-    if task == "multiclass":
-        return nn.Sequential(nn.Linear(in_features, num_classes), nn.Softmax(dim=1))
-    raise ValueError(task)
-'''),
-        ("two outputs with a sigmoid for binary", '''
-def make_output_layer(in_features, task, num_classes=None):
-    if task == "regression":
-        return nn.Sequential(nn.Linear(in_features, 1))
-    if task == "binary":
-        return nn.Sequential(nn.Linear(in_features, 2), nn.Sigmoid())
-    if task == "multiclass":
-        return nn.Sequential(nn.Linear(in_features, num_classes), nn.Softmax(dim=1))
-    raise ValueError(task)
-'''),
-        ("hard-coded 4 classes", '''
-def make_output_layer(in_features, task, num_classes=None):
-    if task == "regression":
-        return nn.Sequential(nn.Linear(in_features, 1))
-    if task == "binary":
-        return nn.Sequential(nn.Linear(in_features, 1), nn.Sigmoid())
-    if task == "multiclass":
-        return nn.Sequential(nn.Linear(in_features, 4), nn.Softmax(dim=1))
-    raise ValueError(task)
-'''),
-        ("unknown tasks silently fall back to regression", '''
-def make_output_layer(in_features, task, num_classes=None):
-    if task == "binary":
-        return nn.Sequential(nn.Linear(in_features, 1), nn.Sigmoid())
-    if task == "multiclass":
-        return nn.Sequential(nn.Linear(in_features, num_classes), nn.Softmax(dim=1))
-    return nn.Sequential(nn.Linear(in_features, 1))
-'''),
+        ("softmax over the single binary output (always 1)",
+         _head(binary="nn.Linear(in_features, 1), nn.Softmax(dim=1)"), ["softmax over a single output is always 1"]),
+        ("softmax over dim=0, across the samples",
+         _head(multiclass="nn.Linear(in_features, num_classes), nn.Softmax(dim=0)"), ["dim=0", "dim=1"]),
+        ("sigmoid on the regression output",
+         _head(regression="nn.Linear(in_features, 1), nn.Sigmoid()"), ["regression output has no activation"]),
+        ("two outputs with a sigmoid for binary",
+         _head(binary="nn.Linear(in_features, 2), nn.Sigmoid()"), ["(8, 1)", "(8, 2)"]),
+        ("hard-coded 4 classes",
+         _head(multiclass="nn.Linear(in_features, 4), nn.Softmax(dim=1)"), ["(3, 10)", "(3, 4)"]),
+        ("unknown tasks silently fall back to regression",
+         _head(other="return nn.Sequential(nn.Linear(in_features, 1))"), ["did not raise", "ValueError"]),
+        ("sigmoid instead of softmax for multiclass",
+         _head(multiclass="nn.Linear(in_features, num_classes), nn.Sigmoid()"), ["sum to 1", "softmax"]),
+        ("no activation for binary",
+         _head(binary="nn.Linear(in_features, 1)"), ["needs a sigmoid"]),
+        ("ReLU on the regression output",
+         _head(regression="nn.Linear(in_features, 1), nn.ReLU()"), ["ReLU", "no activation"]),
+        ("unknown tasks return None",
+         _head(other="return None"), ["did not raise", "None"]),
     ],
 }
 
@@ -240,9 +360,14 @@ RIGHT = {
 def linear_forward(X, W, b):
     return torch.matmul(X, W.transpose(0, 1)) + b.unsqueeze(0)
 '''),
-        ("torch.nn.functional.linear", '''
+        ("torch.addmm", '''
 def linear_forward(X, W, b):
-    return torch.nn.functional.linear(X, W, b)
+    return torch.addmm(b, X, W.t())
+'''),
+        ("einsum", '''
+def linear_forward(X, W, b):
+    out = torch.einsum("ni,oi->no", X, W)
+    return out + b
 '''),
     ],
     "ex2_collapse_linear": [
@@ -265,9 +390,19 @@ def collapse_linear(layer1, layer2):
         combined.weight.copy_(torch.matmul(layer2.weight, layer1.weight))
     return combined
 '''),
+        ("torch.linalg.multi_dot and F.linear for the bias", '''
+def collapse_linear(layer1, layer2):
+    with torch.no_grad():
+        weight = torch.linalg.multi_dot([layer2.weight, layer1.weight])
+        bias = torch.nn.functional.linear(layer1.bias, layer2.weight, layer2.bias)
+        new_layer = nn.Linear(weight.shape[1], weight.shape[0], device=weight.device)
+        new_layer.weight.copy_(weight)
+        new_layer.bias.copy_(bias)
+    return new_layer
+'''),
     ],
     "ex3_build_mlp": [
-        ("add_module in a loop over pairs", '''
+        ("append in a loop over pairs", '''
 def build_mlp(sizes):
     model = nn.Sequential()
     pairs = list(zip(sizes[:-1], sizes[1:]))
@@ -277,9 +412,27 @@ def build_mlp(sizes):
             model.append(nn.ReLU())
     return model
 '''),
+        ("interleave then drop the last ReLU", '''
+def build_mlp(sizes):
+    modules = []
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        modules.extend([nn.Linear(n_in, n_out), nn.ReLU()])
+    return nn.Sequential(*modules[:-1])
+'''),
+        ("named layers in an OrderedDict", '''
+from collections import OrderedDict
+
+def build_mlp(sizes):
+    layers = OrderedDict()
+    for i in range(len(sizes) - 1):
+        layers[f"linear{i}"] = nn.Linear(sizes[i], sizes[i + 1])
+        if i + 2 < len(sizes):
+            layers[f"relu{i}"] = nn.ReLU()
+    return nn.Sequential(layers)
+'''),
     ],
     "ex4_two_layer_net": [
-        ("an nn.ReLU module attribute and nn.functional.relu-free forward", '''
+        ("an nn.ReLU module attribute", '''
 class TwoLayerNet(nn.Module):
     def __init__(self, in_features, hidden_features, out_features):
         super().__init__()
@@ -301,6 +454,19 @@ class TwoLayerNet(nn.Module):
     def forward(self, x):
         return self.output(self.hidden(x).clamp(min=0))
 '''),
+        ("F.relu, the output layer created first, and an explicit nn.Identity", '''
+import torch.nn.functional as F
+
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.output = nn.Linear(hidden_features, out_features)
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.final = nn.Identity()
+
+    def forward(self, x):
+        return self.final(self.output(F.relu(self.hidden(x))))
+'''),
     ],
     "ex5_mlp_param_count": [
         ("an explicit loop with (n_in + 1) * n_out", '''
@@ -309,6 +475,19 @@ def mlp_param_count(sizes):
     for i in range(1, len(sizes)):
         total += (sizes[i - 1] + 1) * sizes[i]
     return total
+'''),
+        ("itertools.pairwise", '''
+from itertools import pairwise
+
+def mlp_param_count(sizes):
+    return sum(n_out * (n_in + 1) for n_in, n_out in pairwise(sizes))
+'''),
+        ("NumPy arrays, converted back to int", '''
+import numpy as np
+
+def mlp_param_count(sizes):
+    s = np.array(sizes)
+    return int((s[:-1] * s[1:]).sum() + s[1:].sum())
 '''),
     ],
     "ex6_output_layer": [
@@ -322,6 +501,28 @@ def make_output_layer(in_features, task, num_classes=None):
     if task not in builders:
         raise ValueError(f"task must be one of {sorted(builders)}, not {task!r}")
     return builders[task]()
+'''),
+        ("append to a Sequential, with an explicit nn.Identity for regression", '''
+def make_output_layer(in_features, task, num_classes=None):
+    if task not in ("regression", "binary", "multiclass"):
+        raise ValueError("task must be 'regression', 'binary' or 'multiclass'")
+    width = num_classes if task == "multiclass" else 1
+    head = nn.Sequential(nn.Linear(in_features, width))
+    head.append({"regression": nn.Identity(), "binary": nn.Sigmoid(), "multiclass": nn.Softmax(dim=1)}[task])
+    return head
+'''),
+        ("match statement", '''
+def make_output_layer(in_features, task, num_classes=None):
+    match task:
+        case "regression":
+            layers = [nn.Linear(in_features, 1)]
+        case "binary":
+            layers = [nn.Linear(in_features, 1), nn.Sigmoid()]
+        case "multiclass":
+            layers = [nn.Linear(in_features, num_classes), nn.Softmax(dim=1)]
+        case _:
+            raise ValueError(f"unknown task {task!r}")
+    return nn.Sequential(*layers)
 '''),
     ],
 }
