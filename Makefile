@@ -12,26 +12,46 @@ TEST_WORKERS ?= auto
 export OMP_NUM_THREADS ?= 1
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-deps assignments execute grade bench help
+.PHONY: setup lock lab lab-instructor test test-fast test-deps assignments execute grade bench student-bundle help
 
 help:
-	@echo "make lab          set up if needed, open JupyterLab on notebooks/"
+	@echo "make lab          set up if needed, open JupyterLab on notebooks/ (student view)"
+	@echo "make lab-instructor  JupyterLab on the course root with nbgrader's Formgrader"
 	@echo "make test         set up if needed, run the whole test suite"
+	@echo "make test-fast    library unit tests and static checks (no notebook runs, < 1 min)"
+	@echo "make student-bundle  dist/student-bundle.zip: notebooks, utils, environment, student README"
+	@echo "make lock         rewrite requirements.lock from .venv after changing a pin"
 	@echo "make assignments  regenerate notebooks/ (student versions) from solutions/"
 	@echo "make execute      re-execute solutions/ to refresh their stored outputs"
 	@echo "make grade TOPIC=01_tensors [SUBMISSIONS=lms.zip]   collect, autograde, feedback, export"
 	@echo "make bench        time every notebook and the grading pipeline"
 
-# The virtual environment, rebuilt only when pyproject.toml changes.
-$(STAMP): pyproject.toml
+# The virtual environment, rebuilt only when the pins change: pyproject.toml holds the direct pins,
+# requirements.lock the whole transitive set (constraints, so platform-only packages may be absent).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[test]"
 	touch $@
 
 setup: $(STAMP)
 
+# After changing a pin in pyproject.toml: `make setup` with the old lock fails on the conflict, so
+# install the new pin first, then rewrite the lock from what is installed.
+lock:
+	$(BIN)/pip install --quiet -e ".[test]"
+	{ sed -n '1,3p' requirements.lock; $(BIN)/pip freeze --exclude-editable --all \
+	  | grep -v -E '^(#|-e |pytorch-nn-course==|pip==|setuptools==|wheel==)' \
+	  | sed -E 's/\+[A-Za-z0-9.]+$$//' | LC_ALL=C sort -f; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	touch $(STAMP)
+
+# Students: the notebooks, without nbgrader's instructor panels (etc/jupyter-student/README.md).
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/etc/jupyter-student $(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG)
+
+# Instructors: the course root, with Formgrader and Create Assignment.
+lab-instructor: setup
+	$(BIN)/jupyter lab $(ROOT_FLAG)
 
 # System packages the browser tests need (Debian's Chromium); installs nothing when present.
 test-deps:
@@ -39,6 +59,11 @@ test-deps:
 
 test: setup test-deps
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# The library's unit tests and the static checks of the course: no notebook is executed (nbval
+# collects only .ipynb files, and there are none below tests/unit and tests/content).
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not browser" -n 0 -q tests/unit tests/content
 
 assignments: setup
 	$(BIN)/python -m coursekit assignments $(TOPICS)
@@ -50,8 +75,11 @@ grade: setup
 	$(BIN)/python -m utils.grading $(TOPIC) $(if $(SUBMISSIONS),--from $(SUBMISSIONS),) $(GRADE_ARGS)
 
 bench: setup
-	$(BIN)/python -m benchmarks.notebooks
-	$(BIN)/python -m benchmarks.grading
+	$(BIN)/python -m coursekit bench
+
+# What students get: notebooks/, utils/, the environment files and the student part of the README.
+student-bundle: setup
+	$(BIN)/python -m coursekit student-bundle dist/student-bundle.zip
 
 # Mutation testing of the exercises' tests: reports in artifacts/mutation/ (MUTATE_ARGS="-k 20" samples).
 mutate: setup

@@ -1,18 +1,14 @@
 """Tests for utils.interactive: build each widget, move its controls in code, check the picture."""
 import base64
 
-import matplotlib
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from torch import nn
 
-matplotlib.use("Agg")
-
-import ipywidgets as widgets  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from utils.interactive import (  # noqa: E402
+from utils.interactive import (
     Explorer,
     explore_gradient_descent,
     explore_network_size,
@@ -21,21 +17,18 @@ from utils.interactive import (  # noqa: E402
     train_regressor,
     train_snapshots,
 )
-from utils.plotting import gradient_descent_path  # noqa: E402
+from utils.plotting import gradient_descent_path
 
 
 @pytest.fixture(autouse=True)
-def _global_state_untouched():
-    """Widgets must leave pyplot, rcParams, the RNG and the thread count as they found them."""
-    rc = dict(matplotlib.rcParams)
+def _global_state_untouched(matplotlib_untouched):
+    """Widgets must leave pyplot, the RNG and the thread count as they found them."""
     rng = torch.random.get_rng_state()
     threads = torch.get_num_threads()
     yield
     assert plt.get_fignums() == [], "widget figures must not be registered with pyplot"
-    assert dict(matplotlib.rcParams) == rc
     assert torch.equal(torch.random.get_rng_state(), rng), "training must not consume the global RNG"
     assert torch.get_num_threads() == threads
-    plt.close("all")
 
 
 def _png(explorer):

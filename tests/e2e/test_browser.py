@@ -14,7 +14,7 @@ Chromium is driven through Playwright for Python (no browser is downloaded; `mak
 and it opens a solution notebook, runs it, and checks that every plot cell shows an image and no
 cell shows an error. Screenshots go to artifacts/browser/.
 
-Run it alone with `.venv/bin/python -m pytest tests/test_browser.py -m browser -q`.
+Run it alone with `.venv/bin/python -m pytest tests/e2e/test_browser.py -m browser -q`.
 Set BROWSER_TOPICS=00_demo to run it against a small built-in nbgrader notebook instead.
 """
 from __future__ import annotations

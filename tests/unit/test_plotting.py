@@ -2,18 +2,15 @@
 import importlib
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from matplotlib.colors import to_rgb
+from torch import nn
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
-from torch import nn  # noqa: E402
-
-import utils.plotting as plotting  # noqa: E402
-from utils.plotting import (  # noqa: E402
+import utils.plotting as plotting
+from utils.plotting import (
     gradient_descent_path,
     plot_activations,
     plot_classification_2d,
@@ -27,20 +24,7 @@ from utils.plotting import (  # noqa: E402
 )
 
 
-@pytest.fixture(autouse=True)
-def _clean_figures_and_rcparams(monkeypatch):
-    """Every test: no figures left over, no plt.show(), rcParams exactly as before."""
-    before = dict(matplotlib.rcParams)
-
-    def no_show(*args, **kwargs):
-        raise AssertionError("plotting functions must not call plt.show()")
-
-    monkeypatch.setattr(plt, "show", no_show)
-    yield
-    plt.close("all")
-    after = dict(matplotlib.rcParams)
-    changed = {k for k in before if before[k] != after.get(k)}
-    assert not changed, f"rcParams changed: {sorted(changed)}"
+pytestmark = pytest.mark.usefixtures("matplotlib_untouched")
 
 
 def _regression_data(n=40):
