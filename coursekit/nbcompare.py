@@ -29,9 +29,12 @@ elsewhere.
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])|\b(?:nan|inf)\b")
 _SPACES = re.compile(r"[ \t]+")
@@ -67,14 +70,16 @@ def tolerance_of(cell) -> Tolerance | None:
 
 
 def split_numbers(text: str) -> tuple[list[str], list[float]]:
-    """The text around the numbers (runs of spaces collapsed) and the numbers, in order."""
+    """The text around the numbers (runs of spaces collapsed, padding beside numbers dropped) and the
+    numbers, in order."""
     parts, numbers, last = [], [], 0
     for match in NUMBER.finditer(text):
         parts.append(text[last:match.start()])
         numbers.append(float(match.group()))
         last = match.end()
     parts.append(text[last:])
-    return [_SPACES.sub(" ", p) for p in parts], numbers
+    # Padding sits next to numbers (format widths, tensor columns): drop it there, keep the words exact.
+    return [_SPACES.sub(" ", p).strip(" \t") for p in parts], numbers
 
 
 def compare_text(stored: str, new: str, tol: Tolerance) -> str | None:
@@ -83,12 +88,13 @@ def compare_text(stored: str, new: str, tol: Tolerance) -> str | None:
         return None
     stored_parts, stored_numbers = split_numbers(stored)
     new_parts, new_numbers = split_numbers(new)
-    if len(stored_numbers) != len(new_numbers) or stored_parts != new_parts:
+    if len(stored_numbers) != len(new_numbers):
+        return f"the output now has {len(new_numbers)} number(s) where {len(stored_numbers)} were stored"
+    if stored_parts != new_parts:
         for i, (a, b) in enumerate(zip(stored_parts, new_parts)):
             if a != b:
                 return (f"the text around the numbers changed (after number {i}): stored {a.strip()!r}, "
                         f"now {b.strip()!r}")
-        return (f"the output now has {len(new_numbers)} number(s) where {len(stored_numbers)} were stored")
     for i, (a, b) in enumerate(zip(stored_numbers, new_numbers), start=1):
         if not tol.allows(a, b):
             return (f"number {i} of the output is {b:g}, stored {a:g}: outside the cell's tolerance ({tol}, "
@@ -145,11 +151,28 @@ def provenance(nb) -> str:
     if not info:
         return ("the notebook records no provenance for its stored outputs; refresh them with "
                 "`make execute TOPICS=<topic>`")
-    keys = ("cpu", "machine", "torch", "threads", "aten_cpu_capability", "date")
-    return "stored outputs written on " + ", ".join(f"{k}: {info[k]}" for k in keys if info.get(k) not in (None, ""))
+    parts = [f"{info.get('cpu', 'unknown CPU')} ({info.get('machine', '?')})",
+             f"torch {info.get('torch', '?')}" + (f" CUDA {info['torch_cuda']}" if info.get("torch_cuda") else ""),
+             f"{info.get('torch_threads', '?')} torch thread(s)",
+             f"CPU capability {info.get('torch_cpu_capability', '?')}"]
+    parts += [f"{k}={v}" for k, v in (info.get("env") or {}).items()]
+    if info.get("date"):
+        parts.append(f"on {info['date']}")
+    return "stored outputs were written on " + ", ".join(parts)
 
 
 # --- the pytest side ---------------------------------------------------------------------------------------------
+
+def _record(path: str, item, stored_outputs, new_outputs) -> None:
+    """Append every text field that differs from its stored twin to a JSON-lines file (for choosing
+    tolerances: `python -m coursekit.numerics`)."""
+    stored_fields = _text_fields(stored_outputs)
+    with open(path, "a", encoding="utf-8") as fh:
+        for where, (out, key) in _text_fields(new_outputs).items():
+            if where in stored_fields and _get(*stored_fields[where]) != _get(out, key):
+                fh.write(json.dumps({"notebook": Path(str(item.fspath)).name, "cell": item.cell_num, "source": item.cell.source.splitlines()[0][:60] if item.cell.source else "",
+                                     "stored": _get(*stored_fields[where]), "new": _get(out, key)}) + "\n")
+
 
 def _patch_nbval() -> None:
     from nbval import plugin as nbval_plugin
@@ -164,6 +187,9 @@ def _patch_nbval() -> None:
         notes = []
         if tol is not None:
             notes = align(ref, test, tol)
+        record = os.environ.get("COURSEKIT_NBCOMPARE_RECORD")
+        if record:
+            _record(record, self, ref, test)
         ok = original(self, test, ref, skip_compare)
         if not ok:
             extra = [f"coursekit.nbcompare: {n}" for n in notes]
