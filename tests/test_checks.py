@@ -624,3 +624,13 @@ def test_check_true_with_expected_and_got():
 def test_check_layers_skips_identity():
     check_layers(nn.Sequential(nn.Linear(2, 1), nn.Identity()), [nn.Linear])
     check_layers(nn.Identity(), [nn.Identity])
+
+
+def test_call_forbids_named_library_functions():
+    own = student("def f(a, b):\n    return ((a - b) ** 2).mean()\n", "f")
+    call(own, torch.ones(2), torch.zeros(2), forbid=("mse_loss",))
+    library = student("def f(a, b):\n    return nn.MSELoss()(a, b)\n", "f")
+    message = call_failure(library, torch.ones(2), torch.zeros(2), what="mse(a, b)", forbid=("mse_loss",))
+    assert_message(message, "mse(a, b)", "uses mse_loss", "not to use", "expected:", "got:")
+    with pytest.raises(TypeError, match="forbid"):
+        call(own, 1, 2, forbid="mse_loss")

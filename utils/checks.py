@@ -19,6 +19,7 @@ failed check, ``AssertionError``. A test cell that calls a helper with bad argum
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import linecache
 import math
@@ -1338,17 +1339,21 @@ def _caller_file(depth: int = 2) -> str | None:
         return None
 
 
-class _AutogradSpy(TorchFunctionMode):
-    """Notices backward()/autograd.grad() and graph recording inside code that must not use autograd."""
+class _Spy(TorchFunctionMode):
+    """Notices torch functions a call must not use: autograd (backward(), autograd.grad()) where the
+    exercise asks for the chain rule by hand, or the library function the exercise re-implements."""
 
-    def __init__(self):
+    _AUTOGRAD = ("backward", "grad", "vjp", "jvp", "jacobian", "hessian")
+
+    def __init__(self, autograd: bool, forbid: tuple):
         super().__init__()
+        self.watch = tuple(forbid) + (() if autograd else self._AUTOGRAD)
         self.used = None
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         name = getattr(func, "__name__", "")
-        if name in ("backward", "grad", "vjp", "jvp", "jacobian", "hessian") and self.used is None:
-            self.used = f"{name}()"
+        if name in self.watch and self.used is None:
+            self.used = name
         return func(*args, **(kwargs or {}))
 
 
@@ -1357,15 +1362,19 @@ def _describe_call(fn) -> str:
     return f"{name}(...)"
 
 
-def call(fn, *args, what: str | None = None, exercise: int | None = None, autograd: bool = True, **kwargs):
+def call(fn, *args, what: str | None = None, exercise: int | None = None, autograd: bool = True,
+         forbid: tuple = (), **kwargs):
     """Call the student's ``fn(*args, **kwargs)`` and return its result.
 
     Whatever it raises becomes an ``AssertionError`` that names ``what`` was called (e.g.
     ``"linear_forward(X, W, b)"``), the error in one line, the student's own lines of code and,
     for errors this module knows, the likely cause. The placeholder ``raise NotImplementedError()``
-    reads "exercise N is not written yet". With ``autograd=False`` the call runs under
-    ``torch.no_grad()`` and fails if the code uses autograd anyway (``backward()``,
-    ``torch.autograd.grad``, or a graph recorded under ``torch.enable_grad()``).
+    reads "exercise N is not written yet".
+
+    ``autograd=False``: the call runs under ``torch.no_grad()`` and fails if the code uses autograd
+    anyway (``backward()``, ``torch.autograd.grad``, or a graph recorded under ``torch.enable_grad()``).
+    ``forbid``: names of torch functions the exercise asks not to use (e.g. ``("mse_loss",)``; the
+    ``nn`` loss modules call them too).
     """
     if what is None:
         what = _describe_call(fn)
@@ -1373,6 +1382,8 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
         raise TypeError(f"call(): `what` must be a string describing the call, got {what!r}.")
     if exercise is not None and (isinstance(exercise, bool) or not isinstance(exercise, (int, str))):
         raise TypeError(f"call(): `exercise` must be the exercise number, got {exercise!r}.")
+    if isinstance(forbid, str) or not all(isinstance(f, str) for f in forbid):
+        raise TypeError(f"call(): `forbid` must be a tuple of torch function names, got {forbid!r}.")
     label = f"exercise {exercise}" if exercise is not None else "the exercise"
     if inspect.isclass(fn) and issubclass(fn, nn.Module) and args and _is_tensor(args[0]):
         raise _failure(what, "this is a class, not a model.", "a model (an instance, e.g. nn.Linear(3, 1))",
@@ -1384,13 +1395,17 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
                        _kind_hint(fn) or f"check what {label}'s cell assigns to this name.")
     test_file = _caller_file()
     objects = (fn,) + args + tuple(kwargs.values())
-    spy, saved = None, []
+    saved = []
+    spy = _Spy(autograd, forbid) if (forbid or not autograd) else None
     try:
-        if autograd:
+        if spy is None:
             return fn(*args, **kwargs)
-        spy = _AutogradSpy()
-        with torch.no_grad(), spy, torch.autograd.graph.saved_tensors_hooks(
-                lambda t: (saved.append(1), t)[1], lambda t: t):
+        with contextlib.ExitStack() as stack:
+            if not autograd:
+                stack.enter_context(torch.no_grad())
+                stack.enter_context(torch.autograd.graph.saved_tensors_hooks(
+                    lambda t: (saved.append(1), t)[1], lambda t: t))
+            stack.enter_context(spy)
             result = fn(*args, **kwargs)
     except AssertionError as err:
         if _is_ours(err):
@@ -1398,8 +1413,13 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
         raise _translate(err, what, exercise, test_file, objects) from None
     except Exception as err:
         raise _translate(err, what, exercise, test_file, objects) from None
+    if spy.used in forbid:
+        raise _failure(what, f"uses {spy.used}, which this exercise asks you not to use.",
+                       "your own computation with tensor operations", f"a call of {spy.used} (directly or through "
+                       "an nn loss module)", None, "write the formula yourself; the test compares your result with "
+                       f"{spy.used}.")
     if spy.used or saved:
-        used = f"it called {spy.used}" if spy.used else "it recorded a graph for autograd (torch.enable_grad?)"
+        used = f"it called {spy.used}()" if spy.used else "it recorded a graph for autograd (torch.enable_grad?)"
         raise _failure(what, "used autograd, which this exercise asks you not to use.",
                        "a result computed from the formula, without autograd", used, None,
                        "compute the derivatives yourself with the chain rule, using plain tensor operations.")

@@ -1,228 +1,330 @@
-"""Plausible wrong answers (must fail) and differently written right answers (must pass) for 03_loss_functions.
+"""Plausible wrong answers (must fail the tests with a message that names the cause) and right answers
+written in other styles (must pass) for 03_loss_functions.
 
-Keys are the grade_ids of the solution cells; each source replaces the whole solution cell.
+Keys are the grade_ids of the solution cells. WRONG entries are (description, full cell source, words
+the failure message must contain); RIGHT entries are (description, full cell source).
 """
+
+_BCE = '''
+def bce(p, y):
+    eps = 1e-7
+    {body}
+'''
+
+_HEAD = '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "regression":
+        return {regression}
+    if task == "binary":
+        return {binary}
+    if task == "multiclass":
+        return {multiclass}
+    raise ValueError(task)
+'''
+
+
+def _head(regression="nn.Linear(in_features, 1), nn.MSELoss()",
+          binary="nn.Linear(in_features, 1), nn.BCEWithLogitsLoss()",
+          multiclass="nn.Linear(in_features, num_classes), nn.CrossEntropyLoss()"):
+    return _HEAD.format(regression=regression, binary=binary, multiclass=multiclass)
+
 
 WRONG = {
     "ex1_one_hot": [
-        ("returns integers: F.one_hot without .float()", '''
+        ("float64 instead of float32", '''
 def one_hot(labels, num_classes):
-    return torch.nn.functional.one_hot(labels, num_classes)
-'''),
-        ("leaves out num_classes, so the width comes from the largest label in the batch", '''
-def one_hot(labels, num_classes):
-    return torch.nn.functional.one_hot(labels).float()
-'''),
-        ("hard-coded to the visible example", '''
-def one_hot(labels, num_classes):
-    return torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-'''),
-        ("transposed: classes along the rows", '''
-def one_hot(labels, num_classes):
-    out = torch.zeros(num_classes, len(labels))
-    out[labels, torch.arange(len(labels))] = 1.0
+    out = torch.zeros(labels.shape[0], num_classes, dtype=torch.float64, device=labels.device)
+    out[torch.arange(labels.shape[0]), labels] = 1.0
     return out
-'''),
-        ("indexes with a slice, setting whole columns", '''
+''', ["float64", "dtype=torch.float32"]),
+        ("an int64 result", '''
 def one_hot(labels, num_classes):
-    out = torch.zeros(len(labels), num_classes)
+    out = torch.zeros(labels.shape[0], num_classes, dtype=torch.long, device=labels.device)
+    out[torch.arange(labels.shape[0]), labels] = 1
+    return out
+''', ["int64", "floats"]),
+        ("number of columns from the largest label", '''
+def one_hot(labels, num_classes):
+    n = labels.shape[0]
+    out = torch.zeros(n, int(labels.max()) + 1, device=labels.device)
+    out[torch.arange(n), labels] = 1.0
+    return out
+''', ["num_classes", "largest class"]),
+        ("rows and columns swapped", '''
+def one_hot(labels, num_classes):
+    n = labels.shape[0]
+    out = torch.zeros(num_classes, n, device=labels.device)
+    out[labels, torch.arange(n)] = 1.0
+    return out
+''', ["rows and columns are swapped"]),
+        ("a 1 in every label's column of every row", '''
+def one_hot(labels, num_classes):
+    out = torch.zeros(labels.shape[0], num_classes, device=labels.device)
     out[:, labels] = 1.0
     return out
-'''),
+''', ["every label's column", "torch.arange(N)"]),
+        ("labels counted from 1", '''
+def one_hot(labels, num_classes):
+    out = torch.zeros(labels.shape[0], num_classes, device=labels.device)
+    out[torch.arange(labels.shape[0]), labels - 1] = 1.0
+    return out
+''', ["one column too far left"]),
+        ("F.one_hot without converting to float", '''
+def one_hot(labels, num_classes):
+    return torch.nn.functional.one_hot(labels, num_classes)
+''', ["int64", "float32"]),
+        ("a bool comparison result", '''
+def one_hot(labels, num_classes):
+    return labels.unsqueeze(1) == torch.arange(num_classes, device=labels.device)
+''', ["bool", "float32"]),
     ],
     "ex2_mse": [
         ("sum instead of mean", '''
 def mse(pred, target):
     return ((pred - target) ** 2).sum()
-'''),
+''', ["sum of the squared differences", "mean"]),
+        ("root mean squared error", '''
+def mse(pred, target):
+    return torch.sqrt(((pred - target) ** 2).mean())
+''', ["square root"]),
         ("mean absolute error", '''
 def mse(pred, target):
     return (pred - target).abs().mean()
-'''),
-        ("root mean squared error", '''
-def mse(pred, target):
-    return ((pred - target) ** 2).mean().sqrt()
-'''),
-        ("returns a Python float with .item()", '''
+''', ["absolute"]),
+        ("returns a Python float", '''
 def mse(pred, target):
     return ((pred - target) ** 2).mean().item()
-'''),
-        ("mean over the first dimension only", '''
+''', ["Python float", ".item()"]),
+        ("mean over one dimension only", '''
 def mse(pred, target):
     return ((pred - target) ** 2).mean(dim=0)
-'''),
-        ("hard-coded to the visible value", '''
+''', ["wrong shape", "(4,)"]),
+        ("rebuilds the loss from a number: the graph is cut", '''
 def mse(pred, target):
-    return torch.tensor(0.375)
-'''),
+    return torch.tensor(((pred - target) ** 2).mean().item())
+''', ["requires_grad", "graph"]),
+        ("uses F.mse_loss", '''
+def mse(pred, target):
+    return torch.nn.functional.mse_loss(pred, target)
+''', ["mse_loss", "not to use"]),
+        ("divides by the number of rows", '''
+def mse(pred, target):
+    return ((pred - target) ** 2).sum() / len(pred)
+''', ["len(pred)", "all elements"]),
+        ("forgets to square", '''
+def mse(pred, target):
+    return (pred - target).mean()
+''', ["not squared"]),
+        ("detaches the result", '''
+def mse(pred, target):
+    return ((pred - target) ** 2).mean().detach()
+''', ["requires_grad", ".detach()"]),
     ],
     "ex3_bce": [
-        ("log-likelihood without the minus sign", '''
-def bce(p, y):
-    p = torch.clamp(p, 1e-7, 1 - 1e-7)
-    return (y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
-'''),
-        ("sum instead of mean", '''
-def bce(p, y):
-    p = torch.clamp(p, 1e-7, 1 - 1e-7)
-    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).sum()
-'''),
-        ("probabilities and targets swapped", '''
-def bce(p, y):
-    y = torch.clamp(y, 1e-7, 1 - 1e-7)
-    return -(p * torch.log(y) + (1 - p) * torch.log(1 - y)).mean()
-'''),
-        ("no clamp: nan when a probability is exactly 0 or 1", '''
+        ("forgets the minus sign", _BCE.format(body='''p = torch.clamp(p, eps, 1 - eps)
+    return (y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()'''), ["minus sign"]),
+        ("sum instead of mean", _BCE.format(body='''p = torch.clamp(p, eps, 1 - eps)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).sum()'''), ["sum over the examples"]),
+        ("no clamping: nan for p = 0 or 1", '''
 def bce(p, y):
     return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
-'''),
-        ("only the term for label 1", '''
+''', ["not a finite number", "clamp"]),
+        ("only the positive term", _BCE.format(body='''p = torch.clamp(p, eps, 1 - eps)
+    return -(y * torch.log(p)).mean()'''), ["(1 - y) * log(1 - p)"]),
+        ("log10 instead of the natural log", _BCE.format(body='''p = torch.clamp(p, eps, 1 - eps)
+    return -(y * torch.log10(p) + (1 - y) * torch.log10(1 - p)).mean()'''), ["log10"]),
+        ("returns a Python float", _BCE.format(body='''p = torch.clamp(p, eps, 1 - eps)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean().item()'''), ["Python float"]),
+        ("uses F.binary_cross_entropy", '''
 def bce(p, y):
-    p = torch.clamp(p, 1e-7, 1 - 1e-7)
-    return -(y * torch.log(p)).mean()
-'''),
-        ("hard-coded to the visible value", '''
+    return torch.nn.functional.binary_cross_entropy(p, y)
+''', ["binary_cross_entropy", "not to use"]),
+        ("p and y swapped in the formula", _BCE.format(body='''y = torch.clamp(y, eps, 1 - eps)
+    return -(p * torch.log(y) + (1 - p) * torch.log(1 - y)).mean()'''), ["swapped roles"]),
+        ("subtracts the second term", _BCE.format(body='''p = torch.clamp(p, eps, 1 - eps)
+    return -(y * torch.log(p) - (1 - y) * torch.log(1 - p)).mean()'''), ["added, not subtracted"]),
+        ("clamps with a much larger eps", '''
 def bce(p, y):
-    return torch.tensor(1.0601)
-'''),
+    p = torch.clamp(p, 1e-3, 1 - 1e-3)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+''', ["eps = 1e-7"]),
     ],
     "ex4_cross_entropy": [
-        ("softmax over dim 0 (across the batch)", '''
-def cross_entropy(logits, targets):
-    log_probs = torch.nn.functional.log_softmax(logits, dim=0)
-    return -log_probs[torch.arange(len(targets)), targets].mean()
-'''),
-        ("log-probability without the minus sign", '''
-def cross_entropy(logits, targets):
-    log_probs = torch.nn.functional.log_softmax(logits, dim=1)
-    return log_probs[torch.arange(len(targets)), targets].mean()
-'''),
-        ("sum over the batch instead of mean", '''
-def cross_entropy(logits, targets):
-    log_probs = torch.nn.functional.log_softmax(logits, dim=1)
-    return -log_probs[torch.arange(len(targets)), targets].sum()
-'''),
-        ("log of a softmax: -inf for large logits", '''
+        ("log of softmax: -inf for large logits", '''
 def cross_entropy(logits, targets):
     probs = torch.softmax(logits, dim=1)
     return -torch.log(probs[torch.arange(len(targets)), targets]).mean()
-'''),
-        ("picks columns for every row: logits[:, targets]", '''
+''', ["not a finite number", "log_softmax"]),
+        ("softmax over dim=0", '''
 def cross_entropy(logits, targets):
-    log_probs = torch.nn.functional.log_softmax(logits, dim=1)
-    return -log_probs[:, targets].mean()
-'''),
-        ("minus the raw logit of the true class, no softmax", '''
+    log_probs = F.log_softmax(logits, dim=0)
+    return -log_probs[torch.arange(len(targets)), targets].mean()
+''', ["dim=0", "dim=1"]),
+        ("sum instead of mean", '''
+def cross_entropy(logits, targets):
+    log_probs = F.log_softmax(logits, dim=1)
+    return -log_probs[torch.arange(len(targets)), targets].sum()
+''', ["sum over the rows"]),
+        ("forgets the minus sign", '''
+def cross_entropy(logits, targets):
+    log_probs = F.log_softmax(logits, dim=1)
+    return log_probs[torch.arange(len(targets)), targets].mean()
+''', ["sign is flipped"]),
+        ("probabilities instead of log-probabilities", '''
+def cross_entropy(logits, targets):
+    probs = torch.softmax(logits, dim=1)
+    return -probs[torch.arange(len(targets)), targets].mean()
+''', ["not log-probabilities"]),
+        ("indexes with [:, targets]", '''
+def cross_entropy(logits, targets):
+    return -F.log_softmax(logits, dim=1)[:, targets].mean()
+''', ["two tensors", "torch.arange(N)"]),
+        ("uses F.cross_entropy", '''
+def cross_entropy(logits, targets):
+    return F.cross_entropy(logits, targets)
+''', ["cross_entropy", "not to use"]),
+        ("returns a Python float", '''
+def cross_entropy(logits, targets):
+    log_probs = F.log_softmax(logits, dim=1)
+    return -log_probs[torch.arange(len(targets)), targets].mean().item()
+''', ["Python float"]),
+        ("raw logits instead of log-probabilities", '''
 def cross_entropy(logits, targets):
     return -logits[torch.arange(len(targets)), targets].mean()
-'''),
-        ("hard-coded to the visible values", '''
+''', ["raw logits"]),
+        ("NLL by hand through nn.NLLLoss", '''
 def cross_entropy(logits, targets):
-    if logits.shape[0] == 1:
-        return torch.tensor(8.0619)
-    if logits.shape[0] == 4:
-        return torch.tensor(1.8675)
-    return torch.tensor(250.0)
-'''),
+    return nn.NLLLoss()(F.log_softmax(logits, dim=1), targets)
+''', ["nll_loss", "not to use"]),
     ],
     "ex5_head_and_loss": [
-        ("sigmoid in the binary head with BCELoss", '''
+        ("BCELoss on logits for binary", _head(binary="nn.Linear(in_features, 1), nn.BCELoss()"),
+         ["BCEWithLogitsLoss", "probabilities"]),
+        ("a sigmoid in the binary head", _head(binary="nn.Sequential(nn.Linear(in_features, 1), nn.Sigmoid()), nn.BCEWithLogitsLoss()"),
+         ["applies a sigmoid"]),
+        ("softmax in the multiclass head", _head(multiclass="nn.Sequential(nn.Linear(in_features, num_classes), nn.Softmax(dim=1)), nn.CrossEntropyLoss()"),
+         ["applies a softmax"]),
+        ("NLLLoss for multiclass", _head(multiclass="nn.Linear(in_features, num_classes), nn.NLLLoss()"),
+         ["NLLLoss", "CrossEntropyLoss"]),
+        ("MSE for binary classification", _head(binary="nn.Linear(in_features, 1), nn.MSELoss()"),
+         ["MSE is the regression loss"]),
+        ("hard-coded number of classes", _head(multiclass="nn.Linear(in_features, 4), nn.CrossEntropyLoss()"),
+         ["(7, 9)", "(7, 4)"]),
+        ("the loss class instead of an instance", _head(regression="nn.Linear(in_features, 1), nn.MSELoss"),
+         ["instance", "MSELoss"]),
+        ("two outputs for binary", _head(binary="nn.Linear(in_features, 2), nn.BCEWithLogitsLoss()"),
+         ["(10, 1)", "(10, 2)"]),
+        ("returns a list instead of a pair", '''
 def output_head_and_loss(task, in_features, num_classes=None):
-    if task == "regression":
-        return nn.Linear(in_features, 1), nn.MSELoss()
-    if task == "binary":
-        return nn.Sequential(nn.Linear(in_features, 1), nn.Sigmoid()), nn.BCELoss()
-    return nn.Linear(in_features, num_classes), nn.CrossEntropyLoss()
-'''),
-        ("softmax before CrossEntropyLoss", '''
-def output_head_and_loss(task, in_features, num_classes=None):
-    if task == "regression":
-        return nn.Linear(in_features, 1), nn.MSELoss()
-    if task == "binary":
-        return nn.Linear(in_features, 1), nn.BCEWithLogitsLoss()
-    return nn.Sequential(nn.Linear(in_features, num_classes), nn.Softmax(dim=1)), nn.CrossEntropyLoss()
-'''),
-        ("one output for every task", '''
-def output_head_and_loss(task, in_features, num_classes=None):
+    width = {"regression": 1, "binary": 1, "multiclass": num_classes}[task]
     loss = {"regression": nn.MSELoss(), "binary": nn.BCEWithLogitsLoss(), "multiclass": nn.CrossEntropyLoss()}[task]
-    return nn.Linear(in_features, 1), loss
-'''),
-        ("MSE for every task", '''
-def output_head_and_loss(task, in_features, num_classes=None):
-    return nn.Linear(in_features, num_classes or 1), nn.MSELoss()
-'''),
-        ("hard-coded to the visible in_features and num_classes", '''
-def output_head_and_loss(task, in_features, num_classes=None):
-    if task == "regression":
-        return nn.Linear(10, 1), nn.MSELoss()
-    if task == "binary":
-        return nn.Linear(10, 1), nn.BCEWithLogitsLoss()
-    return nn.Linear(10, 4), nn.CrossEntropyLoss()
-'''),
+    return [nn.Linear(in_features, width), loss]
+''', ["tuple", "list"]),
+        ("CrossEntropyLoss for binary with one logit", _head(binary="nn.Linear(in_features, 1), nn.CrossEntropyLoss()"),
+         ["one logit per example uses nn.BCEWithLogitsLoss"]),
     ],
 }
 
 RIGHT = {
     "ex1_one_hot": [
-        ("F.one_hot with num_classes, converted to float", '''
-def one_hot(labels, num_classes):
-    return torch.nn.functional.one_hot(labels, num_classes=num_classes).to(torch.float32)
-'''),
-        ("comparison with a range, broadcast", '''
-def one_hot(labels, num_classes):
-    classes = torch.arange(num_classes, device=labels.device)
-    return (labels[:, None] == classes[None, :]).float()
-'''),
         ("scatter_", '''
 def one_hot(labels, num_classes):
     out = torch.zeros(len(labels), num_classes, device=labels.device)
     return out.scatter_(1, labels.unsqueeze(1), 1.0)
 '''),
+        ("comparison with arange, then .float()", '''
+def one_hot(labels, num_classes):
+    classes = torch.arange(num_classes, device=labels.device)
+    return (labels[:, None] == classes[None, :]).float()
+'''),
+        ("a loop over the rows", '''
+def one_hot(labels, num_classes):
+    result = torch.zeros((labels.shape[0], num_classes), dtype=torch.float32, device=labels.device)
+    for i, label in enumerate(labels):
+        result[i, label] = 1.0
+    return result
+'''),
     ],
     "ex2_mse": [
-        ("sum divided by numel", '''
+        ("torch.mean of a product", '''
 def mse(pred, target):
     diff = pred - target
-    return (diff * diff).sum() / diff.numel()
+    return torch.mean(diff * diff)
 '''),
-        ("torch.mean of a pow", '''
+        ("sum divided by numel", '''
 def mse(pred, target):
-    return torch.mean(torch.pow(target - pred, 2))
+    squared = (target - pred).pow(2)
+    return squared.sum() / squared.numel()
+'''),
+        ("square with torch.square, with a print", '''
+def mse(pred, target):
+    loss = torch.square(pred - target).mean()
+    print("mse:", loss.item())
+    return loss
 '''),
     ],
     "ex3_bce": [
-        ("clamps the logarithms at -100 like nn.BCELoss", '''
+        ("clamp with min/max keywords and torch.where", '''
 def bce(p, y):
-    log_p = torch.clamp(torch.log(p), min=-100)
-    log_1mp = torch.clamp(torch.log(1 - p), min=-100)
-    return -(y * log_p + (1 - y) * log_1mp).mean()
+    eps = 1e-7
+    p = p.clamp(min=eps, max=1 - eps)
+    return torch.where(y == 1, -torch.log(p), -torch.log(1 - p)).mean()
 '''),
-        ("torch.where to pick the active term", '''
+        ("log1p for log(1 - p)", '''
 def bce(p, y):
-    p = p.clamp(1e-6, 1 - 1e-6)
-    prob_of_label = torch.where(y > 0.5, p, 1 - p)
-    return -torch.log(prob_of_label).mean()
+    eps = 1e-7
+    p = torch.clamp(p, eps, 1 - eps)
+    losses = -(y * p.log() + (1 - y) * torch.log1p(-p))
+    return losses.sum() / losses.numel()
+'''),
+        ("xlogy", '''
+def bce(p, y):
+    eps = 1e-7
+    q = torch.clamp(p, eps, 1 - eps)
+    return -(torch.xlogy(y, q) + torch.xlogy(1 - y, 1 - q)).mean()
 '''),
     ],
     "ex4_cross_entropy": [
-        ("logsumexp and gather", '''
+        ("logsumexp", '''
 def cross_entropy(logits, targets):
     log_probs = logits - torch.logsumexp(logits, dim=1, keepdim=True)
-    picked = log_probs.gather(1, targets.unsqueeze(1)).squeeze(1)
-    return -picked.mean()
+    return -log_probs[torch.arange(logits.shape[0]), targets].mean()
 '''),
-        ("log-softmax times one-hot, summed over classes", '''
+        ("gather", '''
 def cross_entropy(logits, targets):
-    t = torch.nn.functional.one_hot(targets, logits.shape[1]).to(logits.dtype)
-    return -(t * torch.log_softmax(logits, dim=-1)).sum(dim=1).mean()
+    log_probs = torch.log_softmax(logits, dim=-1)
+    return -log_probs.gather(1, targets.unsqueeze(1)).mean()
+'''),
+        ("max-shifted by hand", '''
+def cross_entropy(logits, targets):
+    shifted = logits - logits.max(dim=1, keepdim=True).values
+    log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
+    picked = log_probs[range(len(targets)), targets]
+    return -picked.mean()
 '''),
     ],
     "ex5_head_and_loss": [
-        ("dictionary of output widths and losses, heads wrapped in Sequential", '''
+        ("a dictionary of widths and losses", '''
 def output_head_and_loss(task, in_features, num_classes=None):
-    width = {"regression": 1, "binary": 1, "multiclass": num_classes}[task]
-    loss = {"regression": nn.MSELoss, "binary": nn.BCEWithLogitsLoss, "multiclass": nn.CrossEntropyLoss}[task]()
-    return nn.Sequential(nn.Linear(in_features, width)), loss
+    table = {"regression": (1, nn.MSELoss), "binary": (1, nn.BCEWithLogitsLoss),
+             "multiclass": (num_classes, nn.CrossEntropyLoss)}
+    width, loss_class = table[task]
+    return nn.Linear(in_features, width), loss_class()
+'''),
+        ("the head inside an nn.Sequential", '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "multiclass":
+        return nn.Sequential(nn.Linear(in_features, num_classes)), nn.CrossEntropyLoss()
+    loss = nn.MSELoss() if task == "regression" else nn.BCEWithLogitsLoss()
+    return nn.Sequential(nn.Linear(in_features, 1)), loss
+'''),
+        ("an explicit nn.Identity after the regression layer", '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "regression":
+        return nn.Sequential(nn.Linear(in_features, 1), nn.Identity()), nn.MSELoss()
+    if task == "binary":
+        return nn.Linear(in_features, 1), nn.BCEWithLogitsLoss(reduction="mean")
+    return nn.Linear(in_features, num_classes), nn.CrossEntropyLoss()
 '''),
     ],
 }
