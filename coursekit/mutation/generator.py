@@ -142,6 +142,8 @@ class Context:
     #: names the cell binds to number, list or dict literals (``total, count = 0.0, 0``, ``layers = []``):
     #: local Python accumulators, for which ``x += y`` and ``x = x + y`` are the same
     number_names: set[str] = field(default_factory=set)
+    #: names every assignment of the cell binds to a tensor that cannot require grad (torch.zeros(...))
+    no_grad_names: set[str] = field(default_factory=set)
 
     def parent(self, node: ast.AST) -> ast.AST | None:
         return self.parents.get(id(node))
@@ -161,6 +163,22 @@ class Context:
     @classmethod
     def of(cls, tree: ast.AST) -> "Context":
         ctx = cls()
+        bound: dict[str, list[ast.AST]] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                bound.setdefault(node.targets[0].id, []).append(node.value)
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.comprehension, ast.NamedExpr)):
+                for name in ast.walk(node.target):
+                    if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Store):
+                        bound.setdefault(name.id, []).append(node)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    for name in ast.walk(target):
+                        if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Store):
+                            bound.setdefault(name.id, []).append(node)
+            elif isinstance(node, ast.arg):
+                bound.setdefault(node.arg, []).append(node)
+        ctx.no_grad_names = {name for name, values in bound.items() if all(_never_requires_grad(v) for v in values)}
         for parent in ast.walk(tree):
             for child in ast.iter_child_nodes(parent):
                 ctx.parents[id(child)] = parent
@@ -512,8 +530,10 @@ def _zero_dim(node: ast.AST) -> bool:
         return any(_zero_dim(x) for x in sides) and all(_zero_dim(x) or isinstance(x, ast.Constant) for x in sides)
     if isinstance(node, ast.Call):
         name = _call_name(node) or ""
-        if name in FULL_REDUCTIONS and isinstance(node.func, ast.Attribute) and not node.args \
-                and not any(kw.arg in ("dim", "axis") for kw in node.keywords):
+        no_dim = not any(kw.arg in ("dim", "axis") for kw in node.keywords)
+        if name in FULL_REDUCTIONS and isinstance(node.func, ast.Attribute) and no_dim and (
+                (not node.args and not _is_function_call(node))            # x.mean()
+                or (len(node.args) == 1 and _is_function_call(node))):     # torch.mean(x)
             return True
         if isinstance(node.func, ast.Name) and ("loss" in name.lower() or name == "criterion"):
             return True
@@ -533,7 +553,8 @@ def _insert_method(node, ctx):
 
     def useful(name, value):
         if name == "detach":
-            return not no_grad and not _never_requires_grad(value)
+            return not no_grad and not _never_requires_grad(value) and not (
+                isinstance(value, ast.Name) and value.id in ctx.no_grad_names)
         if name == "squeeze":
             return not _zero_dim(value)
         return True

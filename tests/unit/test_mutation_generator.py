@@ -120,6 +120,8 @@ def test_every_operator_is_covered_above():
     ("insert_method", "return x.argmax(dim=1)", "return x.argmax(dim=1).detach()"),      # integers
     ("insert_method", "return ((x - y) ** 2).mean()", "return ((x - y) ** 2).mean().squeeze()"),  # 0-dim
     ("insert_method", "loss = loss_fn(x, y)\nreturn loss", "loss = loss_fn(x, y).squeeze()\nreturn loss"),
+    ("insert_method", "out = torch.zeros(n, 3)\nout[0] = 1.0\nreturn out", "out = torch.zeros(n, 3)\nout[0] = 1.0\nreturn out.detach()"),
+    ("insert_method", "return torch.mean(x ** 2)", "return torch.mean(x ** 2).squeeze()"),
     ("augassign", "x[n, y] += 1", "x[n, y] = x[n, y] + 1"),                   # one __setitem__ either way
     ("augassign", "layers = []\nlayers += [x]\nreturn layers", "layers = []\nlayers = layers + [x]\nreturn layers"),
 ])
