@@ -5,6 +5,7 @@
     grade TOPIC [...]         collect, autograde, feedback, export (coursekit.grading)
     mutate [...]              mutation testing of the exercises' tests (coursekit.mutation)
     bench [notebooks|grading [...]]   time every notebook, grading throughput, or both (benchmarks/)
+    student-bundle [DEST]     what students get (default dist/student-bundle.zip), checked for leaks
 
 With no topic, assignments and execute process every topic in solutions/.
 """
@@ -14,6 +15,7 @@ import argparse
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 from coursekit.paths import ROOT, check_topics, tool_env
 
@@ -61,13 +63,19 @@ def _bench(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursekit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["assignments", "execute", "grade", "mutate", "bench"])
+    parser.add_argument("command", choices=["assignments", "execute", "grade", "mutate", "bench", "student-bundle"])
     parser.add_argument("args", nargs=argparse.REMAINDER, help="topics, or the command's own arguments")
     ns = parser.parse_args(argv)
     if ns.command in DELEGATES:
         return _delegate(ns.command, ns.args)
     if ns.command == "bench":
         return _bench(ns.args)
+    if ns.command == "student-bundle":
+        from coursekit import bundle
+
+        dest = bundle.build(Path(ns.args[0]) if ns.args else ROOT / "dist" / "student-bundle.zip")
+        print(f"student bundle written to {dest}")
+        return 0
     from coursekit import build
 
     topics = check_topics(ns.args)

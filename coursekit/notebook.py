@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 from nbgrader import utils as nbg
@@ -87,6 +86,22 @@ def total_points(nb_or_path) -> float:
     return sum(points(c) for c in as_notebook(nb_or_path).cells)
 
 
+def new_answer_cell(source: str, grade_id: str):
+    """An autograded answer cell, with the metadata nbgrader's Create Assignment writes."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3,
+                                 "solution": True, "task": False}
+    return cell
+
+
+def new_test_cell(source: str, grade_id: str, points: float):
+    """A locked autograder-tests cell worth ``points``, as nbgrader's Create Assignment writes it."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "locked": True, "points": points,
+                                 "schema_version": 3, "solution": False, "task": False}
+    return cell
+
+
 # ------------------------------------------------------------------------------------------
 # Exercises
 # ------------------------------------------------------------------------------------------
@@ -143,21 +158,26 @@ def marked_regions(source: str, begin: str = BEGIN_SOLUTION, end: str = END_SOLU
     return regions
 
 
-def private_lines(nb_or_path, min_length: int = 21) -> set[str]:
-    """Stripped lines only the instructor may see: inside solution or hidden-test regions of a
-    source notebook and shown nowhere else in it. Short lines and comments are left out (a stub,
-    ``return x`` or a heading may legitimately appear in the student version too)."""
+def private_lines(nb_or_path, kinds: tuple[str, ...] = (BEGIN_SOLUTION, BEGIN_HIDDEN_TESTS),
+                  min_length: int = 21) -> set[str]:
+    """Stripped lines only the instructor may see: inside the regions that open with one of ``kinds``
+    (solution, hidden tests) in a source notebook and shown nowhere else in it. Short lines and
+    comments are left out (a stub, ``return x`` or a heading may legitimately appear in the student
+    version too)."""
+    ends = {BEGIN_SOLUTION: END_SOLUTION, BEGIN_HIDDEN_TESTS: END_HIDDEN_TESTS}
     private, public = set(), set()
     for cell in as_notebook(nb_or_path).cells:
-        inside = False
+        region = None
         for line in cell.source.splitlines():
             text = line.strip()
-            if text in (BEGIN_SOLUTION, BEGIN_HIDDEN_TESTS):
-                inside = True
-            elif text in (END_SOLUTION, END_HIDDEN_TESTS):
-                inside = False
-            else:
-                (private if inside else public).add(text)
+            if text in ends:
+                region = text
+            elif region is not None and text == ends[region]:
+                region = None
+            elif region in kinds:
+                private.add(text)
+            elif region is None:
+                public.add(text)
     return {t for t in private - public if len(t) >= min_length and not t.startswith("#")}
 
 

@@ -24,7 +24,6 @@ import base64
 import io
 
 import ipywidgets as widgets
-import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import nn

@@ -1,4 +1,4 @@
-"""Static checks of the solution notebooks' conventions (DESIGN.md, "Notebook conventions").
+"""Static checks of the solution notebooks' conventions (docs/DESIGN.md, "Conventions").
 
 Reads the stored notebooks only (no kernel): fast enough to run on every change.
 """
@@ -69,8 +69,9 @@ def test_first_code_cell_seeds(notebook):
     code = _code(nb)
     assert code, f"{topic} has no code cell"
     i, first = code[0]
-    assert re.search(r"\bset_seed\s*\(", first.source), \
-        f"{_loc(topic, i, first)}: the first code cell must call set_seed(...) (DESIGN.md, Reproducibility)"
+    assert re.search(r"\b(setup_notebook|set_seed)\s*\(", first.source), \
+        f"{_loc(topic, i, first)}: the first code cell must call setup_notebook(...) or set_seed(...) " \
+        "(docs/DESIGN.md, Reproducibility)"
 
 
 def test_no_star_imports_path_hacks_or_variable(notebook):

@@ -19,26 +19,18 @@ Set BROWSER_TOPICS=00_demo to run it against a small built-in nbgrader notebook 
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
-import psutil
-
-from coursekit.notebook import exercises, fill_stubs, grade_id, is_answer_cell
-from coursekit.paths import ROOT, tool_env
+from coursekit.nbgrader_run import generate_assignment
+from coursekit.notebook import exercises, fill_stubs, grade_id, is_answer_cell, new_answer_cell, new_test_cell
+from coursekit.paths import ROOT
 
 ARTIFACTS = ROOT / "artifacts" / "browser"
 DEMO = "00_demo"
@@ -67,9 +59,6 @@ LAB_SETTINGS = {
 
 pytestmark = pytest.mark.browser
 
-# nbgrader runs `alembic` (and JupyterLab its kernels) through PATH: put this environment's bin/ first.
-ENV = tool_env()
-
 
 # --------------------------------------------------------------------------------------------
 # The course copy, the server and the browser
@@ -80,27 +69,17 @@ def _demo_topic(course: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
                    "language_info": {"name": "python"}}
-
-    def graded(source, grade_id, *, solution):
-        cell = nbformat.v4.new_code_cell(source)
-        meta = {"grade": not solution, "grade_id": grade_id, "locked": not solution, "schema_version": 3,
-                "solution": solution, "task": False}
-        if not solution:
-            meta["points"] = 1
-        cell.metadata["nbgrader"] = meta
-        return cell
-
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Demo topic"),
         nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\n\nvalues = [1, 2, 3]\nprint(sum(values))"),
-        graded('def square(x):\n    """Return x squared."""\n    ### BEGIN SOLUTION\n    if x < 0:\n'
-               '        x = -x\n    return x * x\n    ### END SOLUTION', "ex1_square", solution=True),
-        graded("assert square(3) == 9\n### BEGIN HIDDEN TESTS\nassert square(-2) == 4\n### END HIDDEN TESTS",
-               "ex1_square_tests", solution=False),
+        new_answer_cell('def square(x):\n    """Return x squared."""\n    ### BEGIN SOLUTION\n    if x < 0:\n'
+                        '        x = -x\n    return x * x\n    ### END SOLUTION', "ex1_square"),
+        new_test_cell("assert square(3) == 9\n### BEGIN HIDDEN TESTS\nassert square(-2) == 4\n### END HIDDEN TESTS",
+                      "ex1_square_tests", 1),
         nbformat.v4.new_code_cell("fig, ax = plt.subplots(figsize=(3, 2))\nax.plot(values, [v * v for v in values]);"),
-        graded('def cube(x):\n    """Return x cubed."""\n    ### BEGIN SOLUTION\n    return x ** 3\n'
-               '    ### END SOLUTION', "ex2_cube", solution=True),
-        graded("assert cube(2) == 8", "ex2_cube_tests", solution=False),
+        new_answer_cell('def cube(x):\n    """Return x cubed."""\n    ### BEGIN SOLUTION\n    return x ** 3\n'
+                        '    ### END SOLUTION', "ex2_cube"),
+        new_test_cell("assert cube(2) == 8", "ex2_cube_tests", 1),
     ]
     path = course / "solutions" / DEMO / f"{DEMO}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,9 +87,7 @@ def _demo_topic(course: Path) -> None:
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(nb, path)
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", DEMO, "--force", "--log-level=WARN",
-                    f"--CourseDirectory.db_url=sqlite:///{course / 'demo-gradebook.db'}"],
-                   cwd=course, env=ENV, check=True, capture_output=True)
+    generate_assignment(DEMO, course, db_url=f"sqlite:///{course / 'demo-gradebook.db'}")
 
 
 @pytest.fixture(scope="module")
@@ -127,95 +104,10 @@ def course(tmp_path_factory) -> Path:
     return course
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LabServer:
-    def __init__(self, course: Path, home: Path):
-        self.port = _free_port()
-        self.token = os.urandom(16).hex()
-        self.url = f"http://127.0.0.1:{self.port}"
-        settings = home / "lab-settings"
-        for name, values in LAB_SETTINGS.items():
-            (settings / name).parent.mkdir(parents=True, exist_ok=True)
-            (settings / name).write_text(json.dumps(values))
-        env = dict(ENV,
-                   JUPYTERLAB_SETTINGS_DIR=str(settings),
-                   JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-                   JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-                   JUPYTER_CONFIG_DIR=str(home / "config"),
-                   PYDEVD_DISABLE_FILE_VALIDATION="1")
-        self.log_path = home / "jupyter.log"
-        self._log = open(self.log_path, "w")
-        # cwd = the course copy: nbgrader's Validate handler reads nbgrader_config.py from the server's cwd.
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
-             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={course}"],
-            cwd=course, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def api(self, path: str, method: str = "GET"):
-        request = urllib.request.Request(f"{self.url}/api/{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + SERVER_START_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                self.api("status")
-                return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.5)
-        raise RuntimeError(f"JupyterLab did not answer within {SERVER_START_S} s:\n{self.log()}")
-
-    def shutdown_kernels(self) -> None:
-        try:
-            for kernel in self.api("kernels"):
-                self.api(f"kernels/{kernel['id']}", method="DELETE")
-        except Exception:  # the server may already be gone; stop() kills what is left
-            pass
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text()[-5000:]
-
-    def stop(self) -> None:
-        self.shutdown_kernels()
-        try:
-            leftovers = [p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)]
-        except psutil.NoSuchProcess:
-            leftovers = []
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        for pid in leftovers:  # kernels live in their own process groups
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self._log.close()
-
-
 @pytest.fixture(scope="module")
-def lab(course, tmp_path_factory):
-    server = LabServer(course, tmp_path_factory.mktemp("jupyter-home"))
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+def lab(course, tmp_path_factory, start_lab):
+    return start_lab(course, tmp_path_factory.mktemp("jupyter-home"), settings=LAB_SETTINGS,
+                     start_s=SERVER_START_S)
 
 
 def _chromium() -> str:
