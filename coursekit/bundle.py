@@ -88,21 +88,24 @@ def _text_lines(name: str, data: bytes) -> set[str] | None:
 def find_leaks(bundle: Path, root: Path = ROOT) -> list[str]:
     """What in the bundle (folder or zip) students must not see; empty when it is clean.
 
-    Every file: instructor paths, the markers, any line of a hidden test. A topic's student notebook:
-    also any line of its solutions. Any other file: also a whole solution region (three or more
+    Every file: instructor paths, the markers, any line of a hidden test that no topic shows openly.
+    A topic's student notebook: also any line of its own solutions and hidden tests. Any other file: also a whole solution region (three or more
     specific lines), since single lines of a solution (a training loop's header) may rightly appear
     in the library.
     """
-    mine, hidden, regions = {}, set(), []
+    mine, hidden, public, regions = {}, set(), set(), []
     for topic in topics(root):
         source = notebook.read(solution_notebook(topic, root))
+        lines = notebook.split_lines(source)
         mine[topic] = notebook.private_lines(source)
-        hidden |= notebook.private_lines(source, kinds=(notebook.BEGIN_HIDDEN_TESTS,))
+        hidden |= lines[notebook.BEGIN_HIDDEN_TESTS]
+        public |= lines["public"]
         for cell in source.cells:
             for region in notebook.marked_regions(cell.source):
-                specific = {line.strip() for line in region} & mine[topic]
-                if len(specific) >= 3:
-                    regions.append(specific)
+                own = {line.strip() for line in region} & mine[topic]
+                if len(own) >= 3:
+                    regions.append(own)
+    hidden = notebook.specific(hidden - public)  # a line some topic shows openly is public
     markers = [m.removeprefix("### ").encode() for m in notebook.MARKERS]
     leaks = []
     for name, data in _files(Path(bundle)).items():

@@ -158,14 +158,11 @@ def marked_regions(source: str, begin: str = BEGIN_SOLUTION, end: str = END_SOLU
     return regions
 
 
-def private_lines(nb_or_path, kinds: tuple[str, ...] = (BEGIN_SOLUTION, BEGIN_HIDDEN_TESTS),
-                  min_length: int = 21) -> set[str]:
-    """Stripped lines only the instructor may see: inside the regions that open with one of ``kinds``
-    (solution, hidden tests) in a source notebook and shown nowhere else in it. Short lines and
-    comments are left out (a stub, ``return x`` or a heading may legitimately appear in the student
-    version too)."""
+def split_lines(nb_or_path) -> dict[str, set[str]]:
+    """The notebook's stripped lines by where they stand: inside solution regions (``BEGIN_SOLUTION``),
+    inside hidden-test regions (``BEGIN_HIDDEN_TESTS``), or anywhere else (``"public"``)."""
     ends = {BEGIN_SOLUTION: END_SOLUTION, BEGIN_HIDDEN_TESTS: END_HIDDEN_TESTS}
-    private, public = set(), set()
+    found: dict[str, set[str]] = {BEGIN_SOLUTION: set(), BEGIN_HIDDEN_TESTS: set(), "public": set()}
     for cell in as_notebook(nb_or_path).cells:
         region = None
         for line in cell.source.splitlines():
@@ -174,11 +171,22 @@ def private_lines(nb_or_path, kinds: tuple[str, ...] = (BEGIN_SOLUTION, BEGIN_HI
                 region = text
             elif region is not None and text == ends[region]:
                 region = None
-            elif region in kinds:
-                private.add(text)
-            elif region is None:
-                public.add(text)
-    return {t for t in private - public if len(t) >= min_length and not t.startswith("#")}
+            else:
+                found[region or "public"].add(text)
+    return found
+
+
+def specific(lines: set[str], min_length: int = 21) -> set[str]:
+    """The lines that say something: not short (a stub, ``return x``), not comments."""
+    return {t for t in lines if len(t) >= min_length and not t.startswith("#")}
+
+
+def private_lines(nb_or_path, kinds: tuple[str, ...] = (BEGIN_SOLUTION, BEGIN_HIDDEN_TESTS)) -> set[str]:
+    """Specific lines only the instructor may see: inside the regions that open with one of ``kinds``
+    (solution, hidden tests) of a source notebook and shown nowhere else in it."""
+    lines = split_lines(nb_or_path)
+    private = set().union(*(lines[k] for k in kinds))
+    return specific(private - lines["public"])
 
 
 def fill_stubs(student_source: str, solution_source: str) -> str:
