@@ -1269,8 +1269,13 @@ def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str
         return (f"argument {match.group(1)!r} of a torch function must be {match.group(2)}, not {match.group(3)}",
                 "convert it: int(...) or round(...) for sizes and counts.")
     if isinstance(err, (TypeError, AttributeError)) and "nonetype" in low:
-        return ("a value was None",
-                "a function without `return` gives None, and p.grad is None until backward() has run.")
+        line = _last_student_line(err)
+        if ".grad" in line:
+            return ("a .grad was None",
+                    "a tensor's .grad is None until backward() has run on a loss computed from it; and after "
+                    "`w = w - ...` the name w is a new tensor without a gradient: update in place (w -= ...) "
+                    "inside torch.no_grad().")
+        return ("a value was None", "a function without `return` gives None.")
     if isinstance(err, (TypeError, ValueError)) and re.search(r"unpack|values to unpack", low):
         return "the number of values does not match", "check how many values your function returns or unpacks."
     match = re.search(r"'(\w+)' object is not callable", message)
@@ -1287,6 +1292,15 @@ def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str
     if isinstance(err, RecursionError):
         return "infinite recursion", "a function (or forward) calls itself; call the layers instead."
     return f"{cls} in your code", None
+
+
+def _last_student_line(err: BaseException) -> str:
+    """The source of the last line outside the libraries that the error went through ('' if none)."""
+    line = ""
+    for frame, lineno in traceback.walk_tb(err.__traceback__):
+        if not _is_library_file(frame.f_code.co_filename):
+            line = linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
+    return line
 
 
 def _is_ours(err: BaseException) -> bool:
@@ -1412,6 +1426,14 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
             raise
         raise _translate(err, what, exercise, test_file, objects) from None
     except Exception as err:
+        if spy is not None and spy.used is not None:   # e.g. backward() under no_grad: the cause is using it
+            hint = (f"write the formula yourself; the test compares your result with {spy.used}."
+                    if spy.used in forbid else _AUTOGRAD_HINT)
+            raise _failure(what, f"uses {spy.used}, which this exercise asks you not to use"
+                           + ("" if spy.used in forbid else " (it used autograd)") + ".",
+                           "a result computed without it", f"a call of {spy.used}, which then raised "
+                           f"{type(err).__name__}", None, hint,
+                           extra=_frame_lines(_student_frames(err, test_file))) from None
         raise _translate(err, what, exercise, test_file, objects) from None
     if spy.used in forbid:
         raise _failure(what, f"uses {spy.used}, which this exercise asks you not to use.",
@@ -1421,9 +1443,11 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
     if spy.used or saved:
         used = f"it called {spy.used}()" if spy.used else "it recorded a graph for autograd (torch.enable_grad?)"
         raise _failure(what, "used autograd, which this exercise asks you not to use.",
-                       "a result computed from the formula, without autograd", used, None,
-                       "compute the derivatives yourself with the chain rule, using plain tensor operations.")
+                       "a result computed from the formula, without autograd", used, None, _AUTOGRAD_HINT)
     return result
+
+
+_AUTOGRAD_HINT = "compute the derivatives yourself with the chain rule, using plain tensor operations."
 
 
 class student_code:

@@ -1,241 +1,290 @@
-"""Plausible wrong answers (must fail) and differently written right answers (must pass) for 04_autograd_backprop.
+"""Plausible wrong answers (must fail the tests with a message that names the cause) and right answers
+written in other styles (must pass) for 04_autograd_backprop.
 
-Keys are the grade_ids of the solution cells; each source replaces the whole solution cell.
+Keys are the grade_ids of the solution cells. WRONG entries are (description, full cell source, words
+the failure message must contain); RIGHT entries are (description, full cell source).
 """
+
+_CD = '''
+def central_difference(f, x, h=1e-5):
+    return {body}
+'''
+
+_TWO = '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    n = x.shape[0]
+    dL_dyhat = {dyhat}
+    dw2 = {dw2}
+    db2 = {db2}
+    dL_da = dL_dyhat[:, None] * w2
+    dL_dz = {dz}
+    dw1 = {dw1}
+    db1 = dL_dz.sum(dim=0)
+    return {result}
+'''
+
+
+def _two(dyhat="2 * (y_hat - y) / n", dw2="(dL_dyhat[:, None] * a).sum(dim=0)", db2="dL_dyhat.sum()",
+         dz="dL_da * a * (1 - a)", dw1="(dL_dz * x[:, None]).sum(dim=0)", result="dw1, db1, dw2, db2"):
+    return _TWO.format(dyhat=dyhat, dw2=dw2, db2=db2, dz=dz, dw1=dw1, result=result)
+
+
+_GD = '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+    weights, losses = [], []
+    for _ in range(steps):
+        loss = torch.mean((w * x - y) ** 2)
+        weights.append({record_w})
+        losses.append({record_l})
+        loss.backward()
+        with torch.no_grad():
+            w {update}
+        {zero}
+    weights.append({record_w})
+    losses.append({final_l})
+    return weights, losses
+'''
+
+
+def _gd(record_w="w.item()", record_l="loss.item()", update="-= lr * w.grad", zero="w.grad.zero_()",
+        final_l="torch.mean((w * x - y) ** 2).item()"):
+    return _GD.format(record_w=record_w, record_l=record_l, update=update, zero=zero, final_l=final_l)
+
 
 WRONG = {
     "ex1_central_difference": [
-        ("forward difference", '''
-def central_difference(f, x, h=1e-5):
-    return (f(x + h) - f(x)) / h
-'''),
-        ("divides by h instead of 2h", '''
-def central_difference(f, x, h=1e-5):
-    return (f(x + h) - f(x - h)) / h
-'''),
-        ("points in the wrong order: the negative slope", '''
-def central_difference(f, x, h=1e-5):
-    return (f(x - h) - f(x + h)) / (2 * h)
-'''),
-        ("hard-coded to the visible values", '''
-def central_difference(f, x, h=1e-5):
-    return 12.0 if x == 2.0 else 0.5403023058681398
-'''),
+        ("forward difference", _CD.format(body="(f(x + h) - f(x)) / h"), ["forward difference"]),
+        ("divides by h instead of 2h", _CD.format(body="(f(x + h) - f(x - h)) / h"), ["2h apart"]),
+        ("backward difference", _CD.format(body="(f(x) - f(x - h)) / h"), ["backward difference"]),
+        ("ignores h and uses a fixed step", _CD.format(body="(f(x + 1e-5) - f(x - 1e-5)) / 2e-5"), ["h was ignored"]),
+        ("forgets to divide", _CD.format(body="f(x + h) - f(x - h)"), ["not divided by 2h"]),
+        ("signs the wrong way round", _CD.format(body="(f(x - h) - f(x + h)) / (2 * h)"), ["sign is flipped"]),
+        ("hard-coded answer", _CD.format(body="12.0"), ["expected: 12.0001", "got:      12.0"]),
+        ("returns both one-sided differences", _CD.format(body="(f(x + h) - f(x)) / h, (f(x) - f(x - h)) / h"),
+         ["wrong type", "tuple"]),
+        ("divides by h squared", _CD.format(body="(f(x + h) - f(x - h)) / (2 * h * h)"),
+         ["central_difference(t ** 3, 2.0, h=0.01)", "expected: 12.0001"]),
     ],
     "ex2_mse_grad": [
         ("forgets the factor 2", '''
 def mse_grad(w, x, y):
     return (x * (w * x - y)).mean()
-'''),
+''', ["factor 2"]),
         ("sum instead of mean", '''
 def mse_grad(w, x, y):
     return 2 * (x * (w * x - y)).sum()
-'''),
-        ("sign flipped: y - w x", '''
-def mse_grad(w, x, y):
-    return 2 * (x * (y - w * x)).mean()
-'''),
+''', ["divide by N"]),
         ("forgets the inner derivative x", '''
 def mse_grad(w, x, y):
     return 2 * (w * x - y).mean()
-'''),
-        ("uses autograd, which fails under torch.no_grad()", '''
+''', ["factor x_i"]),
+        ("residual the wrong way round", '''
 def mse_grad(w, x, y):
-    w_t = torch.tensor(float(w), requires_grad=True)
-    loss = ((w_t * x - y) ** 2).mean()
-    loss.backward()
-    return w_t.grad
-'''),
-        ("hard-coded to the visible values", '''
+    return 2 * (x * (y - w * x)).mean()
+''', ["sign is flipped"]),
+        ("autograd inside torch.enable_grad()", '''
 def mse_grad(w, x, y):
-    return -9.3333 if w == 1.0 else 0.0
-'''),
+    w_leaf = torch.tensor(w, requires_grad=True)
+    with torch.enable_grad():
+        loss = ((w_leaf * x - y) ** 2).mean()
+        loss.backward()
+    return w_leaf.grad
+''', ["used autograd", "backward()"]),
+        ("torch.autograd.grad inside torch.enable_grad()", '''
+def mse_grad(w, x, y):
+    with torch.enable_grad():
+        w_leaf = torch.tensor(w, requires_grad=True)
+        return torch.autograd.grad(((w_leaf * x - y) ** 2).mean(), w_leaf)[0]
+''', ["used autograd"]),
+        ("plain autograd: fails under no_grad", '''
+def mse_grad(w, x, y):
+    w_leaf = torch.tensor(w, requires_grad=True)
+    ((w_leaf * x - y) ** 2).mean().backward()
+    return w_leaf.grad
+''', ["used autograd"]),
+        ("one value per example", '''
+def mse_grad(w, x, y):
+    return 2 * x * (w * x - y) / len(x)
+''', ["one value per example", "sum"]),
+        ("divides by N - 1", '''
+def mse_grad(w, x, y):
+    return 2 * (x * (w * x - y)).sum() / (len(x) - 1)
+''', ["N - 1"]),
     ],
     "ex3_two_layer_grads": [
-        ("forgets the sigmoid's derivative", '''
+        ("forgets the 1/N of the mean", _two(dyhat="2 * (y_hat - y)"), ["N times the gradient"]),
+        ("forgets the sigmoid's derivative", _two(dz="dL_da"), ["a * (1 - a) is missing"]),
+        ("sigmoid derivative as a instead of a(1 - a)", _two(dz="dL_da * a"), ["not a."]),
+        ("forgets the factor x in dw1", _two(dw1="dL_dz.sum(dim=0)"), ["needs the factor x"]),
+        ("dw2 from z instead of a", _two(dw2="(dL_dyhat[:, None] * z).sum(dim=0)"), ["activations a"]),
+        ("db2 not summed over the batch", _two(db2="dL_dyhat"), ["db2", "wrong shape"]),
+        ("gradients returned in another order", _two(result="dw2, db2, dw1, db1"), ["in this order"]),
+        ("sums over the hidden units instead of the batch", _two(dw1="(dL_dz * x[:, None]).sum(dim=1)"),
+         ["dw1", "wrong shape", "(2,)", "(3,)"]),
+        ("autograd under enable_grad", '''
 def two_layer_grads(x, y, w1, b1, w2, b2):
-    z = x[:, None] * w1 + b1
-    a = torch.sigmoid(z)
-    y_hat = a @ w2 + b2
-    g = 2 * (y_hat - y) / x.shape[0]
-    dz = g[:, None] * w2
-    return (dz * x[:, None]).sum(0), dz.sum(0), (g[:, None] * a).sum(0), g.sum()
-'''),
-        ("sum of squared errors: no 1/N", '''
-def two_layer_grads(x, y, w1, b1, w2, b2):
-    z = x[:, None] * w1 + b1
-    a = torch.sigmoid(z)
-    y_hat = a @ w2 + b2
-    g = 2 * (y_hat - y)
-    dz = g[:, None] * w2 * a * (1 - a)
-    return (dz * x[:, None]).sum(0), dz.sum(0), (g[:, None] * a).sum(0), g.sum()
-'''),
-        ("forgets the factor x in dw1", '''
-def two_layer_grads(x, y, w1, b1, w2, b2):
-    z = x[:, None] * w1 + b1
-    a = torch.sigmoid(z)
-    y_hat = a @ w2 + b2
-    g = 2 * (y_hat - y) / x.shape[0]
-    dz = g[:, None] * w2 * a * (1 - a)
-    return dz.sum(0), dz.sum(0), (g[:, None] * a).sum(0), g.sum()
-'''),
-        ("uses z instead of a for dw2", '''
-def two_layer_grads(x, y, w1, b1, w2, b2):
-    z = x[:, None] * w1 + b1
-    a = torch.sigmoid(z)
-    y_hat = a @ w2 + b2
-    g = 2 * (y_hat - y) / x.shape[0]
-    dz = g[:, None] * w2 * a * (1 - a)
-    return (dz * x[:, None]).sum(0), dz.sum(0), (g[:, None] * z).sum(0), g.sum()
-'''),
-        ("does not sum db2 over the batch", '''
-def two_layer_grads(x, y, w1, b1, w2, b2):
-    z = x[:, None] * w1 + b1
-    a = torch.sigmoid(z)
-    y_hat = a @ w2 + b2
-    g = 2 * (y_hat - y) / x.shape[0]
-    dz = g[:, None] * w2 * a * (1 - a)
-    return (dz * x[:, None]).sum(0), dz.sum(0), (g[:, None] * a).sum(0), g
-'''),
-        ("autograd inside, which fails under torch.no_grad()", '''
-def two_layer_grads(x, y, w1, b1, w2, b2):
-    leaves = [t.clone().requires_grad_(True) for t in (w1, b1, w2, b2)]
-    lw1, lb1, lw2, lb2 = leaves
-    y_hat = torch.sigmoid(x[:, None] * lw1 + lb1) @ lw2 + lb2
-    ((y_hat - y) ** 2).mean().backward()
+    with torch.enable_grad():
+        leaves = [t.clone().requires_grad_(True) for t in (w1, b1, w2, b2)]
+        lw1, lb1, lw2, lb2 = leaves
+        y_hat = torch.sigmoid(x[:, None] * lw1 + lb1) @ lw2 + lb2
+        ((y_hat - y) ** 2).mean().backward()
     return tuple(t.grad for t in leaves)
-'''),
+''', ["used autograd"]),
     ],
     "ex4_gd_step": [
-        ("forgets to zero the gradients", '''
+        ("no torch.no_grad(): in-place update of a leaf", '''
 def gd_step(params, lr):
-    with torch.no_grad():
-        for p in params:
-            p -= lr * p.grad
-'''),
-        ("steps up the gradient (+ instead of -)", '''
+    for p in params:
+        p -= lr * p.grad
+        p.grad.zero_()
+''', ["torch.no_grad()", "in place"]),
+        ("steps with the gradient", '''
 def gd_step(params, lr):
     with torch.no_grad():
         for p in params:
             p += lr * p.grad
             p.grad.zero_()
-'''),
-        ("updates through .data", '''
+''', ["went with the gradient"]),
+        ("forgets to clear the gradients", '''
 def gd_step(params, lr):
-    for p in params:
-        p.data -= lr * p.grad.data
-        p.grad.data.zero_()
-'''),
-        ("rebinds the name instead of updating in place", '''
-def gd_step(params, lr):
-    with torch.no_grad():
-        for p in params:
-            p = p - lr * p.grad
-    for p in params:
-        p.grad = None
-'''),
-        ("zeroes the gradient before using it", '''
-def gd_step(params, lr):
-    for p in params:
-        p.grad.zero_()
     with torch.no_grad():
         for p in params:
             p -= lr * p.grad
-'''),
+''', ["gradient was not cleared", "zero_()"]),
+        ("one number per tensor: grad.mean()", '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad.mean()
+            p.grad.zero_()
+''', ["same amount", "entry by entry"]),
         ("updates only the first tensor", '''
 def gd_step(params, lr):
     p = params[0]
     with torch.no_grad():
         p -= lr * p.grad
-    p.grad = None
-'''),
+    for q in params:
+        q.grad = None
+''', ["did not change", "every tensor"]),
+        ("updates through .data", '''
+def gd_step(params, lr):
+    for p in params:
+        p.data = p.data - lr * p.grad
+        p.grad = None
+''', ["not in place", ".data"]),
+        ("rebinds the loop variable", '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p = p - lr * p.grad
+    for p in params:
+        p.grad.zero_()
+''', ["did not change", "rebinds"]),
+        ("forgets the learning rate", '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p -= p.grad
+            p.grad.zero_()
+''', ["learning rate is missing"]),
+        ("clears the gradient before using it", '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p.grad.zero_()
+            p -= lr * p.grad
+''', ["did not change"]),
     ],
     "ex5_gradient_descent": [
-        ("never zeroes the gradient, so it accumulates", '''
+        ("never zeroes the gradient", _gd(zero="pass"), ["add up", "zero"]),
+        ("steps with the gradient", _gd(update="+= lr * w.grad"), ["with the gradient"]),
+        ("off by one: steps entries only", '''
 def gradient_descent(x, y, w0, lr, steps):
     w = torch.tensor(float(w0), requires_grad=True)
     weights, losses = [], []
     for _ in range(steps):
-        loss = ((w * x - y) ** 2).mean()
+        loss = torch.mean((w * x - y) ** 2)
         weights.append(w.item())
         losses.append(loss.item())
         loss.backward()
         with torch.no_grad():
             w -= lr * w.grad
-    weights.append(w.item())
-    losses.append(((w * x - y) ** 2).mean().item())
+        w.grad.zero_()
     return weights, losses
-'''),
-        ("history without the starting point (steps entries)", '''
-def gradient_descent(x, y, w0, lr, steps):
-    w = torch.tensor(float(w0), requires_grad=True)
-    weights, losses = [], []
-    for _ in range(steps):
-        loss = ((w * x - y) ** 2).mean()
-        loss.backward()
-        with torch.no_grad():
-            w -= lr * w.grad
-        w.grad = None
-        weights.append(w.item())
-        losses.append(((w * x - y) ** 2).mean().item())
-    return weights, losses
-'''),
-        ("the last loss copied from the step before instead of computed at the final weight", '''
-def gradient_descent(x, y, w0, lr, steps):
-    w = torch.tensor(float(w0), requires_grad=True)
-    weights, losses = [float(w0)], []
-    for _ in range(steps):
-        loss = ((w * x - y) ** 2).mean()
-        losses.append(loss.item())
-        loss.backward()
-        with torch.no_grad():
-            w -= lr * w.grad
-        w.grad = None
-        weights.append(w.item())
-    losses.append(losses[-1])
-    return weights, losses
-'''),
-        ("gradient ascent", '''
+''', ["len(weights)", "steps + 1"]),
+        ("records tensors instead of floats", _gd(record_w="w.detach().clone()", final_l="torch.mean((w * x - y) ** 2).item()"),
+         ["Python floats", ".item()"]),
+        ("records the loss tensor itself", _gd(record_l="loss"), ["Python floats", "Tensor"]),
+        ("rebinds w to a new tensor under no_grad", _gd(update="= w - lr * w.grad"), ["grad is None", "in place"]),
+        ("returns the lists in the other order", '''
 def gradient_descent(x, y, w0, lr, steps):
     w = torch.tensor(float(w0), requires_grad=True)
     weights, losses = [], []
     for _ in range(steps + 1):
-        loss = ((w * x - y) ** 2).mean()
+        loss = torch.mean((w * x - y) ** 2)
         weights.append(w.item())
         losses.append(loss.item())
         loss.backward()
         with torch.no_grad():
-            w += lr * w.grad
-        w.grad = None
-    return weights, losses
-'''),
-        ("hard-coded to the visible run", '''
+            w -= lr * w.grad
+        w.grad.zero_()
+    return losses, weights
+''', ["the weights of", "expected"]),
+        ("root mean squared loss", _gd(record_l="loss.sqrt().item()", final_l="torch.mean((w * x - y) ** 2).sqrt().item()"),
+         ["square roots"]),
+        ("returns NumPy arrays", '''
+import numpy as np
+
 def gradient_descent(x, y, w0, lr, steps):
-    w, weights, losses = 1.0, [], []
-    for _ in range(11):
-        weights.append(w)
-        losses.append(14 / 3 * (w - 2) ** 2)
-        w = 2 + (1 - 0.05 * 28 / 3) * (w - 2)
-    return weights, losses
-'''),
+    w = torch.tensor(float(w0), requires_grad=True)
+    weights, losses = [], []
+    for _ in range(steps + 1):
+        loss = torch.mean((w * x - y) ** 2)
+        weights.append(w.item())
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+        w.grad.zero_()
+    return np.array(weights), np.array(losses)
+''', ["list", "NumPy"]),
     ],
 }
 
 RIGHT = {
     "ex1_central_difference": [
-        ("average of the forward and backward differences", '''
+        ("named intermediate values", '''
+def central_difference(f, x, h=1e-5):
+    upper, lower = f(x + h), f(x - h)
+    return (upper - lower) / (2 * h)
+'''),
+        ("halving first", '''
+def central_difference(f, x, h=1e-5):
+    return 0.5 * (f(x + h) - f(x - h)) / h
+'''),
+        ("the mean of the forward and backward differences", '''
 def central_difference(f, x, h=1e-5):
     forward = (f(x + h) - f(x)) / h
     backward = (f(x) - f(x - h)) / h
-    return 0.5 * (forward + backward)
+    return (forward + backward) / 2
 '''),
     ],
     "ex2_mse_grad": [
-        ("matrix product form, as in the lecture notes", '''
+        ("torch.dot over N", '''
 def mse_grad(w, x, y):
-    return x @ (x * w - y) * (2 / len(x))
+    residual = w * x - y
+    return 2 * torch.dot(x, residual) / len(x)
 '''),
-        ("plain Python loop returning a float", '''
+        ("expanded: (2/N)(w sum x^2 - sum x y)", '''
+def mse_grad(w, x, y):
+    n = x.numel()
+    return 2.0 / n * (w * (x ** 2).sum() - (x * y).sum())
+'''),
+        ("a Python loop returning a float", '''
 def mse_grad(w, x, y):
     total = 0.0
     for xi, yi in zip(x.tolist(), y.tolist()):
@@ -244,66 +293,100 @@ def mse_grad(w, x, y):
 '''),
     ],
     "ex3_two_layer_grads": [
-        ("matrix products instead of broadcasting and sums", '''
+        ("the reference formulas, returned as a list", '''
 def two_layer_grads(x, y, w1, b1, w2, b2):
     z = x[:, None] * w1 + b1
     a = torch.sigmoid(z)
     y_hat = a @ w2 + b2
-    delta = (y_hat - y) * (2.0 / len(x))
-    dw2 = a.T @ delta
-    db2 = delta.sum()
-    dz = torch.outer(delta, w2) * torch.sigmoid(z) * (1 - torch.sigmoid(z))
-    dw1 = x @ dz
-    db1 = dz.sum(dim=0)
-    return dw1, db1, dw2, db2
+    g = 2 * (y_hat - y) / len(x)
+    dz = torch.outer(g, w2) * a * (1 - a)
+    return [x @ dz, dz.sum(0), a.T @ g, g.sum()]
+'''),
+        ("einsum", '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    g = 2.0 * (y_hat - y) / x.shape[0]
+    dz = torch.einsum("n,h->nh", g, w2) * torch.sigmoid(z) * (1 - torch.sigmoid(z))
+    return (torch.einsum("nh,n->h", dz, x), dz.sum(dim=0), torch.einsum("n,nh->h", g, a), torch.sum(g))
+'''),
+        ("means instead of sums with the factor 2 outside", '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    r = y_hat - y
+    s = a * (1 - a) * w2
+    return (2 * (r[:, None] * s * x[:, None]).mean(dim=0), 2 * (r[:, None] * s).mean(dim=0),
+            2 * (r[:, None] * a).mean(dim=0), 2 * r.mean())
 '''),
     ],
     "ex4_gd_step": [
-        ("sub_ and grad = None, one loop", '''
+        ("sub_ and grad = None", '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p.sub_(lr * p.grad)
+            p.grad = None
+'''),
+        ("add_ with alpha, no_grad inside the loop", '''
 def gd_step(params, lr):
     for p in params:
         with torch.no_grad():
-            p.sub_(p.grad, alpha=lr)
-        p.grad = None
-'''),
-        ("torch.no_grad as a decorator", '''
-@torch.no_grad()
-def gd_step(params, lr):
-    for p in params:
-        p.add_(-lr * p.grad)
+            p.add_(p.grad, alpha=-lr)
         p.grad.zero_()
+'''),
+        ("torch.optim.SGD for one step", '''
+def gd_step(params, lr):
+    optimizer = torch.optim.SGD(params, lr=lr)
+    optimizer.step()
+    optimizer.zero_grad()
 '''),
     ],
     "ex5_gradient_descent": [
-        ("torch.optim.SGD instead of a hand-written step", '''
+        ("uses gd_step", '''
 def gradient_descent(x, y, w0, lr, steps):
-    w = torch.tensor([float(w0)], device=x.device, requires_grad=True)
-    opt = torch.optim.SGD([w], lr=lr)
-    weights, losses = [], []
-    for k in range(steps + 1):
-        opt.zero_grad()
+    w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+    weights, losses = [w.item()], []
+    for _ in range(steps):
         loss = ((w * x - y) ** 2).mean()
-        weights.append(w.item())
         losses.append(loss.item())
-        if k < steps:
-            loss.backward()
-            opt.step()
+        loss.backward()
+        gd_step([w], lr)
+        weights.append(w.item())
+    losses.append(((w * x - y) ** 2).mean().item())
     return weights, losses
 '''),
-        ("inline update with w.grad = None", '''
+        ("steps + 1 forward passes, no update after the last", '''
 def gradient_descent(x, y, w0, lr, steps):
-    w = torch.tensor(float(w0), requires_grad=True)
-    weights, losses = [float(w0)], []
-    for _ in range(steps):
-        loss = torch.mean((x * w - y) ** 2)
+    w = torch.tensor([float(w0)], requires_grad=True)
+    weights, losses = [], []
+    for step in range(steps + 1):
+        loss = torch.mean((w * x - y) ** 2)
+        weights.append(float(w))
         losses.append(float(loss))
+        if step == steps:
+            break
         loss.backward()
         with torch.no_grad():
             w -= lr * w.grad
-        w.grad = None
-        weights.append(float(w))
-    losses.append(float(torch.mean((x * w - y) ** 2)))
+            w.grad = None
     return weights, losses
+'''),
+        ("torch.optim.SGD and a tuple of lists", '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.nn.Parameter(torch.tensor(float(w0)))
+    optimizer = torch.optim.SGD([w], lr=lr)
+    weights, losses = [], []
+    for _ in range(steps + 1):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(w * x, y)
+        weights.append(w.item())
+        losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+    return (weights, losses)
 '''),
     ],
 }
