@@ -27,8 +27,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "solutions"
+from coursekit.paths import ROOT, check_topics, solution_notebook
+
 MAX_S = 60.0      # every notebook
 MEDIAN_S = 20.0   # the median notebook
 SLOW_CELL_S = 2.0  # a loop this slow should show a progress bar
@@ -60,10 +60,6 @@ class Result:
 
     def slow_without_bar(self) -> list[CellTime]:
         return [c for c in self.cells[1:] if c.seconds > SLOW_CELL_S and c.loop and not c.progress_bar]
-
-
-def topics() -> list[str]:
-    return sorted(p.name for p in SOLUTIONS.glob("[0-9][0-9]_*") if (p / f"{p.name}.ipynb").exists())
 
 
 def _has_progress_bar(cell) -> bool:
@@ -198,11 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when the budget is exceeded")
     args = parser.parse_args(argv)
 
-    known = topics()
-    names = args.topics or known
-    unknown = [t for t in names if t not in known]
-    if unknown:
-        parser.error(f"unknown topic(s) {', '.join(unknown)}; solutions/ has: {', '.join(known)}")
+    names = check_topics(args.topics or [])
     if not names:
         print("no notebooks in solutions/")
         return 0
@@ -211,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     for topic in names:
         print(f"running {topic} ...", flush=True)
         try:
-            results.append(run_notebook(SOLUTIONS / topic / f"{topic}.ipynb", timeout=args.timeout))
+            results.append(run_notebook(solution_notebook(topic), timeout=args.timeout))
         except Exception as exc:  # the kernel did not start, the file is not a notebook ...
             results.append(Result(topic, error=f"{type(exc).__name__}: {exc}"[:200]))
 
