@@ -424,19 +424,14 @@ def plot_classification_2d(X, y, model=None, *, transform="Sigmoid", ax=None, ti
     labels = as_labels(y, "y")
     check_same_length(pts, labels, "X", "y")
 
-    pad = 0.1
-    if x_range is None:
-        lo, hi = (pts[:, 0].min(), pts[:, 0].max()) if len(pts) else (-1.0, 1.0)
+    def limits(given, column, name, pad=0.1):  # the given range, else the data plus a margin
+        if given is not None:
+            return range_pair(given, name)
+        lo, hi = (pts[:, column].min(), pts[:, column].max()) if len(pts) else (-1.0, 1.0)
         span = (hi - lo) or 1.0
-        xr = (lo - pad * span, hi + pad * span)
-    else:
-        xr = range_pair(x_range, "x_range")
-    if y_range is None:
-        lo, hi = (pts[:, 1].min(), pts[:, 1].max()) if len(pts) else (-1.0, 1.0)
-        span = (hi - lo) or 1.0
-        yr = (lo - pad * span, hi + pad * span)
-    else:
-        yr = range_pair(y_range, "y_range")
+        return lo - pad * span, hi + pad * span
+
+    xr, yr = limits(x_range, 0, "x_range"), limits(y_range, 1, "y_range")
 
     n_classes = int(labels.max()) + 1 if labels.size else 1
     ax = _get_ax(ax, figsize=(6, 4.8) if model is not None and transform == "Sigmoid" and colorbar else (5, 4.8))
