@@ -25,7 +25,7 @@ from coursekit.paths import NOTEBOOKS, ROOT
 
 METADATA_KEY = "coursekit"
 #: Environment variables that change what the CPU kernels of torch compute or how fast.
-NUMERIC_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY", "MKL_CBWR")
+NUMERIC_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "COURSE_THREADS", "ATEN_CPU_CAPABILITY", "MKL_CBWR")
 
 # Run as the last cell of the notebook, in its kernel, then removed: what the kernel really used.
 _KERNEL_PROBE = """\
