@@ -23,18 +23,18 @@ c.ExecutePreprocessor.interrupt_on_timeout = True
 # silently scoring nothing; edited or retyped locked cells are always restored by nbgrader.
 c.OverwriteCells.add_missing_cells = True
 
-# `make grade` / `python -m utils.grading` (not nbgrader settings; nbgrader ignores this section).
-c.KitGrading.workers = 0                 # 0: one worker process per core
-c.KitGrading.submission_timeout = 600    # s per submission; over it: 0 points, "timed out after N s"
-c.KitGrading.memory_limit_mb = 4096      # address-space limit of each student kernel (0: none)
+# `make grade` (python -m coursekit grade) has its own settings, c.KitGrading.* and c.KitSandbox.*
+# (workers, time and memory limits, isolation, feedback): their defaults and help live in
+# coursekit/config.py; `python -m coursekit grade --help-config` lists them. Set one here to change
+# it, e.g. c.KitGrading.workers = 4. A misspelt name stops `make grade` with a message.
 
-# nbgrader's own sanitizing steps, plus one (utils/grading_preprocessors.py) that works around an
-# nbgrader 0.9.6 bug: with add_missing_cells, a submission holding a copied cell (duplicate
+# nbgrader's own sanitizing steps, plus one (coursekit/grading/preprocessors.py) that works around
+# an nbgrader 0.9.6 bug: with add_missing_cells, a submission holding a copied cell (duplicate
 # grade_id) failed to grade at all.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
-    "utils.grading_preprocessors.DropClearedGradingMetadata",
+    "coursekit.grading.preprocessors.DropClearedGradingMetadata",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",

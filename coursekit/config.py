@@ -1,0 +1,137 @@
+"""The kit's own settings, as traitlets Configurables read from the course's ``nbgrader_config.py``.
+
+Each setting is a trait with its default and its help in one place (here), set in the course's
+configuration file like nbgrader's own::
+
+    c.KitGrading.workers = 4
+    c.KitSandbox.memory_limit_mb = 4096
+
+A misspelt name (``c.KitGrading.worker = 4``) or a value of the wrong type stops the command with a
+message naming the setting and, for a typo, the nearest real one. ``python -m coursekit grade
+--help-config`` prints every setting with its help.
+"""
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode
+from traitlets.config import Config, Configurable
+from traitlets.config.loader import PyFileConfigLoader
+
+
+class KitGrading(Configurable):
+    """How ``make grade`` / ``python -m coursekit grade`` grades a topic."""
+
+    workers = Int(0, help="Submissions graded at once (each in its own sandbox); 0: one per CPU core.").tag(config=True)
+    submission_timeout = Float(
+        600.0, help="Seconds one submission may take altogether (kernel start, every cell, saving). Over it: "
+                    "0 points and the reason 'timed out after N s'. The per-cell limit is nbgrader's "
+                    "ExecutePreprocessor.timeout.").tag(config=True)
+    feedback_hidden_tests = Bool(
+        False, help="Show the hidden tests (and the tracebacks of the cells holding them) in the feedback "
+                    "HTML. Off by default: feedback shows the visible tests and each failing cell's "
+                    "message only.").tag(config=True)
+    max_notebook_mb = Float(
+        20.0, help="Largest notebook accepted from a submission or an archive entry (MiB); a larger one is "
+                   "reported and skipped. Also the cap on the executed notebook read back from the sandbox "
+                   "(times 4: outputs grow).").tag(config=True)
+    max_archive_entries = Int(20000, help="Most entries read from one archive (nested ones included).").tag(config=True)
+    max_name_length = Int(255, help="Longest archive entry name accepted (characters).").tag(config=True)
+    max_student_id_length = Int(64, help="Longest student id accepted (characters).").tag(config=True)
+    suspicious_code_patterns = List(
+        Unicode(),
+        ["ctypes", r"sys\.modules", "get_ipython", "input_transformers", "ast_transformers", "set_custom_exc",
+         r"\bbuiltins\b", r"__builtins__", r"settrace|setprofile", r"gc\.get_referrers|gc\.get_objects",
+         r"\bos\.fork\b|\bfork\(|subprocess|os\.system|os\.exec|multiprocessing", r"utils\.checks\.\w+\s*=",
+         r"setattr\(\s*(torch|np|numpy|utils|math)\b", r"\b(torch|np|numpy|math)(\.\w+)+\s*=[^=]",
+         r"importlib|__import__", r"(?<![.\w])(exec|eval|compile)\s*\("],
+        help="Regular expressions searched in the code a student wrote (not in locked cells). A match "
+             "does not change the score: the submission is flagged for a human to read.").tag(config=True)
+
+
+class KitSandbox(Configurable):
+    """The isolated space each submission is graded in (bubblewrap, limits)."""
+
+    mode = Enum(["auto", "required", "off"], "auto",
+                help="auto: isolate with bubblewrap where the machine allows it, otherwise grade with a loud "
+                     "warning; required: refuse to grade without isolation; off: no isolation (your own "
+                     "trusted notebooks only).").tag(config=True)
+    memory_limit_mb = Int(
+        4096, help="Real memory (RAM, counted by a cgroup: the kernel, nbgrader and the sandbox's /tmp "
+                   "together) one submission may use; 0: none. Measured peak of the heaviest solution "
+                   "(07/08): about 1 GiB. Where no cgroup can be made, address_space_mb applies "
+                   "instead.").tag(config=True)
+    address_space_mb = Int(
+        12288, help="Fallback when no cgroup is available: the address-space limit (RLIMIT_AS) of the "
+                    "student kernel; 0: none. It counts reserved, not used, memory: torch with "
+                    "OMP_NUM_THREADS=1 reserves about 4.8 GiB at its peak in the course's solutions, so keep "
+                    "it well above that.").tag(config=True)
+    max_processes = Int(256, help="Most processes and threads one submission may run at once (cgroup pids "
+                                  "limit, or RLIMIT_NPROC for the sandbox's own uid).").tag(config=True)
+    disk_limit_mb = Int(512, help="Size of the submission's private writable space (its working copy, "
+                                  "counted in memory) (MiB).").tag(config=True)
+    tmp_limit_mb = Int(256, help="Size of the private /tmp and of /dev/shm inside the sandbox (MiB each).").tag(config=True)
+    max_file_mb = Int(256, help="Largest file a student kernel may write (RLIMIT_FSIZE) (MiB).").tag(config=True)
+    kernel_threads = Int(1, help="OMP_NUM_THREADS / MKL_NUM_THREADS of student kernels. The course's "
+                                 "networks are tiny: one thread per kernel is the fastest when several "
+                                 "kernels share the cores.").tag(config=True)
+    uid_base = Int(400000, help="As root, each sandbox runs as its own unused uid from "
+                                "[uid_base, uid_base + uid_count), locked while it runs, so that concurrent "
+                                "grading runs never share one.").tag(config=True)
+    uid_count = Int(60000, help="Size of the uid range for sandboxes (see uid_base).").tag(config=True)
+    guarded_modules = List(
+        Unicode(), ["utils", "utils.checks", "torch", "torch.nn", "torch.nn.functional", "torch.testing", "numpy",
+                    "math"],
+        help="Modules the student kernel imports before any student code and restores before every graded "
+             "cell (their attributes, and the code of their Python functions), so that replacing e.g. "
+             "utils.checks.check_close or torch.allclose does not change a test's verdict. Submodules of "
+             "'utils' are all guarded.").tag(config=True)
+
+
+KIT_CLASSES = (KitGrading, KitSandbox)
+
+
+class ConfigError(SystemExit):
+    """A setting in nbgrader_config.py that the kit does not know or cannot use."""
+
+
+def load_course_config(root: Path) -> Config:
+    """The course's ``nbgrader_config.py`` (traitlets Config) with ``CourseDirectory.root = root``."""
+    root = Path(root).resolve()
+    cfg = Config()
+    if (root / "nbgrader_config.py").exists():
+        cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    cfg.CourseDirectory.root = str(root)
+    return cfg
+
+
+def _check_section(cls, cfg: Config) -> None:
+    section = cfg.get(cls.__name__, {})
+    known = set(cls.class_trait_names(config=True))
+    for name in section:
+        if name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {cls.__name__}.{near[0]}?" if near else ""
+            raise ConfigError(f"nbgrader_config.py: c.{cls.__name__}.{name} is not a setting of the kit{hint} "
+                              f"(`python -m coursekit grade --help-config` lists them)")
+
+
+def kit_settings(cfg: Config) -> tuple[KitGrading, KitSandbox]:
+    """The kit's Configurables built from ``cfg``; ConfigError for an unknown name or a bad value."""
+    out = []
+    for cls in KIT_CLASSES:
+        _check_section(cls, cfg)
+        try:
+            out.append(cls(config=cfg))
+        except TraitError as exc:
+            raise ConfigError(f"nbgrader_config.py: a {cls.__name__} setting has a bad value: {exc}") from None
+    return out[0], out[1]
+
+
+def help_text() -> str:
+    """Every kit setting with its default and help, as printed by ``--help-config``."""
+    parts = []
+    for cls in KIT_CLASSES:
+        parts.append(cls.class_get_help())
+    return "\n".join(parts)

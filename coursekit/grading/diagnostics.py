@@ -1,0 +1,183 @@
+"""What went wrong, in words an instructor can act on: checks before grading, reasons after.
+
+Reasons name what stopped a submission: a limit (with its setting), the cell during which the
+kernel exited or was killed and how, a cell time limit, or the grader's own error.
+"""
+from __future__ import annotations
+
+import json
+import re
+import signal
+
+import nbformat
+
+from coursekit.grading import integrity
+from coursekit.grading.model import Job, JobResult, NotebookResult
+
+
+def check_notebook(name: str, data: bytes) -> str | None:
+    """Why a submitted notebook cannot be graded, or None."""
+    if not data.strip():
+        return f"{name} is an empty file"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"{name} is not text (not a notebook)"
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"{name} is not valid JSON ({exc.msg} at line {exc.lineno})"
+    try:
+        nbformat.reads(text, as_version=4)
+    except Exception as exc:
+        return f"{name} is not a valid notebook ({str(exc).splitlines()[0][:120]})"
+    return None
+
+
+def tamper_notes(submitted: bytes, released: bytes) -> tuple[list[str], list[str]]:
+    """(flags, notes): what the student changed in locked cells, compared with the student version
+    (nbgrader restores them all from the gradebook; this says what was found)."""
+    try:
+        sub = json.loads(submitted)
+        rel = json.loads(released)
+    except ValueError:
+        return [], []
+
+    def src(cell):
+        s = cell.get("source", "")
+        return ("".join(s) if isinstance(s, list) else str(s)).strip()
+
+    by_id: dict[str, list] = {}
+    for cell in sub.get("cells", []):
+        gid = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
+        if gid:
+            by_id.setdefault(str(gid), []).append(cell)
+    flags, notes = [], []
+    for cell in rel.get("cells", []):
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        gid = meta.get("grade_id")
+        if not gid:
+            continue
+        copies = by_id.get(gid, [])
+        if len(copies) > 1:
+            notes.append(f"cell {gid} appears {len(copies)} times (duplicate grade_id): only the last copy is graded")
+        if not meta.get("locked"):
+            continue
+        if not copies:
+            notes.append(f"locked cell {gid} was deleted: restored")
+        elif any(c.get("cell_type") != cell.get("cell_type") for c in copies):
+            flags.append(f"locked cell {gid} was turned into {copies[-1].get('cell_type')}: restored")
+        elif any(src(c) != src(cell) for c in copies):
+            flags.append(f"locked cell {gid} was edited: restored")
+    return flags, notes
+
+
+def precheck(ctx, job: Job, result: JobResult) -> str | None:
+    """Checks before a sandbox is started; a reason when the submission cannot be graded."""
+    expected = [n for n in ctx.notebooks]
+    present = [n for n in expected if n in job.notebooks]
+    missing = [f"{n}.ipynb" for n in expected if n not in job.notebooks]
+    if missing and present:
+        result.note("missing notebook: " + ", ".join(missing))
+    if not present:
+        return "missing notebook " + ", ".join(missing)
+    for name in present:
+        problem = check_notebook(f"{name}.ipynb", job.notebooks[name])
+        if problem:
+            return problem
+        released = ctx.released.get(name)
+        if released:
+            flags, notes = tamper_notes(job.notebooks[name], released)
+            for f in flags:
+                result.flag(f)
+            for n in notes:
+                result.note(n)
+        nb = json.loads(job.notebooks[name])
+        for hit in integrity.suspicious(nb, list(ctx.grading.suspicious_code_patterns), ctx.released_sources):
+            result.flag(f"suspicious code in {name}.ipynb: {hit}")
+    return None
+
+
+def memory_reason(ctx, cell) -> str:
+    where = f" during {cell}" if cell else ""
+    limiter = ctx.isolation.limiter
+    if limiter.kind == "rlimit":
+        return (f"stopped{where}: it reached the {ctx.sandbox.address_space_mb} MiB address-space limit "
+                "(KitSandbox.address_space_mb)")
+    return f"stopped{where}: it used more than the {limiter.memory_mb} MiB memory limit (KitSandbox.memory_limit_mb)"
+
+
+def _cell_words(execution) -> str | None:
+    if not isinstance(execution, dict) or not isinstance(execution.get("cell"), list):
+        return None
+    position, gid = (execution["cell"] + [None, None])[:2]
+    if not isinstance(position, int):
+        return None
+    return f"cell {position}" + (f" ({gid})" if isinstance(gid, str) and re.match(r"^[\w.-]{1,80}$", gid) else "")
+
+
+def _exit_words(code) -> str:
+    if not isinstance(code, int):
+        return "ended"
+    signum = -code if code < 0 else code - 128 if code > 128 else None
+    if signum:
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        return f"was killed ({name})" if signum == 9 else f"crashed ({name})"
+    return f"exited with code {code} (os._exit, sys.exit in a thread, or a crash)"
+
+
+def failure_reason(ctx, data: dict, oom: int) -> str:
+    """A one-line reason from the driver's report of a submission nbgrader could not grade."""
+    execution = data.get("execution") if isinstance(data.get("execution"), dict) else {}
+    cell = _cell_words(execution)
+    log = data.get("log") if isinstance(data.get("log"), list) else []
+    text = "\n".join(str(r.get("message", "")) for r in log if isinstance(r, dict))
+    failure = data.get("failure") if isinstance(data.get("failure"), dict) else {}
+    exc = str(failure.get("exception", ""))
+    if oom:
+        return memory_reason(ctx, cell)
+    if "DeadKernelError" in text or "Kernel died" in text or "DeadKernelError" in exc:
+        code = execution.get("kernel_exit")
+        if ctx.isolation.limiter.kind == "rlimit" and ("MemoryError" in text or code in (137, -9)):
+            return memory_reason(ctx, cell) + " (or the kernel was killed)"
+        return f"the kernel {_exit_words(code)}" + (f" during {cell}" if cell else "")
+    if "CellTimeoutError" in text or "unresponsive" in text or "Kernel didn't respond" in text \
+            or "TimeoutError" in exc:
+        return (f"{cell or 'a cell'} ran past the {ctx.cell_timeout:g} s cell time limit "
+                "(ExecutePreprocessor.timeout) and could not be interrupted")
+    if "grader error" in exc:
+        return exc.splitlines()[-1][:300] if exc.strip() else "grader error"
+    last = ""
+    for line in text.splitlines():
+        if re.match(r"^[\w.]*(Error|Exception|Interrupt)\b", line.strip()):
+            last = line.strip()
+    return "nbgrader could not grade it: " + (last or exc or "no reason given")[-300:]
+
+
+def no_result_reason(ctx, returncode, oom: int, detail: str) -> str:
+    if oom:
+        return memory_reason(ctx, None)
+    return f"the grading sandbox ended without a result (exit status {returncode}; {detail[:120]})"
+
+
+def cell_errors(notebooks: dict[str, NotebookResult]) -> dict[str, list[str]]:
+    """Distinct error names raised by cells of each executed notebook (for the report)."""
+    out = {}
+    for name, nb in notebooks.items():
+        if not nb.executed:
+            continue
+        try:
+            data = json.loads(nb.executed)
+        except ValueError:
+            continue
+        names = []
+        for cell in data.get("cells", []):
+            for o in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+                if o.get("output_type") == "error" and o.get("ename") not in names:
+                    names.append(o.get("ename"))
+        if names:
+            out[name] = names
+    return out

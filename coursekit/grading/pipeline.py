@@ -1,0 +1,276 @@
+"""The whole grading run of one topic: import, plan, sandboxes, gradebook, feedback, export, report."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursekit.config import KitGrading, KitSandbox, kit_settings, load_course_config
+from coursekit.grading import collect, export, feedback, gradebook, plan, pool, safeio
+from coursekit.grading.model import JobResult
+from coursekit.grading.report import Summary
+from coursekit.grading.worker import Context
+from coursekit.paths import tool_env
+from coursekit.sandbox import probe
+from coursekit.sandbox.runs import Run, clean_leftovers
+
+
+@dataclass
+class Options:
+    topic: str
+    root: Path
+    source: Path | None = None            # LMS download (zip or folder)
+    pattern: str | None = None
+    workers: int | None = None
+    submission_timeout: float | None = None
+    memory_mb: int | None = None
+    force: bool = False
+    sandbox: str | None = None            # None: KitSandbox.mode
+    feedback: bool = True
+    export: bool = True
+    progress: bool = True
+    students: list[str] | None = None
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _sandbox_config(cfg) -> dict:
+    """The course's nbgrader settings for the driver (JSON; the kit's own sections left out)."""
+    out = {}
+    for section, values in cfg.items():
+        if section in ("KitGrading", "KitSandbox", "CourseDirectory") or not hasattr(values, "items"):
+            continue
+        out[section] = _jsonable(dict(values))
+    return out
+
+
+class _Lock:
+    """One grading run per course and topic at a time (a second one waits)."""
+
+    def __init__(self, root: Path, topic: str):
+        folder = Path(root) / "autograded"
+        safeio.ensure_dir(folder, Path(root))
+        self.fd = os.open(folder / f".coursekit-grading-{topic}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            print(f"another grading run of {topic} in this course is in progress: waiting for it", file=sys.stderr)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        os.close(self.fd)
+
+
+def install(root: Path, topic: str, result: JobResult) -> None:
+    """autograded/<student>/<topic>/: the sanitised executed notebooks (and timestamp), replacing
+    whatever was there in one rename; nothing of it ever came from the sandbox as a path."""
+    parent = Path(root) / "autograded" / result.student
+    safeio.ensure_dir(parent, Path(root))
+    dest = parent / topic
+    new = parent / f".{topic}.new-{os.getpid()}"
+    if os.path.lexists(new):
+        shutil.rmtree(new)
+    new.mkdir(mode=0o755)
+    for name, nb in result.notebooks.items():
+        if nb.executed is not None:
+            safeio.write_atomic(new / f"{name}.ipynb", nb.executed)
+    if result.timestamp:
+        safeio.write_atomic(new / "timestamp.txt", result.timestamp.encode("utf-8"))
+    old = parent / f".{topic}.old-{os.getpid()}"
+    if os.path.lexists(dest):
+        if dest.is_symlink() or not dest.is_dir():
+            dest.unlink()
+        else:
+            os.rename(dest, old)
+    os.rename(new, dest)
+    if os.path.lexists(old):
+        shutil.rmtree(old)
+
+
+def _released(root: Path, release_dir: str, topic: str, notebooks: list[str]):
+    released, sources, kernelspec = {}, set(), None
+    for name in notebooks:
+        path = Path(root) / release_dir / topic / f"{name}.ipynb"
+        if path.is_file():
+            data = path.read_bytes()
+            released[name] = data
+            nb = json.loads(data)
+            kernelspec = kernelspec or (nb.get("metadata") or {}).get("kernelspec")
+            for cell in nb.get("cells", []):
+                src = cell.get("source", "")
+                sources.add(("".join(src) if isinstance(src, list) else src).strip())
+    return released, sources, kernelspec
+
+
+def _mpl_cache() -> list[Path]:
+    try:
+        import matplotlib
+        return sorted(Path(matplotlib.get_cachedir()).glob("fontlist*.json"))
+    except Exception:
+        return []
+
+
+def grade(opts: Options) -> Summary:
+    """Grade one topic (see coursekit.grading.cli for the steps as the instructor sees them)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.coursedir import CourseDirectory
+
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    mark = [t0]
+
+    def lap(name):
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - mark[0]
+        mark[0] = now
+
+    root = Path(opts.root).resolve()
+    os.environ["PATH"] = tool_env()["PATH"]
+    cfg = load_course_config(root)
+    grading, sandbox = kit_settings(cfg)
+    if opts.memory_mb is not None:
+        sandbox.memory_limit_mb = opts.memory_mb
+    if opts.sandbox:
+        sandbox.mode = opts.sandbox
+    cd = CourseDirectory(config=cfg)
+    if not (root / cd.source_directory / opts.topic).is_dir():
+        raise SystemExit(f"unknown topic {opts.topic!r}: no folder {cd.source_directory}/{opts.topic}")
+    warnings: list[str] = []
+    lock = _Lock(root, opts.topic)
+    run = None
+    results: dict[str, JobResult] = {}
+    interrupted = False
+    try:
+        leftovers = clean_leftovers()
+        if leftovers:
+            warnings.append(f"removed {len(leftovers)} leftover(s) of an earlier grading run that was killed")
+        repaired = gradebook.check_and_repair(cd.db_url)
+        if repaired:
+            print(f"note: {repaired}", file=sys.stderr)
+            warnings.append(repaired)
+        gradebook.backup(cd.db_url)
+        gradebook.ensure_assignment(root, cd.db_url, cd.course_id, opts.topic)
+        run = Run.start()
+        template = gradebook.make_template(cd.db_url, cd.course_id, opts.topic, run.dir / "template.db")
+        os.chmod(template.path, 0o644)
+        notebooks = template.notebooks
+        lap("prepare")
+        if opts.source:
+            report = _import(root, opts, notebooks, grading)
+            if report.problems:
+                warnings.append(f"import: {len(report.problems)} entr{'y' if len(report.problems) == 1 else 'ies'} "
+                                "not imported:\n    " + "\n    ".join(report.problems[:30])
+                                + ("\n    ..." if len(report.problems) > 30 else ""))
+            lap("import")
+        state = plan.State.load(root, opts.topic)
+        p = plan.plan(root, opts.topic, notebooks, state, force=opts.force, students=opts.students,
+                      cap=int(grading.max_notebook_mb * 2**20), max_id=grading.max_student_id_length)
+        warnings += p.problems[:50]
+        probe_uid = run.allocate_uid(sandbox.uid_base, sandbox.uid_count) if os.geteuid() == 0 else None
+        isolation = probe(sandbox.mode, sandbox.memory_limit_mb, sandbox.max_processes, probe_uid)
+        if probe_uid is not None:
+            run.release_uid(probe_uid)
+        for w in isolation.warnings:
+            print(f"WARNING: {w}", file=sys.stderr)
+        warnings += isolation.warnings
+        released, sources, kernelspec = _released(root, cd.release_directory, opts.topic, notebooks)
+        cell_timeout = cfg.get("ExecutePreprocessor", {}).get("timeout") or cfg.get("Execute", {}).get("timeout") or 30
+        ctx = Context(root=root, topic=opts.topic, notebooks=notebooks, course_id=cd.course_id, template=template.path,
+                      cells=template.cells, comment_cells=template.comment_cells, released=released,
+                      source_files=_source_files(root / cd.source_directory / opts.topic),
+                      nbgrader_config=_sandbox_config(cfg), isolation=isolation, run=run, grading=grading,
+                      sandbox=sandbox, cell_timeout=float(cell_timeout), mpl_cache=_mpl_cache(),
+                      scrub=[str(run.dir), str(root) + "/", "/grade/work/course/", "/grade/"],
+                      released_sources=sources, kernelspec=kernelspec)
+        lap("plan")
+        workers = opts.workers or grading.workers or os.cpu_count() or 1
+        timeout = opts.submission_timeout or grading.submission_timeout
+        with Gradebook(cd.db_url, cd.course_id) as gb:
+            def on_result(result: JobResult) -> None:
+                gradebook.merge(gb, opts.topic, result)
+                if result.status == "graded":
+                    install(root, opts.topic, result)
+                else:
+                    gradebook.remove_stale_outputs(root, result.student, opts.topic)
+                state.record(result.student, result.digest, result.status)
+                state.save()
+                results[result.student] = result
+            try:
+                pool.run(ctx, p.jobs, workers, timeout, on_result, progress=opts.progress)
+            except KeyboardInterrupt:
+                interrupted = True
+            st = gradebook.stats(gb, opts.topic)
+        lap("autograde")
+    finally:
+        if run is not None:
+            run.close()
+        lock.release()
+    if interrupted:
+        raise KeyboardInterrupt(f"{len(results)} of {len(p.jobs)} submissions graded and saved")
+    fb_problems = {}
+    if opts.feedback:
+        fb_problems = _feedback(cfg, root, opts, state, results, grading, workers)
+        lap("feedback")
+    if opts.export:
+        export.export_grades(cd.db_url, cd.course_id, root / "grades.csv")
+        lap("export")
+    summary = Summary(opts.topic, results, p.skipped, st.scores, st.cell_fail_share, time.perf_counter() - t0,
+                      isolation.describe(), warnings, timings, fb_problems)
+    summary.write_csv(root)
+    return summary
+
+
+def _import(root: Path, opts: Options, notebooks: list[str], grading: KitGrading):
+    from tqdm.auto import tqdm
+    bar = tqdm(total=0, desc="importing", unit="entry", disable=not opts.progress, dynamic_ncols=True, file=sys.stderr)
+    try:
+        return collect.import_download(root, opts.topic, Path(opts.source), notebooks, grading, opts.pattern, bar)
+    finally:
+        bar.close()
+
+
+def _source_files(folder: Path) -> dict[str, bytes]:
+    """The topic's other source files (data files nbgrader copies next to the notebook); not notebooks."""
+    out = {}
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb" and not path.name.startswith("."):
+            out[path.name] = path.read_bytes()
+    return out
+
+
+def _feedback(cfg, root: Path, opts: Options, state: plan.State, results: dict[str, JobResult],
+              grading: KitGrading, workers: int) -> dict[str, str]:
+    graded_now = {s for s, r in results.items() if r.status == "graded"}
+    stale = {s for s, e in state.students.items()
+             if e.get("status") == "graded" and e.get("feedback") != e.get("digest")
+             and (root / "autograded" / s / opts.topic).is_dir()}
+    students = sorted(graded_now | stale)
+    if opts.students:
+        students = [s for s in students if s in opts.students]
+    cfg_dict = json.loads(json.dumps(_jsonable({k: dict(v) for k, v in cfg.items() if hasattr(v, "items")})))
+    cfg_dict.pop("KitGrading", None)
+    cfg_dict.pop("KitSandbox", None)
+    out = feedback.generate(cfg_dict, opts.topic, students, grading.feedback_hidden_tests, workers, opts.progress)
+    problems = {}
+    for student, problem in out.items():
+        if problem is None:
+            state.feedback_done(student, state.students[student]["digest"])
+        else:
+            problems[student] = problem
+    state.save()
+    return problems

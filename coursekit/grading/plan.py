@@ -1,0 +1,153 @@
+"""What needs grading: the submissions in submitted/, read safely, against what was graded before.
+
+A submission is identified by a hash of its content (the expected notebooks and its timestamp),
+not by file times: re-importing the same download regrades nothing, a resubmission is graded
+again, and a run killed at any moment leaves every student either recorded with the digest of what
+was merged into the gradebook or not recorded at all (then graded again). The record is
+``autograded/.coursekit-grading-<topic>.json``, written atomically by the main process only.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coursekit.grading import collect, safeio
+from coursekit.grading.model import Job
+
+STATE_VERSION = 1
+
+
+@dataclass
+class State:
+    """Per student: the digest last merged into the gradebook, its status, the digest of its feedback."""
+
+    path: Path
+    students: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path, topic: str) -> "State":
+        folder = Path(root) / "autograded"
+        path = folder / f".coursekit-grading-{topic}.json"
+        state = cls(path)
+        try:
+            raw = safeio.read_file(folder, path.name, 64 << 20)
+            data = json.loads(raw)
+            if data.get("version") == STATE_VERSION and isinstance(data.get("students"), dict):
+                state.students = {k: v for k, v in data["students"].items() if isinstance(v, dict)}
+        except (safeio.Unsafe, ValueError, OSError):
+            pass
+        return state
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps({"version": STATE_VERSION, "students": self.students}, indent=0, sort_keys=True)
+        safeio.write_atomic(self.path, data.encode("utf-8"))
+
+    def record(self, student: str, digest: str, status: str) -> None:
+        entry = self.students.setdefault(student, {})
+        entry.update(digest=digest, status=status)
+        if status != "graded":
+            entry.pop("feedback", None)
+
+    def feedback_done(self, student: str, digest: str) -> None:
+        self.students.setdefault(student, {})["feedback"] = digest
+
+
+def digest(notebooks: dict[str, bytes], timestamp: str | None) -> str:
+    h = hashlib.sha256()
+    for name in sorted(notebooks):
+        h.update(name.encode() + b"\0" + str(len(notebooks[name])).encode() + b"\0" + notebooks[name])
+    h.update(b"timestamp\0" + (timestamp or "").encode())
+    return h.hexdigest()
+
+
+@dataclass
+class Plan:
+    jobs: list[Job]
+    skipped: list[str]                       # already graded, unchanged
+    problems: list[str]                      # entries of submitted/ that were not used
+
+
+def read_submission(root: Path, student: str, topic: str, notebooks: list[str], cap: int) -> Job | str | None:
+    """The expected notebooks of submitted/<student>/<topic>/ (None: no such folder; str: why not)."""
+    base = Path(root) / "submitted"
+    folder = base / student / topic
+    try:
+        entries = safeio.list_dir(folder, below=base)
+    except safeio.Unsafe as exc:
+        if not os.path.lexists(folder):
+            return None
+        return f"submitted/{student}/{topic} cannot be read safely ({exc})"
+    files, notes = {}, []
+    kinds = dict(entries)
+    for name in notebooks:
+        fname = f"{name}.ipynb"
+        kind = kinds.get(fname)
+        if kind is None:
+            continue
+        if kind != "file":
+            notes.append(f"{fname} is a {kind}, not a file: ignored")
+            continue
+        try:
+            files[name] = safeio.read_file(folder, fname, cap, below=base)
+        except safeio.Unsafe as exc:
+            notes.append(f"{fname} ignored: {exc}")
+    timestamp = None
+    if kinds.get("timestamp.txt") == "file":
+        try:
+            timestamp = safeio.read_file(folder, "timestamp.txt", 1024, below=base).decode("utf-8", "replace").strip()
+        except safeio.Unsafe:
+            pass
+    expected = {f"{n}.ipynb" for n in notebooks} | {"timestamp.txt", ".ipynb_checkpoints"}
+    extra = [n for n, _ in entries if n not in expected]
+    if [n for n in extra if n.endswith(".ipynb")]:
+        notes.append("extra notebook ignored: " + ", ".join(sorted(n for n in extra if n.endswith(".ipynb"))[:10]))
+    job = Job(student, folder, "", digest(files, timestamp), files, timestamp or None, notes)
+    return job
+
+
+def plan(root: Path, topic: str, notebooks: list[str], state: State, *, force: bool = False,
+         students: list[str] | None = None, cap: int = 20 << 20, max_id: int = 64) -> Plan:
+    """Jobs for every submission that is new, changed, failed before, or forced."""
+    base = Path(root) / "submitted"
+    jobs, skipped, problems = [], [], []
+    if not base.is_dir() or base.is_symlink():
+        return Plan(jobs, skipped, problems)
+    for name, kind in safeio.list_dir(base):
+        if kind == "link":
+            problems.append(f"submitted/{name} is a link: ignored")
+            continue
+        if kind != "dir":
+            continue
+        why_not = collect.invalid_student_id(name, max_id)
+        if why_not:
+            problems.append(f"submitted/{collect.shown(name)}: {why_not}: ignored")
+            continue
+        if students and name not in students:
+            continue
+        job = read_submission(root, name, topic, notebooks, cap)
+        if job is None:
+            continue
+        if isinstance(job, str):
+            problems.append(job)
+            continue
+        before = state.students.get(name)
+        done = (Path(root) / "autograded" / name / topic).is_dir()
+        if force:
+            job.why = "forced"
+        elif before is None:
+            job.why = "new"
+        elif before.get("status") != "graded":
+            job.why = "failed before"
+        elif before.get("digest") != job.digest:
+            job.why = "resubmitted"
+        elif not done:
+            job.why = "graded output missing"
+        else:
+            skipped.append(name)
+            continue
+        jobs.append(job)
+    return Plan(jobs, skipped, problems)

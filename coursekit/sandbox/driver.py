@@ -1,0 +1,185 @@
+"""Inside a submission's sandbox: nbgrader autograde of that one submission, results as data.
+
+    python -m coursekit.sandbox.driver      (started by the grader through bwrap; see worker.py)
+
+It sees only its sandbox: ``/grade/in`` (read-only: ``job.json``, the topic's throw-away gradebook,
+the submitted notebooks), ``/grade/work`` (a size-limited tmpfs) and ``/grade/out``. It builds a
+throw-away course in ``/grade/work/course``, runs nbgrader's own Autograde converter on it with the
+kit's preprocessors (the student kernel runs in a second sandbox nested in this one, see
+``kernel.json`` below), and writes to ``/grade/out``:
+
+* ``result.json``: the scores, comments and late penalty of each notebook as nbgrader recorded them
+  in the private gradebook, what the integrity guards found, and how the run ended;
+* ``<notebook>.ipynb``: each executed notebook.
+
+The trusted grader reads those back as data (no links followed, sizes capped) and checks them;
+nothing else leaves the sandbox.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import traceback
+from pathlib import Path
+
+sys.modules.setdefault("rfc3987_syntax", None)   # jsonschema builds a large grammar on import otherwise
+
+BASE = Path(os.environ.get("COURSEKIT_GRADE_DIR", "/grade"))   # another folder only without isolation
+IN, WORK, OUT = BASE / "in", BASE / "work", BASE / "out"
+STUDENT = "student"   # the sandbox never learns who the student is
+KERNEL_NAME = "coursekit-sandbox"
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        if len(self.records) < 500:
+            self.records.append(record)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _course(job: dict) -> Path:
+    course = WORK / "course"
+    topic = job["topic"]
+    sub = course / "submitted" / STUDENT / topic
+    sub.mkdir(parents=True)
+    for name in job["notebooks"]:
+        src = IN / "submission" / f"{name}.ipynb"
+        if src.exists():
+            shutil.copyfile(src, sub / f"{name}.ipynb")
+    if (IN / "submission" / "timestamp.txt").exists():
+        shutil.copyfile(IN / "submission" / "timestamp.txt", sub / "timestamp.txt")
+    source = course / "source" / topic
+    source.mkdir(parents=True)
+    if (IN / "source").is_dir():
+        shutil.copytree(IN / "source", source, dirs_exist_ok=True)
+    shutil.copyfile(IN / "gradebook.db", course / "gradebook.db")
+    return course
+
+
+def _kernel_spec(job: dict) -> None:
+    kdir = WORK / "share" / "jupyter" / "kernels" / KERNEL_NAME
+    kdir.mkdir(parents=True)
+    spec = {"argv": job["kernel_argv"], "display_name": "Python 3 (grading sandbox)", "language": "python",
+            "metadata": {"debugger": False}}
+    if job.get("kernel_env"):           # only without isolation (bwrap sets the kernel's environment)
+        spec["env"] = job["kernel_env"]
+    (kdir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    os.environ["JUPYTER_PATH"] = str(WORK / "share" / "jupyter")
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(WORK / "rt")
+    os.environ["JUPYTER_DATA_DIR"] = str(WORK / "share" / "jupyter")
+    (WORK / "rt").mkdir(mode=0o700)
+
+
+def _config(job: dict, course: Path):
+    from traitlets.config import Config
+    from nbgrader.converters import Autograde
+    from coursekit.grading.integrity import CheckGuards, InsertGuards
+    from coursekit.grading.preprocessors import TrackedExecute
+
+    cfg = Config(job["nbgrader_config"])
+    cd = cfg.CourseDirectory
+    cd.root = str(course)
+    cd.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    cd.source_directory = "source"
+    cd.submitted_directory = "submitted"
+    cd.autograded_directory = "autograded"
+    cd.course_id = job["course_id"]
+    cd.assignment_id = job["topic"]
+    cd.student_id = STUDENT
+    cd.notebook_id = "*"
+    cfg.Execute.kernel_name = KERNEL_NAME
+    cfg.KernelManager.transport = "ipc"
+    cfg.KernelManager.ip = str(WORK / "rt" / "k")
+    cfg.KernelManager.connection_file = str(WORK / "rt" / "kernel.json")   # where the kernel can see it
+    steps = list(cfg.Autograde.autograde_preprocessors) if "autograde_preprocessors" in cfg.get("Autograde", {}) \
+        else list(Autograde.class_traits()["autograde_preprocessors"].default())
+    names = [s if isinstance(s, str) else s.__name__ for s in steps]
+    at = next(i for i, n in enumerate(names) if n.rsplit(".", 1)[-1] in ("Execute", "TrackedExecute"))
+    steps[at] = TrackedExecute
+    if job.get("guard", True):
+        steps[at:at + 1] = [InsertGuards, TrackedExecute, CheckGuards]
+    cfg.Autograde.autograde_preprocessors = steps
+    return cfg
+
+
+def _scores(course: Path, job: dict) -> dict:
+    from nbgrader.api import Gradebook
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", job["course_id"]) as gb:
+        sub = gb.find_submission(job["topic"], STUDENT)
+        for snb in sub.notebooks:
+            out[snb.name] = {
+                "grades": {g.name: [g.auto_score, g.max_score, bool(g.needs_manual_grade)] for g in snb.grades},
+                "comments": {c.name: c.auto_comment for c in snb.comments},
+                "penalty": snb.late_submission_penalty,
+            }
+    return out
+
+
+def run(job: dict) -> dict:
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from coursekit.grading.integrity import FINDINGS
+    from coursekit.grading.preprocessors import TrackedExecute
+
+    course = _course(job)
+    _kernel_spec(job)
+    cfg = _config(job, course)
+    logger = logging.getLogger("coursekit.driver")
+    logger.propagate = False
+    handler = _Records()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    for name in ("traitlets", "nbgrader"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    result: dict = {"version": 1, "status": "error", "notebooks": {}, "integrity": {}, "log": [], "failure": None}
+    try:
+        converter = Autograde(coursedir=CourseDirectory(config=cfg), config=cfg, log=logger)
+        converter.force = True
+        converter.start()
+        result["status"] = "graded"
+    except Exception as exc:  # nbgrader raises NbGraderException after logging the details
+        result["failure"] = {"exception": f"{type(exc).__name__}: {exc}"[:2000]}
+    if TrackedExecute.current is not None or TrackedExecute.kernel_exit is not None:
+        result["execution"] = {"cell": TrackedExecute.current, "kernel_exit": TrackedExecute.kernel_exit}
+    result["log"] = [{"level": r.levelname, "message": r.getMessage()[:4000]} for r in handler.records
+                     if r.levelno >= logging.WARNING][-200:]
+    for name, found in FINDINGS.items():
+        result["integrity"][name] = {"flags": found.flags, "notes": found.notes, "zeroed": found.zeroed,
+                                     "stderr_kept": found.stderr_kept}
+    if result["status"] == "graded":
+        result["notebooks"] = _scores(course, job)
+        done = course / "autograded" / STUDENT / job["topic"]
+        for name in job["notebooks"]:
+            if (done / f"{name}.ipynb").is_file() and not (done / f"{name}.ipynb").is_symlink():
+                shutil.copyfile(done / f"{name}.ipynb", OUT / f"{name}.ipynb")
+    return result
+
+
+def main() -> int:
+    os.umask(0o077)
+    try:
+        os.makedirs(os.environ.get("HOME", str(WORK / "home")), exist_ok=True)
+        job = json.loads((IN / "job.json").read_text(encoding="utf-8"))
+        result = run(job)
+    except Exception:
+        result = {"version": 1, "status": "error", "notebooks": {}, "integrity": {}, "log": [],
+                  "failure": {"exception": "grader error: " + traceback.format_exc()[-2000:]}}
+    _write_json(OUT / "result.json", result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
