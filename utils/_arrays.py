@@ -13,14 +13,10 @@ import torch
 __all__ = ["to_numpy", "as_vector", "as_feature_column", "as_xy", "as_labels", "as_class_labels",
            "check_same_length"]
 
-# dtypes NumPy cannot hold (or holds badly): computed as float32 instead
-_TO_FLOAT = (torch.float16, torch.bfloat16)
-
-
 def to_numpy(values, name: str = "value", *, complex_ok: bool = False) -> np.ndarray:
     """A tensor (any device, with or without grad), ndarray, number or (nested) list as an ndarray.
 
-    Half-precision tensors become float32. Lists of tensors (e.g. losses whose ``.item()`` was
+    Floating tensors narrower than float32 (half, bfloat16, float8) become float32. Lists of tensors (e.g. losses whose ``.item()`` was
     forgotten) are stacked. ValueError for None, strings, dicts, ragged lists, 'meta' tensors,
     non-numeric arrays and, unless ``complex_ok``, complex numbers.
     """
@@ -34,8 +30,10 @@ def to_numpy(values, name: str = "value", *, complex_ok: bool = False) -> np.nda
             if not complex_ok:
                 raise ValueError(f"{name} is a complex tensor; real numbers are needed here.")
             t = t.resolve_conj()
-        elif t.dtype in _TO_FLOAT:
-            t = t.float()
+            if t.dtype == torch.complex32:  # NumPy has no complex half
+                t = t.to(torch.complex64)
+        elif t.is_floating_point() and t.dtype not in (torch.float32, torch.float64):
+            t = t.float()  # half, bfloat16, float8: NumPy has none of them (or computes badly in them)
         return t.cpu().numpy()
     if isinstance(values, np.ndarray):
         arr = values

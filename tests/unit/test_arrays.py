@@ -12,7 +12,9 @@ from utils._course_notes import aliases, check_output_width, normalise_transform
 def test_to_numpy_takes_what_students_pass():
     t = torch.arange(3.0, requires_grad=True) * 2
     np.testing.assert_array_equal(to_numpy(t), [0.0, 2.0, 4.0])
-    assert to_numpy(torch.ones(2, dtype=torch.bfloat16)).dtype == np.float32
+    for dtype in (torch.bfloat16, torch.float16, torch.float8_e4m3fn):
+        assert to_numpy(torch.ones(2, dtype=dtype)).dtype == np.float32
+    assert to_numpy(torch.ones(2, dtype=torch.uint16)).dtype == np.uint16
     np.testing.assert_array_equal(to_numpy([torch.tensor(1.5), torch.tensor(2.5)]), [1.5, 2.5])  # .item() forgotten
     assert to_numpy(3).shape == () and to_numpy([[1, 2], [3, 4]]).shape == (2, 2)
     assert to_numpy(torch.tensor([1 + 2j]), complex_ok=True).dtype.kind == "c"
