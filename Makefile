@@ -12,13 +12,14 @@ TEST_WORKERS ?= auto
 export OMP_NUM_THREADS ?= 1
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lock lab lab-instructor test test-fast test-deps assignments execute grade bench student-bundle help
+.PHONY: setup lock lab lab-instructor test test-fast test-numerics test-deps assignments execute grade bench student-bundle help
 
 help:
 	@echo "make lab          set up if needed, open JupyterLab on notebooks/ (student view)"
 	@echo "make lab-instructor  JupyterLab on the course root with nbgrader's Formgrader"
 	@echo "make test         set up if needed, run the whole test suite"
 	@echo "make test-fast    library unit tests and static checks (no notebook runs, < 1 min)"
+	@echo "make test-numerics  notebook checks under every numeric setting of the CPU (about 8 min)"
 	@echo "make student-bundle  dist/student-bundle.zip: notebooks, utils, environment, student README"
 	@echo "make lock         rewrite requirements.lock from .venv after changing a pin"
 	@echo "make assignments  regenerate notebooks/ (student versions) from solutions/"
@@ -57,8 +58,22 @@ lab-instructor: setup
 test-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The notebook checks first under another numeric path of the CPU (no SIMD), then everything natively.
 test: setup test-deps
+	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -q solutions
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# The notebook checks and the graded thresholds' margins under every numeric setting against the same
+# stored outputs: vector width (default = no SIMD, avx2, the machine's own), 2 torch threads instead of
+# one (the notebooks' setup_notebook reads COURSE_THREADS), 2 OpenMP threads, and MKL's reproducible mode.
+# Each is one full pass over solutions/ (about a minute on 2 cores).
+NUMERIC_SETTINGS := ATEN_CPU_CAPABILITY=default ATEN_CPU_CAPABILITY=avx2 NATIVE=1 COURSE_THREADS=2 OMP_NUM_THREADS=2 MKL_CBWR=COMPATIBLE
+test-numerics: setup
+	@for s in $(NUMERIC_SETTINGS); do \
+	  echo "== $$s"; \
+	  env $$s $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -q -p no:randomly \
+	    solutions tests/content/test_thresholds.py || exit 1; \
+	done
 
 # The library's unit tests and the static checks of the course: no notebook is executed (nbval
 # collects only .ipynb files, and there are none below tests/unit and tests/content).
