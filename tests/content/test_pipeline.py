@@ -1,15 +1,14 @@
 """The solutions -> notebooks -> grades pipeline, checked end to end with real nbgrader."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from coursekit.build import generate
 from coursekit.nbgrader_run import nbgrader
 from coursekit.notebook import (BEGIN_HIDDEN_TESTS, MARKERS, exercises, is_test_cell, nbgrader_meta,
                                 private_lines, read)
-from coursekit.paths import ROOT, solution_notebook, student_notebook, topics
+from coursekit.paths import solution_notebook, student_notebook, topics
+from coursekit.synth import make_course, submit
 
 TOPICS = topics()
 
@@ -75,30 +74,17 @@ def test_student_versions_are_current(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # The round trip through nbgrader: generate, submit, autograde, read the gradebook.
 
-def _course(tmp_path, topic):
-    course = tmp_path / "course"
-    (course / "solutions").mkdir(parents=True)
-    shutil.copytree(ROOT / "solutions" / topic, course / "solutions" / topic,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    return course
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("topic", TOPICS)
 def test_round_trip_scores(tmp_path, topic):
     from nbgrader.api import Gradebook
 
-    course = _course(tmp_path, topic)
-    nbgrader("db", "student", "add", "solver", root=course)
-    nbgrader("db", "student", "add", "untouched", root=course)
-    nbgrader("generate_assignment", topic, root=course)
+    course = make_course(tmp_path / "course", topic)  # generate_assignment into its own gradebook
     name = f"{topic}.ipynb"
-    for student, source in (("solver", course / "solutions" / topic / name),
-                            ("untouched", course / "notebooks" / topic / name)):
-        dest = course / "submitted" / student / topic
-        dest.mkdir(parents=True)
-        shutil.copy(source, dest / name)
+    for student, source in (("solver", solution_notebook(topic, course)),
+                            ("untouched", student_notebook(topic, course))):
+        nbgrader("db", "student", "add", student, root=course)
+        submit(course, topic, student, {name: read(source)})
     nbgrader("autograde", topic, root=course)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         solver = gb.find_submission(topic, "solver")
