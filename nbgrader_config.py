@@ -1,4 +1,4 @@
-"""nbgrader configuration: the repository root is the course root (see DESIGN.md)."""
+"""nbgrader configuration: the repository root is the course root (see docs/DESIGN.md)."""
 import os
 
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
