@@ -10,8 +10,8 @@ back, a module's parameters, flags and simple attributes reset, an optimizer's s
 lists and dicts refilled), so every other object that refers to them still does. Objects of other
 kinds are only re-bound to their names.
 
-The runner sends this file's source to the kernel and calls ``make_guard(user_ns)``; it imports
-nothing from the course kit, so the student library never sees the kit.
+The runner sends this file's source to the kernel and calls ``make_guard(user_ns)`` when it reaches an
+exercise; it imports nothing from the course kit, so the student library never sees the kit.
 """
 import copy
 import os
@@ -24,14 +24,10 @@ _SIMPLE = (int, float, str, bool, type(None), tuple)
 
 
 def make_guard(ns):
-    try:
-        import torch
-    except ImportError:                      # pragma: no cover - every course notebook imports torch
-        torch = None
-    try:
-        import numpy
-    except ImportError:                      # pragma: no cover
-        numpy = None
+    """A guard over the namespace ``ns``; it looks after torch and NumPy when the notebook has
+    imported them (made at each exercise, so it never imports anything itself)."""
+    torch = sys.modules.get("torch")
+    numpy = sys.modules.get("numpy")
 
     def public(name):
         return not name.startswith("_") and name not in _IPYTHON_NAMES

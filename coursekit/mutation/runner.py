@@ -19,13 +19,14 @@ is replaced by a fresh one that re-runs the real notebook up to the current exer
 from __future__ import annotations
 
 import copy
+import inspect
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -117,6 +118,10 @@ def find_exercises(nb) -> list[_Exercise]:
 # ------------------------------------------------------------------------------------------
 # The kernel
 # ------------------------------------------------------------------------------------------
+async def _awaited(awaitable):
+    return await awaitable
+
+
 class _KernelGone(Exception):
     """The kernel died or did not come back from an interrupt; it has to be replaced."""
 
@@ -137,6 +142,8 @@ class Kernel:
 
     def __init__(self, nb, path: Path, timeout: float):
         self.nb = copy.deepcopy(nb)
+        self.scratch = len(self.nb.cells)          # where the runner's own code cells run
+        self.nb.cells.append(nbformat.v4.new_code_cell(""))
         self.path = path
         self.default_timeout = timeout
         self.client: NotebookClient | None = None
@@ -148,7 +155,7 @@ class Kernel:
         self._context = self.client.setup_kernel()
         self._context.__enter__()
         self.run_code(f"__coursekit_g = {{}}\nexec(compile({GUARD_SOURCE!r}, 'coursekit-mutation-guard', 'exec'), "
-                      f"__coursekit_g)\n{GUARD_NAME} = __coursekit_g['make_guard'](get_ipython().user_ns)\n"
+                      f"__coursekit_g)\n__coursekit_make_guard = __coursekit_g['make_guard']\n"
                       f"del __coursekit_g", timeout=60)
 
     def stop(self):
@@ -185,7 +192,7 @@ class Kernel:
 
     def run_code(self, source: str, timeout: float = 60) -> list:
         cell = nbformat.v4.new_code_cell(source)
-        err, outputs = self.run(cell, 0, timeout)
+        err, outputs = self.run(cell, self.scratch, timeout)
         if err is not None:
             raise RuntimeError(f"the mutation runner's own code failed in the kernel: {err}")
         return outputs
@@ -193,14 +200,16 @@ class Kernel:
     def _recover(self):
         """After a timeout: interrupt, then check the kernel answers again."""
         try:
-            self.client.km.interrupt_kernel()
+            pending = self.client.km.interrupt_kernel()      # a coroutine with nbclient's async manager
+            if inspect.isawaitable(pending):
+                run_sync(_awaited)(pending)
         except Exception as err:
             raise _KernelGone(f"interrupt failed: {err}") from None
         probe = nbformat.v4.new_code_cell("pass")
         for _ in range(3):
             self.client.timeout = 20
             try:
-                self.client.execute_cell(probe, 0)
+                self.client.execute_cell(probe, self.scratch)
                 return
             except CellExecutionError:       # the interrupt landed in the probe: try again
                 continue
@@ -209,7 +218,9 @@ class Kernel:
         raise _KernelGone("the kernel did not answer after an interrupt")
 
     def guard(self, method: str) -> list[str]:
-        outputs = self.run_code(f"import json as __coursekit_json\n"
+        """``snapshot`` (a new guard over the namespace as it is now) or ``restore``; what was repaired."""
+        make = f"{GUARD_NAME} = __coursekit_make_guard(get_ipython().user_ns)\n" if method == "snapshot" else ""
+        outputs = self.run_code(f"import json as __coursekit_json\n{make}"
                                 f"print(__coursekit_json.dumps({GUARD_NAME}.{method}()))", timeout=120)
         text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
         try:
