@@ -1,6 +1,7 @@
 """Time every solution notebook top to bottom in a fresh kernel, against the course's speed budget.
 
     python -m benchmarks.notebooks [--topics 01_tensors 02_forward_pass] [--out artifacts/bench] [--check]
+                                   [--starts makefile plain threads=2]
 
 For each notebook in solutions/ (or the topics given) it measures
   kernel   starting a fresh python3 kernel until it answers,
@@ -13,12 +14,18 @@ two seconds without a progress bar, and writes bench.json, bench.md (Markdown ta
 Budget: every notebook at most 60 s, the median at most 20 s. Exit status 1 when a notebook fails to
 execute, and with --check also when the budget is exceeded.
 
+--starts times each notebook as it is started in different ways: `makefile` (as `make lab` starts
+JupyterLab: OMP_NUM_THREADS=1), `plain` (an activated venv, conda or JupyterHub: no thread variable
+at all; the notebooks' setup_notebook picks the thread count itself) and `threads=N` (COURSE_THREADS=N:
+the notebooks use N torch threads). The table shows the total of each.
+
 The notebooks are not modified: they run from a copy in memory, with their own folder as cwd.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import statistics
@@ -73,7 +80,22 @@ def _has_progress_bar(cell) -> bool:
     return False
 
 
-def run_notebook(path: Path, timeout: int = 600) -> Result:
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "COURSE_THREADS")
+
+
+def start_env(start: str) -> dict:
+    """The kernel's environment for one way of starting the notebooks (see --starts)."""
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    if start == "makefile":
+        env["OMP_NUM_THREADS"] = "1"
+    elif start.startswith("threads="):
+        env["COURSE_THREADS"] = start.split("=", 1)[1]
+    elif start != "plain":
+        raise SystemExit(f"unknown --starts value {start!r}: use makefile, plain or threads=N")
+    return env
+
+
+def run_notebook(path: Path, timeout: int = 600, env: dict | None = None) -> Result:
     """Execute one notebook in a fresh kernel, timing the kernel start and every code cell."""
     import nbformat
     from nbclient import NotebookClient
@@ -85,7 +107,7 @@ def run_notebook(path: Path, timeout: int = 600) -> Result:
                             resources={"metadata": {"path": str(path.parent)}})
     client.reset_execution_trackers()
     start = time.perf_counter()
-    with client.setup_kernel():
+    with client.setup_kernel(**({"env": env} if env is not None else {})):
         client.wait_for_reply(client.kc.kernel_info())
         result.kernel_s = time.perf_counter() - start
         first = True
@@ -133,6 +155,16 @@ def markdown(results: list[Result]) -> str:
     rows += [f"| {r.topic} | {r.kernel_s:.1f} | {r.imports_s:.1f} | {r.rest_s:.1f} | {r.total_s:.1f} |" for r in results]
     if results:
         rows.append(f"| median | | | | {statistics.median(r.total_s for r in results):.1f} |")
+    return "\n".join(rows) + "\n"
+
+
+def starts_table(by_start: dict[str, list[Result]]) -> str:
+    """Markdown: one row per notebook, one total column per way of starting it."""
+    starts = list(by_start)
+    rows = ["| notebook | " + " | ".join(f"{s} (s)" for s in starts) + " |", "|---|" + "---:|" * len(starts)]
+    for i, r in enumerate(by_start[starts[0]]):
+        rows.append(f"| {r.topic} | " + " | ".join(f"{by_start[s][i].total_s:.1f}" for s in starts) + " |")
+    rows.append("| median | " + " | ".join(f"{statistics.median(x.total_s for x in by_start[s]):.1f}" for s in starts) + " |")
     return "\n".join(rows) + "\n"
 
 
@@ -192,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench", help="folder for bench.json and bench.png")
     parser.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
     parser.add_argument("--check", action="store_true", help="exit 1 when the budget is exceeded")
+    parser.add_argument("--starts", nargs="+", default=["makefile"],
+                        help="ways of starting the notebooks to time: makefile, plain, threads=N (default: makefile)")
     args = parser.parse_args(argv)
 
     names = check_topics(args.topics or [])
@@ -199,13 +233,19 @@ def main(argv: list[str] | None = None) -> int:
         print("no notebooks in solutions/")
         return 0
 
-    results = []
-    for topic in names:
-        print(f"running {topic} ...", flush=True)
-        try:
-            results.append(run_notebook(solution_notebook(topic), timeout=args.timeout))
-        except Exception as exc:  # the kernel did not start, the file is not a notebook ...
-            results.append(Result(topic, error=f"{type(exc).__name__}: {exc}"[:200]))
+    by_start: dict[str, list[Result]] = {}
+    for start in args.starts:
+        env = start_env(start)
+        for topic in names:
+            print(f"running {topic} ({start}) ...", flush=True)
+            try:
+                by_start.setdefault(start, []).append(run_notebook(solution_notebook(topic), timeout=args.timeout, env=env))
+            except Exception as exc:  # the kernel did not start, the file is not a notebook ...
+                by_start.setdefault(start, []).append(Result(topic, error=f"{type(exc).__name__}: {exc}"[:200]))
+    results = by_start[args.starts[0]]
+    if len(by_start) > 1:
+        print("\ntotal seconds by way of starting:")
+        print(starts_table(by_start))
 
     print()
     print(table(results))
@@ -217,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ncells over {SLOW_CELL_S:.0f} s without a progress bar (add tqdm.auto and tag nbval-ignore-output):")
         for topic, c in slow:
             print(f"  {topic} [{c.index}] {c.seconds:.1f} s {c.first_line!r}")
-    problems = verdict(results)
+    problems = [p for start in by_start for p in verdict(by_start[start])]
     print("\nbudget: " + ("; ".join(problems) if problems else
                           f"ok (every notebook <= {MAX_S:.0f} s, median <= {MEDIAN_S:.0f} s)"))
 
@@ -229,13 +269,14 @@ def main(argv: list[str] | None = None) -> int:
         "median_s": statistics.median(r.total_s for r in results),
         "problems": problems,
         "notebooks": [asdict(r) for r in results],
+        "starts": {start: [asdict(r) for r in rs] for start, rs in by_start.items()},
     }
     (args.out / "bench.json").write_text(json.dumps(report, indent=2))
-    (args.out / "bench.md").write_text(markdown(results))
+    (args.out / "bench.md").write_text(markdown(results) + ("\n" + starts_table(by_start) if len(by_start) > 1 else ""))
     chart(results, args.out / "bench.png")
     print(f"\nwrote bench.json, bench.md and bench.png to {args.out}")
 
-    if any(r.error for r in results):
+    if any(r.error for rs in by_start.values() for r in rs):
         return 1
     return 1 if (args.check and problems) else 0
 
