@@ -162,9 +162,9 @@ def test_wrong_answers_fail_with_good_messages_and_right_answers_pass(topic):
         for index, cell in enumerate(nb.cells):
             ex = by_start.get(index)
             if ex is not None:
-                forget = new_code_cell(
-                    "import sys as _sys\n"
-                    f"for _name in {defined_names(cell.source)!r}:\n    globals().pop(_name, None)\n")
+                forget = new_code_cell(   # each try stands for another student: no names or grad mode left over
+                    f"for _name in {defined_names(cell.source)!r}:\n    globals().pop(_name, None)\n"
+                    "if 'torch' in globals():\n    torch.set_grad_enabled(True)\n")
                 trials = []
                 if ex.grade_id in stubs:
                     trials.append((False, "the unchanged placeholder", stubs[ex.grade_id], ["not written yet"]))

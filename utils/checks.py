@@ -504,8 +504,19 @@ def _validate_causes(func: str, causes) -> list:
     return list(causes)
 
 
+def _join_causes(texts: list) -> str | None:
+    """One hint from the explanations of every known mistake the answer equals (several when ambiguous)."""
+    unique = list(dict.fromkeys(texts))
+    if not unique:
+        return None
+    if len(unique) == 1:
+        return unique[0]
+    return "probably one of these: " + " Or: ".join(unique)
+
+
 def _matching_cause(got: np.ndarray, causes: list, atol: float = 1e-4, rtol: float = 1e-4) -> str | None:
-    """The explanation of the first alternative (what a known mistake computes) that the answer equals."""
+    """The explanation(s) of the alternatives (what known mistakes compute) that the answer equals."""
+    found = []
     for alternative, text in causes:
         try:
             alt = _as_numpy(alternative)
@@ -518,10 +529,10 @@ def _matching_cause(got: np.ndarray, causes: list, atol: float = 1e-4, rtol: flo
                     got.astype(np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(alt) else np.float64),
                     alt.astype(np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(alt) else np.float64),
                     atol=atol, rtol=rtol, equal_nan=True):
-                return text
+                found.append(text)
         except (TypeError, ValueError):  # pragma: no cover
             continue
-    return None
+    return _join_causes(found)
 
 
 def _differences(got: np.ndarray, exp: np.ndarray, bad: np.ndarray, limit: int = 3) -> tuple[str, str]:
@@ -613,17 +624,18 @@ def check_close(actual, expected, name: str, *, atol: float = 1e-4, rtol: float 
 # ---------------------------------------------------------------------------
 
 def _equal_cause(actual, causes: list) -> str | None:
+    found = []
     for alternative, text in causes:
         try:
             if _is_tensor(actual) or _is_array(actual) or _is_tensor(alternative) or _is_array(alternative):
                 a, b = _as_numpy(actual), _as_numpy(alternative)
                 if a.shape == b.shape and bool(np.all(a == b)):
-                    return text
+                    found.append(text)
             elif type(actual) is type(alternative) and actual == alternative:
-                return text
+                found.append(text)
         except Exception:
             continue
-    return None
+    return _join_causes(found)
 
 
 def _repr_value(value) -> str:
@@ -1190,6 +1202,10 @@ def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str
                 "wrap it in nn.Parameter(...), or copy the values into the existing parameter with "
                 ".copy_(...) inside torch.no_grad().")
 
+    if "does not require grad and does not have a grad_fn" in message and not torch.is_grad_enabled():
+        return ("backward() was called while gradients were switched off for everything",
+                "something switched gradients off globally (torch.set_grad_enabled(False)); compute what must not "
+                "be recorded inside a `with torch.no_grad():` block instead, which switches them back on at its end.")
     if "does not require grad and does not have a grad_fn" in message:
         return ("backward() was called on a value that is not connected to anything that requires grad",
                 "the graph was cut: .item(), .detach(), .numpy(), torch.tensor(value) or computing under "
@@ -1264,6 +1280,9 @@ def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str
         return (f"index {match.group(1)} used on a dimension of size {match.group(3)}",
                 "an index is too large: check which dimension you index and the size you created "
                 "(num_classes? the number of rows?).")
+    if isinstance(err, IndexError) and "list index out of range" in message:
+        return ("an index past the end of a list",
+                "probably an empty list (e.g. no hidden layers) or an off-by-one in a loop over indices.")
     match = re.search(r"argument '(\w+)' \(position \d+\) must be ([\w ,]+), not (\w+)", message)
     if match:
         return (f"argument {match.group(1)!r} of a torch function must be {match.group(2)}, not {match.group(3)}",
@@ -1409,6 +1428,7 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
                        _kind_hint(fn) or f"check what {label}'s cell assigns to this name.")
     test_file = _caller_file()
     objects = (fn,) + args + tuple(kwargs.values())
+    grad_mode = torch.is_grad_enabled()
     saved = []
     spy = _Spy(autograd, forbid) if (forbid or not autograd) else None
     try:
@@ -1424,8 +1444,12 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
     except AssertionError as err:
         if _is_ours(err):
             raise
-        raise _translate(err, what, exercise, test_file, objects) from None
+        translated = _translate(err, what, exercise, test_file, objects)
+        torch.set_grad_enabled(grad_mode)      # do not leave the kernel without gradients
+        raise translated from None
     except Exception as err:
+        translated = _translate(err, what, exercise, test_file, objects)
+        torch.set_grad_enabled(grad_mode)
         if spy is not None and spy.used is not None:   # e.g. backward() under no_grad: the cause is using it
             hint = (f"write the formula yourself; the test compares your result with {spy.used}."
                     if spy.used in forbid else _AUTOGRAD_HINT)
@@ -1434,7 +1458,7 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
                            "a result computed without it", f"a call of {spy.used}, which then raised "
                            f"{type(err).__name__}", None, hint,
                            extra=_frame_lines(_student_frames(err, test_file))) from None
-        raise _translate(err, what, exercise, test_file, objects) from None
+        raise translated from None
     if spy.used in forbid:
         raise _failure(what, f"uses {spy.used}, which this exercise asks you not to use.",
                        "your own computation with tensor operations", f"a call of {spy.used} (directly or through "
@@ -1464,12 +1488,15 @@ class student_code:
         self.test_file = _caller_file()
 
     def __enter__(self):
+        self.grad_mode = torch.is_grad_enabled()
         return self
 
     def __exit__(self, etype, err, tb):
         if err is None or not isinstance(err, Exception) or _is_ours(err):
             return False
-        raise _translate(err, self.what, self.exercise, self.test_file, self.objects) from None
+        translated = _translate(err, self.what, self.exercise, self.test_file, self.objects)
+        torch.set_grad_enabled(self.grad_mode)
+        raise translated from None
 
 
 def check_raises(expected_error, fn, *args, what: str | None = None, exercise: int | None = None, **kwargs) -> None:

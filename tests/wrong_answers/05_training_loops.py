@@ -1,336 +1,450 @@
-"""Wrong and alternative-correct answers for solutions/05_training_loops (see tests/test_exercises.py).
+"""Plausible wrong answers (must fail the tests with a message that names the cause) and right answers
+written in other styles (must pass) for 05_training_loops.
 
-Decision on epoch losses: `trainer` and `evaluate` must return the mean loss *per sample*, i.e. the
-batch losses weighted by batch size (what `utils.training.fit` reports). The tests use a last
-batch that is smaller and harder than the others, so a plain mean of batch losses fails.
+Keys are the grade_ids of the solution cells. WRONG entries are (description, full cell source, words
+the failure message must contain); RIGHT entries are (description, full cell source).
 """
+
+_STEP = '''
+def train_step(model, X, y, loss_fn, optimizer):
+    {body}
+'''
+
+_TRAINER = '''
+def trainer(model, loader, loss_fn, optimizer, epochs):
+    {train}
+    history = []
+    for epoch in range(epochs):
+        total, count = 0.0, 0
+        for X_batch, y_batch in loader:
+            loss = train_step(model, X_batch, y_batch, loss_fn, optimizer)
+            {accumulate}
+        {record}
+    return history
+'''
+
+
+def _trainer(train="model.train()", accumulate="total += loss * len(X_batch)\n            count += len(X_batch)",
+             record="history.append(total / count)"):
+    return _TRAINER.format(train=train, accumulate=accumulate, record=record)
+
+
+_EVAL = '''
+def evaluate(model, loader, loss_fn):
+    {prepare}
+    total, count = 0.0, 0
+    {context}
+        for X_batch, y_batch in loader:
+            loss = loss_fn(model(X_batch), y_batch)
+            {accumulate}
+    return {result}
+'''
+
+
+def _evaluate(prepare="model.eval()", context="with torch.no_grad():",
+              accumulate="total += loss.item() * len(X_batch)\n            count += len(X_batch)", result="total / count"):
+    return _EVAL.format(prepare=prepare, context=context, accumulate=accumulate, result=result)
+
+
+_MODEL3 = '''
+# Create model3 (3 inputs, 1 output) and an optimizer for it, then train model3 on loader3 with trainer.
+set_seed(0)
+{body}
+'''
 
 WRONG = {
     "ex1_make_loader": [
         ("ignores shuffle", '''
 def make_loader(X, y, batch_size, shuffle=False):
     return DataLoader(TensorDataset(X, y), batch_size=batch_size)
-'''),
+''', ["original order", "shuffle"]),
         ("always shuffles", '''
 def make_loader(X, y, batch_size, shuffle=False):
     return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True)
-'''),
-        ("drops the last, smaller batch", '''
+''', ["shuffled the samples although shuffle=False"]),
+        ("drops the last batch", '''
 def make_loader(X, y, batch_size, shuffle=False):
     return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, drop_last=True)
-'''),
-        ("hard-coded to the visible batch size 4", '''
+''', ["last, smaller batch is missing"]),
+        ("ignores batch_size", '''
 def make_loader(X, y, batch_size, shuffle=False):
-    return DataLoader(TensorDataset(X, y), batch_size=4, shuffle=shuffle)
-'''),
-        ("returns the dataset, not a loader", '''
-def make_loader(X, y, batch_size, shuffle=False):
-    return TensorDataset(X, y)
-'''),
-        ("shuffles X and y separately, once, breaking the pairs", '''
+    return DataLoader(TensorDataset(X, y), batch_size=32, shuffle=shuffle)
+''', ["(4, 4, 2)", "(10,)", "batch_size"]),
+        ("shuffles X and y separately", '''
 def make_loader(X, y, batch_size, shuffle=False):
     if shuffle:
         X = X[torch.randperm(len(X))]
         y = y[torch.randperm(len(y))]
     return DataLoader(TensorDataset(X, y), batch_size=batch_size)
-'''),
+''', ["shuffle the pairs together"]),
+        ("shuffles once when the loader is built", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    if shuffle:
+        order = torch.randperm(len(X))
+        X, y = X[order], y[order]
+    return DataLoader(TensorDataset(X, y), batch_size=batch_size)
+''', ["same order in every pass", "reshuffles"]),
+        ("targets first", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return DataLoader(TensorDataset(y, X), batch_size=batch_size, shuffle=shuffle)
+''', ["inputs come out second"]),
+        ("returns the dataset, not a loader", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return TensorDataset(X, y)
+''', ["DataLoader", "TensorDataset"]),
+        ("a list of batches, built once", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return list(zip(X.split(batch_size), y.split(batch_size)))
+''', ["DataLoader", "list"]),
     ],
     "ex2_n_batches": [
         ("always rounds down", '''
 def n_batches(n, batch_size, drop_last=False):
     return n // batch_size
-'''),
-        ("ignores drop_last", '''
+''', ["only the full batches were counted"]),
+        ("true division: a float", '''
+def n_batches(n, batch_size, drop_last=False):
+    return n / batch_size if not drop_last else n // batch_size
+''', ["int", "float"]),
+        ("always rounds up", '''
 def n_batches(n, batch_size, drop_last=False):
     return math.ceil(n / batch_size)
-'''),
-        ("rounds to nearest", '''
+''', ["drop_last=True drops it"]),
+        ("one extra batch when batch_size divides n", '''
 def n_batches(n, batch_size, drop_last=False):
-    return n // batch_size if drop_last else round(n / batch_size)
-'''),
-        ("one too many when batch_size divides n", '''
+    if drop_last:
+        return n // batch_size
+    return n // batch_size + 1
+''', ["one batch too many"]),
+        ("round() instead of rounding up", '''
 def n_batches(n, batch_size, drop_last=False):
-    return n // batch_size if drop_last else (n + batch_size) // batch_size
-'''),
-        ("returns a float", '''
+    if drop_last:
+        return n // batch_size
+    return round(n / batch_size)
+''', ["round()", "probably one of these"]),
+        ("numpy's ceil returns a float", '''
 import numpy as np
+
 def n_batches(n, batch_size, drop_last=False):
-    return np.floor(n / batch_size) if drop_last else np.ceil(n / batch_size)
-'''),
-        ("hard-coded to the visible tests", '''
+    return n // batch_size if drop_last else np.ceil(n / batch_size)
+''', ["int", "float"]),
+        ("drop_last logic reversed", '''
 def n_batches(n, batch_size, drop_last=False):
-    return {(500, 64, False): 8, (500, 64, True): 7, (500, 50, False): 10}[(n, batch_size, drop_last)]
-'''),
+    return math.ceil(n / batch_size) if drop_last else n // batch_size
+''', ["only the full batches"]),
+        ("int() of the division plus one", '''
+def n_batches(n, batch_size, drop_last=False):
+    if drop_last:
+        return int(n / batch_size)
+    return int(n / batch_size) + 1
+''', ["one batch too many"]),
     ],
     "ex3_train_step": [
-        ("forgets zero_grad", '''
-def train_step(model, X, y, loss_fn, optimizer):
-    loss = loss_fn(model(X), y)
+        ("forgets zero_grad", _STEP.format(body='''output = model(X)
+    loss = loss_fn(output, y)
     loss.backward()
     optimizer.step()
-    return loss.item()
-'''),
-        ("calls step before backward", '''
-def train_step(model, X, y, loss_fn, optimizer):
+    return loss.item()'''), ["add up", "zero_grad"]),
+        ("zero_grad between backward and step", _STEP.format(body='''loss = loss_fn(model(X), y)
+    loss.backward()
     optimizer.zero_grad()
+    optimizer.step()
+    return loss.item()'''), ["did not change", "no zero_grad() between them"]),
+        ("returns the loss tensor", _STEP.format(body='''optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.step()
+    return loss'''), ["Python float", "loss.item()"]),
+        ("returns the loss after the step", _STEP.format(body='''optimizer.zero_grad()
+    loss_fn(model(X), y).backward()
+    optimizer.step()
+    with torch.no_grad():
+        return loss_fn(model(X), y).item()'''), ["loss after the update"]),
+        ("step before backward", _STEP.format(body='''optimizer.zero_grad()
     loss = loss_fn(model(X), y)
     optimizer.step()
     loss.backward()
-    return loss.item()
-'''),
-        ("returns the loss tensor instead of loss.item()", '''
-def train_step(model, X, y, loss_fn, optimizer):
+    return loss.item()'''), ["did not change"]),
+        ("loss arguments swapped", _STEP.format(body='''optimizer.zero_grad()
+    loss = loss_fn(y, model(X))
+    loss.backward()
+    optimizer.step()
+    return loss.item()'''), ["swapped"]),
+        ("forgets optimizer.step()", _STEP.format(body='''optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    return loss.item()'''), ["did not change", "optimizer.step()"]),
+        ("backward on the float", _STEP.format(body='''optimizer.zero_grad()
+    loss = loss_fn(model(X), y).item()
+    loss.backward()
+    optimizer.step()
+    return loss'''), [".item()", "backward()"]),
+        ("zero_grad at the end instead of the start", _STEP.format(body='''loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.step()
     optimizer.zero_grad()
-    loss = loss_fn(model(X), y)
-    loss.backward()
-    optimizer.step()
-    return loss
-'''),
-        ("clears gradients only after the step, so stale gradients are used", '''
-def train_step(model, X, y, loss_fn, optimizer):
-    loss = loss_fn(model(X), y)
-    loss.backward()
-    optimizer.step()
-    optimizer.zero_grad()
-    return loss.item()
-'''),
-        ("returns the loss after the update", '''
-def train_step(model, X, y, loss_fn, optimizer):
-    optimizer.zero_grad()
-    loss = loss_fn(model(X), y)
-    loss.backward()
-    optimizer.step()
-    return loss_fn(model(X), y).item()
-'''),
+    return loss.item()'''), ["zero_grad()", "at the start"]),
     ],
     "ex4_trainer": [
-        ("plain mean of the batch losses (unweighted)", '''
+        ("plain mean of the batch losses", _trainer(accumulate="total += loss\n            count += 1"),
+         ["plain mean of the batch losses", "weight"]),
+        ("records only the last batch", _trainer(accumulate="total, count = loss, 1"), ["last batch only"]),
+        ("forgets model.train()", _trainer(train="pass"), ["training mode", "model.train()"]),
+        ("model.train() at the end", _trainer(train="pass", record="history.append(total / count)\n        model.train()"),
+         ["training mode"]),
+        ("one entry per batch", _trainer(accumulate="history.append(loss)", record="pass"), ["one entry per batch"]),
+        ("sum instead of mean", _trainer(record="history.append(total)"), ["divide by the number of samples"]),
+        ("changes the loss function's reduction", '''
 def trainer(model, loader, loss_fn, optimizer, epochs):
-    history = []
-    for epoch in range(epochs):
-        losses = [train_step(model, xb, yb, loss_fn, optimizer) for xb, yb in loader]
-        history.append(sum(losses) / len(losses))
-    return history
-'''),
-        ("sum of the batch losses", '''
-def trainer(model, loader, loss_fn, optimizer, epochs):
-    history = []
-    for epoch in range(epochs):
-        history.append(sum(train_step(model, xb, yb, loss_fn, optimizer) for xb, yb in loader))
-    return history
-'''),
-        ("records only the last batch loss", '''
-def trainer(model, loader, loss_fn, optimizer, epochs):
-    history = []
-    for epoch in range(epochs):
-        for xb, yb in loader:
-            loss = train_step(model, xb, yb, loss_fn, optimizer)
-        history.append(loss)
-    return history
-'''),
-        ("returns inside the epoch loop", '''
-def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train()
+    loss_fn.reduction = "sum"
     history = []
     for epoch in range(epochs):
         total, count = 0.0, 0
-        for xb, yb in loader:
-            total += train_step(model, xb, yb, loss_fn, optimizer) * len(xb)
-            count += len(xb)
-        history.append(total / count)
-        return history
-'''),
-        ("accumulates loss tensors instead of loss.item()", '''
-def trainer(model, loader, loss_fn, optimizer, epochs):
-    history = []
-    for epoch in range(epochs):
-        total, count = 0.0, 0
-        for xb, yb in loader:
+        for X_batch, y_batch in loader:
             optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
+            loss = loss_fn(model(X_batch), y_batch) / len(X_batch)
             loss.backward()
             optimizer.step()
-            total = total + loss * len(xb)
-            count += len(xb)
+            total += loss.item() * len(X_batch)
+            count += len(X_batch)
         history.append(total / count)
     return history
-'''),
-        ("forgets zero_grad in its own loop", '''
+''', ["reduction", "do not change the loss function"]),
+        ("stores tensors in the history", '''
 def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train()
     history = []
     for epoch in range(epochs):
         total, count = 0.0, 0
-        for xb, yb in loader:
-            loss = loss_fn(model(xb), yb)
+        for X_batch, y_batch in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(X_batch), y_batch)
             loss.backward()
             optimizer.step()
-            total += loss.item() * len(xb)
-            count += len(xb)
+            total = total + loss.detach() * len(X_batch)
+            count += len(X_batch)
         history.append(total / count)
     return history
-'''),
-        ("weighted sum divided by the number of batches", '''
+''', ["Python floats", "Tensor"]),
+        ("never zeroes the gradients", '''
 def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train()
     history = []
     for epoch in range(epochs):
-        total = 0.0
-        for xb, yb in loader:
-            total += train_step(model, xb, yb, loss_fn, optimizer) * len(xb)
-        history.append(total / len(loader))
+        total, count = 0.0, 0
+        for X_batch, y_batch in loader:
+            loss = loss_fn(model(X_batch), y_batch)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(X_batch)
+            count += len(X_batch)
+        history.append(total / count)
     return history
-'''),
+''', ["gradients add up"]),
+        ("switches gradients off globally", _trainer(record="history.append(total / count)\n        torch.set_grad_enabled(False)"),
+         ["gradients were switched off", "torch.no_grad()"]),
     ],
     "ex5_evaluate": [
-        ("no torch.no_grad()", '''
-def evaluate(model, loader, loss_fn):
-    model.eval()
-    total, count = 0.0, 0
-    for xb, yb in loader:
-        total += loss_fn(model(xb), yb).item() * len(xb)
-        count += len(xb)
-    return total / count
-'''),
-        ("stays in training mode", '''
-def evaluate(model, loader, loss_fn):
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for xb, yb in loader:
-            total += loss_fn(model(xb), yb).item() * len(xb)
-            count += len(xb)
-    return total / count
-'''),
-        ("plain mean of the batch losses (unweighted)", '''
-def evaluate(model, loader, loss_fn):
-    model.eval()
-    with torch.no_grad():
-        losses = [loss_fn(model(xb), yb).item() for xb, yb in loader]
-    return sum(losses) / len(losses)
-'''),
-        ("returns a tensor", '''
-def evaluate(model, loader, loss_fn):
-    model.eval()
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for xb, yb in loader:
-            total = total + loss_fn(model(xb), yb) * len(xb)
-            count += len(xb)
-    return total / count
-'''),
-        ("only the first batch", '''
-def evaluate(model, loader, loss_fn):
-    model.eval()
-    with torch.no_grad():
-        xb, yb = next(iter(loader))
-        return loss_fn(model(xb), yb).item()
-'''),
+        ("forgets model.eval()", _evaluate(prepare="pass"), ["training mode", "model.eval()"]),
+        ("forgets torch.no_grad()", _evaluate(context="if True:"), ["gradient tracking", "torch.no_grad()"]),
+        ("plain mean of the batch losses", _evaluate(accumulate="total += loss.item()\n            count += 1"),
+         ["plain mean of the batch losses"]),
+        ("returns a tensor", _evaluate(accumulate="total += loss * len(X_batch)\n            count += len(X_batch)"),
+         ["Python float"]),
+        ("switches gradients off globally", _evaluate(context="torch.set_grad_enabled(False)\n    if True:"),
+         ["gradients switched off", "torch.no_grad()"]),
+        ("sum of loss times batch size", _evaluate(result="total"), ["divide by the number of samples"]),
+        ("changes loss_fn.reduction to sum", _evaluate(
+            prepare="model.eval()\n    loss_fn.reduction = 'sum'",
+            accumulate="total += loss.item()\n            count += len(X_batch)"), ["reduction", "do not change"]),
+        ("computes gradients with backward()", _evaluate(context="if True:", accumulate="loss.backward()\n            total += loss.item() * len(X_batch)\n            count += len(X_batch)"),
+         ["gradient tracking"]),
+        ("only the last batch", _evaluate(accumulate="total, count = loss.item(), 1"), ["last batch"]),
     ],
     "ex6_model3": [
-        ("far too little training", '''
-set_seed(0)
-model3 = nn.Linear(3, 1).to(device)
+        ("never trained: the optimizer holds another model's parameters", _MODEL3.format(body='''model3 = nn.Linear(3, 1).to(device)
+other = nn.Linear(3, 1).to(device)
+optimizer3 = torch.optim.SGD(other.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=100)'''), ["never changed"]),
+        ("float64 data from NumPy", _MODEL3.format(body='''model3 = nn.Linear(3, 1).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+loader64 = make_loader(torch.from_numpy(X3_np), torch.from_numpy(y3_np).reshape(-1, 1), 50, shuffle=True)
+history3 = trainer(model3, loader64, loss_fn, optimizer3, epochs=100)'''), ["float64", ".float()"]),
+        ("far too few epochs", _MODEL3.format(body='''model3 = nn.Linear(3, 1).to(device)
 optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.001)
-history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=2)
-'''),
-        ("optimizer built from the wrong model's parameters", '''
-set_seed(0)
-model3 = nn.Linear(3, 1).to(device)
-optimizer3 = torch.optim.SGD(model.parameters(), lr=0.05)
-history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=50)
-'''),
-        ("one input instead of three", '''
-set_seed(0)
-model3 = nn.Linear(1, 1).to(device)
-optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.05)
-history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=50)
-'''),
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=2)'''), ["far from the best fit", "probably"]),
+        ("learning rate so large that training diverges", _MODEL3.format(body='''model3 = nn.Linear(3, 1).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=5.0)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=5)'''), ["NaN", "smaller learning rate"]),
+        ("the class instead of a model", _MODEL3.format(body='''model3 = nn.Linear'''), ["nn.Module", "class"]),
+        ("three outputs", _MODEL3.format(body='''model3 = nn.Linear(3, 3).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, nn.MSELoss(), optimizer3, epochs=1)'''), ["(500, 1)", "(500, 3)"]),
+        ("CrossEntropyLoss on one output: its gradient is zero", _MODEL3.format(body='''model3 = nn.Linear(3, 1).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, nn.CrossEntropyLoss(), optimizer3, epochs=100)'''), ["never changed"]),
+        ("in and out features swapped: training stops with an error", _MODEL3.format(body='''model3 = nn.Linear(1, 3).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=100)'''), ["the cell stopped with an error", "in_features"]),
+        ("created but not trained", _MODEL3.format(body='''model3 = nn.Linear(3, 1).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)'''), ["never changed"]),
+        ("a misspelled name: model3 never defined", _MODEL3.format(body='''model_3 = nn.Linear(3, 1).to(device)
+optimizer3 = torch.optim.SGD(model_3.parameters(), lr=0.01)
+history3 = trainer(model_3, loader3, loss_fn, optimizer3, epochs=100)'''), ["model3", "not defined"]),
     ],
 }
 
 RIGHT = {
     "ex1_make_loader": [
-        ("a DataLoader over a list of (x, y) pairs", '''
+        ("keyword arguments and a named dataset", '''
 def make_loader(X, y, batch_size, shuffle=False):
-    pairs = list(zip(X, y))
-    return DataLoader(pairs, batch_size=batch_size, shuffle=shuffle, drop_last=False)
+    dataset = TensorDataset(X, y)
+    return DataLoader(dataset=dataset, batch_size=batch_size, shuffle=shuffle, drop_last=False)
+'''),
+        ("a RandomSampler when shuffling", '''
+from torch.utils.data import RandomSampler, SequentialSampler
+
+def make_loader(X, y, batch_size, shuffle=False):
+    data = TensorDataset(X, y)
+    sampler = RandomSampler(data) if shuffle else SequentialSampler(data)
+    return DataLoader(data, batch_size=batch_size, sampler=sampler)
+'''),
+        ("bool() of shuffle and a print", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    loader = DataLoader(TensorDataset(X, y), batch_size, shuffle=bool(shuffle))
+    print(f"{len(loader)} batches of up to {batch_size}")
+    return loader
 '''),
     ],
     "ex2_n_batches": [
-        ("integer arithmetic", '''
+        ("negative floor division", '''
+def n_batches(n, batch_size, drop_last=False):
+    return n // batch_size if drop_last else -(-n // batch_size)
+'''),
+        ("divmod", '''
 def n_batches(n, batch_size, drop_last=False):
     full, rest = divmod(n, batch_size)
     return full + (1 if rest and not drop_last else 0)
 '''),
-        ("asks a DataLoader", '''
+        ("(n + b - 1) // b", '''
 def n_batches(n, batch_size, drop_last=False):
-    return len(DataLoader(range(n), batch_size=batch_size, drop_last=drop_last))
+    if drop_last:
+        return int(n // batch_size)
+    return (n + batch_size - 1) // batch_size
 '''),
     ],
     "ex3_train_step": [
-        ("model.zero_grad(), float(loss)", '''
+        ("zero_grad(set_to_none=False) and named output", '''
 def train_step(model, X, y, loss_fn, optimizer):
-    model.zero_grad()
+    optimizer.zero_grad(set_to_none=False)
     prediction = model(X)
     loss = loss_fn(prediction, y)
     loss.backward()
     optimizer.step()
     return float(loss)
 '''),
-        ("sets gradients to None by hand", '''
+        ("model.zero_grad() and the value recorded before the step", '''
+def train_step(model, X, y, loss_fn, optimizer):
+    model.zero_grad()
+    loss = loss_fn(model(X), y)
+    value = loss.item()
+    loss.backward()
+    optimizer.step()
+    return value
+'''),
+        ("parameters' grads set to None by hand", '''
 def train_step(model, X, y, loss_fn, optimizer):
     for p in model.parameters():
         p.grad = None
-    loss = loss_fn(model(X), y)
+    loss = loss_fn(input=model(X), target=y)
     loss.backward()
     optimizer.step()
     return loss.detach().item()
 '''),
     ],
     "ex4_trainer": [
-        ("own inner loop, divides by the dataset size", '''
+        ("the loop written out, batch size from the targets", '''
 def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train()
     history = []
     for _ in range(epochs):
-        model.train()
-        running = 0.0
+        weighted, seen = 0.0, 0
         for xb, yb in loader:
             optimizer.zero_grad()
             loss = loss_fn(model(xb), yb)
             loss.backward()
             optimizer.step()
-            running += loss.item() * xb.shape[0]
-        history.append(running / len(loader.dataset))
+            weighted += loss.item() * yb.shape[0]
+            seen += yb.shape[0]
+        history.append(weighted / seen)
     return history
 '''),
-        ("weighted average with NumPy", '''
-import numpy as np
+        ("lists of losses and sizes", '''
 def trainer(model, loader, loss_fn, optimizer, epochs):
     history = []
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        model.train()
         losses, sizes = [], []
-        for xb, yb in loader:
-            losses.append(train_step(model, xb, yb, loss_fn, optimizer))
-            sizes.append(len(yb))
-        history.append(float(np.average(losses, weights=sizes)))
+        for X_batch, y_batch in loader:
+            losses.append(train_step(model, X_batch, y_batch, loss_fn, optimizer))
+            sizes.append(len(X_batch))
+        history.append(sum(l * s for l, s in zip(losses, sizes)) / sum(sizes))
+    return history
+'''),
+        ("divides by len(loader.dataset)", '''
+def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train()
+    history = []
+    for epoch in range(epochs):
+        total = 0.0
+        for X_batch, y_batch in loader:
+            total += train_step(model, X_batch, y_batch, loss_fn, optimizer) * len(X_batch)
+        history.append(total / len(loader.dataset))
     return history
 '''),
     ],
     "ex5_evaluate": [
-        ("inference_mode, one loss over all predictions", '''
+        ("torch.inference_mode and len(loader.dataset)", '''
 def evaluate(model, loader, loss_fn):
     model.eval()
+    total = 0.0
     with torch.inference_mode():
-        outputs, targets = [], []
-        for xb, yb in loader:
-            outputs.append(model(xb))
-            targets.append(yb)
+        for X_batch, y_batch in loader:
+            total += loss_fn(model(X_batch), y_batch).item() * X_batch.shape[0]
+    return total / len(loader.dataset)
+'''),
+        ("the decorator form of no_grad", '''
+@torch.no_grad()
+def evaluate(model, loader, loss_fn):
+    model.train(False)
+    sums, n = 0.0, 0
+    for xb, yb in loader:
+        sums += float(loss_fn(model(xb), yb)) * len(yb)
+        n += len(yb)
+    return sums / n
+'''),
+        ("one forward pass over all batches concatenated", '''
+def evaluate(model, loader, loss_fn):
+    model.eval()
+    with torch.no_grad():
+        outputs, targets = zip(*[(model(xb), yb) for xb, yb in loader])
         return loss_fn(torch.cat(outputs), torch.cat(targets)).item()
 '''),
     ],
     "ex6_model3": [
-        ("full batch, Adam", '''
-set_seed(0)
-model3 = nn.Sequential(nn.Linear(3, 1)).to(device)
-opt = torch.optim.Adam(model3.parameters(), lr=0.5)
-trainer(model3, make_loader(X3, y3, batch_size=500), loss_fn, opt, epochs=300)
-'''),
+        ("four calls of trainer, 25 epochs each", _MODEL3.format(body='''model3 = nn.Linear(3, 1)
+model3 = model3.to(device)
+opt3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+for round_ in range(4):
+    losses = trainer(model3, loader3, loss_fn, opt3, 25)
+    print(f"round {round_}: last loss {losses[-1]:.1f}")''')),
+        ("SGD with momentum and a fresh loss", _MODEL3.format(body='''model3 = nn.Sequential(nn.Linear(3, 1)).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.005, momentum=0.9)
+history3 = trainer(model3, loader3, nn.MSELoss(), optimizer3, epochs=80)''')),
+        ("a smaller learning rate for longer", _MODEL3.format(body='''model3 = nn.Linear(in_features=3, out_features=1).to(device)
+opt = torch.optim.SGD(model3.parameters(), lr=0.02)
+losses3 = trainer(model3, loader3, loss_fn, opt, 100)
+print("final loss:", round(losses3[-1], 1))''')),
     ],
 }
