@@ -24,6 +24,9 @@ When a comparison fails, the report says where the stored outputs came from
 (``metadata.coursekit.executed_on``, written by ``python -m coursekit execute``) and, for a cell with a
 tolerance, which number left its band.
 
+``COURSEKIT_NBCOMPARE_RECORD=file.jsonl`` records every text output that still differs, which is how
+the tolerances were chosen (see ``_record``).
+
 Registered from the repository's conftest.py (``pytest_plugins``); ``-p coursekit.nbcompare`` loads it
 elsewhere.
 """
@@ -38,7 +41,6 @@ from pathlib import Path
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])|\b(?:nan|inf)\b")
 _SPACES = re.compile(r"[ \t]+")
-TEXT_KEYS = ("text", "text/plain")
 
 
 @dataclass(frozen=True)
@@ -164,13 +166,17 @@ def provenance(nb) -> str:
 # --- the pytest side ---------------------------------------------------------------------------------------------
 
 def _record(path: str, item, stored_outputs, new_outputs) -> None:
-    """Append every text field that differs from its stored twin to a JSON-lines file (for choosing
-    tolerances: `python -m coursekit.numerics`)."""
+    """Append every text field that still differs from its stored twin to a JSON-lines file.
+
+    How tolerances were chosen: run the notebook checks with ``COURSEKIT_NBCOMPARE_RECORD=diffs.jsonl``
+    under another numeric setting (``ATEN_CPU_CAPABILITY=default``, two threads, ...) or with every
+    learning rate perturbed by 1e-4 or 1e-2, and read which cells move and by how much."""
     stored_fields = _text_fields(stored_outputs)
     with open(path, "a", encoding="utf-8") as fh:
         for where, (out, key) in _text_fields(new_outputs).items():
             if where in stored_fields and _get(*stored_fields[where]) != _get(out, key):
-                fh.write(json.dumps({"notebook": Path(str(item.fspath)).name, "cell": item.cell_num, "source": item.cell.source.splitlines()[0][:60] if item.cell.source else "",
+                first_line = (item.cell.source.splitlines() or [""])[0][:60]
+                fh.write(json.dumps({"notebook": Path(str(item.fspath)).name, "cell": item.cell_num, "source": first_line,
                                      "stored": _get(*stored_fields[where]), "new": _get(out, key)}) + "\n")
 
 
