@@ -1,0 +1,79 @@
+"""Warm kernels: IPython kernels forked from a process that has already imported the course's heavy
+modules (torch, NumPy, matplotlib, IPython/ipykernel, the student library), so that a kernel is ready
+in a fraction of a second instead of after seconds of imports, and behaves exactly like a fresh one.
+
+- ``coursekit.warm.provisioner.WarmProvisioner``: the jupyter_client kernel provisioner
+  (entry point ``coursekit-warm``), used by the ``python3-warm`` kernelspec or by any kernelspec without
+  a provisioner when ``JUPYTER_DEFAULT_PROVISIONER_NAME=coursekit-warm``.
+- ``coursekit.warm.zygote``: the process kernels are forked from; ``coursekit.warm.client``: starting
+  it, asking it for kernels, watching them.
+- ``enable()`` makes warm kernels the default of this process and its children (the test suite does
+  so through ``coursekit.warm.pytest_plugin``; ``COURSEKIT_WARM=0`` turns it off everywhere).
+
+Not for grading: a grading kernel must start in its submission's own sandbox, which a zygote shared
+between submissions is not (docs/DESIGN.md, "How grading works").
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+PROVISIONER_NAME = "coursekit-warm"
+KERNEL_NAME = "python3-warm"
+DEFAULT_PROVISIONER_ENV = "JUPYTER_DEFAULT_PROVISIONER_NAME"
+
+
+def supported() -> str | None:
+    """None where kernels can be forked here, else why not."""
+    from coursekit.warm.client import supported as why_not
+    return why_not()
+
+
+def kernelspec(python: str | None = None) -> dict:
+    """kernel.json of the warm kernel: ipykernel's own, with this provisioner."""
+    return {
+        "argv": [python or sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel, warm start)",
+        "language": "python",
+        "metadata": {"debugger": True, "kernel_provisioner": {"provisioner_name": PROVISIONER_NAME}},
+        "kernel_protocol_version": "5.5",
+    }
+
+
+def ensure_kernelspec(prefix: str | os.PathLike | None = None) -> Path:
+    """Install (or refresh) the ``python3-warm`` kernelspec under PREFIX/share/jupyter/kernels
+    (default: this environment's prefix) and return its folder."""
+    folder = Path(prefix or sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = json.dumps(kernelspec(), indent=1) + "\n"
+    target = folder / "kernel.json"
+    if not target.exists() or target.read_text() != spec:
+        target.write_text(spec)
+    try:
+        from ipykernel.kernelspec import RESOURCES
+        for logo in Path(RESOURCES).glob("logo-*"):
+            if not (folder / logo.name).exists():
+                shutil.copyfile(logo, folder / logo.name)
+    except ImportError:
+        pass
+    return folder
+
+
+def enable(environ: dict | None = None) -> bool:
+    """Make kernelspecs without a provisioner of their own (``python3``, nbval's current-env kernel)
+    start warm in this process and the processes it starts with ``environ`` (default ``os.environ``).
+    Does nothing (and returns False) where COURSEKIT_WARM=0 or forking is impossible."""
+    env = os.environ if environ is None else environ
+    if env.get("COURSEKIT_WARM", "1") == "0" or supported():
+        return False
+    env.setdefault(DEFAULT_PROVISIONER_ENV, PROVISIONER_NAME)
+    return env.get(DEFAULT_PROVISIONER_ENV) == PROVISIONER_NAME
+
+
+def shutdown() -> None:
+    """Stop this process's zygotes (also done at exit)."""
+    from coursekit.warm import client
+    client.shutdown()
