@@ -27,7 +27,9 @@ from coursekit.grading.model import Grade, Job, JobResult, NotebookResult
 from coursekit.sandbox import Isolation, bwrap, limits
 from coursekit.sandbox.runs import Run
 
-GATE = 'read _ <&3; exec 3<&-; exec "$@"'
+# the sandbox waits at this gate until it is in its cgroup (what it starts later inherits the cgroup)
+# (on its stdin, a pipe from this process; the sandbox itself gets /dev/null)
+GATE = 'read -r go && [ "$go" = go ] || exit 97; exec "$@" </dev/null'
 RESULT_CAP = 4 << 20
 
 
@@ -72,24 +74,24 @@ def _trusted_paths(ctx: Context) -> list[str]:
     return [*bwrap.python_paths(), bwrap.package_dir("utils"), bwrap.KIT_DIR, "/usr/"]
 
 
-def _kernel_settings(ctx: Context, mpl_dir: str = bwrap.KIT_DIR + "/mpl") -> str:
+def _kernel_settings(ctx: Context, mpl_dir: str = bwrap.KIT_DIR + "/mpl", cgroup: bool = True) -> str:
     sb = ctx.sandbox
     trusted = _trusted_paths(ctx)
     if not ctx.isolation.isolated:
         trusted.append(str(Path(__file__).resolve().parent.parent / "sandbox"))
     settings = {"guard": ctx.guard, "guarded_modules": list(sb.guarded_modules), "trusted_paths": trusted,
                 "fsize": sb.max_file_mb << 20, "mpl_cache": mpl_dir, "own_pid_namespace": ctx.isolation.isolated}
-    if ctx.isolation.limiter.kind == "rlimit":
+    if ctx.isolation.limiter.kind == "rlimit" or not cgroup:
         settings["address_space"] = sb.address_space_mb << 20
         if ctx.isolation.as_root:
             settings["nproc"] = sb.max_processes
     return json.dumps(settings)
 
 
-def _kernel_argv(ctx: Context, home: str, workdir: str, rt: str) -> list[str]:
+def _kernel_argv(ctx: Context, home: str, workdir: str, rt: str, cgroup: bool) -> list[str]:
     """The student kernel's command line (run by nbgrader inside the submission's sandbox)."""
     py = sys.executable
-    env = bwrap.kernel_env(home, ctx.sandbox.kernel_threads, _kernel_settings(ctx))
+    env = bwrap.kernel_env(home, ctx.sandbox.kernel_threads, _kernel_settings(ctx, cgroup=cgroup))
     if not ctx.isolation.isolated:
         return [py, "-I", str(Path(__file__).resolve().parent.parent / "sandbox" / "kernel_start.py"),
                 "-f", "{connection_file}"]
@@ -113,7 +115,7 @@ def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
         fh.write(data)
 
 
-def _inputs(ctx: Context, job: Job, jdir: Path, base: str) -> None:
+def _inputs(ctx: Context, job: Job, jdir: Path, base: str, cgroup: bool) -> None:
     """The job's read-only input folder: nothing but data the trusted grader chose."""
     inp = jdir / "in"
     for d in (inp, inp / "submission", inp / "source", inp / "etc", inp / "mpl"):
@@ -136,10 +138,10 @@ def _inputs(ctx: Context, job: Job, jdir: Path, base: str) -> None:
     workdir = f"{base}/work/course/autograded/student/{ctx.topic}"
     job_json = {"topic": ctx.topic, "notebooks": ctx.notebooks, "course_id": ctx.course_id,
                 "nbgrader_config": ctx.nbgrader_config, "guard": ctx.guard,
-                "kernel_argv": _kernel_argv(ctx, home, workdir, rt)}
+                "kernel_argv": _kernel_argv(ctx, home, workdir, rt, cgroup)}
     if not ctx.isolation.isolated:
         kernel_env = bwrap.kernel_env(str(jdir / "work" / "home"), ctx.sandbox.kernel_threads,
-                                      _kernel_settings(ctx, str(jdir / "in" / "mpl")))
+                                      _kernel_settings(ctx, str(jdir / "in" / "mpl"), cgroup))
         job_json["kernel_env"] = kernel_env
     _write(inp / "job.json", json.dumps(job_json).encode())
     for dirpath, dirnames, filenames in os.walk(inp):
@@ -195,7 +197,12 @@ def start(ctx: Context, job: Job, n: int) -> Running | JobResult:
     jdir.mkdir(mode=0o711)
     uid = ctx.run.allocate_uid(ctx.sandbox.uid_base, ctx.sandbox.uid_count) if ctx.isolation.as_root else None
     base = "/grade" if ctx.isolation.isolated else str(jdir)
-    _inputs(ctx, job, jdir, base)
+    cgroup = None
+    try:
+        cgroup = ctx.isolation.limiter.make(f"{limits.PREFIX}{ctx.run.id}-{n}")
+    except OSError as exc:
+        result.note(f"no cgroup for this submission ({exc.strerror}): the address-space limit applies instead")
+    _inputs(ctx, job, jdir, base, cgroup is not None)
     (jdir / "out").mkdir(mode=0o700)
     if not ctx.isolation.isolated:
         for d in ("work", "work/home", "work/tmp"):
@@ -205,16 +212,11 @@ def start(ctx: Context, job: Job, n: int) -> Running | JobResult:
             if (jdir / d).exists():
                 os.chown(jdir / d, uid, uid)
     argv, env = _driver_argv(ctx, jdir, uid)
-    cgroup = None
-    try:
-        cgroup = ctx.isolation.limiter.make(f"{limits.PREFIX}{ctx.run.id}-{n}")
-    except OSError as exc:
-        result.note(f"no cgroup for this submission ({exc.strerror}): rlimits only")
     argv = ctx.isolation.limiter.wrapper() + argv
     r, w = os.pipe()
     kwargs = {}
     debug = os.environ.get("COURSEKIT_DEBUG")
-    proc = subprocess.Popen(["/bin/sh", "-c", GATE, "sh", *argv], pass_fds=(r,), stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(["/bin/sh", "-c", GATE, "sh", *argv], stdin=r,
                             stdout=None if debug else subprocess.DEVNULL, stderr=None if debug else subprocess.DEVNULL,
                             cwd=str(jdir), env=env if env is not None else {"PATH": "/usr/bin:/bin"},
                             start_new_session=True, **kwargs)
@@ -222,9 +224,11 @@ def start(ctx: Context, job: Job, n: int) -> Running | JobResult:
     try:
         if cgroup is not None:
             cgroup.add(proc.pid)
+        os.write(w, b"go\n")
+    except OSError as exc:
+        result.note(f"the sandbox could not be put in its cgroup ({exc.strerror})")
     finally:
-        os.write(w, b"\n")
-        os.close(w)
+        os.close(w)      # without "go" the gate exits: nothing runs outside its limits
     return Running(job, result, jdir, proc, cgroup, uid, time.monotonic())
 
 
