@@ -12,7 +12,7 @@ TEST_WORKERS ?= auto
 export OMP_NUM_THREADS ?= 1
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lock lab lab-instructor test test-fast test-numerics test-deps assignments execute grade bench student-bundle help
+.PHONY: formgrader setup lock lab lab-instructor test test-fast test-numerics test-deps assignments execute grade bench student-bundle help
 
 help:
 	@echo "make lab          set up if needed, open JupyterLab on notebooks/ (student view)"
@@ -25,6 +25,7 @@ help:
 	@echo "make assignments  regenerate notebooks/ (student versions) from solutions/"
 	@echo "make execute      re-execute solutions/ to refresh their stored outputs"
 	@echo "make grade TOPIC=01_tensors [SUBMISSIONS=lms.zip]   collect, autograde, feedback, export"
+	@echo "make formgrader   JupyterLab on nbgrader's Formgrader (review, manual grades)"
 	@echo "make bench        time every notebook and the grading pipeline"
 
 # The virtual environment, rebuilt only when the pins change: pyproject.toml holds the direct pins,
@@ -54,9 +55,11 @@ lab: setup
 lab-instructor: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG)
 
-# System packages the browser tests need (Debian's Chromium); installs nothing when present.
+# System packages the tests need (Debian's Chromium for the browser tests, bubblewrap for the grading
+# sandboxes); installs nothing when present.
 test-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v bwrap >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
 
 # The notebook checks first under another numeric path of the CPU (no SIMD), then everything natively.
 test: setup test-deps
@@ -87,7 +90,11 @@ execute: setup
 	$(BIN)/python -m coursekit execute $(TOPICS)
 
 grade: setup
-	$(BIN)/python -m utils.grading $(TOPIC) $(if $(SUBMISSIONS),--from $(SUBMISSIONS),) $(GRADE_ARGS)
+	$(BIN)/python -m coursekit grade $(TOPIC) $(if $(SUBMISSIONS),--from $(SUBMISSIONS),) $(GRADE_ARGS)
+
+# Instructors: Formgrader (the environment's tools found without activation; a half-made gradebook repaired).
+formgrader: setup
+	$(BIN)/python -m coursekit.grading.formgrader $(ROOT_FLAG)
 
 bench: setup
 	$(BIN)/python -m coursekit bench
