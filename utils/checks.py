@@ -1170,18 +1170,10 @@ def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str
         return (f".numpy() on a tensor on the {match.group(1)} device",
                 "use t.detach().cpu().numpy(): only CPU tensors can become NumPy arrays.")
 
-    match = re.search(r"(\S+) is not a Module subclass", message)
-    if match:
-        name = match.group(1).rsplit(".", 1)[-1]
-        if name[:1].islower():
-            return (f"nn.Sequential received the function {name}, not a layer",
-                    f"nn.Sequential holds layers (modules): use nn.{name.capitalize() if name != 'relu' else 'ReLU'}() "
-                    "instead of the function, or apply the function in a forward() of your own.")
-        return (f"nn.Sequential received the class {name} itself, not a layer",
-                f"create the layer by calling the class: {name}() with parentheses.")
     init = next((f for f in frames if f.f_code.co_name == "__init__" and _is_library_file(f.f_code.co_filename)
                  and isinstance(f.f_locals.get("self"), nn.Module)
-                 and any(_is_tensor(v) for v in f.f_locals.values())), None)
+                 and any(_is_tensor(v) or (isinstance(v, (tuple, list)) and any(_is_tensor(x) for x in v))
+                         for v in f.f_locals.values())), None)
     if init is not None or re.search(r"^\w+\.__init__\(\) (missing|takes|got)", message):
         name = type(init.f_locals["self"]).__name__ if init is not None else message.split(".", 1)[0]
         if init is not None and isinstance(init.f_locals["self"], nn.modules.loss._Loss):
@@ -1192,6 +1184,15 @@ def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str
                     f"nn.{name}(...) creates a layer from its sizes; create it once (layer = nn.{name}(...)) and "
                     "then call the instance on the tensors, layer(x).")
 
+    match = re.search(r"(\S+) is not a Module subclass", message)
+    if match:
+        name = match.group(1).rsplit(".", 1)[-1]
+        if name[:1].islower():
+            return (f"nn.Sequential received the function {name}, not a layer",
+                    f"nn.Sequential holds layers (modules): use nn.{name.capitalize() if name != 'relu' else 'ReLU'}() "
+                    "instead of the function, or apply the function in a forward() of your own.")
+        return (f"nn.Sequential received the class {name} itself, not a layer",
+                f"create the layer by calling the class: {name}() with parentheses.")
     if "cannot assign module before module.__init__() call" in low or \
             "cannot assign parameters before module.__init__() call" in low:
         return ("a layer was stored before nn.Module was set up",

@@ -1,256 +1,301 @@
-"""Wrong and alternative-correct answers for solutions/06_nonlinear_regression (see tests/test_exercises.py)."""
+"""Plausible wrong answers (must fail the tests with a message that names the cause) and right answers
+written in other styles (must pass) for 06_nonlinear_regression.
+
+Keys are the grade_ids of the solution cells. WRONG entries are (description, full cell source, words
+the failure message must contain); RIGHT entries are (description, full cell source).
+"""
+
+_SHALLOW = '''
+def make_shallow(width, activation=nn.Sigmoid):
+    return nn.Sequential({layers})
+'''
+
+_CONTRIB = '''
+def node_contributions(model, X):
+    first, activation, last = model[0], model[1], model[2]
+    with torch.no_grad():
+        hidden = activation(first(X))
+        return {result}
+'''
+
+_MLP = '''
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    layers = []
+    size = n_in
+    for width in {widths}:
+        layers += [nn.Linear(size, width), {act}]
+        size = width
+    layers.append(nn.Linear(size, {out}))
+    {end}
+    return nn.Sequential(*layers)
+'''
+
+
+def _mlp(widths="hidden", act="activation()", out="n_out", end="pass"):
+    return _MLP.format(widths=widths, act=act, out=out, end=end)
+
+
+_TRAIN = '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    {before}
+    model = make_mlp(hidden, {act}).to(X.device)
+    {after}
+    optimizer = {optimizer}
+    loss_fn = nn.MSELoss()
+    for epoch in range({epochs}):
+        {zero}
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+    return {result}
+'''
+
+
+def _train(before="set_seed(seed)", act="activation", after="pass",
+           optimizer="torch.optim.Adam(model.parameters(), lr=lr)", epochs="epochs", zero="optimizer.zero_grad()",
+           result="model"):
+    return _TRAIN.format(before=before, act=act, after=after, optimizer=optimizer, epochs=epochs, zero=zero,
+                         result=result)
+
+
+_BEST = '''
+{body}
+print(f"validation MSE: {{val_mse(model_best):.2g}}, below 1.5: {{val_mse(model_best) < 1.5}}")
+'''
 
 WRONG = {
     "ex1_make_shallow": [
-        ("no activation between the layers", '''
+        ("the activation class without parentheses", _SHALLOW.format(layers="nn.Linear(1, width), activation, nn.Linear(width, 1)"),
+         ["class Sigmoid itself", "Sigmoid()"]),
+        ("always a sigmoid", _SHALLOW.format(layers="nn.Linear(1, width), nn.Sigmoid(), nn.Linear(width, 1)"),
+         ["expected ReLU, got Sigmoid", "activation you are given"]),
+        ("no activation", _SHALLOW.format(layers="nn.Linear(1, width), nn.Linear(width, 1)"), ["position 1"]),
+        ("an activation after the output too", _SHALLOW.format(layers="nn.Linear(1, width), activation(), nn.Linear(width, 1), activation()"),
+         ["unexpected from position 3"]),
+        ("hard-coded width", _SHALLOW.format(layers="nn.Linear(1, 3), activation(), nn.Linear(3, 1)"),
+         ["(1, 7, True)", "(1, 3, True)"]),
+        ("layers in the wrong order", _SHALLOW.format(layers="nn.Linear(width, 1), activation(), nn.Linear(1, width)"),
+         ["(1, 3, True)", "(3, 1, True)"]),
+        ("no biases", _SHALLOW.format(layers="nn.Linear(1, width, bias=False), activation(), nn.Linear(width, 1, bias=False)"),
+         ["has bias", "False"]),
+        ("a plain list of layers", '''
 def make_shallow(width, activation=nn.Sigmoid):
-    return nn.Sequential(nn.Linear(1, width), nn.Linear(width, 1))
-'''),
-        ("an activation after the output layer too", '''
-def make_shallow(width, activation=nn.Sigmoid):
-    return nn.Sequential(nn.Linear(1, width), activation(), nn.Linear(width, 1), activation())
-'''),
-        ("ignores the activation argument", '''
-def make_shallow(width, activation=nn.Sigmoid):
-    return nn.Sequential(nn.Linear(1, width), nn.Sigmoid(), nn.Linear(width, 1))
-'''),
-        ("hard-coded to the visible width 3", '''
-def make_shallow(width, activation=nn.Sigmoid):
-    return nn.Sequential(nn.Linear(1, 3), activation(), nn.Linear(3, 1))
-'''),
-        ("activation class not instantiated", '''
-def make_shallow(width, activation=nn.Sigmoid):
-    return nn.Sequential(nn.Linear(1, width), activation, nn.Linear(width, 1))
-'''),
-        ("output layer with the wrong input size", '''
-def make_shallow(width, activation=nn.Sigmoid):
-    return nn.Sequential(nn.Linear(1, width), activation(), nn.Linear(1, 1))
-'''),
+    return [nn.Linear(1, width), activation(), nn.Linear(width, 1)]
+''', ["nn.Sequential", "list"]),
+        ("the function torch.sigmoid instead of a layer", _SHALLOW.format(layers="nn.Linear(1, width), torch.sigmoid, nn.Linear(width, 1)"),
+         ["function sigmoid", "nn.Sigmoid()"]),
     ],
     "ex2_node_contributions": [
+        ("adds the output bias", _CONTRIB.format(result="hidden * last.weight[0] + last.bias"), ["output bias was added"]),
+        ("sums the contributions", _CONTRIB.format(result="hidden @ last.weight.T"), ["sum over the nodes"]),
+        ("activations only", _CONTRIB.format(result="hidden"), ["activations alone"]),
+        ("always a sigmoid", '''
+def node_contributions(model, X):
+    with torch.no_grad():
+        return torch.sigmoid(model[0](X)) * model[2].weight[0]
+''', ["sigmoid was used", "model[1]"]),
         ("forgets the activation", '''
 def node_contributions(model, X):
     with torch.no_grad():
         return model[0](X) * model[2].weight[0]
-'''),
-        ("forgets the output weights", '''
+''', ["activation is missing"]),
+        ("tracks gradients", '''
 def node_contributions(model, X):
-    with torch.no_grad():
-        return model[1](model[0](X))
-'''),
-        ("adds the output bias to every node", '''
-def node_contributions(model, X):
-    with torch.no_grad():
-        return model[1](model[0](X)) * model[2].weight[0] + model[2].bias
-'''),
-        ("always uses the sigmoid", '''
-def node_contributions(model, X):
-    with torch.no_grad():
-        return torch.sigmoid(model[0](X)) * model[2].weight[0]
-'''),
-        ("returns the summed prediction instead of one column per node", '''
-def node_contributions(model, X):
-    with torch.no_grad():
-        return model[1](model[0](X)) @ model[2].weight.T
-'''),
-        ("multiplies by the first layer's weights", '''
-def node_contributions(model, X):
-    with torch.no_grad():
-        return model[1](model[0](X)) * model[0].weight.T
-'''),
+    return model[1](model[0](X)) * model[2].weight[0]
+''', ["requires_grad", "torch.no_grad()"]),
+        ("squeeze() drops a size-1 dimension", _CONTRIB.format(result="(hidden * last.weight[0]).squeeze()"),
+         ["squeeze"]),
+        ("the weight as a column does not broadcast", _CONTRIB.format(result="hidden * last.weight.T"),
+         ["do not broadcast"]),
+        ("the bias shared out over the nodes", _CONTRIB.format(result="hidden * last.weight[0] + last.bias / hidden.shape[1]"),
+         ["shared out"]),
     ],
     "ex3_make_mlp": [
-        ("an activation after the output layer", '''
+        ("an activation after the output layer", _mlp(end="layers.append(activation())"), ["unexpected from position", "none after the output layer"]),
+        ("no activations", _mlp(act="nn.Identity()"), ["position 1", "expected ReLU"]),
+        ("ignores the activation argument", _mlp(act="nn.ReLU()"), ["expected Sigmoid, got ReLU"]),
+        ("ignores n_in", '''
 def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
-    layers, size = [], n_in
-    for width in hidden + [n_out]:
-        layers += [nn.Linear(size, width), activation()]
-        size = width
-    return nn.Sequential(*layers)
-'''),
-        ("no activations", '''
-def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
-    sizes = [n_in] + list(hidden) + [n_out]
-    return nn.Sequential(*[nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
-'''),
-        ("ignores the activation argument", '''
-def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
-    layers, size = [], n_in
-    for width in hidden:
-        layers += [nn.Linear(size, width), nn.ReLU()]
-        size = width
-    return nn.Sequential(*layers, nn.Linear(size, n_out))
-'''),
-        ("every hidden layer takes n_in inputs", '''
-def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    sizes = [1] + list(hidden) + [n_out]
     layers = []
-    for width in hidden:
-        layers += [nn.Linear(n_in, width), activation()]
-    return nn.Sequential(*layers, nn.Linear(hidden[-1] if hidden else n_in, n_out))
-'''),
-        ("ignores n_in and n_out", '''
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+''', ["(2, 3)", "(1, 3)"]),
+        ("ignores n_out", _mlp(out="1"), ["(3, 4)", "(3, 1)"]),
+        ("inserts n_in into the caller's list", '''
 def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
-    layers, size = [], 1
-    for width in hidden:
-        layers += [nn.Linear(size, width), activation()]
-        size = width
-    return nn.Sequential(*layers, nn.Linear(size, 1))
-'''),
-        ("hard-coded to the visible [8, 4]", '''
+    hidden.insert(0, n_in)
+    hidden.append(n_out)
+    layers = []
+    for i in range(len(hidden) - 1):
+        layers.append(nn.Linear(hidden[i], hidden[i + 1]))
+        if i < len(hidden) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+''', ["do not change the list"]),
+        ("fails without hidden layers", '''
 def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
-    if not hidden:
-        return nn.Sequential(nn.Linear(1, 1))
-    return nn.Sequential(nn.Linear(1, 8), nn.ReLU(), nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 1))
-'''),
+    layers = [nn.Linear(n_in, hidden[0]), activation()]
+    for a, b in zip(hidden[:-1], hidden[1:]):
+        layers += [nn.Linear(a, b), activation()]
+    layers.append(nn.Linear(hidden[-1], n_out))
+    return nn.Sequential(*layers)
+''', ["past the end of a list", "empty"]),
+        ("widths in reverse order", _mlp(widths="hidden[::-1]"), ["in_features, out_features", "(1, 8)"]),
+        ("the activation class without parentheses", _mlp(act="activation"), ["class ReLU itself"]),
     ],
     "ex4_train_mlp": [
-        ("SGD instead of Adam", '''
-def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
-    set_seed(seed)
-    model = make_mlp(hidden, activation).to(X.device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    for _ in range(epochs):
-        optimizer.zero_grad()
-        nn.functional.mse_loss(model(X), y).backward()
-        optimizer.step()
-    return model
-'''),
-        ("seeds after building the model", '''
-def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
-    model = make_mlp(hidden, activation).to(X.device)
-    set_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(epochs):
-        optimizer.zero_grad()
-        nn.functional.mse_loss(model(X), y).backward()
-        optimizer.step()
-    return model
-'''),
-        ("ignores the seed argument", '''
-def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
-    set_seed(0)
-    model = make_mlp(hidden, activation).to(X.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(epochs):
-        optimizer.zero_grad()
-        nn.functional.mse_loss(model(X), y).backward()
-        optimizer.step()
-    return model
-'''),
-        ("ignores the learning rate", '''
-def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
-    set_seed(seed)
-    model = make_mlp(hidden, activation).to(X.device)
-    optimizer = torch.optim.Adam(model.parameters())
-    for _ in range(epochs):
-        optimizer.zero_grad()
-        nn.functional.mse_loss(model(X), y).backward()
-        optimizer.step()
-    return model
-'''),
-        ("forgets zero_grad", '''
-def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
-    set_seed(seed)
-    model = make_mlp(hidden, activation).to(X.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(epochs):
-        nn.functional.mse_loss(model(X), y).backward()
-        optimizer.step()
-    return model
-'''),
-        ("mini-batches of 10 instead of full batch", '''
-def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
-    set_seed(seed)
-    model = make_mlp(hidden, activation).to(X.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(epochs):
-        for i in range(0, len(X), 10):
-            optimizer.zero_grad()
-            nn.functional.mse_loss(model(X[i:i + 10]), y[i:i + 10]).backward()
-            optimizer.step()
-    return model
-'''),
+        ("seeds after building the network", _train(before="model_ = None", after="set_seed(seed)"), ["set_seed(seed) before"]),
+        ("SGD instead of Adam", _train(optimizer="torch.optim.SGD(model.parameters(), lr=lr)"), ["plain SGD"]),
+        ("ignores lr", _train(optimizer="torch.optim.Adam(model.parameters(), lr=0.05)"), ["learning rate argument was ignored"]),
+        ("one step too few", _train(epochs="epochs - 1"), ["one step too few"]),
+        ("never zeroes the gradients", _train(zero="pass"), ["add up", "zero_grad()"]),
+        ("ignores the activation", _train(act="nn.ReLU"), ["expected Tanh, got ReLU"]),
+        ("returns the optimizer", _train(result="optimizer"), ["nn.Module", "Adam"]),
+        ("never seeds", _train(before="pass"), ["same seed must give the same model"]),
+        ("forgets to return", _train(result="None"), ["None", "return"]),
     ],
     "ex5_model_best": [
-        ("a linear model", '''
-model_best = train_mlp(X_train, y_train, [], lr=0.05, epochs=300)
-print("validation MSE:", round(val_mse(model_best), 3))
-'''),
-        ("too narrow", '''
-model_best = train_mlp(X_train, y_train, [2], lr=0.05, epochs=300)
-print("validation MSE:", round(val_mse(model_best), 3))
-'''),
-        ("too few epochs", '''
-model_best = train_mlp(X_train, y_train, [16, 16], lr=0.05, epochs=30)
-print("validation MSE:", round(val_mse(model_best), 3))
-'''),
-        ("a stuck sigmoid network", '''
-model_best = train_mlp(X_train, y_train, [10, 10], nn.Sigmoid, lr=0.05, epochs=300)
-print("validation MSE:", round(val_mse(model_best), 3))
-'''),
+        ("a straight line", _BEST.format(body="model_best = train_mlp(X_train, y_train, [], nn.ReLU, lr=0.05, epochs=300)"),
+         ["underfits", "training MSE"]),
+        ("far too few epochs", _BEST.format(body="model_best = train_mlp(X_train, y_train, [16, 16], nn.ReLU, lr=0.02, epochs=20)"),
+         ["underfits"]),
+        ("two sigmoid nodes", _BEST.format(body="model_best = train_mlp(X_train, y_train, [2], nn.Sigmoid, lr=0.05, epochs=300)"),
+         ["underfits", "too small"]),
+        ("a learning rate so large that training diverges", _BEST.format(body="model_best = train_mlp(X_train, y_train, [16, 16], nn.ReLU, lr=50.0, epochs=100)"),
+         ["too high", "expected"]),
+        ("untrained", _BEST.format(body="set_seed(0)\nmodel_best = make_mlp([16, 16], nn.ReLU).to(device)"), ["underfits"]),
+        ("a learning rate far too small", _BEST.format(body=
+            "model_best = train_mlp(X_train, y_train, [16, 16], nn.ReLU, lr=0.0005, epochs=300)"), ["underfits", "learning rate"]),
+        ("the class instead of a model", _BEST.format(body="model_best = nn.Sequential"), ["class nn.Sequential was called with data"]),
+        ("trains a network under another name", _BEST.format(body="best = train_mlp(X_train, y_train, [32, 32], nn.ReLU, lr=0.02, epochs=500)\nmodel_best = best2"),
+         ["the cell stopped with an error", "not defined"]),
     ],
 }
 
 RIGHT = {
     "ex1_make_shallow": [
-        ("named layers with an OrderedDict", '''
+        ("named layers in an OrderedDict", '''
 from collections import OrderedDict
+
 def make_shallow(width, activation=nn.Sigmoid):
-    return nn.Sequential(OrderedDict(hidden=nn.Linear(1, width), act=activation(), output=nn.Linear(width, 1)))
+    return nn.Sequential(OrderedDict(hidden=nn.Linear(1, width), act=activation(), out=nn.Linear(width, 1)))
+'''),
+        ("built with append", '''
+def make_shallow(width, activation=nn.Sigmoid):
+    net = nn.Sequential()
+    net.append(nn.Linear(in_features=1, out_features=width))
+    net.append(activation())
+    net.append(nn.Linear(in_features=width, out_features=1))
+    return net
+'''),
+        ("a list unpacked", '''
+def make_shallow(width, activation=nn.Sigmoid):
+    layers = [nn.Linear(1, width), activation(), nn.Linear(width, 1)]
+    return nn.Sequential(*layers)
 '''),
     ],
     "ex2_node_contributions": [
-        ("children list and a diagonal matrix", '''
-def node_contributions(model, X):
-    first, act, last = list(model.children())
-    with torch.no_grad():
-        return act(first(X)) @ torch.diag(last.weight.reshape(-1))
-'''),
         ("detach instead of no_grad", '''
 def node_contributions(model, X):
-    h = model[1](model[0](X))
-    return (h * model[2].weight).detach()
+    activations = model[1](model[0](X))
+    return (activations * model[2].weight.reshape(1, -1)).detach()
+'''),
+        ("diagonal matrix product", '''
+def node_contributions(model, X):
+    with torch.no_grad():
+        a = model[1](model[0](X))
+        return a @ torch.diag(model[2].weight.squeeze(0))
+'''),
+        ("einsum and the modules by index", '''
+def node_contributions(model, X):
+    with torch.no_grad():
+        h = model[0](X)
+        return torch.einsum("nj,j->nj", model[1](h), model[2].weight[0])
 '''),
     ],
     "ex3_make_mlp": [
-        ("list of sizes, appending one layer at a time", '''
+        ("sizes list and zip", '''
 def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
     sizes = [n_in, *hidden, n_out]
-    model = nn.Sequential()
-    for i in range(len(sizes) - 1):
-        model.append(nn.Linear(sizes[i], sizes[i + 1]))
-        if i < len(sizes) - 2:
-            model.append(activation())
-    return model
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(hidden):
+            layers.append(activation())
+    return nn.Sequential(*layers)
+'''),
+        ("Sequential.append", '''
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    net = nn.Sequential()
+    previous = n_in
+    for width in hidden:
+        net.append(nn.Linear(previous, width))
+        net.append(activation())
+        previous = width
+    net.append(nn.Linear(previous, n_out))
+    return net
+'''),
+        ("recursive", '''
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    if not hidden:
+        return nn.Sequential(nn.Linear(n_in, n_out))
+    rest = make_mlp(hidden[1:], activation, hidden[0], n_out)
+    return nn.Sequential(nn.Linear(n_in, hidden[0]), activation(), *rest)
 '''),
     ],
     "ex4_train_mlp": [
-        ("uses fit with a one-batch loader", '''
+        ("set_to_none zero_grad and a named loss", '''
 def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
     set_seed(seed)
-    model = make_mlp(hidden, activation).to(X.device)
-    fit(model, [(X, y)], nn.MSELoss(), torch.optim.Adam(model.parameters(), lr=lr), epochs, progress=False)
-    return model
-'''),
-        ("DataLoader with the whole data as one shuffled batch", '''
-from torch.utils.data import DataLoader, TensorDataset
-def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
-    set_seed(seed)
-    model = make_mlp(hidden, activation).to(X.device)
-    loader = DataLoader(TensorDataset(X, y), batch_size=len(X), shuffle=True)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    net = make_mlp(hidden, activation)
+    net = net.to(X.device)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
     for _ in range(epochs):
+        opt.zero_grad(set_to_none=True)
+        mse = nn.functional.mse_loss(net(X), y)
+        mse.backward()
+        opt.step()
+    return net
+'''),
+        ("fit with a loader whose batch is the whole data set", '''
+from torch.utils.data import DataLoader, TensorDataset
+
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    model = make_mlp(hidden, activation).to(X.device)
+    loader = DataLoader(TensorDataset(X, y), batch_size=len(X))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    for epoch in range(epochs):
         for xb, yb in loader:
             optimizer.zero_grad()
             nn.MSELoss()(model(xb), yb).backward()
             optimizer.step()
     return model
 '''),
+        ("model.train() and a while loop", '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    model = make_mlp(hidden, activation=activation).to(X.device)
+    model.train()
+    optimizer = torch.optim.Adam(params=model.parameters(), lr=lr)
+    step = 0
+    while step < epochs:
+        optimizer.zero_grad()
+        ((model(X) - y) ** 2).mean().backward()
+        optimizer.step()
+        step += 1
+    return model
+'''),
     ],
     "ex5_model_best": [
-        ("three narrow ReLU layers, longer", '''
-model_best = train_mlp(X_train, y_train, [8, 8, 8], nn.ReLU, lr=0.03, epochs=600)
-print("validation MSE:", round(val_mse(model_best), 3))
-'''),
+        ("three hidden layers", _BEST.format(body="model_best = train_mlp(X_train, y_train, [24, 24, 24], nn.ReLU, lr=0.01, epochs=600)")),
+        ("train_full_batch with its learning-rate decay", _BEST.format(body=
+            "set_seed(1)\nmodel_best = make_mlp([32, 32]).to(device)\ntrain_full_batch(model_best, lr=0.02, epochs=600)")),
+        ("a wide single layer of tanh nodes", _BEST.format(body=
+            "model_best = train_mlp(X_train, y_train, [64], nn.Tanh, lr=0.02, epochs=1500, seed=3)")),
     ],
 }
