@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from coursekit import notebook
-from coursekit.nbgrader_run import generate_assignment
+from coursekit.nbgrader_run import nbgrader
 from coursekit.paths import ROOT
 
 TINY_TOPIC = "00_tiny"
@@ -81,7 +81,7 @@ def make_course(dest: Path, topic: str, *, source_dir: Path | None = None, confi
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     config = (ROOT / "nbgrader_config.py").read_text()
     (dest / "nbgrader_config.py").write_text(config + "\n" + config_extra + "\n")
-    generate_assignment(topic, dest, db_url=f"sqlite:///{dest / 'gradebook.db'}")
+    nbgrader("generate_assignment", topic, "--force", root=dest)   # into the course's own gradebook
     return dest
 
 

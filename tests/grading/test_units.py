@@ -1,0 +1,277 @@
+"""The grading pipeline's parts without kernels (fast): settings, LMS import entry by entry, safe
+reading, sanitising, CSV/terminal escaping, resubmission detection, gradebook repair, reports."""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import re
+import sqlite3
+import stat
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from coursekit import synth
+from coursekit.config import ConfigError, KitGrading, kit_settings
+from coursekit.grading import collect, gradebook, integrity, plan, safeio, sanitize
+from coursekit.grading.model import JobResult
+from coursekit.grading.report import Summary
+from traitlets.config import Config
+
+NB = "01_tensors"
+
+
+# --------------------------------------------------------------------------------------------
+# settings
+# --------------------------------------------------------------------------------------------
+def test_a_misspelt_setting_is_reported_with_the_nearest_real_one():
+    cfg = Config()
+    cfg.KitGrading.worker = 4
+    with pytest.raises(ConfigError, match=r"KitGrading.worker is not a setting.*KitGrading.workers"):
+        kit_settings(cfg)
+
+
+def test_a_bad_value_is_reported():
+    cfg = Config()
+    cfg.KitSandbox.mode = "sometimes"
+    with pytest.raises(ConfigError, match="KitSandbox"):
+        kit_settings(cfg)
+
+
+def test_defaults_live_in_one_place():
+    grading, sandbox = kit_settings(Config())
+    assert grading.workers == 0 and grading.submission_timeout == 600 and not grading.feedback_hidden_tests
+    assert sandbox.memory_limit_mb == 4096 and sandbox.mode == "auto" and sandbox.kernel_threads == 1
+    assert "utils.checks" in sandbox.guarded_modules
+
+
+# --------------------------------------------------------------------------------------------
+# LMS import
+# --------------------------------------------------------------------------------------------
+def _nb(text="x") -> bytes:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"print({text!r})")]
+    return nbformat.writes(nb).encode()
+
+
+def _zip(entries: list[tuple[str, bytes, int | None]]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data, mode in entries:
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            if mode is not None:
+                info.external_attr = (stat.S_IFREG | mode) << 16
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+def test_import_entry_by_entry_never_stops_the_class(tmp_path):
+    own = _zip([(f"{NB}.ipynb", _nb("own"), None), (f"bob_{NB}.ipynb", _nb("for bob"), None)])
+    newer = zipfile.ZipInfo(f"dup_late_{NB}.ipynb", date_time=(2024, 2, 1, 0, 0, 0))
+    archive = tmp_path / "lms.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, data, mode in [
+            (f"alice_1_assignsubmission_file_{NB}.ipynb", _nb("alice"), 0o4755),   # setuid bits
+            (f"../../evil_{NB}.ipynb", _nb("slip"), None),                          # zip-slip: id 'evil'
+            (f"/abs/path/abs_{NB}.ipynb", _nb("abs"), None),
+            (f"win\\dir\\winny_{NB}.ipynb", _nb("win"), None),
+            (f"{'x' * 300}_{NB}.ipynb", _nb("long"), None),
+            (f"=2+5_{NB}.ipynb", _nb("formula"), None),
+            (f"\x1b[31mred_{NB}.ipynb", _nb("ansi"), None),
+            (f"dup_early_{NB}.ipynb", _nb("early"), None),
+            (f"carol_{NB}.ipynb.gz", gzip.compress(_nb("carol")), None),
+            (f"broken_{NB}.ipynb.gz", b"not gzip at all", None),
+            ("dave_submission.zip", own, None),
+            ("erin_submission.zip", b"PK\x03\x04 corrupt", None),
+            ("notes.txt", b"hello", None),
+        ]:
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            if mode is not None:
+                info.external_attr = (stat.S_IFREG | mode) << 16
+            zf.writestr(info, data)
+        zf.writestr(newer, _nb("late"))
+    course = tmp_path / "course"
+    course.mkdir()
+    report = collect.import_download(course, NB, archive, [NB], KitGrading())
+    sub = course / "submitted"
+    got = sorted(p.name for p in sub.iterdir())
+    assert got == ["abs", "alice", "carol", "dave", "dup", "evil", "winny"], got
+    assert not list(tmp_path.glob("evil*")) and not (tmp_path.parent / f"evil_{NB}.ipynb").exists()
+    mode = (sub / "alice" / NB / f"{NB}.ipynb").stat().st_mode
+    assert not mode & (stat.S_ISUID | stat.S_ISGID | stat.S_IXUSR | stat.S_IXOTH)
+    assert b"late" in (sub / "dup" / NB / f"{NB}.ipynb").read_bytes()
+    assert b"own" in (sub / "dave" / NB / f"{NB}.ipynb").read_bytes()
+    assert not (sub / "bob").exists()
+    text = "\n".join(report.problems)
+    for expected in ("longer than", "invalid student id '=2+5'", "invalid student id", "unreadable",
+                     "bob inside dave's zip", "not a readable zip", "two files for dup", "not a notebook"):
+        assert expected in text, (expected, text)
+    assert "\x1b" not in text
+
+
+def test_a_corrupt_archive_is_reported_not_fatal(tmp_path):
+    archive = tmp_path / "lms.zip"
+    archive.write_bytes(b"this is no zip")
+    report = collect.import_download(tmp_path, NB, archive, [NB], KitGrading())
+    assert report.problems and "not a readable zip" in report.problems[0]
+
+
+def test_student_ids():
+    for ok in ("jdoe42", "zoë", "a.b-c@d"):
+        assert collect.invalid_student_id(ok) is None
+    for bad in ("", "=2+5", "-x", "a_b", "../x", "a/b", "x" * 65, "\x1b[31m", "a b"):
+        assert collect.invalid_student_id(bad), bad
+
+
+def test_lms_pattern_matches_the_documented_file_names():
+    rx = re.compile(collect.lms_regexp(["01_tensors"]))
+    for path, (student, file_id) in {
+        "jdoe42_12345_assignsubmission_file_01_tensors.ipynb": ("jdoe42", "01_tensors.ipynb"),
+        "x/jdoe42_01_tensors.ipynb": ("jdoe42", "01_tensors.ipynb"),
+        "zoë_Prüfung_01_tensors.ipynb": ("zoë", "01_tensors.ipynb"),
+    }.items():
+        m = rx.match(path)
+        assert m and (m["student_id"], m["file_id"]) == (student, file_id)
+    for bad in ("01_tensors.ipynb", "jdoe_notes.ipynb", "jdoe_02_mlp.ipynb"):
+        assert not rx.match(bad)
+
+
+# --------------------------------------------------------------------------------------------
+# safe reading of what students wrote
+# --------------------------------------------------------------------------------------------
+def test_safeio_never_follows_links_nor_blocks_on_fifos(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("root only")
+    os.chmod(secret, 0o600)
+    box = tmp_path / "box"
+    box.mkdir()
+    (box / "link").symlink_to(secret)
+    os.mkfifo(box / "fifo")
+    (box / "big").write_bytes(b"x" * 2048)
+    (tmp_path / "dirlink").symlink_to(box)
+    for name in ("link", "fifo"):
+        with pytest.raises(safeio.Unsafe):
+            safeio.read_file(box, name, 1 << 20)
+    with pytest.raises(safeio.Unsafe, match="larger"):
+        safeio.read_file(box, "big", 1024)
+    with pytest.raises(safeio.Unsafe):
+        safeio.read_file(tmp_path / "dirlink", "big", 1 << 20, below=tmp_path)
+    assert dict(safeio.list_dir(box))["link"] == "link"
+    safeio.write_atomic(box / "link", b"replaced")       # replaces the link, never writes through it
+    assert secret.read_text() == "root only" and (box / "link").read_bytes() == b"replaced"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
+def test_plan_skips_links_in_submitted_and_detects_resubmission_by_content(tmp_path):
+    course = tmp_path
+    secret = tmp_path / "secret.ipynb"
+    secret.write_bytes(_nb("secret"))
+    good = course / "submitted" / "ann" / NB
+    good.mkdir(parents=True)
+    (good / f"{NB}.ipynb").write_bytes(_nb("ann"))
+    sneaky = course / "submitted" / "ben" / NB
+    sneaky.mkdir(parents=True)
+    (sneaky / f"{NB}.ipynb").symlink_to(secret)
+    (course / "submitted" / "cat").symlink_to(good.parent)
+    state = plan.State.load(course, NB)
+    p = plan.plan(course, NB, [NB], state)
+    jobs = {j.student: j for j in p.jobs}
+    assert set(jobs) == {"ann", "ben"} and not jobs["ben"].notebooks
+    assert any("link" in n for n in jobs["ben"].notes) and any("cat is a link" in x for x in p.problems)
+    (course / "autograded" / "ann" / NB).mkdir(parents=True)
+    state.record("ann", jobs["ann"].digest, "graded")
+    state.save()
+    os.utime(good / f"{NB}.ipynb", (1, 1))                   # touched, same content: not regraded
+    again = plan.plan(course, NB, [NB], plan.State.load(course, NB))
+    assert "ann" in again.skipped
+    (good / f"{NB}.ipynb").write_bytes(_nb("ann v2"))         # new content: regraded
+    third = plan.plan(course, NB, [NB], plan.State.load(course, NB))
+    assert [j.why for j in third.jobs if j.student == "ann"] == ["resubmitted"]
+
+
+# --------------------------------------------------------------------------------------------
+# nothing a student wrote runs where the instructor looks
+# --------------------------------------------------------------------------------------------
+def test_sanitised_notebook_keeps_no_script():
+    nb = nbformat.v4.new_notebook()
+    md = nbformat.v4.new_markdown_cell("hi <script>alert(1)</script> [x](javascript:alert(2)) `a < b`")
+    code = nbformat.v4.new_code_cell("x")
+    code.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": "<b>ok</b><script>alert(3)</script>"
+                                                                  "<img src=x onerror=alert(4)>"}),
+        nbformat.v4.new_output("display_data", data={"application/javascript": "alert(5)", "text/plain": "js"}),
+        nbformat.v4.new_output("display_data", data={"image/svg+xml": "<svg onload=alert(6)/>"}),
+        nbformat.v4.new_output("display_data", data={"image/png": "AAAA\"><script>alert(7)</script>"}),
+        nbformat.v4.new_output("stream", name="stdout", text="/tmp/coursekit-grade-123/j1/out and /work/x"),
+    ]
+    nb.cells = [md, code]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"x": "<script>"}}
+    out = json.loads(sanitize.notebook_bytes(nbformat.writes(nb).encode(), ["/tmp/coursekit-grade-123"]))
+    text = json.dumps(out)
+    for bad in ("<script", "<img", "javascript:", "application/javascript", "svg", "widget", "coursekit-grade"):
+        assert bad not in text, bad     # (bleach shows unsafe HTML as text: &lt;img ... onerror=...&gt;)
+    assert "`a < b`" in "".join(out["cells"][0]["source"]) and "<b>ok</b>" in text
+
+
+def test_terminal_and_csv_escaping():
+    assert "\x1b" not in sanitize.terminal("\x1b[2Jred\rx") and "\\x1b" in sanitize.terminal("\x1b[2J")
+    assert sanitize.csv_cell("=2+5") == "'=2+5" and sanitize.csv_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert sanitize.csv_cell("-1+1") == "'-1+1" and sanitize.csv_cell(3.5) == 3.5 and sanitize.csv_cell("ann") == "ann"
+
+
+def test_summary_lists_flagged_first_and_escapes(tmp_path):
+    r = {"ann": JobResult("ann", "d", "graded"), "zed": JobResult("zed", "d", "graded", flags=["cheated"]),
+         "bob": JobResult("bob", "d", reason="=HYPERLINK(\x1b[31m)")}
+    s = Summary("t", r, [], {"ann": (5, 5), "zed": (5, 5), "bob": (0, 5)}, {}, 1.0, "iso")
+    assert [row.student for row in s.rows()] == ["zed", "bob", "ann"]
+    text = s.text()
+    assert text.index("FLAGGED zed") < text.index("FAILED bob") and "\x1b" not in text
+    csv_text = s.write_csv(tmp_path).read_text()
+    assert csv_text.splitlines()[1].startswith("zed,yes") and "'=HYPERLINK" in csv_text
+
+
+# --------------------------------------------------------------------------------------------
+# integrity: what the static look flags, what the guards insert
+# --------------------------------------------------------------------------------------------
+def test_suspicious_code_is_found_in_student_cells_only():
+    nb = nbformat.v4.new_notebook()
+    locked = nbformat.v4.new_code_cell("import ctypes  # the course's own")
+    locked.metadata["nbgrader"] = {"locked": True, "grade": True, "solution": False, "grade_id": "t", "points": 1}
+    nb.cells = [locked, nbformat.v4.new_code_cell("model.eval()\nimport ctypes\nsys.modules['x'] = 1")]
+    hits = integrity.suspicious(json.loads(nbformat.writes(nb)), list(KitGrading().suspicious_code_patterns))
+    assert any("ctypes" in h for h in hits) and any("sys" in h for h in hits)
+    assert not any("eval" in h for h in hits) and all(h.startswith("cell 2") for h in hits)
+
+
+def test_guards_are_inserted_before_every_graded_cell(tmp_path):
+    synth.write_tiny_topic(tmp_path)
+    nb = nbformat.read(tmp_path / synth.TINY_TOPIC / f"{synth.TINY_TOPIC}.ipynb", as_version=4)
+    out, _ = integrity.InsertGuards().preprocess(nb, {})
+    guards = [i for i, c in enumerate(out.cells) if "nonce" in c.metadata.get(integrity.GUARD_KEY, {})]
+    tests = [i for i, c in enumerate(out.cells) if integrity.is_test_cell(c)]
+    assert [g + 1 for g in guards[:-1]] == tests and guards[-1] == len(out.cells) - 1
+    assert "isclose" in out.cells[guards[0]].source   # the names the tests use are checked
+
+
+# --------------------------------------------------------------------------------------------
+# gradebook
+# --------------------------------------------------------------------------------------------
+def test_a_half_made_gradebook_is_repaired(tmp_path):
+    db = tmp_path / "gradebook.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE course (id VARCHAR(128) PRIMARY KEY)")
+    con.commit()
+    con.close()
+    message = gradebook.check_and_repair(f"sqlite:///{db}")
+    assert "half-made" in message
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == gradebook.head_revision()
+    con.close()
+    assert gradebook.check_and_repair(f"sqlite:///{db}") is None
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    assert "empty" in gradebook.check_and_repair(f"sqlite:///{empty}") and not empty.exists()
