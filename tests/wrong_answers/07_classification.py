@@ -1,318 +1,400 @@
-"""Wrong and alternative-right answers for 07_classification (see tests/test_exercises.py)."""
+"""Plausible wrong answers (must fail the tests with a message that names the cause) and right answers
+written in other styles (must pass) for 07_classification.
+
+Keys are the grade_ids of the solution cells. WRONG entries are (description, full cell source, words
+the failure message must contain); RIGHT entries are (description, full cell source).
+"""
+
+_TAE = '''
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    history = {{"train_loss": [], "val_loss": []}}
+    {before}
+    for epoch in range(epochs):
+        {train}
+        total, count = 0.0, 0
+        for X_batch, y_batch in train_loader:
+            X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+            {zero}
+            loss = {loss}
+            loss.backward()
+            optimizer.step()
+            {accumulate}
+        history["train_loss"].append({record})
+
+        {evaluate}
+        total, count = 0.0, 0
+        {context}
+            for X_batch, y_batch in val_loader:
+                X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+                total += loss_fn(model(X_batch), y_batch).item() * len(X_batch)
+                count += len(X_batch)
+        history["val_loss"].append(total / count)
+    return history
+'''
+
+
+def _tae(before="pass", train="model.train()", zero="optimizer.zero_grad()", loss="loss_fn(model(X_batch), y_batch)",
+         accumulate="total += loss.item() * len(X_batch)\n            count += len(X_batch)", record="total / count",
+         evaluate="model.eval()", context="with torch.no_grad():"):
+    return _TAE.format(before=before, train=train, zero=zero, loss=loss, accumulate=accumulate, record=record,
+                       evaluate=evaluate, context=context)
+
+
+_SPLIT = '''
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    {order}
+    n_val = {n_val}
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    return {result}
+'''
+
+
+def _split(order="order = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))",
+           n_val="round(val_frac * len(X))", result="X[train_idx], X[val_idx], y[train_idx], y[val_idx]"):
+    return _SPLIT.format(order=order, n_val=n_val, result=result)
+
 
 WRONG = {
     "ex1_predict_proba": [
-        ("softmax over the single output column: every value becomes 1", '''
+        ("the probability of class 0", '''
+def predict_proba(logits):
+    return 1 / (1 + torch.exp(logits))
+''', ["probability of class 0"]),
+        ("softmax over the single logit", '''
 def predict_proba(logits):
     return torch.softmax(logits, dim=-1)
-'''),
-        ("hard-coded to the visible test", '''
-def predict_proba(logits):
-    return torch.tensor([[0.5], [0.8808], [0.2689]])
-'''),
-        ("exp(z) / (1 + exp(z)) overflows to nan for large logits", '''
+''', ["always 1"]),
+        ("hand-written formula: nan for large logits", '''
 def predict_proba(logits):
     return torch.exp(logits) / (1 + torch.exp(logits))
-'''),
-        ("returns the logits unchanged", '''
+''', ["NaN"]),
+        ("returns the logits", '''
 def predict_proba(logits):
     return logits
-'''),
+''', ["logits themselves", "sigmoid"]),
+        ("returns classes", '''
+def predict_proba(logits):
+    return (logits > 0).float()
+''', ["classes, not probabilities"]),
+        ("squeezes the result", '''
+def predict_proba(logits):
+    return torch.sigmoid(logits).squeeze()
+''', ["squeeze"]),
+        ("tanh instead of the sigmoid", '''
+def predict_proba(logits):
+    return torch.tanh(logits)
+''', ["tanh"]),
+        ("a Python list", '''
+def predict_proba(logits):
+    return torch.sigmoid(logits).tolist()
+''', ["torch.Tensor", "list"]),
     ],
     "ex2_predict_class": [
-        ("threshold 0.5 applied to the logits instead of the probabilities", '''
+        ("compares the logits with the threshold", '''
 def predict_class(logits, threshold=0.5):
     return (logits > threshold).long()
-'''),
-        ("sigmoid applied twice: every probability ends up above 0.5", '''
+''', ["logits were compared with the threshold"]),
+        ("ignores the threshold", '''
 def predict_class(logits, threshold=0.5):
-    return (torch.sigmoid(predict_proba(logits)) > threshold).long()
-'''),
-        ("ignores the threshold argument", '''
-def predict_class(logits, threshold=0.5):
-    return (logits > 0).long()
-'''),
-        ("returns booleans instead of int64 classes", '''
+    return (torch.sigmoid(logits) > 0.5).long()
+''', ["threshold argument was ignored"]),
+        ("bool result", '''
 def predict_class(logits, threshold=0.5):
     return torch.sigmoid(logits) > threshold
-'''),
-        ("hard-coded to the visible tests", '''
+''', ["bool", ".long()"]),
+        ("float result", '''
 def predict_class(logits, threshold=0.5):
-    if threshold == 0.5:
-        return torch.tensor([[1], [0], [1], [0]])
-    return torch.tensor([[0], [0], [1], [0]])
-'''),
+    return (torch.sigmoid(logits) > threshold).float()
+''', ["float32", ".long()"]),
+        ("classes the wrong way round", '''
+def predict_class(logits, threshold=0.5):
+    return (torch.sigmoid(logits) < threshold).long()
+''', ["wrong way round"]),
+        ("argmax over a single column", '''
+def predict_class(logits, threshold=0.5):
+    return logits.argmax(dim=1, keepdim=True)
+''', ["expected", "got"]),
+        ("round() of the probability", '''
+def predict_class(logits, threshold=0.5):
+    return torch.round(torch.sigmoid(logits)).long()
+''', ["threshold argument was ignored"]),
+        ("squeezes the result", '''
+def predict_class(logits, threshold=0.5):
+    return (torch.sigmoid(logits) > threshold).long().squeeze()
+''', ["squeeze"]),
     ],
     "ex3_binary_classifier": [
-        ("ends in a Sigmoid although BCEWithLogitsLoss applies it", '''
+        ("a sigmoid at the end", '''
 def build_binary_classifier(hidden=8):
     return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, 1), nn.Sigmoid())
-'''),
-        ("ignores the hidden argument", '''
+''', ["sigmoid at the end", "logits"]),
+        ("a registered ReLU that forward never calls", '''
+class BinaryClassifier(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.hidden = nn.Linear(2, hidden)
+        self.relu = nn.ReLU()
+        self.out = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        return self.out(self.hidden(x))
+
+def build_binary_classifier(hidden=8):
+    return BinaryClassifier(hidden)
+''', ["never called"]),
+        ("hard-coded hidden size", '''
 def build_binary_classifier(hidden=8):
     return nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))
-'''),
-        ("two outputs (one per class) instead of one logit", '''
+''', ["(2, 3)", "(2, 8)"]),
+        ("two outputs", '''
 def build_binary_classifier(hidden=8):
     return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, 2))
-'''),
-        ("no activation: a linear model", '''
+''', ["(8, 1)", "(8, 2)"]),
+        ("sigmoid instead of ReLU", '''
 def build_binary_classifier(hidden=8):
-    return nn.Sequential(nn.Linear(2, hidden), nn.Linear(hidden, 1))
-'''),
+    return nn.Sequential(nn.Linear(2, hidden), nn.Sigmoid(), nn.Linear(hidden, 1))
+''', ["sigmoid between the layers"]),
+        ("a ReLU after the output layer", '''
+def build_binary_classifier(hidden=8):
+    return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, 1), nn.ReLU())
+''', ["ReLU after the output layer"]),
+        ("a single linear layer", '''
+def build_binary_classifier(hidden=8):
+    return nn.Sequential(nn.Linear(2, 1))
+''', ["(2, 8)", "(8, 1)"]),
+        ("a class that returns torch.sigmoid in forward", '''
+class Classifier(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(2, hidden), nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc2(torch.relu(self.fc1(x))))
+
+def build_binary_classifier(hidden=8):
+    return Classifier(hidden)
+''', ["sigmoid at the end"]),
+        ("returns the class, not a model", '''
+def build_binary_classifier(hidden=8):
+    return nn.Sequential
+''', ["nn.Module", "class"]),
     ],
     "ex4_multiclass_accuracy": [
-        ("argmax over dim 0 (the samples) instead of dim 1 (the classes)", '''
+        ("the count instead of the fraction", '''
+def multiclass_accuracy(logits, y):
+    return (logits.argmax(dim=1) == y).sum().item()
+''', ["number of correct predictions"]),
+        ("argmax over dim=0", '''
 def multiclass_accuracy(logits, y):
     return (logits.argmax(dim=0) == y).float().mean().item()
-'''),
-        ("returns the number of correct predictions, not the fraction", '''
-def multiclass_accuracy(logits, y):
-    return float((logits.argmax(dim=1) == y).sum().item())
-'''),
-        ("returns a tensor, not a Python float", '''
+''', ["dim=0", "dim=1"]),
+        ("returns a tensor", '''
 def multiclass_accuracy(logits, y):
     return (logits.argmax(dim=1) == y).float().mean()
-'''),
-        ("hard-coded to the visible test", '''
+''', ["float", ".item()"]),
+        ("a percentage", '''
 def multiclass_accuracy(logits, y):
-    return 0.75
-'''),
+    return 100 * (logits.argmax(dim=1) == y).float().mean().item()
+''', ["percentage"]),
+        ("divides by the number of classes", '''
+def multiclass_accuracy(logits, y):
+    return (logits.argmax(dim=1) == y).sum().item() / logits.shape[1]
+''', ["number of classes"]),
+        ("the error rate", '''
+def multiclass_accuracy(logits, y):
+    return (logits.argmax(dim=1) != y).float().mean().item()
+''', ["error rate"]),
+        ("mean of a bool tensor fails", '''
+def multiclass_accuracy(logits, y):
+    return (logits.argmax(dim=1) == y).mean().item()
+''', ["mean", "expected"]),
+        ("integer division", '''
+def multiclass_accuracy(logits, y):
+    return (logits.argmax(dim=1) == y).sum().item() // len(y)
+''', ["integer division"]),
     ],
     "ex5_train_val_split": [
-        ("no shuffling: the last rows become the validation set", '''
+        ("no shuffling: the last samples", _split(order="order = torch.arange(len(X))"), ["one end", "shuffle"]),
+        ("int() instead of round()", _split(n_val="int(val_frac * len(X))"), ["int() cuts", "round"]),
+        ("parts returned in another order", _split(result="X[train_idx], y[train_idx], X[val_idx], y[val_idx]"),
+         ["order of the returned parts"]),
+        ("training and validation swapped", _split(result="X[val_idx], X[train_idx], y[val_idx], y[train_idx]"),
+         ["swapped"]),
+        ("X and y shuffled separately", '''
 def train_val_split(X, y, val_frac=0.2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X, y = X[torch.randperm(len(X), generator=g)], y[torch.randperm(len(y), generator=g)]
     n_val = round(val_frac * len(X))
-    return X[:-n_val], X[-n_val:], y[:-n_val], y[-n_val:]
-'''),
-        ("X and y shuffled with different permutations: rows lose their targets", '''
+    return X[n_val:], X[:n_val], y[n_val:], y[:n_val]
+''', ["same permutation"]),
+        ("the seed is ignored", _split(order="order = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))"),
+         ["seed=1 gave the same split"]),
+        ("no seed at all", _split(order="order = torch.randperm(len(X))"), ["same seed must give the same split"]),
+        ("val_frac ignored", _split(n_val="round(0.2 * len(X))"), ["val_frac argument was ignored"]),
+        ("two different permutations for the parts", '''
 def train_val_split(X, y, val_frac=0.2, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    order_X = torch.randperm(len(X), generator=generator)
-    order_y = torch.randperm(len(X), generator=generator)
+    g = torch.Generator().manual_seed(seed)
     n_val = round(val_frac * len(X))
-    return X[order_X[n_val:]], X[order_X[:n_val]], y[order_y[n_val:]], y[order_y[:n_val]]
-'''),
-        ("ignores the seed: a different split at every call", '''
-def train_val_split(X, y, val_frac=0.2, seed=0):
-    order = torch.randperm(len(X))
-    n_val = round(val_frac * len(X))
-    return X[order[n_val:]], X[order[:n_val]], y[order[n_val:]], y[order[:n_val]]
-'''),
-        ("val_frac used for the training part", '''
-def train_val_split(X, y, val_frac=0.2, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(X), generator=generator)
-    n_train = round(val_frac * len(X))
-    return X[order[:n_train]], X[order[n_train:]], y[order[:n_train]], y[order[n_train:]]
-'''),
-        ("fixed seed 0 whatever the seed argument", '''
-def train_val_split(X, y, val_frac=0.2, seed=0):
-    generator = torch.Generator().manual_seed(0)
-    order = torch.randperm(len(X), generator=generator)
-    n_val = round(val_frac * len(X))
-    return X[order[n_val:]], X[order[:n_val]], y[order[n_val:]], y[order[:n_val]]
-'''),
+    val_idx = torch.randperm(len(X), generator=g)[:n_val]
+    train_idx = torch.randperm(len(X), generator=g)[n_val:]
+    return X[train_idx], X[val_idx], y[train_idx], y[val_idx]
+''', ["exactly one of the two parts"]),
     ],
     "ex6_train_and_evaluate": [
-        ("validation without model.eval()", '''
+        ("softmax before CrossEntropyLoss", _tae(loss="loss_fn(torch.softmax(model(X_batch), dim=1), y_batch)"), ["softmax", "logits"]),
+        ("forgets zero_grad", _tae(zero="pass"), ["zero_grad()", "add up"]),
+        ("plain mean of the batch losses", _tae(accumulate="total += loss.item()\n            count += 1"),
+         ["plain mean of the batch losses"]),
+        ("model.train() only once, before the loop", _tae(before="model.train()", train="pass"),
+         ["evaluation mode", "model.train()"]),
+        ("validation without torch.no_grad()", _tae(context="if True:"), ["torch.no_grad()"]),
+        ("never calls model.eval()", _tae(evaluate="pass"), ["model.eval()"]),
+        ("validates before training", '''
 def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
     history = {"train_loss": [], "val_loss": []}
     for epoch in range(epochs):
+        model.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for X_batch, y_batch in val_loader:
+                X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+                total += loss_fn(model(X_batch), y_batch).item() * len(X_batch)
+                count += len(X_batch)
+        history["val_loss"].append(total / count)
         model.train()
-        total = 0.0
-        for xb, yb in train_loader:
-            xb, yb = xb.to(device), yb.to(device)
+        total, count = 0.0, 0
+        for X_batch, y_batch in train_loader:
+            X_batch, y_batch = X_batch.to(device), y_batch.to(device)
             optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
+            loss = loss_fn(model(X_batch), y_batch)
             loss.backward()
             optimizer.step()
-            total += loss.item()
-        history["train_loss"].append(total / len(train_loader))
-        with torch.no_grad():
-            losses = [loss_fn(model(xb.to(device)), yb.to(device)).item() for xb, yb in val_loader]
-        history["val_loss"].append(sum(losses) / len(losses))
+            total += loss.item() * len(X_batch)
+            count += len(X_batch)
+        history["train_loss"].append(total / count)
     return history
-'''),
-        ("validation without torch.no_grad()", '''
-def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
-    history = {"train_loss": [], "val_loss": []}
-    for epoch in range(epochs):
-        model.train()
-        total = 0.0
-        for xb, yb in train_loader:
-            xb, yb = xb.to(device), yb.to(device)
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-        history["train_loss"].append(total / len(train_loader))
-        model.eval()
-        losses = [loss_fn(model(xb.to(device)), yb.to(device)).item() for xb, yb in val_loader]
-        history["val_loss"].append(sum(losses) / len(losses))
-    return history
-'''),
-        ("model.train() called only once, so later epochs train in eval mode", '''
-def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
-    history = {"train_loss": [], "val_loss": []}
-    model.train()
-    for epoch in range(epochs):
-        total = 0.0
-        for xb, yb in train_loader:
-            xb, yb = xb.to(device), yb.to(device)
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-        history["train_loss"].append(total / len(train_loader))
-        model.eval()
-        with torch.no_grad():
-            losses = [loss_fn(model(xb.to(device)), yb.to(device)).item() for xb, yb in val_loader]
-        history["val_loss"].append(sum(losses) / len(losses))
-    return history
-'''),
-        ("softmax applied before the loss", '''
-def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
-    history = {"train_loss": [], "val_loss": []}
-    for epoch in range(epochs):
-        model.train()
-        total = 0.0
-        for xb, yb in train_loader:
-            xb, yb = xb.to(device), yb.to(device)
-            optimizer.zero_grad()
-            loss = loss_fn(torch.softmax(model(xb), dim=1), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-        history["train_loss"].append(total / len(train_loader))
-        model.eval()
-        with torch.no_grad():
-            losses = [loss_fn(torch.softmax(model(xb.to(device)), dim=1), yb.to(device)).item() for xb, yb in val_loader]
-        history["val_loss"].append(sum(losses) / len(losses))
-    return history
-'''),
-        ("validation loss measured on the training data", '''
-def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
-    history = {"train_loss": [], "val_loss": []}
-    for epoch in range(epochs):
-        model.train()
-        total = 0.0
-        for xb, yb in train_loader:
-            xb, yb = xb.to(device), yb.to(device)
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-        history["train_loss"].append(total / len(train_loader))
-        model.eval()
-        with torch.no_grad():
-            losses = [loss_fn(model(xb.to(device)), yb.to(device)).item() for xb, yb in train_loader]
-        history["val_loss"].append(sum(losses) / len(losses))
-    return history
-'''),
-        ("never calls optimizer.step(): nothing is learned", '''
-def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
-    history = {"train_loss": [], "val_loss": []}
-    for epoch in range(epochs):
-        model.train()
-        total = 0.0
-        for xb, yb in train_loader:
-            xb, yb = xb.to(device), yb.to(device)
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            total += loss.item()
-        history["train_loss"].append(total / len(train_loader))
-        model.eval()
-        with torch.no_grad():
-            losses = [loss_fn(model(xb.to(device)), yb.to(device)).item() for xb, yb in val_loader]
-        history["val_loss"].append(sum(losses) / len(losses))
-    return history
-'''),
+''', ["before the epoch's training"]),
+        ("loss arguments swapped", _tae(loss="loss_fn(y_batch, model(X_batch))"),
+         ["swapped", "loss_fn(output, target)"]),
+        ("records loss tensors", _tae(accumulate="total += loss * len(X_batch)\n            count += len(X_batch)"),
+         ["Python floats", "Tensor"]),
+        ("one entry per batch", _tae(accumulate="history['train_loss'].append(loss.item())\n            total, count = 0.0, 1",
+                                     record="0.0 if False else history['train_loss'].pop()"),
+         ["one entry per batch"]),
     ],
 }
 
 RIGHT = {
     "ex1_predict_proba": [
-        ("the formula 1 / (1 + exp(-z)) written out", '''
+        ("torch.special.expit", '''
 def predict_proba(logits):
-    return 1 / (1 + torch.exp(-logits))
+    return torch.special.expit(logits)
 '''),
-        ("nn.Sigmoid() as a module", '''
+        ("nn.Sigmoid module", '''
 def predict_proba(logits):
     return nn.Sigmoid()(logits)
 '''),
+        ("exp of log-sigmoid", '''
+def predict_proba(logits):
+    return torch.exp(torch.nn.functional.logsigmoid(logits))
+'''),
     ],
     "ex2_predict_class": [
-        ("threshold converted to a logit, torch.where, >=", '''
+        ("logit threshold via logit()", '''
 def predict_class(logits, threshold=0.5):
-    cut = torch.log(torch.tensor(threshold / (1 - threshold)))
-    return torch.where(logits >= cut, 1, 0).to(torch.int64)
+    return (logits > torch.logit(torch.tensor(threshold))).to(torch.int64)
 '''),
-        ("uses predict_proba", '''
+        ("torch.where", '''
 def predict_class(logits, threshold=0.5):
-    return (predict_proba(logits) > threshold).to(torch.int64)
+    probs = torch.sigmoid(logits)
+    return torch.where(probs > threshold, 1, 0).long()
+'''),
+        ("gt and type()", '''
+def predict_class(logits, threshold=0.5):
+    return logits.sigmoid().gt(threshold).type(torch.long)
 '''),
     ],
     "ex3_binary_classifier": [
-        ("a class of its own with named layers", '''
+        ("a class with torch.relu in forward", '''
 class BinaryClassifier(nn.Module):
-    def __init__(self, hidden):
+    def __init__(self, hidden=8):
         super().__init__()
         self.hidden = nn.Linear(2, hidden)
-        self.act = nn.ReLU()
         self.out = nn.Linear(hidden, 1)
 
     def forward(self, x):
-        return self.out(self.act(self.hidden(x)))
+        return self.out(torch.relu(self.hidden(x)))
 
 def build_binary_classifier(hidden=8):
     return BinaryClassifier(hidden)
 '''),
+        ("an explicit nn.Identity at the end", '''
+def build_binary_classifier(hidden=8):
+    return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, 1), nn.Identity())
+'''),
+        ("output layer registered first, F.relu", '''
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.output = nn.Linear(hidden, 1)
+        self.first = nn.Linear(2, hidden)
+
+    def forward(self, x):
+        return self.output(F.relu(self.first(x)))
+
+def build_binary_classifier(hidden=8):
+    return Net(hidden)
+'''),
     ],
     "ex4_multiclass_accuracy": [
-        ("softmax first, count with sum, divide by len", '''
+        ("float() of a sum over len", '''
 def multiclass_accuracy(logits, y):
-    predicted = torch.softmax(logits, dim=1).argmax(dim=1)
-    return (predicted == y).sum().item() / len(y)
+    return float((logits.argmax(1) == y).sum()) / len(y)
 '''),
-        ("the course helper utils.training.accuracy", '''
-from utils.training import accuracy
-
+        ("torch.max indices", '''
 def multiclass_accuracy(logits, y):
-    return accuracy(logits, y)
+    _, predicted = torch.max(logits, dim=1)
+    return predicted.eq(y).double().mean().item()
+'''),
+        ("argmax of the softmax", '''
+def multiclass_accuracy(logits, y):
+    probs = torch.softmax(logits, dim=1)
+    correct = (probs.argmax(dim=-1) == y).sum().item()
+    return correct / y.shape[0]
 '''),
     ],
     "ex5_train_val_split": [
-        ("scikit-learn's train_test_split with random_state", '''
-from sklearn.model_selection import train_test_split
-
+        ("global seed and index_select", '''
 def train_val_split(X, y, val_frac=0.2, seed=0):
-    return train_test_split(X, y, test_size=round(val_frac * len(X)), random_state=seed)
+    torch.manual_seed(seed)
+    perm = torch.randperm(X.shape[0])
+    k = round(val_frac * X.shape[0])
+    return (X.index_select(0, perm[k:]), X.index_select(0, perm[:k]),
+            y.index_select(0, perm[k:]), y.index_select(0, perm[:k]))
 '''),
-        ("NumPy permutation, validation part taken from the end", '''
-import numpy as np
-
+        ("validation from the end of the permutation", '''
 def train_val_split(X, y, val_frac=0.2, seed=0):
-    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(X)))
+    g = torch.Generator()
+    g.manual_seed(seed)
+    order = torch.randperm(len(X), generator=g)
     n_train = len(X) - round(val_frac * len(X))
-    return X[order[:n_train]], X[order[n_train:]], y[order[:n_train]], y[order[n_train:]]
+    train, val = order[:n_train], order[n_train:]
+    return X[train], X[val], y[train], y[val]
+'''),
+        ("torch.split of the permutation", '''
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    order = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
+    n_val = round(val_frac * len(X))
+    val_idx, train_idx = torch.split(order, [n_val, len(X) - n_val])
+    return X[train_idx], X[val_idx], y[train_idx], y[val_idx]
 '''),
     ],
     "ex6_train_and_evaluate": [
-        ("the course's fit() with a validation loader", '''
-from utils.training import fit
-
-def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
-    history = fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=val_loader, device=device, progress=False)
-    return {"train_loss": history["train_loss"], "val_loss": history["val_loss"]}
-'''),
-        ("helper functions, sample-weighted means", '''
+        ("len(loader.dataset) and a helper for one pass", '''
 def _one_pass(model, loader, loss_fn, device, optimizer=None):
-    total, count = 0.0, 0
+    total = 0.0
     for xb, yb in loader:
         xb, yb = xb.to(device), yb.to(device)
         loss = loss_fn(model(xb), yb)
@@ -320,19 +402,49 @@ def _one_pass(model, loader, loss_fn, device, optimizer=None):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        total += loss.item() * len(yb)
-        count += len(yb)
-    return total / count
+        total += loss.item() * xb.shape[0]
+    return total / len(loader.dataset)
 
 def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
-    train_losses, val_losses = [], []
+    history = {"train_loss": [], "val_loss": []}
     for _ in range(epochs):
         model.train()
-        train_losses.append(_one_pass(model, train_loader, loss_fn, device, optimizer))
+        history["train_loss"].append(_one_pass(model, train_loader, loss_fn, device, optimizer))
         model.eval()
         with torch.no_grad():
-            val_losses.append(_one_pass(model, val_loader, loss_fn, device))
-    return dict(train_loss=train_losses, val_loss=val_losses)
+            history["val_loss"].append(_one_pass(model, val_loader, loss_fn, device))
+    return history
+'''),
+        ("utils.training.fit, one epoch at a time", '''
+from utils.training import fit
+
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    history = {"train_loss": [], "val_loss": []}
+    for _ in range(epochs):
+        one = fit(model, train_loader, loss_fn, optimizer, 1, val_loader=val_loader, device=device, progress=False)
+        history["train_loss"] += one["train_loss"]
+        history["val_loss"] += one["val_loss"]
+    return history
+'''),
+        ("inference_mode and lists of losses and sizes", '''
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    train_hist, val_hist = [], []
+    for epoch in range(epochs):
+        model.train()
+        losses, sizes = [], []
+        for X_batch, y_batch in train_loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(X_batch.to(device)), y_batch.to(device))
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            sizes.append(len(y_batch))
+        train_hist.append(sum(l * n for l, n in zip(losses, sizes)) / sum(sizes))
+        model.eval()
+        with torch.inference_mode():
+            pairs = [(loss_fn(model(xb.to(device)), yb.to(device)).item(), len(yb)) for xb, yb in val_loader]
+        val_hist.append(sum(l * n for l, n in pairs) / sum(n for _, n in pairs))
+    return {"train_loss": train_hist, "val_loss": val_hist}
 '''),
     ],
 }
