@@ -1,7 +1,8 @@
 """``coursekit-warm``: a jupyter_client kernel provisioner that forks kernels from a zygote.
 
 It is jupyter_client's LocalProvisioner except for how the process starts: a kernelspec whose argv is
-the standard ``PYTHON -m ipykernel_launcher -f {connection_file}`` gets a kernel forked from the
+the standard ``PYTHON -m ipykernel_launcher -f {connection_file}`` (with any options for the kernel
+after it, such as nbgrader's ``--HistoryManager.hist_file=:memory:``) gets a kernel forked from the
 zygote of that Python and environment (``coursekit.warm.client``), whose `ForkedKernel` stands in for
 the Popen object, so that polling, waiting, interrupting (SIGINT to the kernel's process group),
 killing and restarting are LocalProvisioner's own code. Anything else starts an ordinary kernel,
@@ -83,7 +84,7 @@ class WarmProvisioner(LocalProvisioner):
         why = client.supported()
         if why:
             return None, why
-        if len(cmd) != 5 or cmd[1:3] != ["-m", "ipykernel_launcher"] or cmd[3] != "-f":
+        if len(cmd) < 5 or cmd[1:4] != ["-m", "ipykernel_launcher", "-f"]:
             return None, None   # another kernel: not ours to speed up, and nothing to warn about
         extra = set(kwargs) - {"env", "cwd", "stdin", "stdout", "stderr", "independent", "kernel_id",
                                "extra_arguments"}

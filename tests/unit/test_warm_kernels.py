@@ -83,9 +83,9 @@ def kernels(tmp_path_factory):
     ksm = KernelSpecManager(kernel_dirs=[str(specs)])
     started = []
 
-    def start(name, cwd=NOTEBOOK_DIR, env=None):
+    def start(name, cwd=NOTEBOOK_DIR, env=None, **kwargs):
         km = KernelManager(kernel_name=name, kernel_spec_manager=ksm)
-        km.start_kernel(cwd=str(cwd), **({"env": env} if env is not None else {}))
+        km.start_kernel(cwd=str(cwd), **({"env": env} if env is not None else {}), **kwargs)
         kc = km.client()
         kc.start_channels()
         kc.wait_for_ready(timeout=120)
@@ -211,6 +211,15 @@ print(json.dumps({"dtype": str(torch.get_default_dtype()), "seed": torch.initial
     assert state["passed"] == "utils.checks"
     assert state["leaked"] == [False, False, False]
     assert state["cwd"] == str(NOTEBOOK_DIR)
+
+
+def test_kernel_options_after_the_command_reach_the_kernel(kernels):
+    """nbgrader starts its kernels with ``--HistoryManager.hist_file=:memory:`` after the command."""
+    km, kc = kernels("warm", extra_arguments=["--HistoryManager.hist_file=:memory:"])
+    assert provider(km) == "forked"
+    text, error, _ = run(kc, "import sys; print(get_ipython().history_manager.hist_file, sys.argv[1:] == "
+                             "sys.orig_argv[3:], sys.orig_argv[-1])")
+    assert error is None and text.split() == [":memory:", "True", "--HistoryManager.hist_file=:memory:"]
 
 
 def test_interrupt_and_restart(kernels):
