@@ -1,4 +1,11 @@
-"""``python -m coursekit.mutation``: run the mutation tests of some or all topics and write the reports."""
+"""Mutation testing of the exercises' tests (`make mutate [TOPICS=...]`, `python -m coursekit mutate`).
+
+Mutants of each exercise's solution (only the code between the solution markers) run against that
+exercise's graded test cells, hidden tests included, one kernel per topic. Every surviving mutant
+is a wrong answer the tests accept, unless tests/mutation_equivalents.yaml lists it as equivalent
+(a right answer) with its reason. Reports: artifacts/mutation/<topic>.txt and .json. Exit status 1
+when a non-equivalent mutant survives, a listed equivalent is killed, or a solution fails its tests.
+"""
 from __future__ import annotations
 
 import argparse

@@ -8,8 +8,6 @@ state. Their operators are also generic (``+``/``-``, numbers, strings) where th
 mistakes are PyTorch habits: a forgotten ``zero_grad()``, the wrong ``dim``, ``mean`` for
 ``sum``, a cut graph. The classic operators we do want (arithmetic, comparison, constant, loop
 "zero iteration" from cosmic-ray) are a few lines each on ``ast``, so they are written here too.
-(The package index was not reachable from the development machine either, so nothing could be
-vendored; see docs/DESIGN.md of the project for the decision.)
 
 How a mutant is made: the cell is parsed once; every node that lies wholly inside a solution region
 is offered to each operator; an operator yields a replacement node (or statements). The replacement

@@ -23,7 +23,7 @@ from coursekit.mutation.runner import run_topic
 from coursekit.notebook import exercises, read
 from coursekit.paths import ROOT, solution_notebook, topics
 
-SAMPLE = int(os.environ.get("COURSEKIT_MUTATION_SAMPLE", "12"))
+SAMPLE = int(os.environ.get("COURSEKIT_MUTATION_SAMPLE", "8"))
 
 
 def _equivalents():
