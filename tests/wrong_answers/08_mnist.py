@@ -1,273 +1,123 @@
-"""Wrong and alternative-right answers for 08_mnist (see tests/test_exercises.py)."""
+"""Plausible wrong answers (must fail the tests with a message that names the cause) and right answers
+written in other styles (must pass) for 08_mnist.
+
+Keys are the grade_ids of the solution cells. WRONG entries are (description, full cell source, words
+the failure message must contain); RIGHT entries are (description, full cell source).
+"""
+
+_EPOCH = '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    {train}
+    total, count = 0.0, 0
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        {zero}
+        loss = {loss}
+        loss.backward()
+        optimizer.step()
+        {accumulate}
+    return {result}
+'''
+
+
+def _epoch(train="model.train()", zero="optimizer.zero_grad()", loss="loss_fn(model(images), labels)",
+           accumulate="total += loss.item() * len(labels)\n        count += len(labels)", result="total / count"):
+    return _EPOCH.format(train=train, zero=zero, loss=loss, accumulate=accumulate, result=result)
+
+
+_ACC = '''
+def evaluate_accuracy(model, loader, device):
+    {prepare}
+    correct, total = 0, 0
+    {context}
+        for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
+            predictions = model(images).argmax(dim=1)
+            {accumulate}
+    return {result}
+'''
+
+
+def _acc(prepare="model.eval()", context="with torch.no_grad():",
+         accumulate="correct += (predictions == labels).sum().item()\n            total += labels.shape[0]",
+         result="correct / total"):
+    return _ACC.format(prepare=prepare, context=context, accumulate=accumulate, result=result)
+
+
+_MLP = '''
+def build_mnist_mlp():
+    return nn.Sequential({layers})
+'''
 
 WRONG = {
     "ex1_flatten_batch": [
-        ("flattens the whole batch into one long vector", '''
-def flatten_batch(images):
-    return images.flatten()
-'''),
-        ("batch size hard-coded to the visible test's 64", '''
+        ("hard-coded batch size", '''
 def flatten_batch(images):
     return images.reshape(64, 784)
-'''),
-        ("dimensions swapped: 784 x N", '''
+''', ["reshape/view", "fixed numbers"]),
+        ("flattens everything", '''
 def flatten_batch(images):
-    return images.reshape(images.shape[0], -1).T
-'''),
-        ("pixels read column by column (transposed images)", '''
+    return images.flatten()
+''', ["one vector", "batch"]),
+        ("keeps the channel dimension", '''
 def flatten_batch(images):
-    n = images.shape[0]
-    return images.reshape(n, 28, 28).transpose(1, 2).reshape(n, 784)
-'''),
+    return images.flatten(start_dim=2)
+''', ["channel dimension is still there"]),
+        ("transposes each image", '''
+def flatten_batch(images):
+    return images.reshape(images.shape[0], 28, 28).transpose(1, 2).reshape(images.shape[0], -1)
+''', ["column-by-column"]),
+        ("squeeze() drops a single image's batch dimension", '''
+def flatten_batch(images):
+    return images.squeeze().reshape(-1, 784).squeeze()
+''', ["squeeze"]),
+        ("picks channel 0 even without a channel dimension", '''
+def flatten_batch(images):
+    return images[:, 0].reshape(images.shape[0], -1)
+''', ["first pixel row"]),
+        ("view of a transposed batch", '''
+def flatten_batch(images):
+    return images.transpose(-1, -2).reshape(len(images), -1)
+''', ["column-by-column"]),
+        ("a list of rows", '''
+def flatten_batch(images):
+    return [img.reshape(-1) for img in images]
+''', ["list", "torch.stack"]),
     ],
     "ex2_build_mnist_mlp": [
-        ("a Sigmoid after the last layer", '''
-def build_mnist_mlp():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(),
-                         nn.Linear(16, 10), nn.Sigmoid())
-'''),
-        ("one hidden layer only: wrong parameter count", '''
-def build_mnist_mlp():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 10))
-'''),
-        ("no biases: 12,960 parameters", '''
-def build_mnist_mlp():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 16, bias=False), nn.Sigmoid(),
-                         nn.Linear(16, 16, bias=False), nn.Sigmoid(), nn.Linear(16, 10, bias=False))
-'''),
-        ("ReLU instead of Sigmoid", '''
-def build_mnist_mlp():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 10))
-'''),
-        ("no Flatten: fails on image batches", '''
-def build_mnist_mlp():
-    return nn.Sequential(nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10))
-'''),
-        ("returns the same model object every time", '''
-_the_model = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(),
-                           nn.Linear(16, 10))
+        ("a softmax at the end", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10), nn.Softmax(dim=1)"),
+         ["unexpected from position 6", "logits"]),
+        ("ReLU instead of sigmoid", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 10)"),
+         ["expected Sigmoid, got ReLU"]),
+        ("no Flatten", _MLP.format(layers="nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10)"),
+         ["expected Flatten, got Linear"]),
+        ("one model for every call", '''
+_the_model = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10))
 
 def build_mnist_mlp():
     return _the_model
-'''),
+''', ["same model object twice"]),
+        ("32 hidden units", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 32), nn.Sigmoid(), nn.Linear(32, 32), nn.Sigmoid(), nn.Linear(32, 10)"),
+         ["(784, 16, True)", "(784, 32, True)"]),
+        ("no biases", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 16, bias=False), nn.Sigmoid(), nn.Linear(16, 16, bias=False), nn.Sigmoid(), nn.Linear(16, 10, bias=False)"),
+         ["has bias", "False"]),
+        ("a sigmoid at the end too", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10), nn.Sigmoid()"),
+         ["unexpected from position 6"]),
+        ("only one hidden layer", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 10)"),
+         ["missing from position 4"]),
+        ("the sigmoid class without parentheses", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid, nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10)"),
+         ["class Sigmoid itself"]),
     ],
     "ex3_train_epoch": [
-        ("forgets optimizer.zero_grad(): gradients accumulate", '''
-def train_epoch(model, loader, loss_fn, optimizer, device):
-    model.train()
-    total = 0.0
-    for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
-        loss = loss_fn(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        total += loss.item()
-    return total / len(loader)
-'''),
-        ("swapped loss arguments", '''
-def train_epoch(model, loader, loss_fn, optimizer, device):
-    model.train()
-    total = 0.0
-    for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
-        optimizer.zero_grad()
-        loss = loss_fn(labels, model(images))
-        loss.backward()
-        optimizer.step()
-        total += loss.item()
-    return total / len(loader)
-'''),
-        ("never switches to training mode", '''
-def train_epoch(model, loader, loss_fn, optimizer, device):
-    total = 0.0
-    for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
-        optimizer.zero_grad()
-        loss = loss_fn(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        total += loss.item()
-    return total / len(loader)
-'''),
-        ("returns the last batch's loss instead of the mean", '''
-def train_epoch(model, loader, loss_fn, optimizer, device):
-    model.train()
-    for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
-        optimizer.zero_grad()
-        loss = loss_fn(model(images), labels)
-        loss.backward()
-        optimizer.step()
-    return loss.item()
-'''),
-        ("softmax applied before the loss", '''
-def train_epoch(model, loader, loss_fn, optimizer, device):
-    model.train()
-    total = 0.0
-    for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
-        optimizer.zero_grad()
-        loss = loss_fn(torch.softmax(model(images), dim=1), labels)
-        loss.backward()
-        optimizer.step()
-        total += loss.item()
-    return total / len(loader)
-'''),
-        ("returns a tensor holding the whole graph, not a float", '''
-def train_epoch(model, loader, loss_fn, optimizer, device):
-    model.train()
-    total = 0.0
-    for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
-        optimizer.zero_grad()
-        loss = loss_fn(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        total = total + loss
-    return total / len(loader)
-'''),
-    ],
-    "ex4_evaluate_accuracy": [
-        ("forgets model.eval()", '''
-def evaluate_accuracy(model, loader, device):
-    correct, total = 0, 0
-    with torch.no_grad():
-        for images, labels in loader:
-            images, labels = images.to(device), labels.to(device)
-            correct += (model(images).argmax(dim=1) == labels).sum().item()
-            total += len(labels)
-    return correct / total
-'''),
-        ("forgets torch.no_grad()", '''
-def evaluate_accuracy(model, loader, device):
-    model.eval()
-    correct, total = 0, 0
-    for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
-        correct += (model(images).argmax(dim=1) == labels).sum().item()
-        total += len(labels)
-    return correct / total
-'''),
-        ("mean of the batch accuracies (wrong when the last batch is smaller)", '''
-def evaluate_accuracy(model, loader, device):
-    model.eval()
-    accs = []
-    with torch.no_grad():
-        for images, labels in loader:
-            images, labels = images.to(device), labels.to(device)
-            accs.append((model(images).argmax(dim=1) == labels).float().mean().item())
-    return sum(accs) / len(accs)
-'''),
-        ("argmax over dim 0", '''
-def evaluate_accuracy(model, loader, device):
-    model.eval()
-    correct, total = 0, 0
-    with torch.no_grad():
-        for images, labels in loader:
-            images, labels = images.to(device), labels.to(device)
-            correct += (model(images).argmax(dim=0) == labels).sum().item()
-            total += len(labels)
-    return correct / total
-'''),
-        ("returns the count of correct predictions", '''
-def evaluate_accuracy(model, loader, device):
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for images, labels in loader:
-            images, labels = images.to(device), labels.to(device)
-            correct += (model(images).argmax(dim=1) == labels).sum().item()
-    return float(correct)
-'''),
-    ],
-    "ex5_better_model": [
-        ("the 13,002-parameter sigmoid network: below 90 % with the recipe", '''
-def build_better_model():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(),
-                         nn.Linear(16, 10))
-'''),
-        ("ends in a softmax although CrossEntropyLoss expects logits", '''
-def build_better_model():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10), nn.Softmax(dim=1))
-'''),
-        ("a linear model (multinomial logistic regression)", '''
-def build_better_model():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
-'''),
-        ("no Flatten: fails on image batches", '''
-def build_better_model():
-    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-'''),
-        ("far too big for quick grading", '''
-def build_better_model():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 10))
-'''),
-    ],
-    "ex6_confusion_counts": [
-        ("transposed: rows are the predictions", '''
-def confusion_counts(y_true, y_pred, num_classes):
-    counts = torch.zeros(num_classes, num_classes, dtype=torch.int64)
-    for t, p in zip(y_true.tolist(), y_pred.tolist()):
-        counts[p, t] += 1
-    return counts
-'''),
-        ("size taken from the largest label instead of num_classes", '''
-def confusion_counts(y_true, y_pred, num_classes):
-    n = int(max(y_true.max(), y_pred.max())) + 1
-    counts = torch.zeros(n, n, dtype=torch.int64)
-    for t, p in zip(y_true.tolist(), y_pred.tolist()):
-        counts[t, p] += 1
-    return counts
-'''),
-        ("float counts", '''
-def confusion_counts(y_true, y_pred, num_classes):
-    counts = torch.zeros(num_classes, num_classes)
-    for t, p in zip(y_true.tolist(), y_pred.tolist()):
-        counts[t, p] += 1
-    return counts
-'''),
-        ("fancy-index += drops repeated pairs", '''
-def confusion_counts(y_true, y_pred, num_classes):
-    counts = torch.zeros(num_classes, num_classes, dtype=torch.int64)
-    counts[y_true, y_pred] += 1
-    return counts
-'''),
-        ("hard-coded to the visible test", '''
-def confusion_counts(y_true, y_pred, num_classes):
-    return torch.tensor([[1, 1, 0], [0, 1, 0], [1, 0, 2]])
-'''),
-    ],
-}
-
-RIGHT = {
-    "ex1_flatten_batch": [
-        ("view(-1, 784)", '''
-def flatten_batch(images):
-    return images.view(-1, 784)
-'''),
-        ("torch.flatten with start_dim=1", '''
-def flatten_batch(images):
-    return torch.flatten(images, start_dim=1)
-'''),
-    ],
-    "ex2_build_mnist_mlp": [
-        ("a class of its own", '''
-class ThreeBlue(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.flatten = nn.Flatten()
-        self.layers = nn.Sequential(nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(),
-                                    nn.Linear(16, 10))
-
-    def forward(self, x):
-        return self.layers(self.flatten(x))
-
-def build_mnist_mlp():
-    return ThreeBlue()
-'''),
-    ],
-    "ex3_train_epoch": [
-        ("sample-weighted mean, zero_grad after the step", '''
+        ("loss arguments swapped", _epoch(loss="loss_fn(labels, model(images))"), ["swapped", "loss_fn(output, target)"]),
+        ("forgets zero_grad", _epoch(zero="pass"), ["add up", "zero_grad()"]),
+        ("plain mean of the batch losses", _epoch(accumulate="total += loss.item()\n        count += 1"), ["plain mean of the batch losses"]),
+        ("forgets model.train()", _epoch(train="pass"), ["training mode", "model.train()"]),
+        ("returns the loss tensor of the last batch", _epoch(result="loss"), ["Python float"]),
+        ("softmax before CrossEntropyLoss", _epoch(loss="loss_fn(torch.softmax(model(images), dim=1), labels)"),
+         ["softmax", "log-softmax itself"]),
+        ("only the last batch's loss", _epoch(accumulate="total, count = loss.item(), 1"), ["last batch"]),
+        ("one optimizer step per epoch", '''
 def train_epoch(model, loader, loss_fn, optimizer, device):
     model.train()
     optimizer.zero_grad()
@@ -276,48 +126,257 @@ def train_epoch(model, loader, loss_fn, optimizer, device):
         images, labels = images.to(device), labels.to(device)
         loss = loss_fn(model(images), labels)
         loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
         total += loss.item() * len(labels)
         count += len(labels)
+    optimizer.step()
     return total / count
+''', ["one optimizer step for the whole epoch"]),
+        ("trains under torch.no_grad()", '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(images), labels)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(labels)
+            count += len(labels)
+    return total / count
+''', ["graph was cut", "torch.no_grad()"]),
+    ],
+    "ex4_evaluate_accuracy": [
+        ("forgets model.eval()", _acc(prepare="pass"), ["model.eval()"]),
+        ("forgets torch.no_grad()", _acc(context="if True:"), ["torch.no_grad()"]),
+        ("mean of the batch accuracies", '''
+def evaluate_accuracy(model, loader, device):
+    model.eval()
+    accuracies = []
+    with torch.no_grad():
+        for images, labels in loader:
+            predictions = model(images.to(device)).argmax(dim=1)
+            accuracies.append((predictions == labels.to(device)).float().mean().item())
+    return sum(accuracies) / len(accuracies)
+''', ["mean of the batch accuracies"]),
+        ("returns the count", _acc(result="correct"), ["number of correct predictions"]),
+        ("a percentage", _acc(result="100 * correct / total"), ["percentage"]),
+        ("returns a tensor", _acc(accumulate="correct += (predictions == labels).sum()\n            total += labels.shape[0]"),
+         ["Python float"]),
+        ("switches gradients off globally", _acc(context="torch.set_grad_enabled(False)\n    if True:"),
+         ["gradients switched off"]),
+        ("only the last batch", _acc(accumulate="correct, total = (predictions == labels).sum().item(), labels.shape[0]"),
+         ["last batch"]),
+    ],
+    "ex5_better_model": [
+        ("a softmax at the end", '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10), nn.Softmax(dim=1))
+''', ["softmax", "sums to 1"]),
+        ("too many parameters", '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))
+''', ["too many parameters", "250,000"]),
+        ("the same model every time", '''
+_model = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+
+def build_better_model():
+    return _model
+''', ["same model object twice"]),
+        ("no Flatten", '''
+def build_better_model():
+    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+''', ["flatten"]),
+        ("the 13,002-parameter sigmoid network", '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10))
+''', ["test accuracy", "sigmoid"]),
+        ("one output", '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 1))
+''', ["(4, 10)", "(4, 1)"]),
+        ("a tiny ReLU network", '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 4), nn.ReLU(), nn.Linear(4, 10))
+''', ["too small"]),
+        ("the class, not a model", '''
+def build_better_model():
+    return nn.Sequential
+''', ["nn.Module", "class"]),
+    ],
+    "ex6_confusion_counts": [
+        ("rows and columns swapped", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    for t, p in zip(y_true.tolist(), y_pred.tolist()):
+        counts[p, t] += 1
+    return counts
+''', ["rows and columns are swapped"]),
+        ("size from the largest label", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    k = int(max(y_true.max(), y_pred.max())) + 1
+    counts = torch.zeros(k, k, dtype=torch.int64)
+    for t, p in zip(y_true.tolist(), y_pred.tolist()):
+        counts[t, p] += 1
+    return counts
+''', ["num_classes", "largest class"]),
+        ("float counts", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(num_classes, num_classes)
+    for t, p in zip(y_true.tolist(), y_pred.tolist()):
+        counts[t, p] += 1
+    return counts
+''', ["float32", "int64"]),
+        ("marks pairs instead of counting them", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    counts[y_true, y_pred] = 1
+    return counts
+''', ["marked once instead of counted"]),
+        ("only the diagonal", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    for t, p in zip(y_true.tolist(), y_pred.tolist()):
+        if t == p:
+            counts[t, p] += 1
+    return counts
+''', ["diagonal"]),
+        ("bincount with the roles swapped", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    return torch.bincount(y_pred * num_classes + y_true, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+''', ["rows and columns are swapped"]),
+        ("advanced indexing with += loses repeats", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    counts[y_true, y_pred] += 1
+    return counts
+''', ["marked once instead of counted"]),
+        ("scikit-learn without the labels argument", '''
+from sklearn.metrics import confusion_matrix
+
+def confusion_counts(y_true, y_pred, num_classes):
+    return torch.tensor(confusion_matrix(y_true.numpy(), y_pred.numpy()))
+''', ["num_classes", "largest class"]),
+    ],
+}
+
+RIGHT = {
+    "ex1_flatten_batch": [
+        ("flatten(start_dim=1)", '''
+def flatten_batch(images):
+    return images.flatten(start_dim=1)
+'''),
+        ("view with -1 for the batch", '''
+def flatten_batch(images):
+    return images.contiguous().view(-1, 28 * 28)
+'''),
+        ("nn.Flatten", '''
+def flatten_batch(images):
+    return nn.Flatten()(images)
+'''),
+    ],
+    "ex2_build_mnist_mlp": [
+        ("a class with registered layers", '''
+def build_mnist_mlp():
+    return nn.Sequential(
+        nn.Flatten(start_dim=1),
+        nn.Linear(in_features=784, out_features=16),
+        nn.Sigmoid(),
+        nn.Linear(in_features=16, out_features=16),
+        nn.Sigmoid(),
+        nn.Linear(in_features=16, out_features=10),
+    )
+'''),
+        ("built in a loop", '''
+def build_mnist_mlp():
+    layers = [nn.Flatten()]
+    sizes = [784, 16, 16, 10]
+    for i in range(3):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < 2:
+            layers.append(nn.Sigmoid())
+    return nn.Sequential(*layers)
+'''),
+        ("named layers", '''
+from collections import OrderedDict
+
+def build_mnist_mlp():
+    return nn.Sequential(OrderedDict([("flatten", nn.Flatten()), ("hidden1", nn.Linear(784, 16)), ("act1", nn.Sigmoid()),
+                                      ("hidden2", nn.Linear(16, 16)), ("act2", nn.Sigmoid()), ("out", nn.Linear(16, 10))]))
+'''),
+    ],
+    "ex3_train_epoch": [
+        ("len(loader.dataset)", '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total = 0.0
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * x.shape[0]
+    return total / len(loader.dataset)
+'''),
+        ("utils.training.fit for one epoch", '''
+from utils.training import fit
+
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    return fit(model, loader, loss_fn, optimizer, 1, device=device, progress=False)["train_loss"][0]
+'''),
+        ("lists of losses and sizes, set_to_none", '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    losses, sizes = [], []
+    for images, labels in loader:
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(images.to(device)), labels.to(device))
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        sizes.append(labels.numel())
+    return float(sum(l * n for l, n in zip(losses, sizes)) / sum(sizes))
 '''),
     ],
     "ex4_evaluate_accuracy": [
-        ("collects all predictions, then compares once", '''
+        ("inference_mode and len(loader.dataset)", '''
+def evaluate_accuracy(model, loader, device):
+    model.eval()
+    correct = 0
+    with torch.inference_mode():
+        for x, y in loader:
+            correct += (model(x.to(device)).argmax(1) == y.to(device)).sum().item()
+    return correct / len(loader.dataset)
+'''),
+        ("concatenated predictions", '''
+def evaluate_accuracy(model, loader, device):
+    model.eval()
+    with torch.no_grad():
+        preds = torch.cat([model(x.to(device)).argmax(dim=1).cpu() for x, _ in loader])
+        labels = torch.cat([y for _, y in loader])
+    return (preds == labels).float().mean().item()
+'''),
+        ("the decorator form of no_grad", '''
 @torch.no_grad()
 def evaluate_accuracy(model, loader, device):
-    model.eval()
-    preds, targets = [], []
+    model.train(False)
+    hits, seen = 0, 0
     for images, labels in loader:
-        preds.append(model(images.to(device)).argmax(1).cpu())
-        targets.append(labels)
-    return (torch.cat(preds) == torch.cat(targets)).float().mean().item()
-'''),
-        ("torch.inference_mode", '''
-def evaluate_accuracy(model, loader, device):
-    model.eval()
-    correct = total = 0
-    with torch.inference_mode():
-        for images, labels in loader:
-            out = model(images.to(device))
-            correct += int((out.argmax(dim=1).cpu() == labels).sum())
-            total += labels.numel()
-    return correct / total
+        hits += int((model(images.to(device)).max(dim=1).indices == labels.to(device)).sum())
+        seen += len(labels)
+    return hits / seen
 '''),
     ],
     "ex5_better_model": [
-        ("two hidden ReLU layers, 128 and 64 units", '''
-def build_better_model():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(),
-                         nn.Linear(64, 10))
-'''),
-        ("a class of its own, 128 ReLU units", '''
+        ("a class with torch.relu", '''
 class Better(nn.Module):
     def __init__(self):
         super().__init__()
-        self.hidden = nn.Linear(784, 128)
-        self.out = nn.Linear(128, 10)
+        self.hidden = nn.Linear(784, 256)
+        self.out = nn.Linear(256, 10)
 
     def forward(self, x):
         return self.out(torch.relu(self.hidden(x.flatten(1))))
@@ -325,18 +384,32 @@ class Better(nn.Module):
 def build_better_model():
     return Better()
 '''),
+        ("two hidden layers", '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 200), nn.ReLU(), nn.Linear(200, 100), nn.ReLU(), nn.Linear(100, 10))
+'''),
+        ("LeakyReLU and a log-softmax (still logits up to a shift)", '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.LeakyReLU(), nn.Linear(256, 10), nn.LogSoftmax(dim=1))
+'''),
     ],
     "ex6_confusion_counts": [
-        ("bincount of true * C + predicted", '''
+        ("bincount", '''
 def confusion_counts(y_true, y_pred, num_classes):
-    flat = y_true.long() * num_classes + y_pred.long()
-    return torch.bincount(flat, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    flat = y_true * num_classes + y_pred
+    return torch.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 '''),
-        ("index_put_ with accumulate=True", '''
+        ("index_put_ with accumulate", '''
 def confusion_counts(y_true, y_pred, num_classes):
-    counts = torch.zeros(num_classes, num_classes, dtype=torch.long)
-    counts.index_put_((y_true.long(), y_pred.long()), torch.ones(len(y_true), dtype=torch.long), accumulate=True)
+    counts = torch.zeros((num_classes, num_classes), dtype=torch.long)
+    counts.index_put_((y_true, y_pred), torch.ones_like(y_true), accumulate=True)
     return counts
+'''),
+        ("one-hot matrix product", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    t = torch.nn.functional.one_hot(y_true, num_classes)
+    p = torch.nn.functional.one_hot(y_pred, num_classes)
+    return (t.T @ p).to(torch.int64)
 '''),
     ],
 }
