@@ -33,6 +33,7 @@ help:
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c requirements.lock -e ".[test]"
+	$(BIN)/python -m coursekit.warm install   # the python3-warm kernelspec (coursekit/warm/)
 	touch $@
 
 setup: $(STAMP)

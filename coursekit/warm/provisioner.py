@@ -64,7 +64,7 @@ def shadowed(cwd: str, names) -> str | None:
     would provide instead."""
     for top in sorted({n.split(".")[0] for n in names}):
         spec = importlib.machinery.PathFinder.find_spec(top, [cwd])
-        if spec is not None and spec.loader is not None:
+        if spec is not None and spec.has_location:   # a namespace folder does not win over a package
             return top
     return None
 
