@@ -634,3 +634,26 @@ def test_call_forbids_named_library_functions():
     assert_message(message, "mse(a, b)", "uses mse_loss", "not to use", "expected:", "got:")
     with pytest.raises(TypeError, match="forbid"):
         call(own, 1, 2, forbid="mse_loss")
+
+
+def test_torch_not_implemented_is_not_the_placeholder():
+    f = student("def f(labels):\n    return torch.softmax(labels, dim=0)\n", "f")
+    message = call_failure(f, torch.tensor([1, 2]), what="f(labels)", exercise=2)
+    assert "not written yet" not in message and "integer tensor" in message
+
+
+def test_call_restores_grad_mode_after_an_error():
+    f = student("def f(w):\n    torch.set_grad_enabled(False)\n    (w * 2).sum().backward()\n", "f")
+    message = call_failure(f, torch.ones(2, requires_grad=True))
+    assert torch.is_grad_enabled()
+    assert "switched off" in message and "torch.no_grad()" in message
+
+
+def test_several_matching_causes_are_all_named():
+    message = failure(check_equal, 2, 3, "n", causes=[(2, "rounded down"), (2, "used round()")])
+    assert "probably one of these: rounded down Or: used round()" in message
+
+
+def test_python_list_index_error_is_explained():
+    f = student("def f(hidden):\n    return hidden[0]\n", "f")
+    assert "past the end of a list" in call_failure(f, [])

@@ -1094,6 +1094,86 @@ def _explain_matmul(message: str, frames: list, objects: tuple) -> tuple[str, st
     return problem, "check the shapes of both operands (print them) before the @."
 
 
+# Errors recognised from their message alone: (pattern, what went wrong, the likely cause). {0}, {1}, ...
+# in the problem are the pattern's groups. Errors whose meaning depends on where they happened (which loss,
+# which layer, which dtypes) are explained in _explain itself.
+_MESSAGE_RULES = [
+    (r"1D tensors expected", "torch.dot received a tensor that is not a vector",
+     "torch.dot multiplies two vectors; for a matrix times a vector use X @ w (or torch.mv)."),
+    (r"stack expects each tensor to be equal size, but got \[([\d, ]*)\] at entry \d+ and \[([\d, ]*)\] at entry \d+",
+     "torch.stack received tensors of different shapes ([{0}] and [{1}])",
+     "every piece must have the same shape: probably a reduction over the wrong dim, which leaves one value per row "
+     "instead of one per column."),
+    (r"expected target dtype to be long|expected scalar type long",
+     "the loss expects class indices (int64) as its target but received floats",
+     "pass the model's output first and the labels second, and keep the labels int64 (.long())."),
+    (r"could not infer output dtype", "mean() of an integer tensor", "convert it first: .float().mean()."),
+    (r"one_hot is only applicable to index tensor", "F.one_hot received a non-integer tensor",
+     "one_hot takes int64 labels: use .long()."),
+    (r"leaf variable that requires grad is being used in an in-place operation",
+     "a tensor that requires grad (a parameter) was changed in place while autograd was recording",
+     "do the update inside `with torch.no_grad():` (for example `p -= lr * p.grad`)."),
+    (r"can't call numpy\(\) on tensor that requires grad", ".numpy() on a tensor that requires grad",
+     "use t.detach().cpu().numpy(): detach() leaves the graph, cpu() brings it off a GPU."),
+    (r"can't convert (\w+)(?::\d+)? device type tensor to numpy", ".numpy() on a tensor on the {0} device",
+     "use t.detach().cpu().numpy(): only CPU tensors can become NumPy arrays."),
+    (r"cannot assign (?:module|parameters) before module\.__init__\(\) call",
+     "a layer was stored before nn.Module was set up", "call super().__init__() as the first line of __init__."),
+    (r"cannot assign '[\w.]+' as parameter '(\w+)'", "a plain tensor was assigned to the parameter '{0}'",
+     "wrap it in nn.Parameter(...), or copy the values into the existing parameter with .copy_(...) inside "
+     "torch.no_grad()."),
+    (r"does not require grad and does not have a grad_fn",
+     "backward() was called on a value that is not connected to anything that requires grad",
+     "the graph was cut: .item(), .detach(), .numpy(), torch.tensor(value) or computing under torch.no_grad() all "
+     "leave the graph; keep the loss a tensor computed from the parameters."),
+    (r"grad can be implicitly created only for scalar outputs", "backward() was called on a tensor with several values",
+     "reduce the loss to a single number first (for example with .mean())."),
+    (r"'(?:float|int)' object has no attribute 'backward'", "backward() was called on a plain Python number",
+     ".item() and float() turn the loss into a number without a graph: call backward() on the loss tensor and use "
+     ".item() only to record the value."),
+    (r"backward through the graph a second time", "backward() went through the same graph twice",
+     "probably an output computed once (before the loop) is reused: compute the forward pass and the loss again "
+     "inside the loop, for every step."),
+    (r"modified by an inplace operation", "a value that autograd still needed was changed in place",
+     "use the out-of-place form (x = x + 1, torch.relu(x)) instead of +=, relu_() or x[...] = ...."),
+    (r"a tensor with \d+ elements cannot be converted to scalar|only one element tensors can be converted",
+     ".item() (or float()) on a tensor with several values",
+     ".item() works on one-element tensors only: reduce first (.sum(), .mean())."),
+    (r"meta tensor|meta device|meta\b.*\bdevice|device\b.*\bmeta\b",
+     "tensors on the 'meta' device (which holds shapes but no values) met tensors on another device",
+     "create new tensors and layers on the device of the ones you were given (device=layer.weight.device, or "
+     ".to(x.device))."),
+    (r"expected all tensors to be on the same device|is not on the expected device", "tensors on different devices met",
+     "move the data to the model's device with .to(device) (both the inputs and the targets)."),
+    (r"view size is not compatible with input tensor's size and stride",
+     ".view() on a tensor whose memory layout does not allow it", "use .reshape(...) instead."),
+    (r"shape '\[([-\d, ]+)\]' is invalid for input of size (\d+)",
+     "reshape/view to [{0}] for a tensor of {1} elements",
+     "the sizes must multiply to the number of elements: use -1 for one size and take the others from the tensor "
+     "(e.g. images.shape[0]), not fixed numbers."),
+    (r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)",
+     "two tensors do not broadcast: sizes {0} and {1} in dimension {2}",
+     "print both shapes: probably a reduction without keepdim=True, a missing .T or a missing .unsqueeze()."),
+    (r"Target size \(torch\.Size\((\[[\d, ]*\])\)\) must be the same as input size \(torch\.Size\((\[[\d, ]*\])\)\)",
+     "the targets have shape {0} but the outputs {1}",
+     "the loss compares element by element: give the targets the output's shape (e.g. y.reshape(-1, 1) or "
+     "y.unsqueeze(1))."),
+    (r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)",
+     "the output has {0} rows but there are {1} targets",
+     "keep the batch dimension: reshape each batch to (N, features), e.g. x.reshape(len(x), -1)."),
+    (r"0D or 1D target tensor expected|multi-target not supported",
+     "CrossEntropyLoss received targets with an extra dimension",
+     "class labels must have shape (N,): use y.reshape(-1) (or pass the arguments in the order output, target)."),
+    (r"index (-?\d+) is out of bounds for dimension \d+ with size (\d+)", "index {0} used on a dimension of size {1}",
+     "an index is too large: check which dimension you index and the size you created (num_classes? the number of "
+     "rows?)."),
+    (r"list index out of range", "an index past the end of a list",
+     "probably an empty list (e.g. no hidden layers) or an off-by-one in a loop over indices."),
+    (r"argument '(\w+)' \(position \d+\) must be ([\w ,]+), not (\w+)",
+     "argument '{0}' of a torch function must be {1}, not {2}", "convert it: int(...) or round(...) for sizes and counts."),
+]
+
+
 def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str | None]:
     """(what went wrong, the likely cause or None) for an error raised in the student's code."""
     message = str(err)
@@ -1114,15 +1194,6 @@ def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str
 
     if "shapes cannot be multiplied" in message:
         return _explain_matmul(message, frames, objects)
-    if "1D tensors expected" in message:
-        return ("torch.dot received a tensor that is not a vector",
-                "torch.dot multiplies two vectors; for a matrix times a vector use X @ w (or torch.mv).")
-    match = re.search(r"stack expects each tensor to be equal size, but got \[([\d, ]*)\] at entry (\d+) and "
-                      r"\[([\d, ]*)\] at entry (\d+)", message)
-    if match:
-        return (f"torch.stack received tensors of different shapes ([{match.group(1)}] and [{match.group(3)}])",
-                "every piece must have the same shape: probably a reduction over the wrong dim, which leaves one "
-                "value per row instead of one per column.")
 
     match = (re.search(r"must have the same dtype, but got (\w+) and (\w+)", message)
              or re.search(r"to have the same dtype, but got:? (\w+) != (\w+)", message)
@@ -1145,30 +1216,12 @@ def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str
                     "convert the data with .float() (divide pixels by 255).")
         return f"two tensors with different dtypes met: {pair}", "convert one of them with .to(other.dtype)."
 
-    if "expected target dtype to be long" in low or "expected scalar type long" in low:
-        return ("the loss expects class indices (int64) as its target but received floats",
-                "pass the model's output first and the labels second, and keep the labels int64 (.long()).")
     if "can't be cast to the desired output type" in message:
         if _in_function(frames, "binary_cross_entropy_with_logits", "binary_cross_entropy"):
             return ("BCEWithLogitsLoss received integer targets",
                     "binary targets must be floats of the output's shape: use y.float().")
         return ("an integer tensor was asked to hold a floating-point result in place",
                 "create the tensor as float (dtype=torch.float32) or compute out of place with .float().")
-    if "could not infer output dtype" in message:
-        return ("mean() of an integer tensor", "convert it first: .float().mean().")
-    if "one_hot is only applicable to index tensor" in message:
-        return "F.one_hot received a non-integer tensor", "one_hot takes int64 labels: use .long()."
-
-    if "leaf variable that requires grad is being used in an in-place operation" in low:
-        return ("a tensor that requires grad (a parameter) was changed in place while autograd was recording",
-                "do the update inside `with torch.no_grad():` (for example `p -= lr * p.grad`).")
-    if "can't call numpy() on tensor that requires grad" in low:
-        return (".numpy() on a tensor that requires grad",
-                "use t.detach().cpu().numpy(): detach() leaves the graph, cpu() brings it off a GPU.")
-    match = re.search(r"can't convert (\w+)(?::\d+)? device type tensor to numpy", message)
-    if match:
-        return (f".numpy() on a tensor on the {match.group(1)} device",
-                "use t.detach().cpu().numpy(): only CPU tensors can become NumPy arrays.")
 
     init = next((f for f in frames if f.f_code.co_name == "__init__" and _is_library_file(f.f_code.co_filename)
                  and isinstance(f.f_locals.get("self"), nn.Module)
@@ -1193,101 +1246,27 @@ def _explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str
                     "instead of the function, or apply the function in a forward() of your own.")
         return (f"nn.Sequential received the class {name} itself, not a layer",
                 f"create the layer by calling the class: {name}() with parentheses.")
-    if "cannot assign module before module.__init__() call" in low or \
-            "cannot assign parameters before module.__init__() call" in low:
-        return ("a layer was stored before nn.Module was set up",
-                "call super().__init__() as the first line of __init__.")
-    match = re.search(r"cannot assign '([\w.]+)' as parameter '(\w+)'", message)
-    if match:
-        return (f"a plain tensor was assigned to the parameter {match.group(2)!r}",
-                "wrap it in nn.Parameter(...), or copy the values into the existing parameter with "
-                ".copy_(...) inside torch.no_grad().")
 
     if "does not require grad and does not have a grad_fn" in message and not torch.is_grad_enabled():
         return ("backward() was called while gradients were switched off for everything",
                 "something switched gradients off globally (torch.set_grad_enabled(False)); compute what must not "
                 "be recorded inside a `with torch.no_grad():` block instead, which switches them back on at its end.")
-    if "does not require grad and does not have a grad_fn" in message:
-        return ("backward() was called on a value that is not connected to anything that requires grad",
-                "the graph was cut: .item(), .detach(), .numpy(), torch.tensor(value) or computing under "
-                "torch.no_grad() all leave the graph; keep the loss a tensor computed from the parameters.")
-    if "grad can be implicitly created only for scalar outputs" in message:
-        return ("backward() was called on a tensor with several values",
-                "reduce the loss to a single number first (for example with .mean()).")
-    if "object has no attribute 'backward'" in message:
-        return ("backward() was called on a plain Python number",
-                ".item() and float() turn the loss into a number without a graph: call backward() on the loss "
-                "tensor and use .item() only to record the value.")
-    if "backward through the graph a second time" in message:
-        return ("backward() went through the same graph twice",
-                "probably an output computed once (before the loop) is reused: compute the forward pass and the "
-                "loss again inside the loop, for every step.")
-    if "modified by an inplace operation" in message:
-        return ("a value that autograd still needed was changed in place",
-                "use the out-of-place form (x = x + 1, torch.relu(x)) instead of +=, relu_() or x[...] = ....")
-    if re.search(r"a tensor with \d+ elements cannot be converted to scalar", low) or \
-            "only one element tensors can be converted" in low:
-        return (".item() (or float()) on a tensor with several values",
-                ".item() works on one-element tensors only: reduce first (.sum(), .mean()).")
     if "boolean value of tensor with more than one" in low:
         if _in_function(frames, "legacy_get_string", "legacy_get_enum"):
             return ("a loss class was called with tensors",
                     "create the loss first (loss_fn = nn.MSELoss()), then call it: loss_fn(output, target).")
         return ("`if`, `and`, `or` or `not` on a tensor with several values",
                 "use .all() or .any() (or compare single numbers with .item()).")
-    if "meta tensor" in low or "meta device" in low or ("meta" in low and "device" in low):
-        return ("tensors on the 'meta' device (which holds shapes but no values) met tensors on another device",
-                "create new tensors and layers on the device of the ones you were given "
-                "(device=layer.weight.device, or .to(x.device)).")
-    if "expected all tensors to be on the same device" in low or "is not on the expected device" in low:
-        return ("tensors on different devices met",
-                "move the data to the model's device with .to(device) (both the inputs and the targets).")
     match = re.search(r"Dimension out of range \(expected to be in range of \[(-?\d+), (-?\d+)\], but got (-?\d+)\)",
                       message)
     if match:
         ndim = int(match.group(2)) + 1
         return (f"dim={match.group(3)} was used on a tensor with {ndim} dimension{'s' if ndim != 1 else ''}",
                 "check the tensor's shape: a dimension you expect is not there (squeezed away or never added?).")
-    if "view size is not compatible with input tensor's size and stride" in message:
-        return ".view() on a tensor whose memory layout does not allow it", "use .reshape(...) instead."
-    match = re.search(r"shape '\[([-\d, ]+)\]' is invalid for input of size (\d+)", message)
-    if match:
-        return (f"reshape/view to [{match.group(1)}] for a tensor of {match.group(2)} elements",
-                "the sizes must multiply to the number of elements: use -1 for one size and take the others "
-                "from the tensor (e.g. images.shape[0]), not fixed numbers.")
-    match = re.search(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton "
-                      r"dimension (\d+)", message)
-    if match:
-        return (f"two tensors do not broadcast: sizes {match.group(1)} and {match.group(2)} in dimension "
-                f"{match.group(3)}",
-                "print both shapes: probably a reduction without keepdim=True, a missing .T or a missing "
-                ".unsqueeze().")
-    match = re.search(r"Target size \(torch.Size\((\[[\d, ]*\])\)\) must be the same as input size "
-                      r"\(torch.Size\((\[[\d, ]*\])\)\)", message)
-    if match:
-        return (f"the targets have shape {match.group(1)} but the outputs {match.group(2)}",
-                "the loss compares element by element: give the targets the output's shape "
-                "(e.g. y.reshape(-1, 1) or y.unsqueeze(1)).")
-    match = re.search(r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)", message)
-    if match:
-        return (f"the output has {match.group(1)} rows but there are {match.group(2)} targets",
-                "keep the batch dimension: reshape each batch to (N, features), e.g. x.reshape(len(x), -1).")
-    if "0D or 1D target tensor expected" in message or "multi-target not supported" in message:
-        return ("CrossEntropyLoss received targets with an extra dimension",
-                "class labels must have shape (N,): use y.reshape(-1) (or pass the arguments in the order "
-                "output, target).")
-    match = re.search(r"index (-?\d+) is out of bounds for dimension (\d+) with size (\d+)", message)
-    if match:
-        return (f"index {match.group(1)} used on a dimension of size {match.group(3)}",
-                "an index is too large: check which dimension you index and the size you created "
-                "(num_classes? the number of rows?).")
-    if isinstance(err, IndexError) and "list index out of range" in message:
-        return ("an index past the end of a list",
-                "probably an empty list (e.g. no hidden layers) or an off-by-one in a loop over indices.")
-    match = re.search(r"argument '(\w+)' \(position \d+\) must be ([\w ,]+), not (\w+)", message)
-    if match:
-        return (f"argument {match.group(1)!r} of a torch function must be {match.group(2)}, not {match.group(3)}",
-                "convert it: int(...) or round(...) for sizes and counts.")
+    for pattern, problem, hint in _MESSAGE_RULES:
+        match = re.search(pattern, message, re.IGNORECASE)
+        if match:
+            return problem.format(*match.groups()), hint
     if isinstance(err, (TypeError, AttributeError)) and "nonetype" in low:
         line = _last_student_line(err)
         if ".grad" in line:
