@@ -13,8 +13,8 @@ course and is not visible to student code.
   notebooks; it counts for that student only, whatever its entries are called;
 * ``.gz`` of either form: decompressed (size-capped).
 
-Student ids: letters, digits, ``.``, ``-`` and ``@`` (not ``_``, which separates the id from the
-rest), starting with a letter or digit, at most ``KitGrading.max_student_id_length`` characters.
+Student ids: letters, digits, ``_``, ``.``, ``-`` and ``@``, starting with a letter or digit, at most
+``KitGrading.max_student_id_length`` characters (an id in an LMS file name ends at its first ``_``).
 Every entry that is not imported is reported with the reason.
 """
 from __future__ import annotations
@@ -51,8 +51,9 @@ def invalid_student_id(sid: str, max_length: int = 64) -> str | None:
         return f"student id longer than {max_length} characters"
     if unicodedata.normalize("NFC", sid) != sid:
         return "student id not in Unicode normal form (NFC)"
-    if "_" in sid or not _ID_CHARS.match(sid):
-        return f"invalid student id {shown(sid)!r} (letters, digits, '.', '-', '@'; starting with a letter or digit)"
+    if not _ID_CHARS.match(sid):
+        return (f"invalid student id {shown(sid)!r} (letters, digits, '_', '.', '-', '@'; starting with a letter "
+                "or digit)")
     return None
 
 

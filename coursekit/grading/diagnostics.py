@@ -129,7 +129,7 @@ def _exit_words(code) -> str:
     return f"exited with code {code} (os._exit, sys.exit in a thread, or a crash)"
 
 
-def failure_reason(ctx, data: dict, oom: int) -> str:
+def failure_reason(ctx, data: dict, oom: int, pids_hit: int = 0) -> str:
     """A one-line reason from the driver's report of a submission nbgrader could not grade."""
     execution = data.get("execution") if isinstance(data.get("execution"), dict) else {}
     cell = _cell_words(execution)
@@ -139,6 +139,9 @@ def failure_reason(ctx, data: dict, oom: int) -> str:
     exc = str(failure.get("exception", ""))
     if oom:
         return memory_reason(ctx, cell)
+    if pids_hit:
+        return (f"stopped" + (f" during {cell}" if cell else "") + f": it reached the {ctx.sandbox.max_processes}-"
+                "process limit (KitSandbox.max_processes)")
     if "DeadKernelError" in text or "Kernel died" in text or "DeadKernelError" in exc:
         code = execution.get("kernel_exit")
         if ctx.isolation.limiter.kind == "rlimit" and ("MemoryError" in text or code in (137, -9)):
@@ -152,8 +155,9 @@ def failure_reason(ctx, data: dict, oom: int) -> str:
         return exc.splitlines()[-1][:300] if exc.strip() else "grader error"
     last = ""
     for line in text.splitlines():
-        if re.match(r"^[\w.]*(Error|Exception|Interrupt)\b", line.strip()):
-            last = line.strip()
+        line = line.strip()
+        if re.match(r"^[\w.]*(Error|Exception|Interrupt)\b", line) and "NbGraderException" not in line:
+            last = line
     return "nbgrader could not grade it: " + (last or exc or "no reason given")[-300:]
 
 

@@ -117,6 +117,14 @@ def _released(root: Path, release_dir: str, topic: str, notebooks: list[str]):
     return released, sources, kernelspec
 
 
+def _scrub_paths(root: Path, run: Run) -> list[str]:
+    """Paths of this machine removed from what students and the instructor read (longest first)."""
+    from coursekit.paths import ROOT
+    paths = {str(run.dir), str(root) + "/", str(ROOT) + "/", "/grade/work/course/", "/grade/",
+             os.path.realpath(sys.prefix) + "/", os.path.realpath(sys.base_prefix) + "/", sys.prefix + "/"}
+    return sorted(paths, key=len, reverse=True)
+
+
 def _mpl_cache() -> list[Path]:
     try:
         import matplotlib
@@ -195,7 +203,7 @@ def grade(opts: Options) -> Summary:
                       source_files=_source_files(root / cd.source_directory / opts.topic),
                       nbgrader_config=_sandbox_config(cfg), isolation=isolation, run=run, grading=grading,
                       sandbox=sandbox, cell_timeout=float(cell_timeout), mpl_cache=_mpl_cache(),
-                      scrub=[str(run.dir), str(root) + "/", "/grade/work/course/", "/grade/"],
+                      scrub=_scrub_paths(root, run),
                       released_sources=sources, kernelspec=kernelspec)
         lap("plan")
         workers = opts.workers or grading.workers or os.cpu_count() or 1

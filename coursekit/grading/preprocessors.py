@@ -4,6 +4,10 @@ Named in ``nbgrader_config.py`` by dotted path, so this module imports only nbgr
 """
 from __future__ import annotations
 
+import os
+import shutil
+import stat
+
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 
@@ -52,3 +56,25 @@ class TrackedExecute(Execute):
             return process.wait(timeout=2) if process is not None else None
         except Exception:
             return None
+
+
+class ClearWorkdir(NbGraderPreprocessor):
+    """Right after the kernel is gone: remove from the notebook's folder everything the kernel may
+    have left there (files, folders, links, FIFOs), so that nbgrader, writing the executed notebook
+    and setting file permissions, acts only on what it writes itself (a link planted there would
+    otherwise be followed). Links are removed, never followed."""
+
+    def preprocess(self, nb, resources):
+        path = (resources.get("metadata") or {}).get("path")
+        if path and os.path.isdir(path):
+            for name in os.listdir(path):
+                full = os.path.join(path, name)
+                try:
+                    st = os.lstat(full)
+                    if stat.S_ISDIR(st.st_mode):
+                        shutil.rmtree(full, ignore_errors=True)
+                    elif not (stat.S_ISREG(st.st_mode) and name == resources.get("unique_key", "") + ".ipynb"):
+                        os.unlink(full)
+                except OSError:
+                    pass
+        return nb, resources

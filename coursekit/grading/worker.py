@@ -104,7 +104,7 @@ def _kernel_argv(ctx: Context, home: str, workdir: str, rt: str, cgroup: bool) -
     m.ro("/grade/in/etc/passwd", "/etc/passwd").ro("/grade/in/etc/group", "/etc/group")
     m.tmpfs("/tmp", sb.tmp_limit_mb, "1777").tmpfs("/dev/shm", sb.tmp_limit_mb, "1777")
     m.tmpfs(home, sb.tmp_limit_mb, "0700")
-    m.rw(workdir, f"{home}/{ctx.topic}").rw(rt)
+    m.rw(workdir, f"{home}/{ctx.topic}").rw(rt).read_only_root()
     return [ctx.isolation.bwrap, *bwrap.common(1000, "kernel"), *m.args, *bwrap.env_args(env),
             "--chdir", f"{home}/{ctx.topic}", "--", py, "-I", bwrap.KERNEL_START, "-f", "{connection_file}"]
 
@@ -174,7 +174,7 @@ def _driver_argv(ctx: Context, jdir: Path, uid: int | None) -> tuple[list[str], 
     inp = "/grade/in" if uid is not None else str(jdir / "in")
     m.ro(f"{inp}/etc/passwd", "/etc/passwd").ro(f"{inp}/etc/group", "/etc/group")
     m.tmpfs("/grade/work", sb.disk_limit_mb, "0755")
-    m.tmpfs("/tmp", sb.tmp_limit_mb, "1777").tmpfs("/dev/shm", sb.tmp_limit_mb, "1777")
+    m.tmpfs("/tmp", sb.tmp_limit_mb, "1777").tmpfs("/dev/shm", sb.tmp_limit_mb, "1777").read_only_root()
     env = {"PATH": f"{os.path.dirname(py)}:/usr/bin:/bin", "HOME": "/grade/work/home", "LANG": "C.UTF-8",
            "PYTHONPATH": bwrap.KIT_DIR, "PYTHONSAFEPATH": "1", "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": "/tmp",
            "OMP_NUM_THREADS": "1", "USER": "student"}
@@ -251,10 +251,11 @@ def finish(ctx: Context, running: Running, timed_out: bool = False) -> JobResult
     """Read a finished (or killed) sandbox's results back as data, then remove its traces."""
     result = running.result
     result.seconds = time.monotonic() - running.started
-    oom = 0
+    oom = pids_hit = 0
     try:
         if running.cgroup is not None:
             oom = running.cgroup.oom_kills()
+            pids_hit = running.cgroup.pids_max_hits()
             result.peak_mb = running.cgroup.peak_bytes() / 2**20
             running.cgroup.remove()
         if timed_out:
@@ -270,7 +271,7 @@ def finish(ctx: Context, running: Running, timed_out: bool = False) -> JobResult
         except (safeio.Unsafe, ValueError, UnicodeDecodeError) as exc:
             result.reason = diagnostics.no_result_reason(ctx, running.proc.returncode, oom, str(exc))
             return result
-        _apply(ctx, running, data, result, oom)
+        _apply(ctx, running, data, result, oom, pids_hit)
         return result
     finally:
         if running.uid is not None:
@@ -278,7 +279,7 @@ def finish(ctx: Context, running: Running, timed_out: bool = False) -> JobResult
         shutil.rmtree(running.dir, ignore_errors=True)
 
 
-def _apply(ctx: Context, running: Running, data: dict, result: JobResult, oom: int) -> None:
+def _apply(ctx: Context, running: Running, data: dict, result: JobResult, oom: int, pids_hit: int) -> None:
     integrity = data.get("integrity") if isinstance(data.get("integrity"), dict) else {}
     for found in integrity.values():
         if isinstance(found, dict):
@@ -289,8 +290,10 @@ def _apply(ctx: Context, running: Running, data: dict, result: JobResult, oom: i
             kept = _strings(found.get("stderr_kept"))
             if kept:
                 result.note("output on stderr in graded cells that passed (kept their points): " + ", ".join(kept[:10]))
+    if pids_hit:
+        result.note(f"it reached the {ctx.sandbox.max_processes}-process limit (KitSandbox.max_processes)")
     if data.get("status") != "graded":
-        result.reason = diagnostics.failure_reason(ctx, data, oom)
+        result.reason = diagnostics.failure_reason(ctx, data, oom, pids_hit)
         return
     notebooks = data.get("notebooks") if isinstance(data.get("notebooks"), dict) else {}
     cap = int(ctx.grading.max_notebook_mb * 4 * 2**20)

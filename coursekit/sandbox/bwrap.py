@@ -109,6 +109,12 @@ class Mounts:
         self.args += ["--dir", dest]
         return self
 
+    def read_only_root(self) -> "Mounts":
+        """Last: the sandbox's own root (a tmpfs holding the mount points) becomes read-only, so that
+        only the writable mounts (working space, /tmp, /dev/shm, results) can be written."""
+        self.args += ["--remount-ro", "/"]
+        return self
+
 
 def common(inner_uid: int, hostname: str = "sandbox") -> list[str]:
     """Namespaces and process options of an unprivileged sandbox (made by bwrap as a normal user)."""

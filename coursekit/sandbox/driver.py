@@ -71,8 +71,9 @@ def _course(job: dict) -> Path:
 def _kernel_spec(job: dict) -> None:
     kdir = WORK / "share" / "jupyter" / "kernels" / KERNEL_NAME
     kdir.mkdir(parents=True)
+    # interrupts as messages: a signal to the kernel's process would reach bwrap, not Python
     spec = {"argv": job["kernel_argv"], "display_name": "Python 3 (grading sandbox)", "language": "python",
-            "metadata": {"debugger": False}}
+            "interrupt_mode": "message", "metadata": {"debugger": False}}
     if job.get("kernel_env"):           # only without isolation (bwrap sets the kernel's environment)
         spec["env"] = job["kernel_env"]
     (kdir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -86,7 +87,7 @@ def _config(job: dict, course: Path):
     from traitlets.config import Config
     from nbgrader.converters import Autograde
     from coursekit.grading.integrity import CheckGuards, InsertGuards
-    from coursekit.grading.preprocessors import TrackedExecute
+    from coursekit.grading.preprocessors import ClearWorkdir, TrackedExecute
 
     cfg = Config(job["nbgrader_config"])
     cd = cfg.CourseDirectory
@@ -107,9 +108,9 @@ def _config(job: dict, course: Path):
         else list(Autograde.class_traits()["autograde_preprocessors"].default())
     names = [s if isinstance(s, str) else s.__name__ for s in steps]
     at = next(i for i, n in enumerate(names) if n.rsplit(".", 1)[-1] in ("Execute", "TrackedExecute"))
-    steps[at] = TrackedExecute
+    steps[at:at + 1] = [TrackedExecute, ClearWorkdir]
     if job.get("guard", True):
-        steps[at:at + 1] = [InsertGuards, TrackedExecute, CheckGuards]
+        steps[at:at + 2] = [InsertGuards, TrackedExecute, ClearWorkdir, CheckGuards]
     cfg.Autograde.autograde_preprocessors = steps
     return cfg
 

@@ -213,9 +213,9 @@ class Guard:
     def check(self, nonce: str, names=(), done: str = "") -> None:
         found: list[str] = []
         notes: list[str] = []
-        for step in (self._restore_ipython, self._restore_sys, self._restore_builtins, self._restore_modules,
-                     self._restore_functions, self._restore_classes, lambda f: self._restore_names(f, notes, names),
-                     self._stop_tracing, self._processes, self._threads):
+        for step in (self._threads, self._processes, self._stop_tracing, self._restore_ipython, self._restore_sys,
+                     self._restore_builtins, self._restore_modules, self._restore_functions, self._restore_classes,
+                     lambda f: self._restore_names(f, notes, names)):
             try:
                 step(found)
             except Exception as exc:  # the student broke something the guard relies on
@@ -474,17 +474,25 @@ class Guard:
             found.append(f"{len(stray)} process(es) left running by the notebook (killed)")
 
     def _threads(self, found: list) -> None:
-        frames = sys._current_frames()
+        """Threads running the notebook's code (one could re-patch what was just restored): each gets
+        SystemExit raised in it, and is reported."""
+        import ctypes
         me = self._threading.get_ident()
-        for ident, frame in frames.items():
+        stopped = 0
+        for ident, frame in sys._current_frames().items():
             if ident == me:
                 continue
             f = frame
             while f is not None:
-                if not f.f_code.co_filename.startswith(self.trusted_prefixes) and f.f_code.co_filename != __file__:
-                    found.append("a thread running the notebook's code was left running")
-                    return
+                if self._student_code(f.f_code):
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(SystemExit))
+                    stopped += 1
+                    break
                 f = f.f_back
+        if stopped:
+            import time
+            time.sleep(0.05)          # let them stop before what they changed is put back
+            found.append(f"{stopped} thread(s) running the notebook's code were left running (stopped)")
 
 
 _MISSING = object()

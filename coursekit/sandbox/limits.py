@@ -73,6 +73,18 @@ class Cgroup:
                 return int(value)
         return 0
 
+    def pids_max_hits(self) -> int:
+        """How often a new process or thread was refused by the process limit."""
+        for d in self.dirs:
+            try:
+                for line in (d / "pids.events").read_text().splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "max":
+                        return int(value)
+            except (OSError, ValueError):
+                continue
+        return 0
+
     def peak_bytes(self) -> int:
         for name in ("memory.peak", "memory.max_usage_in_bytes"):
             try:

@@ -1,0 +1,27 @@
+"""Correct work keeps its points under the defaults: the instructor's solution of every topic,
+submitted as a student, gets full marks through the real grader with the default settings (limits,
+isolation, integrity guards), without being flagged; the untouched student version gets 0."""
+from __future__ import annotations
+
+import pytest
+
+from coursekit import notebook, synth
+from coursekit.grading.pipeline import Options, grade
+from coursekit.paths import ROOT, topics
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("topic", topics())
+def test_solution_gets_full_marks_and_the_student_version_zero(topic, tmp_path):
+    course = synth.make_course(tmp_path / "course", topic)
+    nb = f"{topic}.ipynb"
+    right = synth.correct_answers(ROOT / "solutions" / topic / nb)
+    synth.submit(course, topic, "solution", {nb: synth.make_submission(course / "notebooks" / topic / nb, right)})
+    synth.submit(course, topic, "untouched", {nb: (course / "notebooks" / topic / nb).read_bytes()})
+    summary = grade(Options(topic=topic, root=course, workers=2, progress=False, feedback=False))
+    total = notebook.total_points(ROOT / "solutions" / topic / nb)
+    assert not summary.failed, summary.failed
+    assert summary.scores == {"solution": (total, total), "untouched": (0.0, total)}, summary.text()
+    assert not summary.flagged, summary.flagged
+    assert "bubblewrap" in summary.isolation or "NO isolation" in summary.isolation

@@ -1,0 +1,530 @@
+"""Whatever students submit: one batch of honest, broken, cheating and hostile submissions of the real
+topic 01_tensors, graded once by the kit with its default isolation (module-scoped fixture), checked
+by many tests. Every defence the README claims has an attack here that fails without it.
+
+Each submission has an expected score, status and flag: honest students keep their exact scores;
+every cheat scores as if the cheat did nothing (the wrong answers it hides fail) or is flagged,
+usually both; broken submissions get 0 with a reason naming what stopped them; nothing outside a
+submission changes. The table (student, score, status, reason, flags) is printed (-s) for the report.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from coursekit import notebook, synth
+from coursekit.grading.pipeline import Options, grade
+from coursekit.paths import ROOT, tool_env
+
+TOPIC = "01_tensors"
+NB = f"{TOPIC}.ipynb"
+SOURCE = ROOT / "solutions" / TOPIC / NB
+CELL_TIMEOUT = 15          # per-cell limit in the test course (s)
+SUBMISSION_TIMEOUT = 60    # per-submission limit (s)
+MEMORY_MB = 1536           # the test course's memory limit (the solution peaks below 800 MiB)
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Non-unique cell id"),
+              pytest.mark.skipif(not SOURCE.exists(), reason=f"{SOURCE} not written yet")]
+IS_LINUX = sys.platform.startswith("linux")
+
+
+def _tree_hash(path: Path) -> dict[str, str]:
+    out = {}
+    for p in sorted(Path(path).rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            out[str(p.relative_to(path))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def _stub(ex) -> str:
+    """The exercise's function with the right name and arguments, returning None (a wrong answer)."""
+    m = re.search(r"^def (\w+)\((.*?)\):", ex.answer, re.M)
+    assert m, f"{ex.grade_id}: the fault suite expects the exercise to define a function"
+    return f"def {m[1]}({m[2]}):\n    return None"
+
+
+class _Server:
+    """A TCP server on the host's loopback: no student kernel may reach it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                conn.close()
+            except OSError:
+                continue
+
+    def close(self):
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+PROBE = '''
+import json as _json, os as _os, socket as _socket
+_r = {{}}
+def _try(name, fn):
+    try:
+        _r[name] = fn()
+    except BaseException as e:
+        _r[name] = type(e).__name__
+def _write(p):
+    with open(p, "a") as f:
+        f.write("pwned")
+    return "ok"
+for _k, _p in {paths!r}.items():
+    _try("write_" + _k, lambda _p=_p: _write(_p))
+    _try("read_" + _k, lambda _p=_p: open(_p, "rb").read(1) and "ok")
+_try("write_own_folder", lambda: _write("probe.txt"))
+_try("connect_loopback", lambda: _socket.create_connection(("127.0.0.1", {port}), timeout=3).close() or "ok")
+_try("allocate_64GiB", lambda: bytearray(64 * 2**30) and "ok")
+_try("fill_tmp_600MB", lambda: open("/tmp/fill", "wb").write(b"x" * (600 << 20)) and "ok")
+_try("shm_marker", lambda: open("/dev/shm/marker-from-intruder", "w").write("x") and "ok")
+_try("tmp_marker", lambda: open("/tmp/marker-from-intruder", "w").write("x") and "ok")
+_r["processes_visible"] = sorted(int(p) for p in _os.listdir("/proc") if p.isdigit())
+_r["cmdlines"] = " ".join(open(f"/proc/{{p}}/cmdline", "rb").read().decode(errors="replace")
+                          for p in _os.listdir("/proc") if p.isdigit())
+_r["secret_env"] = _os.environ.get("GRADING_TEST_SECRET", "absent")
+_r["uid"] = _os.getuid()
+_r["sys_path_has_cwd"] = any(p in ("", ".", _os.getcwd()) for p in __import__("sys").path)
+_try("symlink_secret", lambda: _os.symlink({secret!r}, "leak.txt") or "ok")
+_try("symlink_etc", lambda: _os.symlink("/etc/passwd", "passwd.txt") or "ok")
+print("PROBE " + _json.dumps(_r))
+'''
+
+SEES_MARKERS = '''
+import os as _os
+print("MARKERS", _os.path.exists("/tmp/marker-from-intruder"), _os.path.exists("/dev/shm/marker-from-intruder"),
+      len(_os.listdir("/tmp")))
+'''
+
+LURKER = '''
+import os as _os, time as _time, signal as _signal
+_kernel = _os.getpid()
+if _os.fork() == 0:                       # a daemon that keeps changing its pid and attacks what it sees
+    _os.setsid()
+    for _i in range(100000):
+        if _os.fork():
+            _os._exit(0)
+        for _p in _os.listdir("/proc"):
+            if _p.isdigit() and int(_p) not in (1, _kernel, _os.getpid()):
+                try:
+                    _os.kill(int(_p), _signal.SIGKILL)
+                except OSError:
+                    pass
+        try:
+            open("/tmp/lurker", "w").write(str(_i))
+        except OSError:
+            pass
+        _time.sleep(0.05)
+import subprocess as _sp
+_procs = []
+try:
+    for _i in range(40):
+        _procs.append(_sp.Popen(["sleep", "300"]))
+except OSError:
+    pass
+'''
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    base = tmp_path_factory.mktemp("faults")
+    course = synth.make_course(base / "course", TOPIC, config_extra=(
+        f"c.ExecutePreprocessor.timeout = {CELL_TIMEOUT}\n"
+        f"c.KitGrading.submission_timeout = {SUBMISSION_TIMEOUT}\n"
+        f"c.KitSandbox.memory_limit_mb = {MEMORY_MB}\n"))
+    student_nb = course / "notebooks" / TOPIC / NB
+    exs = notebook.exercises(SOURCE)
+    assert len(exs) >= 3, "the fault suite needs at least three exercises"
+    total = notebook.total_points(SOURCE)
+    right = synth.correct_answers(SOURCE)
+    e1, e2, e3 = exs[0], exs[1], exs[2]
+    three_wrong = {e.grade_id: _stub(e) for e in (e1, e2, e3)}
+    w3 = total - e1.points - e2.points - e3.points       # the score of three wrong answers
+
+    def sub(answers=None):
+        return synth.make_submission(student_nb, {**right, **(answers or {})})
+
+    def prefixed(prefix: str, answers=None, ex=None):
+        """Right answers (or ``answers``), with ``prefix`` run first in the first exercise's cell."""
+        a = {**right, **(answers or {})}
+        ex = ex or e1
+        a[ex.grade_id] = prefix + "\n" + a[ex.grade_id]
+        return synth.make_submission(student_nb, a)
+
+    expected: dict[str, tuple] = {}   # student -> (score, status, flagged, text in reason/flags/notes)
+    files: dict[str, dict] = {}
+
+    def add(student, content, score, status="graded", flagged=False, text=None, extra=None):
+        files[student] = {NB: content, **(extra or {})}
+        expected[student] = (score, status, flagged, text)
+
+    # -- honest students keep their exact scores ------------------------------------------------
+    add("good_full", sub(), total)
+    add("good_blank", synth.make_submission(student_nb, {}), 0.0)
+    add("good_one_wrong", sub({e2.grade_id: _stub(e2)}), total - e2.points)
+    warns = {ex.grade_id: ex.answer.replace(":\n", ":\n    import sys, warnings\n    warnings.warn('careful', "
+             "UserWarning)\n    print('debug', file=sys.stderr)\n", 1) for ex in exs}
+    add("good_warns", sub(warns), total, text="stderr in graded cells that passed")
+
+    # -- cheats: each scores nothing extra, or is flagged ------------------------------------
+    add("cheat_transformer", prefixed("get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])",
+                                      {e.grade_id: None for e in exs[1:]}), 0.0, flagged=True,
+        text="did not run to their end")
+    add("cheat_ast", prefixed("import ast\nclass _Drop(ast.NodeTransformer):\n    def visit_Expr(self, node):\n"
+                              "        return ast.Pass()\nget_ipython().ast_transformers.append(_Drop())",
+                              three_wrong), 0.0, flagged=True, text="did not run to their end")
+    add("cheat_custom_exc", prefixed("get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)", three_wrong),
+        w3, flagged=True, text="custom exception handler")
+    add("cheat_showtraceback", prefixed("get_ipython().showtraceback = lambda *a, **k: None\n"
+                                        "get_ipython()._showtraceback = lambda *a, **k: None", three_wrong),
+        w3, flagged=True, text="showtraceback")
+    add("cheat_checks_helpers", prefixed("import utils.checks as _c\n"
+                                         "for _n in ('check_close', 'check_type', 'check_dtype', 'check_shape'):\n"
+                                         "    setattr(_c, _n, lambda *a, **k: None)", three_wrong),
+        w3, flagged=True, text="utils.checks.check_close was replaced")
+    add("cheat_checks_code", prefixed("import utils.checks as _c\n"
+                                      "for _n in ('check_close', 'check_type', 'check_dtype'):\n"
+                                      "    getattr(_c, _n).__code__ = (lambda *a, **k: None).__code__", three_wrong),
+        w3, flagged=True, text="the code of utils.checks.check_close was changed")
+    add("cheat_builtins", prefixed("import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.round = lambda *a, **k: 0"),
+        total, flagged=True, text="builtins.abs was replaced")
+    add("cheat_torch", prefixed("import torch, numpy\ntorch.allclose = lambda *a, **k: True\n"
+                                "torch.equal = lambda *a, **k: True\nnumpy.allclose = lambda *a, **k: True\n"
+                                "numpy.isclose = lambda a, b, *x, **k: numpy.ones(numpy.shape(a), bool)\n"
+                                "torch.Tensor.__eq__ = lambda s, o: torch.ones((), dtype=torch.bool)",
+                                three_wrong), w3, flagged=True, text="was replaced")
+    add("cheat_sys_modules", prefixed("import sys, types\n_fake = types.ModuleType('utils.checks')\n"
+                                      "import utils.checks as _real\n_fake.__dict__.update(vars(_real))\n"
+                                      "for _n in ('check_close', 'check_type', 'check_dtype', 'check_shape'):\n"
+                                      "    setattr(_fake, _n, lambda *a, **k: None)\n"
+                                      "sys.modules['utils.checks'] = _fake", three_wrong),
+        w3, flagged=True, text="sys.modules['utils.checks'] was replaced")
+    local_utils = {"utils/__init__.py": "", "utils/checks.py": "def __getattr__(name):\n    return lambda *a, **k: None\n"}
+    add("cheat_local_utils", prefixed("import sys\nsys.path.insert(0, '.')\nsys.path.insert(0, '')", three_wrong),
+        w3, extra=local_utils)
+    add("cheat_written_utils", prefixed("import os, sys\nos.makedirs('utils', exist_ok=True)\n"
+                                        "open('utils/__init__.py', 'w').close()\n"
+                                        "open('utils/checks.py', 'w').write('def __getattr__(n):\\n    return lambda *a, **k: None\\n')\n"
+                                        "sys.path.insert(0, os.getcwd())\n"
+                                        "for _m in [m for m in sys.modules if m == 'utils' or m.startswith('utils.')]:\n"
+                                        "    del sys.modules[_m]", three_wrong),
+        w3, flagged=True, text="sys.modules")
+    add("cheat_ctypes", prefixed("import ctypes\n_peek = ctypes.string_at(id(12345), 8)"), total, flagged=True,
+        text="ctypes")
+    add("cheat_thread", prefixed("import threading, time, utils.checks as _c\ndef _loop():\n    while True:\n"
+                                 "        _c.check_close = lambda *a, **k: None\n        time.sleep(0.001)\n"
+                                 "threading.Thread(target=_loop, daemon=True).start()", three_wrong),
+        w3, flagged=True, text="thread")
+    add("cheat_settrace", prefixed("import sys\nsys.settrace(lambda *a: None)"), total, flagged=True,
+        text="trace function")
+    add("cheat_lurker", prefixed(LURKER), total, flagged=True, text="process(es) left running")
+    add("fork_bomb", prefixed("import os, time\nfor _i in range(5000):\n    try:\n        if os.fork() == 0:\n"
+                              "            time.sleep(300)\n            os._exit(0)\n    except OSError:\n        break"),
+        None, None, True, text="process")   # killed by the guard, or stopped by the process limit
+
+    nb = sub({e2.grade_id: _stub(e2)})
+    notebook_cell = next(c for c in nb.cells if notebook.grade_id(c) == e2.tests[0])
+    notebook_cell.source = "pass  # always passes"
+    add("edited_test_cell", nb, total - e2.points, flagged=True, text=f"locked cell {e2.tests[0]} was edited")
+    nb = sub()
+    nb.cells = [c for c in nb.cells if notebook.grade_id(c) != e1.tests[0]]
+    add("deleted_test_cell", nb, total, text=f"locked cell {e1.tests[0]} was deleted")
+    nb = sub({e3.grade_id: _stub(e3)})
+    c = next(c for c in nb.cells if notebook.grade_id(c) == e3.tests[0])
+    md = nbformat.v4.new_markdown_cell(c.source)
+    md.metadata = copy.deepcopy(c.metadata)
+    nb.cells[nb.cells.index(c)] = md
+    add("test_cell_to_markdown", nb, total - e3.points, flagged=True, text="was turned into markdown")
+    nb = sub()
+    sol = next(c for c in nb.cells if notebook.grade_id(c) == e1.grade_id)
+    nb.cells.insert(nb.cells.index(sol) + 1, copy.deepcopy(sol))
+    add("duplicate_grade_id", nb, total, text=f"cell {e1.grade_id} appears 2 times")
+
+    # -- broken submissions: 0 and a reason naming what stopped them --------------------------
+    add("invalid_json", '{"cells": [', 0.0, "failed", text="not valid JSON")
+    add("empty_file", "", 0.0, "failed", text="empty file")
+    files["missing_notebook"] = {"README.txt": "I forgot to attach it"}
+    expected["missing_notebook"] = (0.0, "failed", False, f"missing notebook {NB}")
+    add("extra_notebook", sub(), total, text="extra notebook ignored: scratch.ipynb",
+        extra={"scratch.ipynb": synth.make_submission(student_nb, {})})
+    add("infinite_loop", prefixed("while True:\n    pass"), total - e1.points, text="CellTimeoutError")
+    add("uninterruptible_loop", prefixed("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                         "while True:\n    pass"), 0.0, "failed", text="")
+    add("too_slow_overall", sub({ex.grade_id: f"import time\ntime.sleep({CELL_TIMEOUT - 3})\n" + ex.answer
+                                 for ex in exs}),
+        0.0, "failed", text=f"timed out after {SUBMISSION_TIMEOUT} s (KitGrading.submission_timeout)")
+    add("exits_kernel", prefixed("import os\nos._exit(3)"), 0.0, "failed",
+        text="the kernel exited with code 3")
+    add("memory_huge_request", prefixed("_big = bytearray(64 * 2**30)"), total - e1.points, text="MemoryError")
+    add("memory_real", prefixed(f"_big = bytearray({MEMORY_MB * 2} * 2**20)"), 0.0, "failed",
+        text=f"more than the {MEMORY_MB} MiB memory limit (KitSandbox.memory_limit_mb)")
+    add("calls_input", prefixed("answer = input('your name? ')"), total - e1.points, text="StdinNotImplementedError")
+    add("many_lines", sub({e1.grade_id: e1.answer + "\nfor _i in range(1_000_000):\n    print(_i)"}), total)
+
+    # -- what the instructor looks at never runs student code -----------------------------------
+    xss = ("from IPython.display import HTML, Javascript, SVG, Markdown, display\n"
+           "display(HTML('<b>hi</b><script>window.KITXSS=1</script><img src=x onerror=\"window.KITXSS=2\">'))\n"
+           "display(Javascript('window.KITXSS=3'))\n"
+           "display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"window.KITXSS=4\"></svg>'))\n"
+           "display(Markdown('[click](javascript:window.KITXSS=5)'))")
+    nb = prefixed(xss)
+    nb.cells.append(nbformat.v4.new_markdown_cell("<script>window.KITXSS=6</script> [x](javascript:window.KITXSS=7)"))
+    add("html_and_js", nb, total)
+
+    # -- isolation ----------------------------------------------------------------------------
+    secret = base / "root_only_secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    os.chmod(secret, 0o600)
+    server = _Server()
+    gradebook = course / "gradebook.db"
+    paths = {"gradebook": str(gradebook), "solutions": str(course / "solutions" / TOPIC / NB),
+             "other_student": str(course / "submitted" / "good_full" / TOPIC / NB),
+             "course_utils": str(ROOT / "utils" / "pwned.py"), "secret": str(secret),
+             "lms_zip": str(base / "lms.zip"), "home": os.path.expanduser("~/.bashrc")}
+    add("intruder", sub({e1.grade_id: e1.answer + PROBE.format(paths=paths, port=server.port, secret=str(secret))}),
+        total, flagged=None)
+    add("intruder_next", sub({e1.grade_id: e1.answer + SEES_MARKERS}), total)
+    add("symlinker", prefixed("import os\nos.symlink('/grade/work/course/gradebook.db', 'x.db')\n"
+                              "os.remove('01_tensors.ipynb')\nos.symlink('/grade/work/course/gradebook.db', "
+                              "'01_tensors.ipynb')\nos.symlink('/etc/passwd', 'passwd')"),
+        total)   # its links are removed before nbgrader writes anything: nothing else changes (checked below)
+
+    for student, content in files.items():
+        folder = synth.submit(course, TOPIC, student, {k: v for k, v in content.items() if "/" not in k})
+        for name, text in content.items():
+            if "/" in name:
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_text(text)
+    # a submission that is a link to a root-only notebook: never followed
+    linker = course / "submitted" / "linker" / TOPIC
+    linker.mkdir(parents=True)
+    target = base / "root_only.ipynb"
+    target.write_text(nbformat.writes(sub()))
+    os.chmod(target, 0o600)
+    (linker / NB).symlink_to(target)
+    expected["linker"] = (0.0, "failed", False, "missing notebook")
+
+    # zoë and a few broken entries arrive through an LMS zip, imported entry by entry
+    lms = base / "lms.zip"
+    with zipfile.ZipFile(lms, "w") as zf:
+        zf.writestr(f"zoë_Prüfung_{NB}", nbformat.writes(sub()))
+        zf.writestr("no-pattern-here.ipynb", nbformat.writes(sub()))
+        zf.writestr(f"../../slip_{NB}", nbformat.writes(sub()))
+        zf.writestr(f"=2+5_{NB}", nbformat.writes(sub()))
+        zf.writestr("broken_submission.zip", b"PK\x03\x04 not really")
+    expected["zoë"] = (total, "graded", False, None)
+    expected["slip"] = (total, "graded", False, None)
+
+    seq_students = ["good_full", "good_one_wrong", "edited_test_cell", "duplicate_grade_id"]
+    seq = base / "seq"
+    shutil.copytree(course, seq, symlinks=True)
+    for d in (seq / "submitted").iterdir():
+        if d.name not in seq_students:
+            shutil.rmtree(d)
+
+    before = {"solutions": _tree_hash(course / "solutions"), "notebooks": _tree_hash(course / "notebooks"),
+              "submitted": _tree_hash(course / "submitted"),
+              "secret_mode": stat.S_IMODE(secret.stat().st_mode)}
+    os.environ["GRADING_TEST_SECRET"] = "s3cret"      # a CI token student code must not see
+    try:
+        summary = grade(Options(topic=TOPIC, root=course, source=lms, workers=2, progress=False))
+    finally:
+        server.close()
+        os.environ.pop("GRADING_TEST_SECRET", None)
+    print(summary.text())
+    print("\nstudent | score | status | reason | flags")
+    for row in summary.rows():
+        print(f"{row.student} | {row.score:g} | {row.status} | {row.reason} | {'; '.join(row.flags)[:300]}")
+    yield {"course": course, "summary": summary, "expected": expected, "before": before, "server": server,
+           "total": total, "seq": seq, "seq_students": seq_students, "secret": secret, "base": base}
+
+
+def _said(summary, student) -> str:
+    r = summary.results.get(student)
+    return "" if r is None else " | ".join([r.reason, "; ".join(r.flags), "; ".join(r.notes)])
+
+
+def test_every_submission_gets_its_defined_score_reason_and_flag(batch):
+    summary, expected = batch["summary"], batch["expected"]
+    problems = []
+    for student, (score, status, flagged, text) in expected.items():
+        r = summary.results.get(student)
+        if r is None:
+            problems.append(f"{student}: not graded")
+            continue
+        got = summary.scores.get(student, (None, None))[0]
+        said = _said(summary, student)
+        if score is not None and got != pytest.approx(score):
+            problems.append(f"{student}: score {got}, expected {score} ({said})")
+        if status is not None and r.status != status:
+            problems.append(f"{student}: {r.status}, expected {status} ({said})")
+        if flagged is not None and bool(r.flags) != flagged:
+            problems.append(f"{student}: flagged={bool(r.flags)}, expected {flagged} ({said})")
+        if text and text not in said:
+            problems.append(f"{student}: {text!r} not in {said!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_honest_students_are_not_flagged_and_flagged_come_first(batch):
+    summary = batch["summary"]
+    honest = [s for s, (_, status, flagged, _) in batch["expected"].items() if flagged is False and status == "graded"]
+    assert not [s for s in honest if summary.results[s].flags]
+    rows = summary.rows()
+    first_unflagged = next(i for i, r in enumerate(rows) if not r.flags)
+    assert all(not r.flags for r in rows[first_unflagged:])
+    report = (batch["course"] / f"grading_report_{TOPIC}.csv").read_text(encoding="utf-8")
+    assert report.splitlines()[1].split(",")[1] == "yes"
+    text = summary.text()
+    assert text.index("FLAGGED") < text.index("FAILED")
+
+
+def test_failures_are_flagged_in_the_gradebook_with_zero(batch):
+    from nbgrader.api import Gradebook
+    summary = batch["summary"]
+    assert all(summary.failed.values())
+    with Gradebook(f"sqlite:///{batch['course'] / 'gradebook.db'}") as gb:
+        for student in summary.failed:
+            sub = gb.find_submission(TOPIC, student)
+            assert sub.score == 0 and all(nb.flagged for nb in sub.notebooks)
+
+
+def test_nothing_else_changed(batch):
+    course, before = batch["course"], batch["before"]
+    assert _tree_hash(course / "solutions") == before["solutions"]
+    assert _tree_hash(course / "notebooks") == before["notebooks"]
+    assert not (ROOT / "utils" / "pwned.py").exists()
+    after = {k: v for k, v in _tree_hash(course / "submitted").items()
+             if not k.startswith(("zoë/", "slip/"))}
+    assert after == before["submitted"]
+    secret = batch["secret"]
+    assert secret.read_text() == "TOP-SECRET-CONTENT" and stat.S_IMODE(secret.stat().st_mode) == before["secret_mode"]
+    for area in ("autograded", "feedback"):
+        for p in (course / area).rglob("*"):
+            assert not p.is_symlink(), p
+            if p.is_file():
+                data = p.read_bytes()
+                assert b"TOP-SECRET-CONTENT" not in data and b"root:x:0:0" not in data, p
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert len(gb.find_assignment(TOPIC).submissions) == len(batch["summary"].scores)
+
+
+def _probe(course, student, marker):
+    nb = nbformat.read(str(course / "autograded" / student / TOPIC / NB), as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    line = next(l for l in text.splitlines() if l.startswith(marker + " "))
+    return line[len(marker) + 1:]
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="isolation needs Linux")
+def test_isolation_holds(batch):
+    summary = batch["summary"]
+    assert "bubblewrap" in summary.isolation and "NO isolation" not in summary.isolation
+    probe = json.loads(_probe(batch["course"], "intruder", "PROBE"))
+    assert probe["write_own_folder"] == "ok"
+    for key, value in probe.items():
+        if key.startswith(("write_", "read_")) and key != "write_own_folder":
+            assert value != "ok", f"student code could {key}: {probe}"
+    assert probe["connect_loopback"] != "ok" and batch["server"].connections == 0
+    assert probe["allocate_64GiB"] == "MemoryError"
+    assert probe["fill_tmp_600MB"] == "OSError", "the sandbox's /tmp must be size-limited"
+    assert probe["secret_env"] == "absent"
+    assert probe["processes_visible"] == [1, 2], "only the kernel's own pid namespace is visible"
+    assert "lms.zip" not in probe["cmdlines"] and str(batch["course"]) not in probe["cmdlines"]
+    assert probe["uid"] == 1000 and not probe["sys_path_has_cwd"]
+    markers = _probe(batch["course"], "intruder_next", "MARKERS").split()
+    assert markers[:2] == ["False", "False"], "/tmp and /dev/shm must be private to each submission"
+
+
+def test_nothing_a_student_wrote_runs_where_the_instructor_looks(batch):
+    course = batch["course"]
+    nb = json.loads((course / "autograded" / "html_and_js" / TOPIC / NB).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            assert set(data) <= {"text/plain", "text/html", "text/markdown", "image/png", "image/jpeg"}, data.keys()
+            for value in data.values():
+                value = "".join(value) if isinstance(value, list) else value
+                assert "<script" not in value and not re.search(r"<[^>]+\son\w+=", value) and "javascript:" not in value
+        if cell["cell_type"] == "markdown":
+            source = "".join(cell["source"])
+            assert "<script" not in source and "javascript:" not in source
+    page = (course / "feedback" / "html_and_js" / TOPIC / f"{TOPIC}.html").read_text(encoding="utf-8")
+    assert "KITXSS" not in _scripts(page), "a student's script made it into a <script> element"
+    assert not re.search(r"<[^>]+\son\w+=[\"']?[^>]*KITXSS", page), "a student's event handler made it into a tag"
+    assert not re.search(r"href=[\"']?\s*javascript:", page, re.I)
+
+
+def _scripts(page: str) -> str:
+    return "\n".join(re.findall(r"<script[^>]*>(.*?)</script>", page, re.S))
+
+
+def test_feedback_hides_hidden_tests_and_internal_paths(batch):
+    course = batch["course"]
+    nb = notebook.read(SOURCE)
+    hidden = [line.strip() for c in nb.cells for region in notebook.marked_regions(
+        c.source, notebook.BEGIN_HIDDEN_TESTS, notebook.END_HIDDEN_TESTS) for line in region if len(line.strip()) > 25]
+    page = html.unescape(re.sub(r"<[^>]+>", "", (course / "feedback" / "good_one_wrong" / TOPIC / f"{TOPIC}.html")
+                                .read_text(encoding="utf-8")))
+    assert hidden and not [line for line in hidden if line in page]
+    for path in (course / "feedback").rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for internal in ("coursekit-grade-", "/grade/work", str(ROOT), str(batch["course"])):
+            assert internal not in text, (internal, path)
+
+
+def test_lms_zip_imported_entry_by_entry(batch):
+    course, summary = batch["course"], batch["summary"]
+    assert (course / "submitted" / "zoë" / TOPIC / NB).exists()
+    assert not (course / "submitted" / "no-pattern-here.ipynb").exists()
+    assert not (batch["base"] / f"slip_{NB}").exists() and not (course / f"slip_{NB}").exists()
+    assert not list((course / "submitted").glob("=*"))
+    grades = (course / "grades.csv").read_text(encoding="utf-8")
+    assert "zoë" in grades and not re.search(r"(^|,)[=+@]", grades, re.M)
+    assert any("import" in w and "=2+5" in w for w in summary.warnings)
+
+
+def test_same_scores_as_sequential_nbgrader(batch):
+    seq = batch["seq"]
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", TOPIC, f"--CourseDirectory.root={seq}"],
+                          cwd=seq, capture_output=True, text=True, env=tool_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from nbgrader.api import Gradebook
+
+    def scores(db):
+        with Gradebook(db) as gb:
+            return {s.student.id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
+                    for s in gb.find_assignment(TOPIC).submissions}
+    sequential = scores(f"sqlite:///{seq / 'gradebook.db'}")
+    kit = scores(f"sqlite:///{batch['course'] / 'gradebook.db'}")
+    for student in batch["seq_students"]:
+        assert kit[student] == sequential[student], student
