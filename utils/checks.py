@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from utils._arrays import to_numpy
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
@@ -210,30 +212,12 @@ def _check_tolerance(func: str, arg: str, value) -> float:
 # ---------------------------------------------------------------------------
 
 def _as_numpy(value) -> np.ndarray:
-    """Tensors (any device, with or without grad), arrays, scalars and nested lists -> ndarray.
+    """Tensors (any device, with or without grad), arrays, scalars and nested lists -> ndarray, through
+    the library's one converter (utils._arrays.to_numpy), complex numbers allowed.
 
     Raises ValueError/TypeError when the value cannot be read as numbers.
     """
-    if _is_tensor(value):
-        t = value.detach()
-        if t.is_complex():
-            return t.resolve_conj().cpu().numpy()
-        if t.dtype in (torch.bfloat16, torch.float16) or not t.dtype.is_floating_point and t.dtype not in (
-                torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64):
-            t = t.float()
-        return t.cpu().numpy()
-    if _is_array(value):
-        return value
-    if isinstance(value, (list, tuple)):
-        if any(_is_tensor(v) or _is_array(v) or isinstance(v, (list, tuple)) for v in value):
-            parts = [_as_numpy(v) for v in value]
-            return np.array(parts)
-    if isinstance(value, (str, bytes, dict, set)) or value is None:
-        raise TypeError(f"cannot read {type(value).__name__} as numbers")
-    arr = np.asarray(value)
-    if arr.dtype == object or arr.dtype.kind not in "biufc":
-        raise TypeError(f"cannot read {type(value).__name__} as numbers")
-    return arr
+    return to_numpy(value, complex_ok=True)
 
 
 def _numeric_or_fail(value, name: str, hint, what: str = "numbers") -> np.ndarray:
