@@ -98,6 +98,15 @@ def precheck(ctx, job: Job, result: JobResult) -> str | None:
     return None
 
 
+def memory_error_note(ctx, cgroup: bool) -> str:
+    """What a MemoryError raised in a cell means under this run's limits."""
+    if ctx.isolation.limiter.kind == "rlimit" or not cgroup:
+        return (f"MemoryError: the kernel's address space is limited to {ctx.sandbox.address_space_mb} MiB "
+                "(KitSandbox.address_space_mb)")
+    return (f"MemoryError: an allocation larger than the machine can give (the submission may use "
+            f"{ctx.isolation.limiter.memory_mb} MiB, KitSandbox.memory_limit_mb)")
+
+
 def memory_reason(ctx, cell) -> str:
     where = f" during {cell}" if cell else ""
     limiter = ctx.isolation.limiter

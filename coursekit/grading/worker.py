@@ -318,6 +318,8 @@ def _apply(ctx: Context, running: Running, data: dict, result: JobResult, oom: i
         result.notebooks[name] = checked
     for name, errors in diagnostics.cell_errors(result.notebooks).items():
         result.note(f"errors raised in {name}: " + ", ".join(errors[:8]))
+        if "MemoryError" in errors:
+            result.note(diagnostics.memory_error_note(ctx, running.cgroup is not None))
     if oom:
         result.note(diagnostics.memory_reason(ctx, None) + " (a process of the submission was stopped)")
     result.status = "graded"

@@ -106,6 +106,8 @@ _try("write_own_folder", lambda: _write("probe.txt"))
 _try("connect_loopback", lambda: _socket.create_connection(("127.0.0.1", {port}), timeout=3).close() or "ok")
 _try("allocate_64GiB", lambda: bytearray(64 * 2**30) and "ok")
 _try("fill_tmp_600MB", lambda: open("/tmp/fill", "wb").write(b"x" * (600 << 20)) and "ok")
+_try("file_300MB", lambda: open("big.bin", "wb").write(b"x" * (300 << 20)) and "ok")
+_try("remove_big", lambda: _os.remove("big.bin") or "ok")
 _try("shm_marker", lambda: open("/dev/shm/marker-from-intruder", "w").write("x") and "ok")
 _try("tmp_marker", lambda: open("/tmp/marker-from-intruder", "w").write("x") and "ok")
 _r["processes_visible"] = sorted(int(p) for p in _os.listdir("/proc") if p.isdigit())
@@ -238,6 +240,9 @@ def batch(tmp_path_factory):
                                         "for _m in [m for m in sys.modules if m == 'utils' or m.startswith('utils.')]:\n"
                                         "    del sys.modules[_m]", three_wrong),
         w3, flagged=True, text="sys.modules")
+    add("cheat_shadow_names", prefixed("import types\ntorch = types.SimpleNamespace(tensor=lambda *a, **k: 0)\n"
+                                       "np = types.SimpleNamespace(array=lambda *a, **k: 0)", three_wrong),
+        w3, flagged=True, text="is not the real")
     add("cheat_ctypes", prefixed("import ctypes\n_peek = ctypes.string_at(id(12345), 8)"), total, flagged=True,
         text="ctypes")
     add("cheat_thread", prefixed("import threading, time, utils.checks as _c\ndef _loop():\n    while True:\n"
@@ -295,7 +300,8 @@ def batch(tmp_path_factory):
            "display(HTML('<b>hi</b><script>window.KITXSS=1</script><img src=x onerror=\"window.KITXSS=2\">'))\n"
            "display(Javascript('window.KITXSS=3'))\n"
            "display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"window.KITXSS=4\"></svg>'))\n"
-           "display(Markdown('[click](javascript:window.KITXSS=5)'))")
+           "display(Markdown('[click](javascript:window.KITXSS=5)'))\n"
+           "from IPython.display import Latex\ndisplay(Latex(r'$\\href{javascript:window.KITXSS=8}{x}$'))")
     nb = prefixed(xss)
     nb.cells.append(nbformat.v4.new_markdown_cell("<script>window.KITXSS=6</script> [x](javascript:window.KITXSS=7)"))
     add("html_and_js", nb, total)
@@ -309,7 +315,8 @@ def batch(tmp_path_factory):
     paths = {"gradebook": str(gradebook), "solutions": str(course / "solutions" / TOPIC / NB),
              "other_student": str(course / "submitted" / "good_full" / TOPIC / NB),
              "course_utils": str(ROOT / "utils" / "pwned.py"), "secret": str(secret),
-             "lms_zip": str(base / "lms.zip"), "home": os.path.expanduser("~/.bashrc")}
+             "lms_zip": str(base / "lms.zip"), "home": os.path.expanduser("~/.bashrc"),
+             "coursekit": str(ROOT / "coursekit" / "config.py"), "git": str(ROOT / ".git" / "HEAD")}
     add("intruder", sub({e1.grade_id: e1.answer + PROBE.format(paths=paths, port=server.port, secret=str(secret))}),
         total, flagged=None)
     add("intruder_next", sub({e1.grade_id: e1.answer + SEES_MARKERS}), total)
@@ -457,6 +464,7 @@ def test_isolation_holds(batch):
     assert probe["connect_loopback"] != "ok" and batch["server"].connections == 0
     assert probe["allocate_64GiB"] == "MemoryError"
     assert probe["fill_tmp_600MB"] == "OSError", "the sandbox's /tmp must be size-limited"
+    assert probe["file_300MB"] == "OSError", "files are limited to KitSandbox.max_file_mb"
     assert probe["secret_env"] == "absent"
     assert probe["processes_visible"] == [1, 2], "only the kernel's own pid namespace is visible"
     assert "lms.zip" not in probe["cmdlines"] and str(batch["course"]) not in probe["cmdlines"]
@@ -508,6 +516,7 @@ def test_lms_zip_imported_entry_by_entry(batch):
     assert not (course / "submitted" / "no-pattern-here.ipynb").exists()
     assert not (batch["base"] / f"slip_{NB}").exists() and not (course / f"slip_{NB}").exists()
     assert not list((course / "submitted").glob("=*"))
+    assert not (course / "downloaded").exists(), "the archive is never copied into the course"
     grades = (course / "grades.csv").read_text(encoding="utf-8")
     assert "zoë" in grades and not re.search(r"(^|,)[=+@]", grades, re.M)
     assert any("import" in w and "=2+5" in w for w in summary.warnings)

@@ -71,6 +71,7 @@ def test_rerun_resubmission_force_manual_grades_and_feedback(tmp_path):
     assert "isclose(square(-4), 16)" not in html, "hidden tests must not be in the feedback"
     assert "isclose(square(3), 9)" in html and (course / "grades.csv").exists()
     assert not (course / "gradebook.db").exists(), "the configured db_url must be used"
+    assert list(db.parent.glob("grades.sqlite.bak-*")), "the gradebook is backed up before a run"
 
     with Gradebook(db_url) as gb:           # the instructor's manual grade and comment
         g = gb.find_grade("ex2_square_tests", TOPIC, TOPIC, "ben")
@@ -155,6 +156,11 @@ def test_kill_9_midway_then_every_student_ends_with_the_latest_submission(tmp_pa
     proc = subprocess.Popen(_cli(course), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=tool_env())
     assert _wait_for(lambda: _graded_count(course) >= 2)
     children = _sandboxes_of(proc.pid)
+    if os.geteuid() == 0:                # as root each sandbox runs as its own unprivileged uid
+        from coursekit.config import KitSandbox
+        base = KitSandbox().uid_base
+        uids = {p.uids().real for p in children if p.is_running()}
+        assert any(base <= u < base + KitSandbox().uid_count for u in uids), uids
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(30)
     _, alive = psutil.wait_procs(children, timeout=20)
@@ -180,3 +186,14 @@ def test_two_runs_at_once_do_not_touch_each_other(tmp_path):
         assert p.returncode == 0, err
         assert "graded 3, failed to grade 0" in out, out
         assert "mean score over 3 submissions: 5.00 / 5" in out, out
+
+
+def test_without_a_cgroup_the_address_space_limit_applies(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSEKIT_NO_CGROUP", "1")
+    course = _course(tmp_path, "c.KitSandbox.address_space_mb = 2048\n")
+    _submit(course, "hog", {"ex1_double": "_big = bytearray(3 * 2**30)\ndef double(x):\n    return 2 * x"})
+    s = _grade(course, feedback=False)
+    r = s.results["hog"]
+    assert s.scores["hog"] == (3.0, 5.0), s.text()
+    assert any("address space is limited to 2048 MiB (KitSandbox.address_space_mb)" in n for n in r.notes), r.notes
+    assert "address-space" in s.isolation

@@ -275,3 +275,44 @@ def test_a_half_made_gradebook_is_repaired(tmp_path):
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")
     assert "empty" in gradebook.check_and_repair(f"sqlite:///{empty}") and not empty.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# what comes back from a sandbox is checked; where there is no sandbox, it is said loudly
+# --------------------------------------------------------------------------------------------
+def test_forged_scores_from_a_sandbox_are_refused():
+    from types import SimpleNamespace
+    from coursekit.grading.worker import _checked_scores
+    ctx = SimpleNamespace(cells={"nb": {"t1": 2.0, "t2": 3.0}}, comment_cells={"nb": {"a1"}})
+    ok = _checked_scores(ctx, "nb", {"grades": {"t1": [2, 2, False], "t2": [0, 3, False]},
+                                     "comments": {"a1": "<script>x</script>", "zz": "no"}, "penalty": 0})
+    assert ok.grades["t1"].auto_score == 2.0 and ok.grades["t2"].max_score == 3.0
+    assert "<script" not in ok.comments["a1"] and "zz" not in ok.comments
+    for forged in ({"grades": {"t1": [5, 5, False], "t2": [0, 3, False]}},       # above the cell's points
+                   {"grades": {"t1": [2, 2, False]}},                            # a cell missing
+                   {"grades": {"t1": [2, 2, False], "t2": [0, 3, False], "t3": [9, 9, False]}},
+                   {"grades": {"t1": ["2", 2, False], "t2": [0, 3, False]}},
+                   {"grades": {"t1": [2, 2, False], "t2": [0, 3, False]}, "penalty": -10}):
+        assert isinstance(_checked_scores(ctx, "nb", forged), str), forged
+
+
+def test_no_bubblewrap_means_a_loud_warning_or_a_refusal(monkeypatch):
+    from coursekit import sandbox
+    monkeypatch.setattr(sandbox.bwrap, "bwrap_path", lambda: None)
+    iso = sandbox.probe("auto", 4096, 256, None)
+    assert not iso.isolated and "NOT ISOLATED" in iso.warnings[0] and "bubblewrap" in iso.warnings[0]
+    assert "NO isolation" in iso.describe()
+    with pytest.raises(SystemExit, match="required"):
+        sandbox.probe("required", 4096, 256, None)
+
+
+def test_formgrader_finds_the_tools_and_hides_the_exchange_panels(tmp_path, monkeypatch):
+    import sys
+    from coursekit.grading import formgrader
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cmd, env = formgrader.command(tmp_path, ["--allow-root"])
+    assert cmd[0] == str(Path(sys.executable).parent / "jupyter") and "--ServerApp.default_url=/formgrader" in cmd
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent) and cmd[-1] == "--allow-root"
+    config = Path(env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0])
+    page = json.loads((config / "labconfig" / "page_config.json").read_text())
+    assert page["disabledExtensions"]["@jupyter/nbgrader:assignment-list"]
