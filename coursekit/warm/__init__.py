@@ -10,6 +10,15 @@ in a fraction of a second instead of after seconds of imports, and behaves exact
 - ``enable()`` makes warm kernels the default of this process and its children (the test suite does
   so through ``coursekit.warm.pytest_plugin``; ``COURSEKIT_WARM=0`` turns it off everywhere).
 
+What a kernel can tell (tests/unit/test_warm_kernels.py checks the rest is a fresh kernel's): before
+its first cell the preloaded modules are already in ``sys.modules`` (after the course's setup cell and a
+figure the set is the same); ``warnings.filters`` holds the same entries, the preloaded modules' after
+the shell's own (none overlap); the hash seed of ``str`` is the zygote's, so kernels of one zygote
+iterate sets of strings in the same order; ``/proc/PID/cmdline`` (``ps``) shows the zygote's command
+line (``sys.argv`` and ``sys.orig_argv`` are the kernel's); ipykernel's parent poller watches the zygote,
+which exits when its client does; anything the preload imports print goes to the client's stderr once,
+not into a first cell's output.
+
 Not for grading: a grading kernel must start in its submission's own sandbox, which a zygote shared
 between submissions is not (docs/DESIGN.md, "How grading works").
 """

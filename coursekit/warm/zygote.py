@@ -99,7 +99,9 @@ def main(argv):
     env_unset = [k for k in before if k not in after]
     blas = stop_blas_threads()
     zygote = Zygote(ctl, env_set, env_unset)
+    zmq = sys.modules.get("zmq")
     send(ctl, {"op": "hello", "pid": os.getpid(), "loaded": loaded, "failed": failed, "threads": thread_count(),
+               "zmq_context": bool(zmq is not None and getattr(zmq.Context, "_instance", None) is not None),
                "blas_pools_stopped": blas, "seconds": round(time.monotonic() - started, 3),
                "modules": len(sys.modules)})
     zygote.serve()

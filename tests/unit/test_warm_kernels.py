@@ -260,6 +260,8 @@ def test_the_zygote_forks_single_threaded_and_its_kernels_compute_with_threads(k
     assert provider(km) == "forked"
     zygote = zygote_of(km)
     assert zygote.hello["threads"] == 1
+    assert zygote.hello["blas_pools_stopped"] and not zygote.hello["failed"]
+    assert zygote.hello["zmq_context"] is False          # ZMQ contexts are made in the kernels only
     assert km.provisioner.process.threads_at_fork == 1
     text, error, _ = run(kc, """
 import numpy as np, torch
