@@ -5,22 +5,21 @@ Keys are the grade_ids of the solution cells. WRONG entries are (description, fu
 the failure message must contain); RIGHT entries are (description, full cell source).
 """
 
-_HEAD = '''
-def make_output_layer(in_features, task, num_classes=None):
+_READ = '''
+def to_probabilities(outputs, task):
     if task == "regression":
-        return nn.Sequential({regression})
+        return {regression}
     if task == "binary":
-        return nn.Sequential({binary})
+        return {binary}
     if task == "multiclass":
-        return nn.Sequential({multiclass})
+        return {multiclass}
     {other}
 '''
 
 
-def _head(regression="nn.Linear(in_features, 1)", binary="nn.Linear(in_features, 1), nn.Sigmoid()",
-          multiclass="nn.Linear(in_features, num_classes), nn.Softmax(dim=1)",
+def _read(regression="outputs", binary="torch.sigmoid(outputs)", multiclass="torch.softmax(outputs, dim=1)",
           other='raise ValueError(f"unknown task {task!r}")'):
-    return _HEAD.format(regression=regression, binary=binary, multiclass=multiclass, other=other)
+    return _READ.format(regression=regression, binary=binary, multiclass=multiclass, other=other)
 
 
 _NET = '''
@@ -332,25 +331,29 @@ def mlp_param_count(sizes):
     ],
     "ex6_output_layer": [
         ("softmax over the single binary output (always 1)",
-         _head(binary="nn.Linear(in_features, 1), nn.Softmax(dim=1)"), ["softmax over a single output is always 1"]),
+         _read(binary="torch.softmax(outputs, dim=1)"), ["softmax over a single output is always 1"]),
         ("softmax over dim=0, across the samples",
-         _head(multiclass="nn.Linear(in_features, num_classes), nn.Softmax(dim=0)"), ["dim=0", "dim=1"]),
+         _read(multiclass="torch.softmax(outputs, dim=0)"), ["dim=0", "dim=1"]),
         ("sigmoid on the regression output",
-         _head(regression="nn.Linear(in_features, 1), nn.Sigmoid()"), ["regression output has no activation"]),
-        ("two outputs with a sigmoid for binary",
-         _head(binary="nn.Linear(in_features, 2), nn.Sigmoid()"), ["(8, 1)", "(8, 2)"]),
-        ("hard-coded 4 classes",
-         _head(multiclass="nn.Linear(in_features, 4), nn.Softmax(dim=1)"), ["(3, 10)", "(3, 4)"]),
-        ("unknown tasks silently fall back to regression",
-         _head(other="return nn.Sequential(nn.Linear(in_features, 1))"), ["did not raise", "ValueError"]),
-        ("sigmoid instead of softmax for multiclass",
-         _head(multiclass="nn.Linear(in_features, num_classes), nn.Sigmoid()"), ["sum to 1", "softmax"]),
-        ("no activation for binary",
-         _head(binary="nn.Linear(in_features, 1)"), ["needs a sigmoid"]),
+         _read(regression="torch.sigmoid(outputs)"), ["no activation"]),
         ("ReLU on the regression output",
-         _head(regression="nn.Linear(in_features, 1), nn.ReLU()"), ["ReLU", "no activation"]),
+         _read(regression="torch.relu(outputs)"), ["ReLU", "no activation"]),
+        ("sigmoid instead of softmax for multiclass",
+         _read(multiclass="torch.sigmoid(outputs)"), ["sum to 1", "softmax"]),
+        ("no activation for binary",
+         _read(binary="outputs"), ["needs a sigmoid"]),
+        ("in-place sigmoid changes the caller's outputs",
+         _read(binary="outputs.sigmoid_()"), ["unchanged", "in-place"]),
+        ("unknown tasks silently read as regression",
+         _read(other="return outputs"), ["did not raise", "ValueError"]),
         ("unknown tasks return None",
-         _head(other="return None"), ["did not raise", "None"]),
+         _read(other="return None"), ["did not raise", "None"]),
+        ("classes instead of probabilities for binary",
+         _read(binary="(outputs > 0).float()"), ["expected", "got"]),
+        ("probabilities cut from the graph with .detach()",
+         _read(binary="torch.sigmoid(outputs).detach()"), ["cut from the graph"]),
+        ("float64 probabilities",
+         _read(multiclass="torch.softmax(outputs, dim=1).double()"), ["changed the dtype", "torch.float64"]),
     ],
 }
 
@@ -491,38 +494,36 @@ def mlp_param_count(sizes):
 '''),
     ],
     "ex6_output_layer": [
-        ("a dictionary of builders and Softmax(dim=-1)", '''
-def make_output_layer(in_features, task, num_classes=None):
-    builders = {
-        "regression": lambda: nn.Sequential(nn.Linear(in_features, 1)),
-        "binary": lambda: nn.Sequential(nn.Linear(in_features, 1), nn.Sigmoid()),
-        "multiclass": lambda: nn.Sequential(nn.Linear(in_features, num_classes), nn.Softmax(dim=-1)),
+        ("a dictionary of readers and softmax over dim=-1", '''
+def to_probabilities(outputs, task):
+    readers = {
+        "regression": lambda z: z,
+        "binary": torch.sigmoid,
+        "multiclass": lambda z: torch.softmax(z, dim=-1),
     }
-    if task not in builders:
-        raise ValueError(f"task must be one of {sorted(builders)}, not {task!r}")
-    return builders[task]()
+    if task not in readers:
+        raise ValueError(f"task must be one of {sorted(readers)}, not {task!r}")
+    return readers[task](outputs)
 '''),
-        ("append to a Sequential, with an explicit nn.Identity for regression", '''
-def make_output_layer(in_features, task, num_classes=None):
+        ("modules applied outside the model, with nn.Identity for regression", '''
+def to_probabilities(outputs, task):
     if task not in ("regression", "binary", "multiclass"):
         raise ValueError("task must be 'regression', 'binary' or 'multiclass'")
-    width = num_classes if task == "multiclass" else 1
-    head = nn.Sequential(nn.Linear(in_features, width))
-    head.append({"regression": nn.Identity(), "binary": nn.Sigmoid(), "multiclass": nn.Softmax(dim=1)}[task])
-    return head
+    reader = {"regression": nn.Identity(), "binary": nn.Sigmoid(), "multiclass": nn.Softmax(dim=1)}[task]
+    return reader(outputs)
 '''),
-        ("match statement", '''
-def make_output_layer(in_features, task, num_classes=None):
+        ("match statement, the formulas written out", '''
+def to_probabilities(outputs, task):
     match task:
         case "regression":
-            layers = [nn.Linear(in_features, 1)]
+            return outputs.clone()
         case "binary":
-            layers = [nn.Linear(in_features, 1), nn.Sigmoid()]
+            return 1 / (1 + torch.exp(-outputs))
         case "multiclass":
-            layers = [nn.Linear(in_features, num_classes), nn.Softmax(dim=1)]
+            shifted = torch.exp(outputs - outputs.max(dim=1, keepdim=True).values)
+            return shifted / shifted.sum(dim=1, keepdim=True)
         case _:
             raise ValueError(f"unknown task {task!r}")
-    return nn.Sequential(*layers)
 '''),
     ],
 }
