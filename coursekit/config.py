@@ -133,5 +133,6 @@ def help_text() -> str:
     """Every kit setting with its default and help, as printed by ``--help-config``."""
     parts = []
     for cls in KIT_CLASSES:
-        parts.append(cls.class_get_help())
-    return "\n".join(parts)
+        text = cls.class_get_help().replace(f"--{cls.__name__}.", f"c.{cls.__name__}.")
+        parts.append(text.replace("=<", " = <"))
+    return "In nbgrader_config.py:\n\n" + "\n".join(parts)
