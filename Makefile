@@ -34,6 +34,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c requirements.lock -e ".[test]"
 	$(BIN)/python -m coursekit.warm install   # the python3-warm kernelspec (coursekit/warm/)
+	$(BIN)/python -m utils._setup_hint install  # a cell run before the setup cell says so (utils/_setup_hint.py)
 	touch $@
 
 setup: $(STAMP)

@@ -71,6 +71,14 @@ def set_threads(threads: int | None = None) -> int:
     return torch.get_num_threads()
 
 
+_setup_done = False
+
+
+def setup_done() -> bool:
+    """Whether `setup_notebook` has run in this process (the kernel)."""
+    return _setup_done
+
+
 def setup_notebook(seed: int = 0, threads: int | None = None, sharp_figures: bool = True) -> torch.device:
     """The first cell of every course notebook: seed everything (`set_seed`), use a thread count suited to
     small models (`set_threads`), ask Jupyter for high-resolution figures, and return the device to use
@@ -78,10 +86,12 @@ def setup_notebook(seed: int = 0, threads: int | None = None, sharp_figures: boo
 
     Nothing changes on import; figures are only made sharp when this runs inside IPython.
     """
+    global _setup_done
     set_seed(seed)
     set_threads(threads)
     if sharp_figures:
         _sharp_figures()
+    _setup_done = True
     return get_device()
 
 
