@@ -1,7 +1,7 @@
 """Run the mutants of every exercise of one topic against that exercise's graded test cells.
 
 One kernel (nbclient) runs the solution notebook top to bottom, exactly like the wrong-answer
-harness (tests/test_exercises.py). When it reaches an exercise's solution cell it
+harness (tests/content/test_exercises.py). When it reaches an exercise's solution cell it
 
 1. records the kernel's state (kernel_guard.snapshot),
 2. runs the real solution and the exercise's graded test cells, hidden tests included, as nbgrader

@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 from coursekit.paths import ROOT
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-FIRST_PARTY = {"utils", "coursekit", "benchmarks", "tests", "conftest", "notebook_tools", "wrong_answers"}
+FIRST_PARTY = {"utils", "coursekit", "benchmarks", "tests", "conftest", "wrong_answers"}
 
 
 def _requirements(project=PROJECT) -> list[Requirement]:
