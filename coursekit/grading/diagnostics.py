@@ -170,10 +170,10 @@ def failure_reason(ctx, data: dict, oom: int, pids_hit: int = 0) -> str:
     return "nbgrader could not grade it: " + (last or exc or "no reason given")[-300:]
 
 
-def no_result_reason(ctx, returncode, oom: int, detail: str) -> str:
+def no_result_reason(ctx, ended: str, oom: int, detail: str) -> str:
     if oom:
         return memory_reason(ctx, None)
-    return f"the grading sandbox ended without a result (exit status {returncode}; {detail[:120]})"
+    return f"grader error: no result came back ({ended or 'the job ended'}; {detail[:120]})"
 
 
 def cell_errors(notebooks: dict[str, NotebookResult]) -> dict[str, list[str]]:

@@ -2,9 +2,10 @@
 
 :func:`probe` finds out once per run what this machine allows and returns an :class:`Isolation`:
 
-* ``bwrap`` works (Linux with user namespaces; Debian's ``bubblewrap`` package): each submission
-  runs in its own sandbox (see ``bwrap.py``) and, nested in it, its kernel in another one; as root
-  each sandbox also runs as its own unused uid (``runs.py``), otherwise as you;
+* ``bwrap`` works (Linux with user namespaces; Debian's ``bubblewrap`` package): nbgrader runs in
+  a grading slot's sandbox (see ``bwrap.py`` and ``coursekit/grading/slot.py``) and every
+  submission's kernel in a fresh sandbox nested in it; as root each slot runs as its own unused uid
+  (``runs.py``), otherwise as you;
 * otherwise grading still works, unisolated, with a loud warning (``KitSandbox.mode = "required"``
   refuses instead).
 
@@ -36,8 +37,9 @@ class Isolation:
     def describe(self) -> str:
         if self.isolated:
             who = "its own unprivileged uid" if self.as_root else "your uid, in a user namespace"
-            where = ("one bubblewrap sandbox per submission (own user, pid, network, IPC and mount namespaces; "
-                     f"runs as {who}; sees only the Python environment and utils/), the kernel in a nested one")
+            where = ("bubblewrap: every submission's kernel in a fresh sandbox of its own, nested in a grading "
+                     "slot's sandbox that runs nbgrader (own user, pid, network, IPC and mount namespaces; "
+                     f"as {who}; only the Python environment and utils/ visible)")
         else:
             where = "NO isolation: student code runs as " + ("a throw-away uid" if self.as_root else "you") + \
                     ", can read your files and reach the network"

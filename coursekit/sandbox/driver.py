@@ -1,12 +1,13 @@
-"""Inside a submission's sandbox: nbgrader autograde of that one submission, results as data.
+"""Inside a grading slot's sandbox: nbgrader autograde of one submission at a time, results as data.
 
-    python -m coursekit.sandbox.driver      (started by the grader through bwrap; see worker.py)
+    python -m coursekit.sandbox.driver      (started by the grader through bwrap; see slot.py)
 
-It sees only its sandbox: ``/grade/in`` (read-only: ``job.json``, the topic's throw-away gradebook,
-the submitted notebooks), ``/grade/work`` (a size-limited tmpfs) and ``/grade/out``. It builds a
-throw-away course in ``/grade/work/course``, runs nbgrader's own Autograde converter on it with the
-kit's preprocessors (the student kernel runs in a second sandbox nested in this one, see
-``kernel.json`` below), and writes to ``/grade/out``:
+It imports nbgrader once, then reads job names on stdin; for each it forks a fresh process that
+grades that one submission and answers ``done <name>`` on stdout. A job sees ``/grade/jobs/<name>/in``
+(``job.json``, the topic's throw-away gradebook, the submitted notebooks), builds a throw-away
+course in ``/grade/work/<name>/course`` (a size-limited tmpfs), runs nbgrader's own Autograde
+converter on it with the kit's preprocessors (the student kernel runs in a sandbox of its own,
+nested in this one, see ``kernel.json`` below), and writes to ``/grade/jobs/<name>/out``:
 
 * ``result.json``: the scores, comments and late penalty of each notebook as nbgrader recorded them
   in the private gradebook, what the integrity guards found, and how the run ended;
@@ -28,7 +29,7 @@ from pathlib import Path
 sys.modules.setdefault("rfc3987_syntax", None)   # jsonschema builds a large grammar on import otherwise
 
 BASE = Path(os.environ.get("COURSEKIT_GRADE_DIR", "/grade"))   # another folder only without isolation
-IN, WORK, OUT = BASE / "in", BASE / "work", BASE / "out"
+IN, WORK, OUT = BASE / "in", BASE / "work", BASE / "out"          # one job's (set by _paths)
 STUDENT = "student"   # the sandbox never learns who the student is
 KERNEL_NAME = "coursekit-sandbox"
 
@@ -169,16 +170,55 @@ def run(job: dict) -> dict:
     return result
 
 
-def main() -> int:
-    os.umask(0o077)
+def _paths(name: str) -> None:
+    global IN, WORK, OUT
+    IN, OUT = BASE / "jobs" / name / "in", BASE / "jobs" / name / "out"
+    WORK = BASE / "work" / name
+
+
+def grade_one() -> None:
+    """In a forked process: grade the job at IN, write OUT/result.json."""
     try:
-        os.makedirs(os.environ.get("HOME", str(WORK / "home")), exist_ok=True)
+        WORK.mkdir(mode=0o700)
         job = json.loads((IN / "job.json").read_text(encoding="utf-8"))
         result = run(job)
     except Exception:
         result = {"version": 1, "status": "error", "notebooks": {}, "integrity": {}, "log": [],
                   "failure": {"exception": "grader error: " + traceback.format_exc()[-2000:]}}
     _write_json(OUT / "result.json", result)
+
+
+def _preload() -> None:
+    """What every job needs, imported once (a forked job starts with it)."""
+    import nbgrader.api  # noqa: F401
+    import nbgrader.converters  # noqa: F401
+    import nbclient  # noqa: F401
+    import coursekit.grading.integrity  # noqa: F401
+    import coursekit.grading.preprocessors  # noqa: F401
+
+
+def main() -> int:
+    os.umask(0o077)
+    _preload()
+    out = os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)                    # only "done" lines go to the grader
+    for line in sys.stdin:
+        name = line.strip()
+        if not name.replace("-", "").isalnum():
+            continue
+        _paths(name)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.dup2(devnull, 0)
+                grade_one()
+            finally:
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        shutil.rmtree(WORK, ignore_errors=True)
+        out.write(f"done {name}\n")
+        out.flush()
     return 0
 
 
