@@ -60,6 +60,41 @@ class PeakRSS:
         self._thread.join()
 
 
+class CpuMeter:
+    """CPU seconds used by this process and everything it starts meanwhile (sandboxes in their own pid
+    namespaces included), from a cgroup v1 cpuacct group it moves itself into; None where there is none."""
+
+    def __init__(self):
+        self.seconds = None
+        self.dir = self.home = None
+        try:
+            for line in Path("/proc/self/cgroup").read_text().splitlines():
+                _, controllers, path = line.split(":", 2)
+                if "cpuacct" in controllers.split(","):
+                    self.home = Path("/sys/fs/cgroup/cpuacct") / path.lstrip("/")
+        except (OSError, ValueError):
+            pass
+
+    def __enter__(self):
+        if self.home is not None:
+            try:
+                self.dir = self.home / f"coursekit-bench-{os.getpid()}-{time.monotonic_ns()}"
+                self.dir.mkdir()
+                (self.dir / "cgroup.procs").write_text(str(os.getpid()))
+            except OSError:
+                self.dir = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.dir is not None:
+            try:
+                self.seconds = int((self.dir / "cpuacct.usage").read_text()) / 1e9
+                (self.home / "cgroup.procs").write_text(str(os.getpid()))
+                self.dir.rmdir()
+            except OSError:
+                pass
+
+
 def build(base: Path, topic: str, n: int):
     course = synth.make_course(base / "parallel", topic)
     source = course / "solutions" / topic / f"{topic}.ipynb"
@@ -105,33 +140,42 @@ def main(argv=None) -> int:
         if not args.skip_sequential:
             c0, load0 = cpu(resource.RUSAGE_CHILDREN), os.getloadavg()[0]
             start = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", args.topic,
-                                     f"--CourseDirectory.root={seq}", "--log-level=ERROR"],
-                                    cwd=seq, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                    env=tool_env())
-            with PeakRSS(proc.pid) as mem:
-                _, err = proc.communicate()
+            with CpuMeter() as meter_seq:
+                proc = subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", args.topic,
+                                         f"--CourseDirectory.root={seq}", "--log-level=ERROR"],
+                                        cwd=seq, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                        env=tool_env())
+                with PeakRSS(proc.pid) as mem:
+                    _, err = proc.communicate()
             t_seq = time.perf_counter() - start
             if proc.returncode != 0:
                 print(err[-2000:], file=sys.stderr)
             rate_seq = args.n / t_seq * 60
+            cpu_seq = meter_seq.seconds if meter_seq.seconds is not None else cpu(resource.RUSAGE_CHILDREN) - c0
             print(f"sequential nbgrader autograde: {t_seq:7.1f} s  {rate_seq:6.1f} submissions/min  "
-                  f"peak memory {mem.peak / 2**30:.2f} GiB  CPU {(cpu(resource.RUSAGE_CHILDREN) - c0) / args.n:.2f} "
+                  f"peak memory {mem.peak / 2**30:.2f} GiB  CPU {cpu_seq / args.n:.2f} "
                   f"s/submission  (load average before: {load0:.1f})")
 
         c0, s0, load0 = cpu(resource.RUSAGE_CHILDREN), cpu(resource.RUSAGE_SELF), os.getloadavg()[0]
         start = time.perf_counter()
-        with PeakRSS(os.getpid()) as mem:
+        with CpuMeter() as meter_kit, PeakRSS(os.getpid()) as mem:
             summary = grade(Options(topic=args.topic, root=course, workers=args.workers, feedback=False,
                                     export=False, progress=False, sandbox="off" if args.no_sandbox else None))
         t_kit = time.perf_counter() - start
         rate_kit = args.n / t_kit * 60
-        cpu_kit = (cpu(resource.RUSAGE_CHILDREN) - c0 + cpu(resource.RUSAGE_SELF) - s0) / args.n
+        cpu_kit = (meter_kit.seconds if meter_kit.seconds is not None else
+                   cpu(resource.RUSAGE_CHILDREN) - c0 + cpu(resource.RUSAGE_SELF) - s0) / args.n
         print(f"this kit ({args.workers} sandboxes at once): {t_kit:7.1f} s  {rate_kit:6.1f} submissions/min  "
               f"peak memory {mem.peak / 2**30:.2f} GiB  CPU {cpu_kit:.2f} s/submission  (load average before: {load0:.1f})")
         print(f"  isolation: {summary.isolation}")
         if rate_seq:
             print(f"speed-up: {rate_kit / rate_seq:.2f}x")
+            if meter_kit.seconds is not None and meter_seq.seconds is not None:
+                busy = min(args.workers, os.cpu_count() or 1)
+                print(f"  CPU per submission: sequential {meter_seq.seconds / args.n:.2f} s, this kit "
+                      f"{meter_kit.seconds / args.n:.2f} s: on {busy} otherwise idle cores, where CPU is the "
+                      f"limit, {busy * meter_seq.seconds / meter_kit.seconds:.2f}x (the measured ratio above "
+                      f"depends on what else runs on the machine)")
             print("scores identical to sequential nbgrader:", scores(seq, args.topic) == scores(course, args.topic))
         got = scores(course, args.topic)
         wrong = {s: (got.get(s), e) for s, e in expected.items() if got.get(s) != e}

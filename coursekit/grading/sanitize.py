@@ -16,8 +16,6 @@ import json
 import re
 import unicodedata
 
-import nbformat
-
 SAFE_MIME = ("text/plain", "image/png", "image/jpeg")
 CLEANED_MIME = ("text/html", "text/markdown")
 NBGRADER_KEYS = {"grade": bool, "solution": bool, "locked": bool, "task": bool, "points": (int, float),
@@ -60,12 +58,11 @@ def _output(out: dict, scrub: list[str]) -> dict | None:
     kind = out.get("output_type")
     if kind == "stream":
         name = out.get("name") if out.get("name") in ("stdout", "stderr") else "stdout"
-        return nbformat.v4.new_output("stream", name=name, text=_text(out.get("text", ""), scrub))
+        return {"output_type": "stream", "name": name, "text": _text(out.get("text", ""), scrub)}
     if kind == "error":
         tb = out.get("traceback") if isinstance(out.get("traceback"), list) else []
-        return nbformat.v4.new_output("error", ename=_text(out.get("ename", ""), scrub)[:200],
-                                      evalue=_text(out.get("evalue", ""), scrub)[:5000],
-                                      traceback=[_text(t, scrub) for t in tb[:200]])
+        return {"output_type": "error", "ename": _text(out.get("ename", ""), scrub)[:200],
+                "evalue": _text(out.get("evalue", ""), scrub)[:5000], "traceback": [_text(t, scrub) for t in tb[:200]]}
     if kind not in ("display_data", "execute_result"):
         return None
     data_in = out.get("data") if isinstance(out.get("data"), dict) else {}
@@ -93,9 +90,9 @@ def _output(out: dict, scrub: list[str]) -> dict | None:
                 meta[mime] = size
     if kind == "execute_result":
         count = out.get("execution_count")
-        return nbformat.v4.new_output("execute_result", data=data, metadata=meta,
-                                      execution_count=count if isinstance(count, int) else None)
-    return nbformat.v4.new_output("display_data", data=data, metadata=meta)
+        return {"output_type": "execute_result", "data": data, "metadata": meta,
+                "execution_count": count if isinstance(count, int) else None}
+    return {"output_type": "display_data", "data": data, "metadata": meta}
 
 
 def _nbgrader_meta(meta) -> dict | None:
@@ -109,36 +106,40 @@ def _nbgrader_meta(meta) -> dict | None:
 
 
 def notebook(nb_in: dict, scrub: list[str], released_sources: set[str] | None = None,
-             kernelspec: dict | None = None) -> nbformat.NotebookNode:
-    """A new notebook holding only the safe parts of ``nb_in`` (see the module's docstring)."""
+             kernelspec: dict | None = None) -> dict:
+    """A new notebook (plain JSON data, nbformat 4.5) holding only the safe parts of ``nb_in``."""
     released_sources = released_sources or set()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": kernelspec or {"name": "python3", "display_name": "Python 3", "language": "python"},
-                   "language_info": {"name": "python"}}
-    for cell in nb_in.get("cells", []):
+    cells = []
+    for i, cell in enumerate(nb_in.get("cells", [])):
         if not isinstance(cell, dict):
             continue
         kind = cell.get("cell_type")
         source = _text(cell.get("source", ""), [])
         if kind == "code":
-            new = nbformat.v4.new_code_cell(_scrub(source, scrub))
             count = cell.get("execution_count")
-            new.execution_count = count if isinstance(count, int) else None
             outs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
-            new.outputs = [o for o in (_output(o, scrub) for o in outs[:1000] if isinstance(o, dict)) if o is not None]
-        elif kind == "markdown":
-            new = nbformat.v4.new_markdown_cell(source if source.strip() in released_sources else markdown(source))
-        elif kind == "raw":
-            new = nbformat.v4.new_raw_cell(markdown(source))
+            new = {"cell_type": "code", "source": _scrub(source, scrub), "metadata": {},
+                   "execution_count": count if isinstance(count, int) else None,
+                   "outputs": [o for o in (_output(o, scrub) for o in outs[:1000] if isinstance(o, dict)) if o]}
+        elif kind in ("markdown", "raw"):
+            keep = kind == "markdown" and source.strip() in released_sources
+            new = {"cell_type": kind, "source": source if keep else markdown(source), "metadata": {}}
         else:
             continue
         meta = _nbgrader_meta((cell.get("metadata") or {}).get("nbgrader"))
         if meta:
-            new.metadata["nbgrader"] = meta
-        if isinstance(cell.get("id"), str) and _ID.match(cell["id"]):
-            new.id = cell["id"]
-        nb.cells.append(new)
-    return nb
+            new["metadata"]["nbgrader"] = meta
+        cell_id = cell.get("id")
+        new["id"] = cell_id if isinstance(cell_id, str) and _ID.match(cell_id) else f"cell-{i}"
+        cells.append(new)
+    ids = [c["id"] for c in cells]
+    if len(set(ids)) != len(ids):
+        for i, c in enumerate(cells):
+            c["id"] = f"cell-{i}"
+    return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": kernelspec or {"name": "python3", "display_name": "Python 3",
+                                                      "language": "python"},
+                         "language_info": {"name": "python"}}}
 
 
 def notebook_bytes(raw: bytes, scrub: list[str], released_sources: set[str] | None = None,
@@ -151,7 +152,7 @@ def notebook_bytes(raw: bytes, scrub: list[str], released_sources: set[str] | No
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise ValueError("not a notebook (no cells)")
     nb = notebook(data, scrub, released_sources, kernelspec)
-    return nbformat.writes(nb).encode("utf-8")
+    return (json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 # ------------------------------------------------------------------------------------------
