@@ -49,15 +49,15 @@ THRESHOLDS = [
     Threshold(
         "05_training_loops", "model3 = nn.Linear(3, 1)",
         seed_in_answer=("set_seed(0)", "set_seed({seed})"),
-        stats=[Stat("float((pred - torch.tensor(reference.predict(X_c), dtype=torch.float32)).abs().max())", "<", 1.0, 0.5,
+        stats=[Stat("float((pred.detach().cpu().reshape(-1) - torch.tensor(reference.predict(X_c), dtype=torch.float32)).abs().max())", "<", 1.0, 0.5,
                     "reference = LinearRegression()"),
-               Stat("float((pred - torch.tensor(reference.predict(X_new), dtype=torch.float32)).abs().max())", "<", 1.5, 0.75,
+               Stat("float((pred.detach().cpu().reshape(-1) - torch.tensor(reference.predict(X_new), dtype=torch.float32)).abs().max())", "<", 1.5, 0.75,
                     "reference = LinearRegression()", hidden=True)]),
     Threshold(
         "06_nonlinear_regression", "model_best = train_mlp(",
         prelude=("import functools\n_train_mlp_original = globals().get('_train_mlp_original', train_mlp)\n"
                  "train_mlp = functools.partial(_train_mlp_original, seed={seed})"),
-        stats=[Stat("_mse", "<", 1.5, 1.3, "_mse"), Stat("_err", "<", 2.0, 1.0, "_err", hidden=True)]),
+        stats=[Stat("_val_mse", "<", 1.5, 1.3, "_val_mse"), Stat("_err", "<", 2.0, 1.0, "_err", hidden=True)]),
     Threshold(
         "07_classification", "def train_and_evaluate(",
         seed_in_tests=[("set_seed(0)", "set_seed({seed})"), ("set_seed(1)", "set_seed({seed} + 1)")],
