@@ -62,11 +62,23 @@ class Mounts:
 
     ``open_parents``: create every missing parent of a mount point world-traversable (0755).
     bubblewrap run by root creates them 0700 otherwise, and the sandbox's own uid could then not
-    reach e.g. a Python installed below /root."""
+    reach e.g. a Python installed below /root.
+
+    bwrap applies its options in order, so a mount hides whatever was mounted below it before: a
+    tmpfs on /tmp added after binding a course that lives below /tmp (a clone in /tmp/...) would hide
+    the course's Python. Each mount is therefore placed before the mounts already made below it."""
 
     args: list[str] = field(default_factory=list)
     open_parents: bool = False
     _made: set = field(default_factory=set)
+    _ops: list = field(default_factory=list)   # (index in args where a mount's options start, its destination)
+
+    def _add(self, dest: str, options: list[str]) -> None:
+        dest = "/" + str(dest).strip("/")
+        below = [i for i, d in self._ops if d.startswith(dest.rstrip("/") + "/")]
+        at = min(below) if below else len(self.args)
+        self.args[at:at] = options
+        self._ops = [(i + len(options) if i >= at else i, d) for i, d in self._ops] + [(at, dest)]
 
     def _parents(self, dest: str) -> None:
         if not self.open_parents:
@@ -76,37 +88,40 @@ class Mounts:
             d = "/" + "/".join(parts[:i])
             if d not in self._made and d not in SYSTEM_DIRS:
                 self._made.add(d)
-                self.args += ["--perms", "0755", "--dir", d]
+                self._add(d, ["--perms", "0755", "--dir", d])
 
     def system(self, proc: bool = True) -> "Mounts":
         for d in SYSTEM_DIRS:
             if os.path.islink(d):
-                self.args += ["--symlink", os.readlink(d), d]
+                self._add(d, ["--symlink", os.readlink(d), d])
             elif os.path.isdir(d):
-                self.args += ["--ro-bind", d, d]
+                self._add(d, ["--ro-bind", d, d])
         for f in ETC_FILES + READ_ONLY_SYS:
             if os.path.exists(f):
                 self.ro(f)
-        self.args += (["--proc", "/proc"] if proc else []) + ["--dev", "/dev"]
+        if proc:
+            self._add("/proc", ["--proc", "/proc"])
+        self._add("/dev", ["--dev", "/dev"])
         return self
 
     def ro(self, src: str, dest: str | None = None) -> "Mounts":
         self._parents(str(dest or src))
-        self.args += ["--ro-bind", str(src), str(dest or src)]
+        self._add(str(dest or src), ["--ro-bind", str(src), str(dest or src)])
         return self
 
     def rw(self, src: str, dest: str | None = None) -> "Mounts":
         self._parents(str(dest or src))
-        self.args += ["--bind", str(src), str(dest or src)]
+        self._add(str(dest or src), ["--bind", str(src), str(dest or src)])
         return self
 
-    def tmpfs(self, dest: str, size_mb: int, mode: str = "0755") -> "Mounts":
+    def tmpfs(self, dest: str, size_mb: int | None, mode: str = "0755") -> "Mounts":
         self._parents(dest)
-        self.args += ["--perms", mode, "--size", str(max(1, size_mb) << 20), "--tmpfs", dest]
+        size = ["--size", str(max(1, size_mb) << 20)] if size_mb else []
+        self._add(dest, ["--perms", mode, *size, "--tmpfs", dest])
         return self
 
     def dir(self, dest: str) -> "Mounts":
-        self.args += ["--dir", dest]
+        self._add(dest, ["--dir", dest])
         return self
 
     def read_only_root(self) -> "Mounts":
@@ -132,7 +147,7 @@ def privileged_view(binds: list[tuple[str, str, bool]], uid: int, command: list[
     for src, dest, rw in binds:
         (m.rw if rw else m.ro)(src, dest)
     m.ro(os.path.join(os.path.dirname(os.path.abspath(__file__)), "dropuid.py"), DROPUID)
-    m.args += ["--bind", "/proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    m.rw("/proc", "/proc").tmpfs("/tmp", None, "1777")
     return [bwrap_path(), "--die-with-parent", "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add",
             "CAP_SETGID", *m.args, "--", sys.executable, "-I", "-S", DROPUID, str(uid), "--", *command]
 
