@@ -232,12 +232,16 @@ def test_interrupt_and_restart(kernels):
     reply = kc.get_shell_msg(timeout=30)
     assert reply["parent_header"]["msg_id"] == msg_id
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
-    assert run(kc, "print(6 * 7)")[0].strip() == "42"
+    out, error, _ = run(kc, "print(6 * 7)")
+    if error and error.startswith("KeyboardInterrupt"):   # on a loaded machine SIGINT can land after the reply
+        out, error, _ = run(kc, "print(6 * 7)")
+    assert (out.strip(), error) == ("42", None)
     km.restart_kernel(now=True)
     kc.wait_for_ready(timeout=60)
     assert provider(km) == "forked" and km.provisioner.pid != old_pid
     assert not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE
-    assert run(kc, "print(6 * 7)")[0].strip() == "42"
+    out, error, _ = run(kc, "print(6 * 7)")
+    assert (out.strip(), error) == ("42", None)
 
 
 def test_a_kernel_that_exits_is_reported_dead_with_its_code(kernels):
