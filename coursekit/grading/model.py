@@ -47,6 +47,7 @@ class JobResult:
     seconds: float = 0.0
     peak_mb: float = 0.0
     timestamp: str | None = None
+    kernel: str = ""                   # "warm", "cold: why", or "" (isolation off, or not run)
 
     def note(self, text: str) -> None:
         if text and text not in self.notes:

@@ -18,6 +18,7 @@ Files of slot k: ``<run dir>/s<k>/`` holding ``jobs/``, ``work/`` (only without 
 """
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -27,13 +28,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coursekit.grading import worker
 from coursekit.grading.worker import Context
 from coursekit.sandbox import bwrap, limits
 
 # The sandbox waits at this gate, on its stdin (a pipe from the grader), until it is in its cgroup
 # (what it starts later inherits the cgroup); then the same pipe brings it the names of its jobs.
 GATE = 'read -r go && [ "$go" = go ] || exit 97; exec "$@"'
-ZYGOTE_HEADROOM_MB = 256      # the slot's own driver, on top of a submission's memory limit
+ZYGOTE_HEADROOM_MB = 768      # the slot's own driver and kernel zygote, on top of a submission's memory limit
 
 
 @dataclass
@@ -79,7 +81,7 @@ class Slot:
             cgroup = limiter.make(f"{limits.PREFIX}{run.id}-{index}x{generation}")
         except OSError:
             cgroup = None
-        argv, env = _argv(ctx, sdir, uid)
+        argv, env = _argv(ctx, sdir, uid, cgroup is not None)
         argv = (limiter.wrapper() if ctx.isolation.limiter.kind == "systemd" else []) + argv
         debug = os.environ.get("COURSEKIT_DEBUG")
         proc = subprocess.Popen(["/bin/sh", "-c", GATE, "sh", *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -177,7 +179,7 @@ def _file(path: Path, data: bytes) -> None:
     os.chmod(path, 0o644)
 
 
-def _argv(ctx: Context, sdir: Path, uid: int | None) -> tuple[list[str], dict | None]:
+def _argv(ctx: Context, sdir: Path, uid: int | None, cgroup: bool) -> tuple[list[str], dict | None]:
     """The command that runs the slot's driver: in its sandbox, or (no isolation) as a plain process."""
     py = sys.executable
     if not ctx.isolation.isolated:
@@ -207,6 +209,8 @@ def _argv(ctx: Context, sdir: Path, uid: int | None) -> tuple[list[str], dict | 
     env = {"PATH": f"{os.path.dirname(py)}:/usr/bin:/bin", "HOME": "/grade/work", "LANG": "C.UTF-8",
            "PYTHONPATH": bwrap.KIT_DIR, "PYTHONSAFEPATH": "1", "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": "/tmp",
            "OMP_NUM_THREADS": "1", "USER": "student"}
+    if worker.warm_kernels(ctx):
+        env["COURSEKIT_WARM_KERNELS"] = json.dumps(worker.zygote_environment(ctx, cgroup))
     argv = [ctx.isolation.bwrap, *bwrap.common(1000), *m.args, *bwrap.env_args(env), "--chdir", "/grade/work",
             "--", py, "-m", "coursekit.sandbox.driver"]
     if uid is not None:

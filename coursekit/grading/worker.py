@@ -73,16 +73,37 @@ def kernel_settings(ctx: Context, mpl_dir: str, cgroup: bool) -> str:
     return json.dumps(settings)
 
 
+HOME = "/home/student"
+
+
+def kernel_environment(ctx: Context, cgroup: bool) -> dict[str, str]:
+    """The whole environment of a sandboxed student kernel."""
+    return bwrap.kernel_env(HOME, ctx.sandbox.kernel_threads, kernel_settings(ctx, bwrap.KIT_DIR + "/mpl", cgroup))
+
+
+def warm_kernels(ctx: Context) -> bool:
+    """Whether kernels are forked from a zygote in each slot (coursekit/warm/sandboxed.py)."""
+    return ctx.isolation.isolated and ctx.sandbox.warm_kernels
+
+
+def zygote_environment(ctx: Context, cgroup: bool) -> dict[str, str]:
+    """The environment a slot's zygote imports the course's modules in: the kernels' own, but with
+    the slot's warm matplotlib font cache (the driver removes the per-kernel settings)."""
+    env = kernel_environment(ctx, cgroup)      # its COURSEKIT_KERNEL names the guarded modules (read, then removed)
+    env["MPLCONFIGDIR"] = "/grade/mpl"
+    return env
+
+
 def kernel_argv(ctx: Context, workdir: str, rt: str, cgroup: bool) -> list[str]:
     """The student kernel's command line, run by nbgrader in the driver's sandbox: a sandbox of
     its own (fresh for every submission) that sees only its working copy."""
     py = sys.executable
-    home = "/home/student"
+    home = HOME
     if not ctx.isolation.isolated:
         return [py, "-I", str(Path(__file__).resolve().parent.parent / "sandbox" / "kernel_start.py"),
                 "-f", "{connection_file}"]
     sb = ctx.sandbox
-    env = bwrap.kernel_env(home, sb.kernel_threads, kernel_settings(ctx, bwrap.KIT_DIR + "/mpl", cgroup))
+    env = kernel_environment(ctx, cgroup)
     m = bwrap.Mounts().system()
     for p in bwrap.python_paths():
         m.ro(p)
@@ -133,6 +154,8 @@ def prepare(ctx: Context, job: Job, name: str, jobs_dir: Path, base: str, uid: i
     job_json = {"topic": ctx.topic, "notebooks": ctx.notebooks, "course_id": ctx.course_id,
                 "nbgrader_config": ctx.nbgrader_config, "guard": ctx.guard,
                 "kernel_argv": kernel_argv(ctx, f"{work}/course/autograded/student/{ctx.topic}", f"{work}/rt", cgroup)}
+    if warm_kernels(ctx):
+        job_json["warm"] = {"env": kernel_environment(ctx, cgroup), "cwd": f"{HOME}/{ctx.topic}"}
     if not ctx.isolation.isolated:
         job_json["kernel_env"] = bwrap.kernel_env(f"{work}/home", ctx.sandbox.kernel_threads,
                                                   kernel_settings(ctx, f"{base}/mpl", cgroup))
@@ -167,6 +190,8 @@ def collect(ctx: Context, job: Job, result: JobResult, jdir: Path, *, timed_out:
 
 
 def _apply(ctx: Context, job: Job, jdir: Path, data: dict, result: JobResult, oom: int, pids_hit: int) -> None:
+    if isinstance(data.get("kernel"), str):
+        result.kernel = data["kernel"][:300]
     integrity = data.get("integrity") if isinstance(data.get("integrity"), dict) else {}
     for found in integrity.values():
         if isinstance(found, dict):

@@ -75,7 +75,13 @@ def _kernel_spec(job: dict) -> None:
     # interrupts as messages: a signal to the kernel's process would reach bwrap, not Python
     spec = {"argv": job["kernel_argv"], "display_name": "Python 3 (grading sandbox)", "language": "python",
             "interrupt_mode": "message", "metadata": {"debugger": False}}
-    if job.get("kernel_env"):           # only without isolation (bwrap sets the kernel's environment)
+    warm = job.get("warm")
+    if warm and _warm_kernels():
+        # forked from the slot's zygote into the sandbox the argv describes (coursekit/warm/sandboxed.py);
+        # the argv itself is the fallback
+        spec["metadata"]["kernel_provisioner"] = {"provisioner_name": "coursekit-sandboxed",
+                                                  "config": {"env": warm["env"], "cwd": warm["cwd"]}}
+    elif job.get("kernel_env"):           # only without isolation (bwrap sets the kernel's environment)
         spec["env"] = job["kernel_env"]
     (kdir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
     os.environ["JUPYTER_PATH"] = str(WORK / "share" / "jupyter")
@@ -161,6 +167,11 @@ def run(job: dict) -> dict:
     for name, found in FINDINGS.items():
         result["integrity"][name] = {"flags": found.flags, "notes": found.notes, "zeroed": found.zeroed,
                                      "stderr_kept": found.stderr_kept}
+    if job.get("warm"):
+        from coursekit.warm import sandboxed
+        st = sandboxed.status()
+        result["kernel"] = "cold: " + "; ".join(st["fallbacks"]) if st["fallbacks"] else \
+            ("warm" if st["warm"] else f"cold: {st['why_not']}")
     if result["status"] == "graded":
         result["notebooks"] = _scores(course, job)
         done = course / "autograded" / STUDENT / job["topic"]
@@ -188,6 +199,28 @@ def grade_one() -> None:
     _write_json(OUT / "result.json", result)
 
 
+def _warm_kernels() -> bool:
+    from coursekit.warm import sandboxed
+    return sandboxed.zygote() is not None
+
+
+def _start_zygote() -> None:
+    """The slot's zygote (warm kernels), when the grader asked for one: $COURSEKIT_WARM_KERNELS holds
+    the kernels' environment. A zygote that cannot start leaves kernels cold (each result says why)."""
+    spec = os.environ.pop("COURSEKIT_WARM_KERNELS", "")
+    if not spec:
+        return
+    from coursekit.warm import sandboxed
+    env = json.loads(spec)
+    guarded = json.loads(env.pop("COURSEKIT_KERNEL", "{}")).get("guarded_modules", [])
+    mpl = BASE / "work" / ".zygote-mpl"      # matplotlib wants its font cache in a writable folder
+    mpl.mkdir(mode=0o700)
+    for src in Path(env.get("MPLCONFIGDIR", "/nonexistent")).glob("*.json"):
+        shutil.copyfile(src, mpl / src.name)
+    env["MPLCONFIGDIR"] = str(mpl)
+    sandboxed.start_zygote(sys.executable, env, guarded)
+
+
 def _preload() -> None:
     """What every job needs, imported once (a forked job starts with it)."""
     import nbgrader.api  # noqa: F401
@@ -199,7 +232,11 @@ def _preload() -> None:
 
 def main() -> int:
     os.umask(0o077)
+    import threading
+    zygote = threading.Thread(target=_start_zygote)   # it imports torch meanwhile, in a process of its own
+    zygote.start()
     _preload()
+    zygote.join()
     out = os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)                    # only "done" lines go to the grader

@@ -91,8 +91,12 @@ class Guard:
             except Exception:  # a guarded module that is absent is simply not guarded
                 pass
         prefixes = tuple(cfg.get("guarded_modules", []))
+        # a warm kernel (coursekit/warm/sandboxed.py) was forked with more of utils loaded: its guard
+        # takes only what a cold kernel's has at this point
+        scope = cfg.get("utils_scope")
         self.modules = {n: m for n, m in sys.modules.items()
-                        if m is not None and (n in prefixes or n == "utils" or n.startswith("utils."))}
+                        if m is not None and (n in prefixes or ((n == "utils" or n.startswith("utils."))
+                                                                and (scope is None or n in scope)))}
         self.all_modules = dict(sys.modules)
         self.module_dicts = {n: dict(vars(m)) for n, m in self.modules.items()}
         # the student library's module-level settings (tolerances, tables) are restored by value too
@@ -455,10 +459,15 @@ class Guard:
                 continue
             if fields[0] != b"Z":
                 parents[int(entry)] = int(fields[1])
-        own_namespace = self.own_pid_namespace and me == 2 and parents.get(me) == 1
+        # a cold kernel is pid 2, bwrap's init's child; a warm one (coursekit/warm/sandboxed.py) joined
+        # the sandbox from outside (its parent is not in the namespace: 0) and pid 2 is the sandbox's
+        # placeholder, which holds the sandbox open
+        joined = parents.get(me) == 0 and me == 3 and parents.get(2) == 1
+        own_namespace = self.own_pid_namespace and ((me == 2 and parents.get(me) == 1) or joined)
+        keep = {1, me, 2} if joined else {1, me}
         stray = []
         for pid in parents:
-            if pid in (1, me):
+            if pid in keep:
                 continue
             p, hops = pid, 0
             while p not in (0, 1, me) and hops < 64:

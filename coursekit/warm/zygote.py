@@ -88,12 +88,21 @@ def send(sock, obj, fds=()):
 def main(argv):
     ctl = socket.socket(fileno=int(argv[1]))
     names = json.loads(argv[2])
+    options = json.loads(argv[3]) if len(argv) > 3 else {}
     started = time.monotonic()
-    os.environ["JPY_PARENT_PID"] = str(os.getpid())
+    if options.get("watch_parent", True):   # grading kernels are ended with their sandbox instead
+        os.environ["JPY_PARENT_PID"] = str(os.getpid())
     if not os.environ.get("MPLBACKEND"):   # what ipykernel does before any user code
         os.environ["MPLBACKEND"] = MPL_INLINE
     before = dict(os.environ)
-    loaded, failed = preload(names)
+    # the integrity guard's modules first: which of the student library's modules importing them
+    # brings in is what a cold grading kernel's guard snapshots (sent back as "guard_scope")
+    first = [n for n in options.get("guarded", []) if n not in names] + \
+        [n for n in names if n in options.get("guarded", [])]
+    loaded, failed = preload(first)
+    scope = sorted(n for n in sys.modules if n == "utils" or n.startswith("utils."))
+    more, failed_more = preload([n for n in names if n not in first])
+    loaded, failed = loaded + more, {**failed, **failed_more}
     after = dict(os.environ)
     env_set = {k: v for k, v in after.items() if before.get(k) != v}
     env_unset = [k for k in before if k not in after]
@@ -103,7 +112,7 @@ def main(argv):
     send(ctl, {"op": "hello", "pid": os.getpid(), "loaded": loaded, "failed": failed, "threads": thread_count(),
                "zmq_context": bool(zmq is not None and getattr(zmq.Context, "_instance", None) is not None),
                "blas_pools_stopped": blas, "seconds": round(time.monotonic() - started, 3),
-               "modules": len(sys.modules)})
+               "modules": len(sys.modules), "guard_scope": scope})
     zygote.serve()
 
 
@@ -248,12 +257,17 @@ def child(req, stdio, ready_w, zygote):
         for fd in stdio:
             if fd > 2:
                 os.close(fd)
+        if req.get("join") is not None:
+            enter_sandbox(req["join"], ready_w)   # returns in the sandbox only (a grandchild, no capabilities)
         become(req, zygote.env_set, zygote.env_unset)
         os.write(ready_w, b"ok")
         os.close(ready_w)
         ready = True
         import runpy
-        runpy._run_module_as_main("ipykernel_launcher")
+        if req.get("script"):
+            runpy.run_path(req["script"], run_name="__main__")
+        else:
+            runpy._run_module_as_main("ipykernel_launcher")
         code = 0
     except SystemExit as exc:
         code = exit_code(exc.code)
@@ -271,6 +285,111 @@ def child(req, stdio, ready_w, zygote):
         finish(code)
 
 
+# ------------------------------------------------------------------------------------------------
+# Entering a sandbox after the fork (grading; see coursekit/warm/sandboxed.py)
+
+CLONE = {"mnt": 0x00020000, "cgroup": 0x02000000, "uts": 0x04000000, "ipc": 0x08000000, "user": 0x10000000,
+         "pid": 0x20000000, "net": 0x40000000}
+NAMESPACES = ("mnt", "pid", "net", "ipc", "uts", "cgroup")   # joined in this order, the user namespace around them
+NS_GET_USERNS = 0xB701          # ioctl: the user namespace that owns a namespace
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 24, 38, 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+CAP_VERSION_3 = 0x20080522
+
+
+class SandboxError(OSError):
+    pass
+
+
+def _libc():
+    import ctypes
+    return ctypes, ctypes.CDLL(None, use_errno=True)
+
+
+def _check(ctypes, ok, what):
+    if not ok:
+        err = ctypes.get_errno()
+        raise SandboxError(err, f"{what}: {os.strerror(err)}")
+
+
+def enter_sandbox(join, ready_w):
+    """Join every namespace of the sandbox whose first process is ``join["pid"]`` (a bubblewrap sandbox
+    made for this kernel, waiting), then fork: the grandchild, pid 3 of the sandbox's pid namespace,
+    drops every capability and returns; this process stays outside that pid namespace, holds
+    nothing, waits for it and exits with its status (128 + N when signal N killed it, as bwrap does).
+
+    The user namespace that owns the sandbox's mount namespace is joined first (bwrap makes a second
+    one inside it, to map the sandbox's uid, when it mounts a devpts), then the others, then the
+    innermost user namespace. Every joined namespace is checked against the target's afterwards."""
+    import fcntl
+    ctypes, libc = _libc()
+    pid = int(join["pid"])
+    fds = {}
+    try:
+        for kind in ("user",) + NAMESPACES:
+            fds[kind] = os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)
+        want = {kind: os.fstat(fd).st_ino for kind, fd in fds.items()}
+        mine = {kind: os.stat(f"/proc/self/ns/{kind}").st_ino for kind in fds}
+        if want["user"] == mine["user"] or want["mnt"] == mine["mnt"] or want["pid"] == mine["pid"]:
+            raise SandboxError(0, "the target is not in a sandbox of its own")
+        owner = fcntl.ioctl(fds["mnt"], NS_GET_USERNS)
+        try:
+            if os.fstat(owner).st_ino != mine["user"]:
+                _check(ctypes, libc.setns(owner, CLONE["user"]) == 0, "setns(user, owner of the mounts)")
+            outer_user = os.fstat(owner).st_ino
+        finally:
+            os.close(owner)
+        for kind in NAMESPACES:
+            if want[kind] != mine[kind]:
+                _check(ctypes, libc.setns(fds[kind], CLONE[kind]) == 0, f"setns({kind})")
+        if want["user"] != outer_user:
+            _check(ctypes, libc.setns(fds["user"], CLONE["user"]) == 0, "setns(user)")
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+    kernel = os.fork()
+    if kernel:       # outside the sandbox's pid namespace: the kernel cannot see or signal this process
+        os.close(ready_w)
+        os.closerange(0, 1 << 16)
+        try:
+            drop_capabilities()
+        except OSError:
+            pass
+        while True:
+            try:
+                _, status = os.waitpid(kernel, 0)
+                break
+            except InterruptedError:
+                continue
+        code = os.waitstatus_to_exitcode(status)
+        os._exit(code if code >= 0 else 128 - code)
+    _check(ctypes, libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0) == 0, "prctl(PR_SET_PDEATHSIG)")
+    for kind, ino in want.items():
+        if os.stat(f"/proc/self/ns/{kind}").st_ino != ino:
+            raise SandboxError(0, f"not in the sandbox's {kind} namespace after joining it")
+    drop_capabilities()
+    os.setsid()
+
+
+def drop_capabilities():
+    """No capability left in any set (bounding, ambient, permitted, effective, inheritable) and
+    no_new_privs, as bwrap's --cap-drop ALL leaves a sandboxed process; checked in /proc/self/status."""
+    ctypes, libc = _libc()
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last = int(f.read())
+    for cap in range(last + 1):
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)   # EPERM only where it is already gone
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(ctypes, libc.capset(header, data) == 0, "capset")
+    _check(ctypes, libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "prctl(PR_SET_NO_NEW_PRIVS)")
+    with open("/proc/self/status") as f:
+        caps = {k: v.strip() for k, _, v in (line.partition(":") for line in f) if k.startswith("Cap")}
+    if any(int(v, 16) for v in caps.values()):
+        raise SandboxError(0, f"capabilities left after dropping them: {caps}")
+
+
 def become(req, env_set, env_unset):
     """Turn the zygote's copy into what `python -m ipykernel_launcher -f FILE` started fresh would be."""
     cwd = req["cwd"]
@@ -285,7 +404,11 @@ def become(req, env_set, env_unset):
     os.environ.update(env)
     cmd = req["cmd"]
     sys.orig_argv = list(cmd)
-    sys.argv = ["-m", *cmd[3:]]
+    if req.get("script"):      # python [options] SCRIPT args...
+        at = cmd.index(req["script"]) if req["script"] in cmd else len(cmd)
+        sys.argv = cmd[at:] if at < len(cmd) else [req["script"]]
+    else:
+        sys.argv = ["-m", *cmd[3:]]
     if not sys.flags.safe_path:   # -m puts the current folder (absolute) first; -c put ''
         old = sys.path[0]
         sys.path[0] = os.getcwd()

@@ -1,0 +1,256 @@
+"""Warm grading kernels: forked from a zygote in the grading slot, each inside a sandbox of its own.
+
+A grading slot's driver (``coursekit/sandbox/driver.py``) starts one zygote (``zygote.py``) when it
+starts: a process of the slot, outside every submission's sandbox, that imports the course's heavy
+modules once (torch, NumPy, matplotlib, IPython/ipykernel, the student library, the guarded modules)
+and never runs student code. For each submission nbgrader asks this module's provisioner
+(``coursekit-sandboxed``, named in the job's kernelspec) for a kernel, and it
+
+1. starts the submission's sandbox with bubblewrap, exactly the command line of an ordinary grading
+   kernel (``worker.kernel_argv``: its own user, pid, network, IPC, UTS and mount namespaces, a root
+   file system that holds only the Python environment, ``utils/``, its working copy and private
+   size-limited ``/tmp``, ``/dev/shm`` and home) but running a placeholder (``cat``, pid 2 of the
+   sandbox) instead of Python;
+2. asks the zygote for a kernel: the forked child joins every namespace of that sandbox (the user
+   namespace that owns its mounts, the mount, pid, network, IPC, UTS and cgroup namespaces, then
+   bwrap's inner user namespace; each checked afterwards), forks again to be pid 3 of the sandbox's
+   pid namespace, drops every capability (bounding, ambient, permitted, effective) and sets
+   no_new_privs, then runs ``kernel_start.py`` (the integrity guard, then the IPython kernel) in the
+   kernel's own folder with the kernel's own environment: what a cold kernel runs, minus the imports;
+3. ends the sandbox with the kernel: bubblewrap's init is killed and the whole pid namespace with it.
+
+A kernel forked this way cannot affect the next one: each is a separate process made from the
+zygote's untouched state, with the RNG seeds and settings of a fresh kernel (``zygote.reseed``).
+
+Where any of that is impossible (no zygote, a namespace that cannot be joined after the fork, a
+zygote that died) the kernel starts the ordinary way, from the very same command line, and the run
+says so (``status()``).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+from typing import Any
+
+from jupyter_client.connect import KernelConnectionInfo
+from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Dict, Unicode
+
+from coursekit.warm import client
+
+PROVISIONER_NAME = "coursekit-sandboxed"
+PLACEHOLDER = ["/bin/sh", "-c", "echo ready && exec cat"]   # pid 2 of the sandbox while the kernel lives
+READY_TIMEOUT_S = 30.0
+
+#: The modules a grading zygote imports: the warm kernels' own and the integrity guard's.
+GRADING_PRELOAD = tuple(dict.fromkeys(client.DEFAULT_PRELOAD + (
+    "torch.testing", "math", "json", "resource", "types", "sysconfig", "copy", "ctypes", "fcntl",
+    "ipykernel.kernelapp", "IPython.core.interactiveshell")))
+
+_zygote: client.Zygote | None = None
+_why_not: str | None = "no zygote was started"
+_fallbacks: list[str] = []
+
+
+def start_zygote(python: str, env: dict, guarded: list[str], preload=GRADING_PRELOAD) -> str | None:
+    """In a slot's driver: start the zygote (``python -I``, the kernel's own flags) with the kernels'
+    environment; it imports the integrity guard's modules (``guarded``) first. Returns None, or why
+    kernels of this slot will start cold."""
+    global _zygote, _why_not
+    why = client.supported()
+    if why:
+        _why_not = why
+        return why
+    try:
+        _zygote = client.Zygote(python, env, tuple(preload), flags=("-I",), options={"watch_parent": False, "guarded": list(guarded)})
+    except client.ZygoteError as err:
+        _zygote, _why_not = None, str(err)
+        return _why_not
+    _why_not = None   # a preload that failed (hello["failed"]) fails in the kernel too, the same way
+    return None
+
+
+def zygote() -> client.Zygote | None:
+    return _zygote
+
+
+def status() -> dict:
+    """Whether this process's kernels start warm, and why not where they do not."""
+    return {"warm": _zygote is not None and _zygote.alive(), "why_not": _why_not, "fallbacks": list(_fallbacks)}
+
+
+def _split(cmd: list[str]) -> tuple[list[str], list[str]] | None:
+    """(bwrap and its options, the kernel's command) of an ordinary grading kernel's command line."""
+    try:
+        at = cmd.index("--")
+    except ValueError:
+        return None
+    sandbox, kernel = cmd[:at], cmd[at + 1:]
+    if not sandbox or os.path.basename(sandbox[0]) != "bwrap" or len(kernel) < 3 or kernel[1] != "-I":
+        return None
+    return sandbox, kernel
+
+
+def start_sandbox(options: list[str], timeout: float = READY_TIMEOUT_S) -> tuple[subprocess.Popen, int]:
+    """bwrap OPTIONS running the placeholder; returns it and the outer pid of the sandbox's init once
+    the sandbox is complete (the placeholder said so)."""
+    info_r, info_w = os.pipe()
+    try:
+        proc = subprocess.Popen([*options, "--info-fd", str(info_w), "--", *PLACEHOLDER], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, pass_fds=[info_w],
+                                start_new_session=True, close_fds=True)
+    except OSError:
+        os.close(info_r)
+        raise
+    finally:
+        os.close(info_w)
+    try:
+        deadline = time.monotonic() + timeout
+        line = b""
+        while not line.endswith(b"\n"):
+            r, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not r:
+                raise client.ZygoteError("the kernel's sandbox did not start in time")
+            chunk = os.read(proc.stdout.fileno(), 64)
+            if not chunk:
+                raise client.ZygoteError(f"the kernel's sandbox did not start (bwrap exited {proc.poll()})")
+            line += chunk
+        info = b""
+        os.set_blocking(info_r, False)
+        try:
+            while True:
+                chunk = os.read(info_r, 4096)
+                if not chunk:
+                    break
+                info += chunk
+        except BlockingIOError:
+            pass
+        pid = int(json.loads(info.decode())["child-pid"])
+    except (client.ZygoteError, ValueError, KeyError, OSError) as err:
+        _end(proc)
+        raise client.ZygoteError(str(err)) from None
+    finally:
+        os.close(info_r)
+    return proc, pid
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """Stop a sandbox: bwrap's process group (its init dies with bwrap, and the pid namespace with it)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    for pipe in (proc.stdin, proc.stdout):
+        try:
+            pipe.close()
+        except OSError:
+            pass
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+class SandboxedKernel:
+    """The Popen look-alike of a kernel forked into a sandbox: its status is the zygote's child's
+    (which exits with the kernel's status); killing or terminating it ends the whole sandbox."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, forked: client.ForkedKernel, sandbox: subprocess.Popen):
+        self.forked, self.sandbox = forked, sandbox
+        self.pid = forked.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.forked.returncode
+
+    def _ended(self, code: int | None) -> int | None:
+        if code is not None and self.sandbox.returncode is None:
+            _end(self.sandbox)
+        return code
+
+    def poll(self) -> int | None:
+        return self._ended(self.forked.poll())
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self._ended(self.forked.wait(timeout))
+
+    def send_signal(self, sig: int) -> None:
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            _end(self.sandbox)
+        self.forked.send_signal(sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+class SandboxedProvisioner(LocalProvisioner):
+    """jupyter_client provisioner of warm grading kernels (see the module doc). Its kernelspec's argv
+    is the ordinary grading kernel's command line, which it falls back to."""
+
+    env = Dict(config=True, help="The kernel's whole environment (the sandbox's --setenv ones).")
+    cwd = Unicode(config=True, help="The kernel's folder inside its sandbox.")
+
+    #: why the last kernel started cold (None: it was forked), for tests and logs
+    fallback_reason: str | None = None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        parts = _split(cmd)
+        reason = None
+        if parts is None:
+            reason = "not a sandboxed kernel command line"
+        elif _zygote is None or not _zygote.alive():
+            reason = _why_not or "the zygote exited"
+        if reason is None:
+            sandbox, kernel = parts
+            loop = asyncio.get_running_loop()
+            try:
+                process = await loop.run_in_executor(None, self._fork, sandbox, kernel)
+            except client.ZygoteError as err:
+                reason = str(err)
+        if reason is not None:
+            self.fallback_reason = reason
+            if reason not in _fallbacks:
+                _fallbacks.append(reason)
+            self.log.warning("coursekit-sandboxed: a cold kernel: %s", reason)
+            return await super().launch_kernel(cmd, **kwargs)
+        self.fallback_reason = None
+        self.process = process
+        self.pid = process.pid
+        self.pgid = None            # signals go to the sandbox as a whole (SandboxedKernel.send_signal)
+        self.cwd = self.cwd or kwargs.get("cwd")
+        return self.connection_info
+
+    def _fork(self, sandbox: list[str], kernel: list[str]) -> SandboxedKernel:
+        box, init_pid = start_sandbox(sandbox)
+        try:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            env = dict(self.env)
+            # the guard snapshots the student library's modules a cold kernel would have loaded by then,
+            # not every one the zygote preloaded
+            settings = json.loads(env.get("COURSEKIT_KERNEL") or "{}")
+            settings["utils_scope"] = _zygote.hello.get("guard_scope") or ["utils"]
+            env["COURSEKIT_KERNEL"] = json.dumps(settings)
+            try:
+                forked = _zygote.fork(kernel, env, self.cwd, [devnull, 1, 2],
+                                      extra={"join": {"pid": init_pid}, "script": kernel[2]})
+            finally:
+                os.close(devnull)
+        except BaseException:
+            _end(box)
+            raise
+        return SandboxedKernel(forked, box)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        if isinstance(self.process, SandboxedKernel):
+            _end(self.process.sandbox)
+        await super().cleanup(restart)
