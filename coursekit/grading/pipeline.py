@@ -224,6 +224,10 @@ def grade(opts: Options) -> Summary:
                 interrupted = True
             st = gradebook.stats(gb, opts.topic)
         lap("autograde")
+        kernel_words, kernel_warnings = _kernels(ctx, results)
+        for w in kernel_warnings:
+            print(f"WARNING: {w}", file=sys.stderr)
+        warnings += kernel_warnings
     finally:
         if run is not None:
             run.close()
@@ -238,9 +242,28 @@ def grade(opts: Options) -> Summary:
         export.export_grades(cd.db_url, cd.course_id, root / "grades.csv")
         lap("export")
     summary = Summary(opts.topic, results, p.skipped, st.scores, st.cell_fail_share, time.perf_counter() - t0,
-                      isolation.describe(), warnings, timings, fb_problems)
+                      isolation.describe() + kernel_words, warnings, timings, fb_problems)
     summary.write_csv(root)
     return summary
+
+
+def _kernels(ctx: Context, results: dict[str, JobResult]) -> tuple[str, list[str]]:
+    """How the run's kernels started (for the isolation line), and a warning where some that should
+    have been forked into their sandbox started cold instead."""
+    if not ctx.isolation.isolated:
+        return "", []
+    if not ctx.sandbox.warm_kernels:
+        return "; kernels start cold (KitSandbox.warm_kernels = False)", []
+    ran = [r.kernel for r in results.values() if r.kernel]
+    cold = [k for k in ran if k != "warm"]
+    words = ("; kernels forked warm from a process of each slot that has imported the course's modules, "
+             "each entering its submission's sandbox before any student code")
+    if not cold:
+        return words, []
+    reasons = sorted({k.removeprefix("cold: ") for k in cold})
+    return (f"{words} ({len(cold)} of {len(ran)} started cold)",
+            [f"{len(cold)} of {len(ran)} kernels started cold (ordinary kernels in the same sandbox, slower): "
+             + "; ".join(reasons[:3])])
 
 
 def _import(root: Path, opts: Options, notebooks: list[str], grading: KitGrading):

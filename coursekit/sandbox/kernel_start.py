@@ -459,15 +459,12 @@ class Guard:
                 continue
             if fields[0] != b"Z":
                 parents[int(entry)] = int(fields[1])
-        # a cold kernel is pid 2, bwrap's init's child; a warm one (coursekit/warm/sandboxed.py) joined
-        # the sandbox from outside (its parent is not in the namespace: 0) and pid 2 is the sandbox's
-        # placeholder, which holds the sandbox open
-        joined = parents.get(me) == 0 and me == 3 and parents.get(2) == 1
-        own_namespace = self.own_pid_namespace and ((me == 2 and parents.get(me) == 1) or joined)
-        keep = {1, me, 2} if joined else {1, me}
+        # a cold kernel is pid 2, bwrap's init's child; a warm one (coursekit/warm/sandboxed.py) is pid 2
+        # too, but joined the sandbox from outside (its parent is not in the namespace: 0)
+        own_namespace = self.own_pid_namespace and me == 2 and parents.get(me) in (0, 1)
         stray = []
         for pid in parents:
-            if pid in keep:
+            if pid in (1, me):
                 continue
             p, hops = pid, 0
             while p not in (0, 1, me) and hops < 64:

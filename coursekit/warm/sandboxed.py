@@ -9,15 +9,15 @@ and never runs student code. For each submission nbgrader asks this module's pro
 1. starts the submission's sandbox with bubblewrap, exactly the command line of an ordinary grading
    kernel (``worker.kernel_argv``: its own user, pid, network, IPC, UTS and mount namespaces, a root
    file system that holds only the Python environment, ``utils/``, its working copy and private
-   size-limited ``/tmp``, ``/dev/shm`` and home) but running a placeholder (``cat``, pid 2 of the
-   sandbox) instead of Python;
+   size-limited ``/tmp``, ``/dev/shm`` and home) but running, instead of the kernel, a small init
+   (``INIT``, pid 1 of the sandbox's pid namespace) that holds the sandbox open;
 2. asks the zygote for a kernel: the forked child joins every namespace of that sandbox (the user
    namespace that owns its mounts, the mount, pid, network, IPC, UTS and cgroup namespaces, then
-   bwrap's inner user namespace; each checked afterwards), forks again to be pid 3 of the sandbox's
-   pid namespace, drops every capability (bounding, ambient, permitted, effective) and sets
+   bwrap's inner user namespace; each checked afterwards), forks again to be pid 2 of the sandbox's
+   pid namespace (as a cold kernel is), drops every capability (bounding, ambient, permitted, effective) and sets
    no_new_privs, then runs ``kernel_start.py`` (the integrity guard, then the IPython kernel) in the
    kernel's own folder with the kernel's own environment: what a cold kernel runs, minus the imports;
-3. ends the sandbox with the kernel: bubblewrap's init is killed and the whole pid namespace with it.
+3. ends the sandbox with the kernel: its init is ended, and the whole pid namespace with it.
 
 A kernel forked this way cannot affect the next one: each is a separate process made from the
 zygote's untouched state, with the RNG seeds and settings of a fresh kernel (``zygote.reseed``).
@@ -34,6 +34,7 @@ import os
 import select
 import signal
 import subprocess
+import sys
 import time
 from typing import Any
 
@@ -44,7 +45,20 @@ from traitlets import Dict, Unicode
 from coursekit.warm import client
 
 PROVISIONER_NAME = "coursekit-sandboxed"
-PLACEHOLDER = ["/bin/sh", "-c", "echo ready && exec cat"]   # pid 2 of the sandbox while the kernel lives
+# pid 1 of the sandbox (bwrap --as-pid-1) while the kernel lives: it says when the sandbox is complete,
+# reaps what is reparented to it (as bwrap's own init does), and ends -- and the whole pid namespace
+# with it -- when its stdin closes. Being the namespace's init, nothing inside can kill it.
+INIT = ("import os, select, signal\n"
+        "r, w = os.pipe(); os.set_blocking(w, False); signal.set_wakeup_fd(w)\n"
+        "signal.signal(signal.SIGCHLD, lambda *a: None)\n"
+        "os.write(1, b'ready\\n')\n"
+        "while True:\n"
+        "    try:\n"
+        "        while os.waitpid(-1, os.WNOHANG)[0]: pass\n"
+        "    except ChildProcessError: pass\n"
+        "    ready = select.select([0, r], [], [])[0]\n"
+        "    if r in ready: os.read(r, 512)\n"
+        "    if 0 in ready and not os.read(0, 512): break\n")
 READY_TIMEOUT_S = 30.0
 
 #: The modules a grading zygote imports: the warm kernels' own and the integrity guard's.
@@ -75,6 +89,14 @@ def start_zygote(python: str, env: dict, guarded: list[str], preload=GRADING_PRE
     return None
 
 
+def stop_zygote() -> None:
+    global _zygote, _why_not
+    if _zygote is not None:
+        _zygote.close()
+    _zygote, _why_not = None, "no zygote was started"
+    _fallbacks.clear()
+
+
 def zygote() -> client.Zygote | None:
     return _zygote
 
@@ -97,11 +119,12 @@ def _split(cmd: list[str]) -> tuple[list[str], list[str]] | None:
 
 
 def start_sandbox(options: list[str], timeout: float = READY_TIMEOUT_S) -> tuple[subprocess.Popen, int]:
-    """bwrap OPTIONS running the placeholder; returns it and the outer pid of the sandbox's init once
-    the sandbox is complete (the placeholder said so)."""
+    """bwrap OPTIONS running INIT as the sandbox's pid 1; returns it and INIT's pid (outside the
+    sandbox) once the sandbox is complete (INIT said so)."""
     info_r, info_w = os.pipe()
     try:
-        proc = subprocess.Popen([*options, "--info-fd", str(info_w), "--", *PLACEHOLDER], stdin=subprocess.PIPE,
+        proc = subprocess.Popen([*options, "--as-pid-1", "--info-fd", str(info_w), "--", sys.executable, "-I", "-S",
+                                 "-c", INIT], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, pass_fds=[info_w],
                                 start_new_session=True, close_fds=True)
     except OSError:

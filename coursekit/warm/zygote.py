@@ -314,7 +314,7 @@ def _check(ctypes, ok, what):
 
 def enter_sandbox(join, ready_w):
     """Join every namespace of the sandbox whose first process is ``join["pid"]`` (a bubblewrap sandbox
-    made for this kernel, waiting), then fork: the grandchild, pid 3 of the sandbox's pid namespace,
+    made for this kernel, waiting), then fork: the grandchild, pid 2 of the sandbox's pid namespace,
     drops every capability and returns; this process stays outside that pid namespace, holds
     nothing, waits for it and exits with its status (128 + N when signal N killed it, as bwrap does).
 
