@@ -254,23 +254,24 @@ class SandboxedProvisioner(LocalProvisioner):
         return self.connection_info
 
     def _fork(self, sandbox: list[str], kernel: list[str]) -> SandboxedKernel:
+        env = dict(self.env)
+        # the guard snapshots the student library's modules a cold kernel would have loaded by then,
+        # not every one the zygote preloaded
+        settings = json.loads(env.get("COURSEKIT_KERNEL") or "{}")
+        settings["utils_scope"] = _zygote.hello.get("guard_scope") or ["utils"]
+        env["COURSEKIT_KERNEL"] = json.dumps(settings)
+        env["PWD"] = self.cwd          # as bwrap --chdir sets it
         box, init_pid = start_sandbox(sandbox)
+        stdin, w = os.pipe()           # a pipe at end of file, as jupyter_client's launcher gives a kernel
+        os.close(w)
         try:
-            devnull = os.open(os.devnull, os.O_RDWR)
-            env = dict(self.env)
-            # the guard snapshots the student library's modules a cold kernel would have loaded by then,
-            # not every one the zygote preloaded
-            settings = json.loads(env.get("COURSEKIT_KERNEL") or "{}")
-            settings["utils_scope"] = _zygote.hello.get("guard_scope") or ["utils"]
-            env["COURSEKIT_KERNEL"] = json.dumps(settings)
-            try:
-                forked = _zygote.fork(kernel, env, self.cwd, [devnull, 1, 2],
-                                      extra={"join": {"pid": init_pid}, "script": kernel[2]})
-            finally:
-                os.close(devnull)
+            forked = _zygote.fork(kernel, env, self.cwd, [stdin, 1, 2],
+                                  extra={"join": {"pid": init_pid}, "script": kernel[2]})
         except BaseException:
             _end(box)
             raise
+        finally:
+            os.close(stdin)
         return SandboxedKernel(forked, box)
 
     async def cleanup(self, restart: bool = False) -> None:

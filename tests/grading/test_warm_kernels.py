@@ -10,7 +10,7 @@ state, environment, limits, capabilities, namespaces, open descriptors -- and th
 * scores are identical, warm and cold;
 * every kernel, warm or cold, starts with the same settings (nothing one submission changed reaches
   the next), with RNG state of its own (a fresh kernel seeds from the OS), no capabilities,
-  no_new_privs, pid 2 of a pid namespace of its own, in namespaces no other kernel shares;
+  no_new_privs, pid 2 of a pid namespace of its own, in none of the grader's namespaces;
 * where the sandbox cannot be entered after the fork, the provisioner starts the ordinary kernel
   from the very same command line and says why.
 """
@@ -64,8 +64,6 @@ _fp = {
     "marker_env": _o.environ.get("KIT_MARKER"), "tmp": sorted(_o.listdir("/tmp")),
     "status": _status(), "pid": _o.getpid(), "pids": sorted(int(p) for p in _o.listdir("/proc") if p.isdigit()),
     "fds": _fds(),
-    "random": {"torch_seed": _t.initial_seed(), "torch": _t.rand(2).tolist(),
-               "numpy": _n.random.rand(2).tolist(), "python": _r.random()},
     "namespaces": {k: _o.readlink(f"/proc/self/ns/{k}") for k in ("user", "mnt", "pid", "net", "ipc", "uts")},
 }
 print("FINGERPRINT " + _j.dumps(_fp, default=str))
@@ -77,6 +75,13 @@ open("/tmp/left-by-a-student", "w").write("x")
 _t.set_default_dtype(_t.float32); _t.set_grad_enabled(True)   # so that this notebook's own tests still run
 '''
 
+# a cell of the student's own before the notebook's setup cell (which seeds every generator)
+RANDOM_CELL = r'''
+import json as _j, random as _r, torch as _t, numpy as _n
+print("RANDOM " + _j.dumps({"torch_seed": _t.initial_seed(), "torch": _t.rand(2).tolist(),
+                            "numpy": _n.random.rand(2).tolist(), "python": _r.random()}))
+'''
+
 STUDENTS = ("a_first", "b_second", "c_third", "d_fourth")
 RANDOM = "random"
 PER_KERNEL = ("pid", "namespaces", RANDOM)
@@ -85,8 +90,11 @@ PER_KERNEL = ("pid", "namespaces", RANDOM)
 def _fingerprint(course: Path, student: str) -> dict:
     nb = nbformat.read(str(course / "autograded" / student / TOPIC / NB), as_version=4)
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    line = next(line for line in text.splitlines() if line.startswith("FINGERPRINT "))
-    return json.loads(line[len("FINGERPRINT "):])
+    found = {}
+    for marker in ("FINGERPRINT", "RANDOM"):
+        line = next(line for line in text.splitlines() if line.startswith(marker + " "))
+        found[marker] = json.loads(line[len(marker) + 1:])
+    return {**found["FINGERPRINT"], RANDOM: found["RANDOM"]}
 
 
 def _grade(base: Path, warm: bool):
@@ -101,7 +109,9 @@ def _grade(base: Path, warm: bool):
         mine[first] = answers[first] + "\n" + FINGERPRINT
         if i == 2:
             mine[exs[1].grade_id] = None      # one wrong answer: scores must differ where answers do
-        synth.submit(course, TOPIC, student, {NB: synth.make_submission(student_nb, mine)})
+        nb = synth.make_submission(student_nb, mine)
+        nb.cells.insert(0, nbformat.v4.new_code_cell(RANDOM_CELL))
+        synth.submit(course, TOPIC, student, {NB: nb})
     summary = grade(Options(topic=TOPIC, root=course, workers=1, feedback=False, export=False, progress=False))
     return course, summary
 
@@ -144,7 +154,7 @@ def test_every_kernel_starts_like_a_fresh_one(runs):
             assert not diff, f"{'warm' if warm else 'cold'} kernel of {student} differs from a fresh cold one: {diff}"
 
 
-def test_nothing_carries_over_and_every_kernel_has_its_own_seeds_and_namespaces(runs):
+def test_nothing_carries_over_and_every_kernel_has_its_own_seeds(runs):
     fps = [fp for warm in (True, False) for fp in runs[warm]["fp"].values()]
     fp = fps[0]
     assert fp["dtype"] == "torch.float32" and fp["deterministic"] is False and fp["grad"] is True
@@ -155,9 +165,11 @@ def test_nothing_carries_over_and_every_kernel_has_its_own_seeds_and_namespaces(
         assert len(set(values)) == len(values), f"{key}: two kernels started with the same RNG state {values}"
     numpy_draws = [tuple(f[RANDOM]["numpy"]) for f in fps]
     assert len(set(numpy_draws)) == len(numpy_draws)
-    for kind in ("user", "mnt", "pid", "net", "ipc"):
-        seen = [f["namespaces"][kind] for f in fps]
-        assert len(set(seen)) == len(seen), f"two kernels shared a {kind} namespace: {seen}"
+    for kind in ("user", "mnt", "pid", "net", "ipc", "uts"):
+        # (a namespace's number is reused once it is gone, so kernels one after the other may show the
+        # same one; pids == [1, 2] below shows each has a pid namespace of its own)
+        host = os.readlink(f"/proc/self/ns/{kind}")
+        assert all(f["namespaces"][kind] != host for f in fps), f"a kernel shares the grader's {kind} namespace"
 
 
 def test_no_capabilities_and_pid_2_of_its_own_namespace(runs):
