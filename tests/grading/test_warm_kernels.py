@@ -41,14 +41,16 @@ import torch as _t, numpy as _n, matplotlib as _m, utils as _u, utils.checks as 
 def _status():
     with open("/proc/self/status") as _f:
         return {k: v.strip() for k, _, v in (l.partition(":") for l in _f) if k.startswith(("Cap", "NoNewPrivs"))}
-def _fds():
-    out = []
+def _fds():   # what is open: files by name, sockets and pipes by number (a leaked one would show)
+    kinds = []
     for _d in sorted(_o.listdir("/proc/self/fd"), key=int):
         try:
-            out.append(_o.readlink(f"/proc/self/fd/{_d}").split(":")[0])
+            kinds.append(_o.readlink(f"/proc/self/fd/{_d}").split(":")[0])
         except OSError:
             pass
-    return sorted(out)
+    return {"files": sorted({k for k in kinds if k.startswith("/") and not k.endswith("-journal")}),
+            "stdio": [_o.readlink(f"/proc/self/fd/{_d}").split(":")[0] for _d in (0, 1, 2)],
+            "sockets": kinds.count("socket"), "pipes": kinds.count("pipe")}
 _fp = {
     "dtype": str(_t.get_default_dtype()), "threads": _t.get_num_threads(),
     "deterministic": _t.are_deterministic_algorithms_enabled(), "grad": _t.is_grad_enabled(),
