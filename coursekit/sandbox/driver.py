@@ -108,6 +108,9 @@ def _config(job: dict, course: Path):
     cd.student_id = STUDENT
     cd.notebook_id = "*"
     cfg.Execute.kernel_name = KERNEL_NAME
+    # once every cell has run the notebook is complete: the kernel (and its sandbox) is ended, not
+    # asked to save its history and run its exit handlers first
+    cfg.Execute.shutdown_kernel = "immediate"
     cfg.KernelManager.transport = "ipc"
     cfg.KernelManager.ip = str(WORK / "rt" / "k")
     cfg.KernelManager.connection_file = str(WORK / "rt" / "kernel.json")   # where the kernel can see it

@@ -64,7 +64,12 @@ READY_TIMEOUT_S = 30.0
 #: The modules a grading zygote imports: the warm kernels' own and the integrity guard's.
 GRADING_PRELOAD = tuple(dict.fromkeys(client.DEFAULT_PRELOAD + (
     "torch.testing", "math", "json", "resource", "types", "sysconfig", "copy", "ctypes", "fcntl",
-    "ipykernel.kernelapp", "IPython.core.interactiveshell")))
+    "ipykernel.kernelapp", "IPython.core.interactiveshell",
+    # what IPython's first traceback imports (a failing test shows one)
+    "IPython.core.ultratb", "stack_data", "executing", "pure_eval", "asttokens", "pygments.lexers",
+    "pygments.formatters", "pygments.styles", "bdb", "decimal", "fractions", "html")))
+#: Modules whose source a failing test's traceback shows (parsed once in the zygote, see zygote.parse_sources).
+TRACEBACK_SOURCES = ("utils.checks",)
 
 _zygote: client.Zygote | None = None
 _why_not: str | None = "no zygote was started"
@@ -81,7 +86,8 @@ def start_zygote(python: str, env: dict, guarded: list[str], preload=GRADING_PRE
         _why_not = why
         return why
     try:
-        _zygote = client.Zygote(python, env, tuple(preload), flags=("-I",), options={"watch_parent": False, "guarded": list(guarded)})
+        _zygote = client.Zygote(python, env, tuple(preload), flags=("-I",), options={"watch_parent": False, "guarded": list(guarded), "freeze": True,
+                                         "parse_sources": list(TRACEBACK_SOURCES)})
     except client.ZygoteError as err:
         _zygote, _why_not = None, str(err)
         return _why_not
@@ -273,6 +279,20 @@ class SandboxedProvisioner(LocalProvisioner):
         finally:
             os.close(stdin)
         return SandboxedKernel(forked, box)
+
+    async def wait(self) -> int | None:
+        """Until the kernel has ended (without LocalProvisioner's 0.1 s polling)."""
+        if not isinstance(self.process, SandboxedKernel):
+            return await super().wait()
+        process = self.process
+        loop = asyncio.get_running_loop()
+        try:
+            code = await loop.run_in_executor(None, process.wait, 30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = await loop.run_in_executor(None, process.wait, 10)
+        self.process = None
+        return code
 
     async def cleanup(self, restart: bool = False) -> None:
         if isinstance(self.process, SandboxedKernel):
