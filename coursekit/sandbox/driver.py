@@ -231,6 +231,15 @@ def _preload() -> None:
     import nbclient  # noqa: F401
     import coursekit.grading.integrity  # noqa: F401
     import coursekit.grading.preprocessors  # noqa: F401
+    # what grading a notebook imports on the way (measured): imported here once, not in every job
+    import codeop  # noqa: F401
+    import encodings.unicode_escape  # noqa: F401
+    import IPython.core.interactiveshell  # noqa: F401
+    import IPython.display  # noqa: F401
+    import sqlalchemy.dialects.sqlite  # noqa: F401
+    import sqlalchemy.orm
+    import sqlite3  # noqa: F401
+    sqlalchemy.orm.configure_mappers()   # the gradebook's ORM, configured on first use otherwise
 
 
 def main() -> int:

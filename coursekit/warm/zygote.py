@@ -209,8 +209,7 @@ class Zygote:
     def reap(self):
         while True:
             try:
-                pid, status, ru = os.wait4(-1, os.WNOHANG)
-                if pid: print(f"KITPROF kernel cpu {ru.ru_utime + ru.ru_stime:.3f} user {ru.ru_utime:.3f} minflt {ru.ru_minflt}", file=sys.stderr, flush=True)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
