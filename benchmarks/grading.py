@@ -1,13 +1,16 @@
 """Benchmark: grade N synthetic submissions of one topic with plain sequential `nbgrader autograde`
-and with this kit's grading (coursekit.grading: one sandbox per submission, several at once); print
-submissions per minute for each, their ratio, and the peak memory of each (the whole process tree:
-grader, sandboxes, kernels).
+and with this kit's grading (coursekit.grading: every submission in a sandbox of its own, several at
+once, kernels forked warm into their sandboxes); print submissions per minute, CPU seconds per
+submission and peak memory of each (the whole process tree: grader, sandboxes, kernels), and the
+kit's speed-up over sequential nbgrader for each worker count.
 
-    python -m benchmarks.grading [--n 16] [--workers W] [--topic 01_tensors] [--no-sandbox]
+    python -m benchmarks.grading [--n 32] [--workers 1,2,3] [--topic 01_tensors] [--no-sandbox] [--cold]
 
 The submissions are a realistic mix (coursekit.synth.mixed_submissions): about 70% of the answers
-right, the rest wrong (tests/wrong_answers/<topic>.py) or left unanswered. Both runs must give every
-student the same scores (checked). This is a measurement, not a timed test.
+right, the rest wrong (tests/wrong_answers/<topic>.py) or left unanswered. Every run must give every
+student the same scores as sequential nbgrader (checked, and printed). Sequential nbgrader runs as
+it comes, with ordinary kernels (no warm provisioner, whatever the environment says). Each kit run
+grades a fresh copy of the same course. This is a measurement, not a timed test.
 """
 from __future__ import annotations
 
@@ -116,75 +119,101 @@ def scores(course: Path, topic: str) -> dict[str, float]:
         return {s.student.id: float(s.score) for s in gb.find_assignment(topic).submissions}
 
 
-def main(argv=None) -> int:
-    from coursekit.grading.pipeline import Options, grade
+def _cpu(who) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
 
+
+def sequential(seq: Path, topic: str, n: int) -> tuple[float, float | None, float]:
+    """(seconds, CPU seconds or None, peak memory in bytes) of plain `nbgrader autograde`."""
+    env = tool_env()
+    env.pop("JUPYTER_DEFAULT_PROVISIONER_NAME", None)   # nbgrader as it comes: ordinary kernels
+    env["COURSEKIT_WARM"] = "0"
+    c0 = _cpu(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with CpuMeter() as meter:
+        proc = subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", topic, f"--CourseDirectory.root={seq}",
+                                 "--log-level=ERROR"], cwd=seq, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        with PeakRSS(proc.pid) as mem:
+            _, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        print(err[-2000:], file=sys.stderr)
+    cpu = meter.seconds if meter.seconds is not None else _cpu(resource.RUSAGE_CHILDREN) - c0
+    return seconds, cpu, mem.peak
+
+
+def kit(course: Path, topic: str, workers: int, sandbox: str | None, cold: bool):
+    from coursekit.grading.pipeline import Options, grade
+    if cold:
+        with open(course / "nbgrader_config.py", "a") as f:
+            f.write("\nc.KitSandbox.warm_kernels = False\n")
+    c0, s0 = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    with CpuMeter() as meter, PeakRSS(os.getpid()) as mem:
+        summary = grade(Options(topic=topic, root=course, workers=workers, feedback=False, export=False,
+                                progress=False, sandbox=sandbox))
+    seconds = time.perf_counter() - start
+    cpu = meter.seconds if meter.seconds is not None else \
+        _cpu(resource.RUSAGE_CHILDREN) - c0 + _cpu(resource.RUSAGE_SELF) - s0
+    return seconds, cpu, mem.peak, summary
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.grading", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=16, help="number of submissions (default 16)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel sandboxes (default: cores)")
+    parser.add_argument("--n", type=int, default=32, help="number of submissions (default 32)")
+    parser.add_argument("--workers", default=None,
+                        help="worker counts to time, comma-separated (default: cores and cores + 1)")
     parser.add_argument("--topic", default="01_tensors")
     parser.add_argument("--skip-sequential", action="store_true", help="only time the kit")
     parser.add_argument("--no-sandbox", action="store_true", help="time the kit without isolation")
+    parser.add_argument("--cold", action="store_true", help="the kit with ordinary kernels (KitSandbox.warm_kernels = False)")
     args = parser.parse_args(argv)
+    cores = os.cpu_count() or 1
+    counts = [int(w) for w in args.workers.split(",")] if args.workers else [cores, cores + 1]
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         course, seq, expected = build(Path(tmp), args.topic, args.n)
-        print(f"{args.n} submissions of {args.topic}, {os.cpu_count()} cores, "
+        pristine = Path(tmp) / "pristine"
+        shutil.copytree(course, pristine)
+        print(f"{args.n} submissions of {args.topic}, {cores} cores, "
               f"expected mean score {sum(expected.values()) / len(expected):.2f}")
-
-        def cpu(who):
-            r = resource.getrusage(who)
-            return r.ru_utime + r.ru_stime
-
-        rate_seq = None
+        rate_seq = seq_scores = None
         if not args.skip_sequential:
-            c0, load0 = cpu(resource.RUSAGE_CHILDREN), os.getloadavg()[0]
-            start = time.perf_counter()
-            with CpuMeter() as meter_seq:
-                proc = subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", args.topic,
-                                         f"--CourseDirectory.root={seq}", "--log-level=ERROR"],
-                                        cwd=seq, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                        env=tool_env())
-                with PeakRSS(proc.pid) as mem:
-                    _, err = proc.communicate()
-            t_seq = time.perf_counter() - start
-            if proc.returncode != 0:
-                print(err[-2000:], file=sys.stderr)
+            load0 = os.getloadavg()[0]
+            t_seq, cpu_seq, peak = sequential(seq, args.topic, args.n)
             rate_seq = args.n / t_seq * 60
-            cpu_seq = meter_seq.seconds if meter_seq.seconds is not None else cpu(resource.RUSAGE_CHILDREN) - c0
-            print(f"sequential nbgrader autograde: {t_seq:7.1f} s  {rate_seq:6.1f} submissions/min  "
-                  f"peak memory {mem.peak / 2**30:.2f} GiB  CPU {cpu_seq / args.n:.2f} "
-                  f"s/submission  (load average before: {load0:.1f})")
-
-        c0, s0, load0 = cpu(resource.RUSAGE_CHILDREN), cpu(resource.RUSAGE_SELF), os.getloadavg()[0]
-        start = time.perf_counter()
-        with CpuMeter() as meter_kit, PeakRSS(os.getpid()) as mem:
-            summary = grade(Options(topic=args.topic, root=course, workers=args.workers, feedback=False,
-                                    export=False, progress=False, sandbox="off" if args.no_sandbox else None))
-        t_kit = time.perf_counter() - start
-        rate_kit = args.n / t_kit * 60
-        cpu_kit = (meter_kit.seconds if meter_kit.seconds is not None else
-                   cpu(resource.RUSAGE_CHILDREN) - c0 + cpu(resource.RUSAGE_SELF) - s0) / args.n
-        print(f"this kit ({args.workers} sandboxes at once): {t_kit:7.1f} s  {rate_kit:6.1f} submissions/min  "
-              f"peak memory {mem.peak / 2**30:.2f} GiB  CPU {cpu_kit:.2f} s/submission  (load average before: {load0:.1f})")
+            seq_scores = scores(seq, args.topic)
+            print(f"sequential nbgrader autograde: {t_seq:7.1f} s  {rate_seq:6.1f} submissions/min  peak memory "
+                  f"{peak / 2**30:.2f} GiB  CPU {cpu_seq / args.n:.2f} s/submission  (load average before: {load0:.1f})")
+        rows = []
+        for workers in counts:
+            run_course = Path(tmp) / f"kit-{workers}"
+            shutil.copytree(pristine, run_course)
+            load0 = os.getloadavg()[0]
+            t_kit, cpu_kit, peak, summary = kit(run_course, args.topic, workers,
+                                                "off" if args.no_sandbox else None, args.cold)
+            rate = args.n / t_kit * 60
+            got = scores(run_course, args.topic)
+            same = seq_scores is None or got == seq_scores
+            right = all(got.get(s) == e for s, e in expected.items())
+            speed = f"  {rate / rate_seq:.2f}x sequential" if rate_seq else ""
+            print(f"this kit, {workers} worker(s): {t_kit:7.1f} s  {rate:6.1f} submissions/min  peak memory "
+                  f"{peak / 2**30:.2f} GiB  CPU {cpu_kit / args.n:.2f} s/submission{speed}  "
+                  f"(load average before: {load0:.1f})  scores {'identical to sequential nbgrader' if same else 'DIFFER from sequential nbgrader'}"
+                  f"{'' if right else ', NOT as expected from the answers'}")
+            rows.append((workers, rate, same and right))
+            if summary.failed:
+                print("  failed:", summary.failed)
+            if summary.flagged:
+                print("  flagged:", summary.flagged)
+            shutil.rmtree(run_course, ignore_errors=True)
         print(f"  isolation: {summary.isolation}")
-        if rate_seq:
-            print(f"speed-up: {rate_kit / rate_seq:.2f}x")
-            if meter_kit.seconds is not None and meter_seq.seconds is not None:
-                busy = min(args.workers, os.cpu_count() or 1)
-                print(f"  CPU per submission: sequential {meter_seq.seconds / args.n:.2f} s, this kit "
-                      f"{meter_kit.seconds / args.n:.2f} s: on {busy} otherwise idle cores, where CPU is the "
-                      f"limit, {busy * meter_seq.seconds / meter_kit.seconds:.2f}x (the measured ratio above "
-                      f"depends on what else runs on the machine)")
-            print("scores identical to sequential nbgrader:", scores(seq, args.topic) == scores(course, args.topic))
-        got = scores(course, args.topic)
-        wrong = {s: (got.get(s), e) for s, e in expected.items() if got.get(s) != e}
-        print("scores as expected from the answers:", not wrong, wrong or "")
-        if summary.failed:
-            print("failed:", summary.failed)
-        if summary.flagged:
-            print("flagged:", summary.flagged)
-    return 0
+        if len(rows) > 1:
+            base_w, base_rate, _ = rows[0]
+            print("scaling: " + ", ".join(f"{w} worker(s) {r / base_rate:.2f}x of {base_w}" for w, r, _ in rows[1:]))
+        return 0 if all(ok for *_, ok in rows) else 1
 
 
 if __name__ == "__main__":

@@ -19,8 +19,10 @@ line (``sys.argv`` and ``sys.orig_argv`` are the kernel's); ipykernel's parent p
 which exits when its client does; anything the preload imports print goes to the client's stderr once,
 not into a first cell's output.
 
-Not for grading: a grading kernel must start in its submission's own sandbox, which a zygote shared
-between submissions is not (docs/DESIGN.md, "How grading works").
+Grading has its own provisioner, ``coursekit.warm.sandboxed.SandboxedProvisioner`` (entry point
+``coursekit-sandboxed``): a zygote per grading slot whose forked kernels join their submission's own
+bubblewrap sandbox and drop every capability before any student code (docs/DESIGN.md, "How grading
+works").
 """
 from __future__ import annotations
 
