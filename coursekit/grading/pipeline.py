@@ -206,7 +206,8 @@ def grade(opts: Options) -> Summary:
                       scrub=_scrub_paths(root, run),
                       released_sources=sources, kernelspec=kernelspec)
         lap("plan")
-        workers = opts.workers or grading.workers or os.cpu_count() or 1
+        # one more slot than cores: each slot idles while its kernel starts and nbgrader reads and writes
+        workers = opts.workers or grading.workers or (os.cpu_count() or 1) + 1
         timeout = opts.submission_timeout or grading.submission_timeout
         with Gradebook(cd.db_url, cd.course_id) as gb:
             def on_result(result: JobResult) -> None:

@@ -85,6 +85,8 @@ def parse_sources(names: list) -> list:
     """Parse, once, the source of these modules the way IPython's tracebacks do (stack_data, cached by
     file name): the first failing check in a kernel otherwise spends 0.25 s of CPU parsing
     utils/checks.py to show one frame of it. Only a cache is filled; nothing a kernel can tell."""
+    if not names:
+        return []
     try:
         import stack_data
     except ImportError:
