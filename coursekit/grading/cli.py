@@ -55,6 +55,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _terminate(signum, frame):
+    """SIGTERM: stop as Ctrl-C does. An exception raised inside a weakref callback or a __del__ would
+    only be printed and dropped by Python, so there the handler just sets the flag that the grading
+    loop checks between two looks at its slots (pool.STOP)."""
+    from coursekit.grading import pool
+    pool.STOP.set()
+    f = frame
+    while f is not None:
+        if f.f_code.co_name == "__del__" or f.f_code.co_filename.endswith("weakref.py"):
+            return
+        f = f.f_back
     raise KeyboardInterrupt("SIGTERM")
 
 

@@ -255,7 +255,10 @@ def _kernels(ctx: Context, results: dict[str, JobResult]) -> tuple[str, list[str
         return "", []
     if not ctx.sandbox.warm_kernels:
         return "; kernels start cold (KitSandbox.warm_kernels = False)", []
-    ran = [r.kernel for r in results.values() if r.kernel]
+    if ctx.isolation.limiter.kind == "rlimit":
+        return ("; kernels start cold (without a cgroup, the address-space limit would count the modules a "
+                "warm kernel inherits)", [])
+    ran = [r.kernel or "cold: its slot has no cgroup" for r in results.values() if r.status == "graded" or r.kernel]
     cold = [k for k in ran if k != "warm"]
     words = ("; kernels forked warm from a process of each slot that has imported the course's modules, "
              "each entering its submission's sandbox before any student code")

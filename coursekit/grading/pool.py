@@ -7,11 +7,17 @@ read back and handled here, in the main process, one at a time (``on_result``).
 from __future__ import annotations
 
 import sys
+import threading
 import time
 
 from coursekit.grading import worker
 from coursekit.grading.model import Job, JobResult
 from coursekit.grading.slot import Slot, wait
+
+
+#: Set by a SIGTERM handler (coursekit.grading.cli): stop as if interrupted, whatever the handler's
+#: own exception met.
+STOP = threading.Event()
 
 
 class _Pending:
@@ -74,6 +80,8 @@ def run(ctx: worker.Context, jobs: list[Job], workers: int, timeout: float, on_r
                 pending[slot.index] = _Pending(job, result, name, jdir)
                 slot.start(name)
             wait(slots, 0.5)
+            if STOP.is_set():
+                raise KeyboardInterrupt("stop requested")
             now = time.monotonic()
             for slot in list(slots):
                 if slot.job is None:

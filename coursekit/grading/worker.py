@@ -81,9 +81,11 @@ def kernel_environment(ctx: Context, cgroup: bool) -> dict[str, str]:
     return bwrap.kernel_env(HOME, ctx.sandbox.kernel_threads, kernel_settings(ctx, bwrap.KIT_DIR + "/mpl", cgroup))
 
 
-def warm_kernels(ctx: Context) -> bool:
-    """Whether kernels are forked from a zygote in each slot (coursekit/warm/sandboxed.py)."""
-    return ctx.isolation.isolated and ctx.sandbox.warm_kernels
+def warm_kernels(ctx: Context, cgroup: bool) -> bool:
+    """Whether a slot's kernels are forked from its zygote (coursekit/warm/sandboxed.py): with isolation,
+    unless switched off, and only where a cgroup counts memory. The fallback, an address-space limit,
+    would count what a forked kernel inherits (torch and the rest, mapped) as if it had used it."""
+    return ctx.isolation.isolated and ctx.sandbox.warm_kernels and cgroup and ctx.isolation.limiter.kind != "rlimit"
 
 
 def zygote_environment(ctx: Context, cgroup: bool) -> dict[str, str]:
@@ -154,7 +156,7 @@ def prepare(ctx: Context, job: Job, name: str, jobs_dir: Path, base: str, uid: i
     job_json = {"topic": ctx.topic, "notebooks": ctx.notebooks, "course_id": ctx.course_id,
                 "nbgrader_config": ctx.nbgrader_config, "guard": ctx.guard,
                 "kernel_argv": kernel_argv(ctx, f"{work}/course/autograded/student/{ctx.topic}", f"{work}/rt", cgroup)}
-    if warm_kernels(ctx):
+    if warm_kernels(ctx, cgroup):
         job_json["warm"] = {"env": kernel_environment(ctx, cgroup), "cwd": f"{HOME}/{ctx.topic}"}
     if not ctx.isolation.isolated:
         job_json["kernel_env"] = bwrap.kernel_env(f"{work}/home", ctx.sandbox.kernel_threads,

@@ -168,20 +168,29 @@ def start_sandbox(options: list[str], timeout: float = READY_TIMEOUT_S) -> tuple
     return proc, pid
 
 
-def _end(proc: subprocess.Popen) -> None:
-    """Stop a sandbox: bwrap's process group (its init dies with bwrap, and the pid namespace with it)."""
+def _end(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """End a sandbox and wait until every process in it is gone: its init reads the end of its stdin
+    and exits; the kernel takes its pid namespace with it, and bwrap exits only once that namespace is
+    empty (so the next submission of the slot never meets what this one left, e.g. a fork bomb's
+    processes still counted by the slot's process limit). bwrap is killed if that takes too long."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        proc.stdin.close()
     except OSError:
         pass
-    for pipe in (proc.stdin, proc.stdout):
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
         try:
-            pipe.close()
+            os.killpg(proc.pid, signal.SIGKILL)
         except OSError:
             pass
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
     try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
+        proc.stdout.close()
+    except OSError:
         pass
 
 
