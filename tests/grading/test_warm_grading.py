@@ -84,7 +84,7 @@ print("RANDOM " + _j.dumps({"torch_seed": _t.initial_seed(), "torch": _t.rand(2)
                             "numpy": _n.random.rand(2).tolist(), "python": _r.random()}))
 '''
 
-STUDENTS = ("a_first", "b_second", "c_third", "d_fourth")
+STUDENTS = ("a_first", "b_second", "c_third")
 RANDOM = "random"
 PER_KERNEL = ("pid", "namespaces", RANDOM)
 
