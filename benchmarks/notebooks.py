@@ -11,7 +11,7 @@ For each notebook in solutions/ (or the topics given) it measures
 prints a table, the three slowest cells of each notebook and the cells that run for more than about
 two seconds without a progress bar, and writes bench.json, bench.md (Markdown table) and bench.png
 (stacked bars) to --out.
-Budget: every notebook at most 60 s, the median at most 20 s. Exit status 1 when a notebook fails to
+Budget (2 cores): every notebook at most 60 s, the median at most 6 s. Exit status 1 when a notebook fails to
 execute, and with --check also when the budget is exceeded.
 
 --starts times each notebook as it is started in different ways: `makefile` (as `make lab` starts
@@ -37,7 +37,7 @@ from pathlib import Path
 from coursekit.paths import ROOT, check_topics, solution_notebook
 
 MAX_S = 60.0      # every notebook
-MEDIAN_S = 20.0   # the median notebook
+MEDIAN_S = 6.0    # the median notebook
 SLOW_CELL_S = 2.0  # a loop this slow should show a progress bar
 LOOP = re.compile(r"^\s*(for|while)\b|\bfit\s*\(|\btrain\w*\s*\(", re.M)
 BORING = re.compile(r"^\s*(#|set_seed\(|from\s|import\s)")

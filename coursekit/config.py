@@ -84,6 +84,14 @@ class KitSandbox(Configurable):
                    "same namespaces, file system and limits) before any student code runs: 0.2 s instead of "
                    "2 to 3 s of CPU per kernel. False: every kernel starts cold. Where the sandbox cannot be "
                    "entered after a fork, kernels start cold and the run says so.").tag(config=True)
+    preload_modules = List(
+        Unicode(), ["numpy", "numpy.random", "torch", "torch.nn", "torch.nn.functional", "torch.utils.data",
+                    "torch.testing", "matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg",
+                    "utils", "utils._arrays", "utils._course_notes", "utils.training", "utils.checks",
+                    "utils.plotting"],
+        help="With warm_kernels: the course's modules each grading slot imports once, before it forks kernels "
+             "(what every notebook imports; add a library your notebooks all use). Nothing whose import "
+             "looks for a running IPython shell (matplotlib_inline, ipywidgets, tqdm.auto).").tag(config=True)
     uid_base = Int(400000, help="As root, each sandbox runs as its own unused uid from "
                                 "[uid_base, uid_base + uid_count), locked while it runs, so that concurrent "
                                 "grading runs never share one.").tag(config=True)

@@ -210,7 +210,8 @@ def _argv(ctx: Context, sdir: Path, uid: int | None, cgroup: bool) -> tuple[list
            "PYTHONPATH": bwrap.KIT_DIR, "PYTHONSAFEPATH": "1", "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": "/tmp",
            "OMP_NUM_THREADS": "1", "USER": "student"}
     if worker.warm_kernels(ctx, cgroup):
-        env["COURSEKIT_WARM_KERNELS"] = json.dumps(worker.zygote_environment(ctx, cgroup))
+        env["COURSEKIT_WARM_KERNELS"] = json.dumps({"env": worker.zygote_environment(ctx, cgroup),
+                                                    "preload": list(ctx.sandbox.preload_modules)})
     argv = [ctx.isolation.bwrap, *bwrap.common(1000), *m.args, *bwrap.env_args(env), "--chdir", "/grade/work",
             "--", py, "-m", "coursekit.sandbox.driver"]
     if uid is not None:

@@ -209,19 +209,21 @@ def _warm_kernels() -> bool:
 
 def _start_zygote() -> None:
     """The slot's zygote (warm kernels), when the grader asked for one: $COURSEKIT_WARM_KERNELS holds
-    the kernels' environment. A zygote that cannot start leaves kernels cold (each result says why)."""
+    the kernels' environment and the course's modules to import. A zygote that cannot start leaves
+    kernels cold (each result says why)."""
     spec = os.environ.pop("COURSEKIT_WARM_KERNELS", "")
     if not spec:
         return
     from coursekit.warm import sandboxed
-    env = json.loads(spec)
+    spec = json.loads(spec)
+    env = spec["env"]
     guarded = json.loads(env.pop("COURSEKIT_KERNEL", "{}")).get("guarded_modules", [])
     mpl = BASE / "work" / ".zygote-mpl"      # matplotlib wants its font cache in a writable folder
     mpl.mkdir(mode=0o700)
     for src in Path(env.get("MPLCONFIGDIR", "/nonexistent")).glob("*.json"):
         shutil.copyfile(src, mpl / src.name)
     env["MPLCONFIGDIR"] = str(mpl)
-    sandboxed.start_zygote(sys.executable, env, guarded)
+    sandboxed.start_zygote(sys.executable, env, guarded, spec["preload"])
 
 
 def _preload() -> None:

@@ -61,13 +61,14 @@ INIT = ("import os, select, signal\n"
         "    if 0 in ready and not os.read(0, 512): break\n")
 READY_TIMEOUT_S = 30.0
 
-#: The modules a grading zygote imports: the warm kernels' own and the integrity guard's.
-GRADING_PRELOAD = tuple(dict.fromkeys(client.DEFAULT_PRELOAD + (
-    "torch.testing", "math", "json", "resource", "types", "sysconfig", "copy", "ctypes", "fcntl",
-    "ipykernel.kernelapp", "IPython.core.interactiveshell",
-    # what IPython's first traceback imports (a failing test shows one)
+#: What every grading zygote imports: the IPython kernel, what kernel_start.py and IPython's first
+#: traceback (a failing test shows one) import. The course's own modules come from
+#: KitSandbox.preload_modules, the integrity guard's from KitSandbox.guarded_modules.
+KERNEL_PRELOAD = (
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "IPython", "IPython.core.interactiveshell",
+    "math", "json", "resource", "types", "sysconfig", "copy", "ctypes", "fcntl",
     "IPython.core.ultratb", "stack_data", "executing", "pure_eval", "asttokens", "pygments.lexers",
-    "pygments.formatters", "pygments.styles", "bdb", "decimal", "fractions", "html")))
+    "pygments.formatters", "pygments.styles", "bdb", "decimal", "fractions", "html")
 #: Modules whose source a failing test's traceback shows (parsed once in the zygote, see zygote.parse_sources).
 TRACEBACK_SOURCES = ("utils.checks",)
 
@@ -76,10 +77,12 @@ _why_not: str | None = "no zygote was started"
 _fallbacks: list[str] = []
 
 
-def start_zygote(python: str, env: dict, guarded: list[str], preload=GRADING_PRELOAD) -> str | None:
+def start_zygote(python: str, env: dict, guarded: list[str], course_modules: list[str]) -> str | None:
     """In a slot's driver: start the zygote (``python -I``, the kernel's own flags) with the kernels'
-    environment; it imports the integrity guard's modules (``guarded``) first. Returns None, or why
-    kernels of this slot will start cold."""
+    environment; it imports the integrity guard's modules (``guarded``) first, then the kernel's own
+    (KERNEL_PRELOAD) and the course's (``course_modules``). Returns None, or why kernels of this slot
+    will start cold."""
+    preload = tuple(dict.fromkeys((*KERNEL_PRELOAD, *course_modules)))
     global _zygote, _why_not
     why = client.supported()
     if why:
@@ -87,7 +90,7 @@ def start_zygote(python: str, env: dict, guarded: list[str], preload=GRADING_PRE
         return why
     try:
         _zygote = client.Zygote(python, env, tuple(preload), flags=("-I",), options={"watch_parent": False, "guarded": list(guarded), "freeze": True,
-                                         "parse_sources": list(TRACEBACK_SOURCES)})
+                                         "parse_sources": [m for m in TRACEBACK_SOURCES if m in preload]})
     except client.ZygoteError as err:
         _zygote, _why_not = None, str(err)
         return _why_not

@@ -195,7 +195,7 @@ def test_a_sandbox_that_cannot_be_entered_gives_an_ordinary_kernel(tmp_path):
     if bwrap.bwrap_path() is None:
         pytest.skip("bubblewrap is not installed")
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"}
-    assert sandboxed.start_zygote(sys.executable, env, ["math"], preload=("math", "json")) is None
+    assert sandboxed.start_zygote(sys.executable, env, ["math"], ["json"]) is None
     try:
         conn = str(tmp_path / "kernel.json")
         # bwrap that shares every namespace with us (no --unshare-*): not a sandbox of its own
