@@ -68,7 +68,11 @@ KERNEL_PRELOAD = (
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "IPython", "IPython.core.interactiveshell",
     "math", "json", "resource", "types", "sysconfig", "copy", "ctypes", "fcntl",
     "IPython.core.ultratb", "stack_data", "executing", "pure_eval", "asttokens", "pygments.lexers",
-    "pygments.formatters", "pygments.styles", "bdb", "decimal", "fractions", "html")
+    "pygments.formatters", "pygments.styles", "bdb", "decimal", "fractions", "html",
+    # what IPKernelApp.initialize imports (measured: 146 modules, 0.06 CPU-s per kernel otherwise)
+    "ipykernel.debugger", "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
+    "IPython.utils.wildcard", "IPython.extensions", "faulthandler", "mimetypes", "pdb", "pydoc", "sqlite3",
+    "tornado.gen", "tornado.locks", "tornado.queues", "code", "cmd", "encodings.idna", "http.server")
 #: Modules whose source a failing test's traceback shows (parsed once in the zygote, see zygote.parse_sources).
 TRACEBACK_SOURCES = ("utils.checks",)
 
