@@ -27,6 +27,13 @@ generator a fresh process seeds from the OS (torch's default generator, NumPy's 
 RandomState, Python's ``random`` via its own fork hook, multiprocessing's authkey), and then it runs
 ``ipykernel_launcher`` as ``__main__`` exactly as ``-m`` does. It ends like an interpreter does
 (non-daemon threads joined, atexit handlers run, stdio flushed).
+
+Grading (``coursekit.warm.sandboxed``) starts it with ``python -I`` and a fourth argument, OPTIONS_JSON:
+``watch_parent`` false (no ``JPY_PARENT_PID``), ``guarded`` (imported first; the ``utils`` modules they
+bring in are sent back as ``guard_scope``), ``parse_sources`` (see ``parse_sources``) and ``freeze``
+(``gc.freeze()`` before serving). Its fork requests carry ``join`` (the pid of a waiting bubblewrap
+sandbox: the child enters it with ``enter_sandbox`` before anything else) and ``script`` (run as
+``__main__`` instead of ``ipykernel_launcher``: the grading kernel's ``kernel_start.py``).
 """
 import json
 import os
@@ -121,8 +128,7 @@ def main(argv):
     before = dict(os.environ)
     # the integrity guard's modules first: which of the student library's modules importing them
     # brings in is what a cold grading kernel's guard snapshots (sent back as "guard_scope")
-    first = [n for n in options.get("guarded", []) if n not in names] + \
-        [n for n in names if n in options.get("guarded", [])]
+    first = list(dict.fromkeys(options.get("guarded", [])))
     loaded, failed = preload(first)
     scope = sorted(n for n in sys.modules if n == "utils" or n.startswith("utils."))
     more, failed_more = preload([n for n in names if n not in first])
