@@ -86,15 +86,16 @@ def start_zygote(python: str, env: dict, guarded: list[str], course_modules: lis
     environment; it imports the integrity guard's modules (``guarded``) first, then the kernel's own
     (KERNEL_PRELOAD) and the course's (``course_modules``). Returns None, or why kernels of this slot
     will start cold."""
-    preload = tuple(dict.fromkeys((*KERNEL_PRELOAD, *course_modules)))
     global _zygote, _why_not
     why = client.supported()
     if why:
         _why_not = why
         return why
+    preload = tuple(dict.fromkeys((*KERNEL_PRELOAD, *course_modules)))
+    options = {"watch_parent": False, "guarded": list(guarded), "freeze": True,
+               "parse_sources": [m for m in TRACEBACK_SOURCES if m in preload]}
     try:
-        _zygote = client.Zygote(python, env, tuple(preload), flags=("-I",), options={"watch_parent": False, "guarded": list(guarded), "freeze": True,
-                                         "parse_sources": [m for m in TRACEBACK_SOURCES if m in preload]})
+        _zygote = client.Zygote(python, env, preload, flags=("-I",), options=options)
     except client.ZygoteError as err:
         _zygote, _why_not = None, str(err)
         return _why_not
