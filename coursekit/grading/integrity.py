@@ -63,10 +63,13 @@ def names_used(source: str) -> list[str]:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    names = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            base = node
+        if isinstance(node, ast.Name):      # a name read, or the base of an attribute read or written
+            if isinstance(node.ctx, ast.Load):
+                names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            base = node.value
             while isinstance(base, ast.Attribute):
                 base = base.value
             if isinstance(base, ast.Name):

@@ -126,11 +126,26 @@ def _scrub_paths(root: Path, run: Run) -> list[str]:
 
 
 def _mpl_cache() -> list[Path]:
-    try:
-        import matplotlib
-        return sorted(Path(matplotlib.get_cachedir()).glob("fontlist*.json"))
-    except Exception:
-        return []
+    """matplotlib's font lists (``fontlist-*.json``, copied into each sandbox so that kernels do not
+    rebuild them), from the cache folder matplotlib itself uses on Linux (``$MPLCONFIGDIR``, else
+    ``$XDG_CACHE_HOME/matplotlib`` or ``~/.cache/matplotlib``), found without importing matplotlib
+    (half a CPU-second in the grader)."""
+    folders = []
+    if os.environ.get("MPLCONFIGDIR"):
+        folders.append(Path(os.environ["MPLCONFIGDIR"]))
+    else:
+        try:
+            folders.append(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "matplotlib")
+        except RuntimeError:      # no home folder
+            pass
+    for folder in folders:
+        try:
+            found = sorted(folder.resolve().glob("fontlist*.json"))
+        except OSError:
+            continue
+        if found:
+            return found
+    return []
 
 
 def grade(opts: Options) -> Summary:

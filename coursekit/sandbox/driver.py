@@ -111,6 +111,9 @@ def _config(job: dict, course: Path):
     # once every cell has run the notebook is complete: the kernel (and its sandbox) is ended, not
     # asked to save its history and run its exit handlers first
     cfg.Execute.shutdown_kernel = "immediate"
+    # nbconvert validates the whole notebook once at the end of each of nbgrader's two passes instead
+    # of after each of their sixteen preprocessors (a notebook nbformat finds invalid still fails)
+    cfg.Exporter.optimistic_validation = True
     cfg.KernelManager.transport = "ipc"
     cfg.KernelManager.ip = str(WORK / "rt" / "k")
     cfg.KernelManager.connection_file = str(WORK / "rt" / "kernel.json")   # where the kernel can see it
@@ -242,6 +245,67 @@ def _preload() -> None:
     import sqlalchemy.orm
     import sqlite3  # noqa: F401
     sqlalchemy.orm.configure_mappers()   # the gradebook's ORM, configured on first use otherwise
+    _once_per_slot()
+
+
+class _MetadataSchema:
+    """Stands in for the ``jsonschema`` module in nbgrader's cell-metadata check
+    (``nbgrader.nbgraderformat.common``), which calls ``jsonschema.validate`` for every cell:
+    that checks nbgrader's schema against the meta-schema each time, a fifth of a job's own CPU.
+    This checks each schema once, then validates exactly as ``jsonschema.validate`` does (the same
+    validator class, the same best-matching error raised)."""
+
+    def __init__(self, jsonschema):
+        self._jsonschema = jsonschema
+        self._validators: dict[str, object] = {}
+
+    def __getattr__(self, name):
+        return getattr(self._jsonschema, name)
+
+    def validate(self, instance, schema, *args, **kwargs):
+        if args or kwargs:
+            return self._jsonschema.validate(instance, schema, *args, **kwargs)
+        key = json.dumps(schema, sort_keys=True)
+        validator = self._validators.get(key)
+        if validator is None:
+            cls = self._jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            validator = self._validators[key] = cls(schema)
+        error = self._jsonschema.exceptions.best_match(validator.iter_errors(instance))
+        if error is not None:
+            raise error
+
+
+def _once_per_slot() -> None:
+    """Work that nbgrader repeats in every job, done once here (a forked job inherits it; results are
+    unchanged): the compiled notebook validators nbformat builds on first use (nbconvert validates the
+    notebook after every preprocessor), and nbgrader's metadata schema, checked once (_MetadataSchema)."""
+    import jsonschema
+    import nbformat
+    import nbgrader.nbgraderformat.common as common
+    from nbformat.validator import get_validator
+    current = nbformat.v4.nbformat_minor
+    for minor in sorted({4, current}):
+        for relax in (True, False):
+            get_validator(4, minor, relax_add_props=relax)
+    common.jsonschema = _MetadataSchema(jsonschema)
+    import nbgrader.api
+    nbgrader.api.create_engine = _one_engine_per_database(nbgrader.api.create_engine)
+
+
+def _one_engine_per_database(create_engine):
+    """nbgrader opens the gradebook about ten times per job (a ``Gradebook`` per preprocessor), each
+    with an engine of its own, so SQLAlchemy compiles the same queries again every time. In a job
+    (one process, one gradebook) they share one engine instead; ``Gradebook.close`` disposes of its
+    connections as before, and the engine opens new ones when the next asks."""
+    engines: dict = {}
+
+    def shared(url, *args, **kwargs):
+        key = (str(url), repr(args), repr(sorted(kwargs.items())))
+        if key not in engines:
+            engines[key] = create_engine(url, *args, **kwargs)
+        return engines[key]
+    return shared
 
 
 def main() -> int:
@@ -251,6 +315,9 @@ def main() -> int:
     zygote.start()
     _preload()
     zygote.join()
+    import gc
+    gc.collect()
+    gc.freeze()      # jobs are forked from here: their collector never walks (and copies) what the preload made
     out = os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)                    # only "done" lines go to the grader

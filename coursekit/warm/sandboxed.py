@@ -72,7 +72,12 @@ KERNEL_PRELOAD = (
     # what IPKernelApp.initialize imports (measured: 146 modules, 0.06 CPU-s per kernel otherwise)
     "ipykernel.debugger", "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
     "IPython.utils.wildcard", "IPython.extensions", "faulthandler", "mimetypes", "pdb", "pydoc", "sqlite3",
-    "tornado.gen", "tornado.locks", "tornado.queues", "code", "cmd", "encodings.idna", "http.server")
+    "tornado.gen", "tornado.locks", "tornado.queues", "code", "cmd", "encodings.idna", "http.server",
+    # what the first cells import on the way (measured): the shell's input logger, the kernel's event loop
+    "IPython.core.logger", "tornado.platform.asyncio",
+    # what the first large message (a figure) imports: pyzmq's zero-copy garbage collector (its thread
+    # starts in the kernel, on first use, as it would anyway)
+    "zmq.utils.garbage")
 #: Modules whose source a failing test's traceback shows (parsed once in the zygote, see zygote.parse_sources).
 TRACEBACK_SOURCES = ("utils.checks",)
 
@@ -92,7 +97,7 @@ def start_zygote(python: str, env: dict, guarded: list[str], course_modules: lis
         _why_not = why
         return why
     preload = tuple(dict.fromkeys((*KERNEL_PRELOAD, *course_modules)))
-    options = {"watch_parent": False, "guarded": list(guarded), "freeze": True,
+    options = {"watch_parent": False, "guarded": list(guarded), "freeze": True, "warm_caches": True,
                "parse_sources": [m for m in TRACEBACK_SOURCES if m in preload]}
     try:
         _zygote = client.Zygote(python, env, preload, flags=("-I",), options=options)

@@ -277,6 +277,9 @@ def batch(tmp_path_factory):
     # -- broken submissions: 0 and a reason naming what stopped them --------------------------
     add("invalid_json", '{"cells": [', 0.0, "failed", text="not valid JSON")
     add("empty_file", "", 0.0, "failed", text="empty file")
+    nb = sub()      # JSON that nbformat's schema refuses (checked once per pass: still refused)
+    nb.cells[3].metadata["tags"] = "not-a-list"
+    add("invalid_notebook", nb, 0.0, "failed", text="'not-a-list' is not of type 'array'")
     files["missing_notebook"] = {"README.txt": "I forgot to attach it"}
     expected["missing_notebook"] = (0.0, "failed", False, f"missing notebook {NB}")
     add("extra_notebook", sub(), total, text="extra notebook ignored: scratch.ipynb",

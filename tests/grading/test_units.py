@@ -316,3 +316,106 @@ def test_formgrader_finds_the_tools_and_hides_the_exchange_panels(tmp_path, monk
     config = Path(env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0])
     page = json.loads((config / "labconfig" / "page_config.json").read_text())
     assert page["disabledExtensions"]["@jupyter/nbgrader:assignment-list"]
+
+
+# --------------------------------------------------------------------------------------------
+# what a grading slot's driver does once instead of in every job (coursekit/sandbox/driver.py)
+# --------------------------------------------------------------------------------------------
+NBGRADER_METADATA = [
+    {"schema_version": 3, "grade": True, "solution": False, "locked": True, "grade_id": "t1", "points": 2},
+    {"schema_version": 3, "grade": False, "solution": True, "locked": False, "grade_id": "a1"},
+    {"schema_version": 3, "grade": True, "solution": False, "locked": True, "grade_id": "t1", "points": "two"},
+    {"schema_version": 3, "grade": "yes", "solution": False, "locked": True, "grade_id": "t1", "points": 1},
+    {"schema_version": 3, "grade": True, "solution": False, "locked": True, "points": 1},
+    {"schema_version": 3, "grade": True, "solution": False, "locked": True, "grade_id": 7, "points": 1},
+    {"schema_version": 3, "task": True, "grade": False, "solution": False, "locked": True, "grade_id": "k",
+     "points": -1},
+    {},
+]
+
+
+def test_nbgraders_metadata_check_gives_the_same_verdicts_with_its_schema_checked_once(monkeypatch):
+    """nbgrader validates every cell's metadata with jsonschema.validate, which checks the schema
+    itself each time; the driver's stand-in checks it once and must decide exactly the same."""
+    import jsonschema
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+    from coursekit.sandbox.driver import _MetadataSchema
+
+    schema = MetadataValidatorV3().schema
+
+    def verdict(validate, meta):
+        try:
+            validate(meta, schema)
+        except jsonschema.ValidationError as err:
+            return type(err).__name__, err.message, list(err.path), list(err.schema_path)
+        return None
+
+    expected = [verdict(jsonschema.validate, m) for m in NBGRADER_METADATA]
+    assert expected.count(None) >= 2 and len(expected) - expected.count(None) >= 4
+    cls = jsonschema.validators.validator_for(schema)
+    checks = []
+    original = cls.check_schema
+    monkeypatch.setattr(cls, "check_schema", classmethod(lambda c, s, *a, **k: (checks.append(1), original(s))))
+    shim = _MetadataSchema(jsonschema)
+    assert [verdict(shim.validate, m) for m in NBGRADER_METADATA * 3] == expected * 3
+    assert len(checks) == 1
+    bad_schema = dict(schema, type=12)
+    with pytest.raises(jsonschema.SchemaError):     # a broken schema is still refused, as jsonschema does
+        shim.validate({}, bad_schema)
+    assert shim.ValidationError is jsonschema.ValidationError    # everything else is jsonschema's own
+
+
+def test_a_jobs_gradebooks_share_one_engine_and_still_work(tmp_path, monkeypatch):
+    import sys
+    import nbgrader.api
+    import sqlalchemy
+    from coursekit.sandbox.driver import _one_engine_per_database
+
+    shared = _one_engine_per_database(sqlalchemy.create_engine)
+    url_a, url_b = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    assert shared(url_a, echo=False, future=True) is shared(url_a, echo=False, future=True)
+    assert shared(url_a, echo=False, future=True) is not shared(url_b, echo=False, future=True)
+    assert shared(url_a, echo=True) is not shared(url_a, echo=False)
+    monkeypatch.setattr(nbgrader.api, "create_engine", _one_engine_per_database(sqlalchemy.create_engine))
+    monkeypatch.setenv("PATH", f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}")   # alembic
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with nbgrader.api.Gradebook(url) as gb:          # nbgrader opens, closes and reopens its gradebook
+        gb.add_assignment("01_tensors")
+        gb.add_student("student")
+        with nbgrader.api.Gradebook(url) as inner:   # and nests them
+            assert inner.find_assignment("01_tensors").name == "01_tensors"
+    for _ in range(3):
+        with nbgrader.api.Gradebook(url) as gb:
+            gb.update_or_create_submission("01_tensors", "student")
+            assert [s.student.id for s in gb.find_assignment("01_tensors").submissions] == ["student"]
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:     # it is all on disk
+        assert db.execute("select count(*) from submitted_assignment").fetchone() == (1,)
+
+
+def test_the_font_cache_is_found_where_matplotlib_keeps_it_without_importing_it(tmp_path, monkeypatch):
+    """The grader copies matplotlib's font list into each sandbox; it looks for it in the folder
+    matplotlib itself would use, without importing matplotlib (half a CPU-second)."""
+    import subprocess
+    import sys
+    from coursekit.grading.pipeline import _mpl_cache
+
+    def matplotlib_says(env) -> Path:
+        out = subprocess.run([sys.executable, "-c", "import matplotlib; print(matplotlib.get_cachedir())"],
+                             env=env, capture_output=True, text=True, check=True)
+        return Path(out.stdout.strip())
+
+    config, xdg, home = tmp_path / "config", tmp_path / "xdg", tmp_path / "home"
+    for folder in (config, xdg / "matplotlib", home / ".cache" / "matplotlib"):
+        folder.mkdir(parents=True)
+        (folder / "fontlist-v390.json").write_text("{}")
+    base = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CACHE_HOME")}
+    for extra in ({"MPLCONFIGDIR": str(config)}, {"XDG_CACHE_HOME": str(xdg), "HOME": str(home)},
+                  {"HOME": str(home)}):
+        env = {**base, **extra}
+        for key in ("MPLCONFIGDIR", "XDG_CACHE_HOME", "HOME"):
+            monkeypatch.delenv(key, raising=False)
+        for key, value in extra.items():
+            monkeypatch.setenv(key, value)
+        assert _mpl_cache() == [matplotlib_says(env) / "fontlist-v390.json"], extra
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "empty"))
+    assert _mpl_cache() == []

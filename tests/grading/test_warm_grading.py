@@ -65,7 +65,7 @@ _fp = {
     "marker_builtins": getattr(_b, "kit_marker", None), "marker_utils": getattr(_uc, "kit_marker", None),
     "marker_env": _o.environ.get("KIT_MARKER"), "tmp": sorted(_o.listdir("/tmp")),
     "status": _status(), "pid": _o.getpid(), "pids": sorted(int(p) for p in _o.listdir("/proc") if p.isdigit()),
-    "fds": _fds(),
+    "fds": _fds(), "history": get_ipython().history_manager.enabled,
     "namespaces": {k: _o.readlink(f"/proc/self/ns/{k}") for k in ("user", "mnt", "pid", "net", "ipc", "uts")},
 }
 print("FINGERPRINT " + _j.dumps(_fp, default=str))
@@ -164,6 +164,7 @@ def test_nothing_carries_over_and_every_kernel_has_its_own_seeds(runs):
         # (/tmp holds only mount points: a course cloned below /tmp shows its folder there)
         assert "left-by-a-student" not in fp["tmp"]
         assert fp["rc_linewidth"] != 7 and fp["recursion"] != 400 and fp["threads"] == 1
+        assert fp["history"] is False          # a grading kernel keeps no SQLite history (kernel_start.py)
     for key in ("torch_seed", "python"):
         values = [f[RANDOM][key] for f in fps]
         assert len(set(values)) == len(values), f"{key}: two kernels started with the same RNG state {values}"
@@ -174,6 +175,32 @@ def test_nothing_carries_over_and_every_kernel_has_its_own_seeds(runs):
         # same one; pids == [1, 2] below shows each has a pid namespace of its own)
         host = os.readlink(f"/proc/self/ns/{kind}")
         assert all(f["namespaces"][kind] != host for f in fps), f"a kernel shares the grader's {kind} namespace"
+
+
+def test_a_failing_test_still_shows_its_whole_traceback(runs):
+    """Grading kernels format each traceback once (not a second time for %notebook's history): the
+    output of the wrong answer's test still holds the whole coloured traceback, warm and cold."""
+    for warm in (True, False):
+        nb = nbformat.read(str(runs[warm]["course"] / "autograded" / STUDENTS[2] / TOPIC / NB), as_version=4)
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert errors, "the wrong answer's test raised nothing"
+        tb = "\n".join(errors[0].traceback)
+        assert errors[0].ename and "\x1b[" in tb and "Traceback" in tb and len(errors[0].traceback) > 1, tb
+
+
+def test_the_grading_zygote_fills_its_caches_and_still_forks_single_threaded(tmp_path):
+    from coursekit.warm import client
+    if client.supported():
+        pytest.skip(client.supported())
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"}
+    zygote = client.Zygote(sys.executable, env, ("IPython.core.ultratb", "stack_data", "PIL.Image"), flags=("-I",),
+                           options={"watch_parent": False, "warm_caches": True, "freeze": True})
+    try:
+        assert zygote.hello["warmed"] == ["inspect", "PIL", "traceback"], zygote.hello
+        assert zygote.hello["threads"] == 1 and not zygote.hello["failed"]
+        assert zygote.info()["threads"] == 1
+    finally:
+        zygote.close()
 
 
 def test_no_capabilities_and_pid_2_of_its_own_namespace(runs):
