@@ -54,6 +54,24 @@ def _works(argv: list[str]) -> tuple[bool, str]:
     return proc.returncode == 0, (proc.stderr or proc.stdout).strip()[-300:]
 
 
+def unreachable_as(uid: int, python: str | None = None) -> str | None:
+    """Without isolation, as root, each grading slot runs as a throw-away uid: why that uid cannot run
+    this Python and import what grading needs (a Python under /root, say), or None."""
+    python = python or sys.executable
+    kit = os.path.dirname(bwrap.package_dir("coursekit"))
+    argv = [sys.executable, "-I", "-S", os.path.join(os.path.dirname(bwrap.__file__), "dropuid.py"), str(uid), "--",
+            python, "-I", "-c", f"import sys; sys.path.insert(0, {kit!r}); import coursekit.sandbox.driver, ipykernel"]
+    ok, err = _works(argv)
+    if ok:
+        return None
+    last = (err.strip().splitlines() or ["no reason given"])[-1]
+    real = os.path.realpath(python)
+    shown = python if real == python else f"{python} (that is, {real})"
+    return (f"grading without isolation as root runs each submission as a throw-away uid ({uid}), which cannot "
+            f"run {shown} with the course kit ({last}). Install the Python environment where every user can "
+            f"read it (not under /root, for example), or grade with isolation (bubblewrap)")
+
+
 def probe(mode: str, memory_mb: int, max_processes: int, uid: int | None) -> Isolation:
     """What isolation this machine allows (each part tried for real). ``uid``: the uid to try as
     (root only; a locked one from runs.Run.allocate_uid)."""
@@ -61,6 +79,7 @@ def probe(mode: str, memory_mb: int, max_processes: int, uid: int | None) -> Iso
     limiter = limits.probe(memory_mb, max_processes) if sys.platform.startswith("linux") else \
         limits.Limiter("rlimit", memory_mb, max_processes)
     if mode == "off":
+        _check_unisolated(as_root, uid)
         return Isolation(None, as_root, limiter, ["isolation switched off (KitSandbox.mode = 'off'): student code "
                                                   "runs unconfined and can read your files and reach the network"])
     path = bwrap.bwrap_path()
@@ -89,6 +108,15 @@ def probe(mode: str, memory_mb: int, max_processes: int, uid: int | None) -> Iso
                   "user.max_user_namespaces, or an AppArmor restriction)"
     if mode == "required":
         raise SystemExit(f"cannot isolate submissions: {problem} (KitSandbox.mode = 'required')")
+    _check_unisolated(as_root, uid)
     return Isolation(None, as_root, limiter, [
         f"SUBMISSIONS ARE NOT ISOLATED: {problem}. Student code runs unconfined"
         + (" as a throw-away uid" if as_root else " as you") + ": it can read your files and reach the network."])
+
+
+def _check_unisolated(as_root: bool, uid: int | None) -> None:
+    """Refuse, before anyone is graded, a run whose every submission would fail (see unreachable_as)."""
+    if as_root and uid is not None:
+        problem = unreachable_as(uid)
+        if problem:
+            raise SystemExit(f"cannot grade: {problem}")

@@ -419,3 +419,24 @@ def test_the_font_cache_is_found_where_matplotlib_keeps_it_without_importing_it(
         assert _mpl_cache() == [matplotlib_says(env) / "fontlist-v390.json"], extra
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "empty"))
     assert _mpl_cache() == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root grades as throw-away uids")
+def test_unisolated_grading_as_root_is_refused_when_its_throwaway_uid_cannot_run_python(tmp_path, monkeypatch):
+    """Without isolation, root grades each submission as a throw-away uid; a Python that uid cannot
+    run (one under /root, say) used to fail every submission one by one. The run is refused first,
+    saying why and what to do."""
+    import shutil
+    import sys
+    from coursekit import sandbox
+
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o700)
+    python = locked / "python3"
+    shutil.copy(os.path.realpath(sys.executable), python)
+    problem = sandbox.unreachable_as(4_000_123, str(python))
+    assert problem and "Permission denied" in problem and str(python) in problem and "not under /root" in problem
+    monkeypatch.setattr(sandbox, "unreachable_as", lambda uid, python=None: problem)
+    with pytest.raises(SystemExit, match="cannot grade: grading without isolation as root"):
+        sandbox.probe("off", 512, 64, 4_000_123)
+    assert sandbox.probe("off", 512, 64, None).isolated is False     # not as root: runs as you, nothing to check
