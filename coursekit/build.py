@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,13 +91,15 @@ def execute(path: Path, timeout: int = 600) -> float:
     return seconds
 
 
-def generate(topic: str, release_root: Path = NOTEBOOKS, root: Path = ROOT) -> Path:
+def generate(topic: str, release_root: Path = NOTEBOOKS, root: Path = ROOT, db_url: str | None = None) -> Path:
     """The student version of one topic, written to ``release_root/<topic>/``; returns that folder.
 
-    nbgrader generate_assignment with a throw-away gradebook; then what is not course material is
-    dropped: checkpoints, and the record of the machine that executed the source notebook.
+    nbgrader generate_assignment with a throw-away gradebook (``db_url``: one to reuse, as
+    ``generate_all`` does: nbgrader makes a new gradebook with a subprocess of its own, 2 CPU-s);
+    then what is not course material is dropped: checkpoints, and the record of the machine that
+    executed the source notebook.
     """
-    out = generate_assignment(topic, root, release_root)
+    out = generate_assignment(topic, root, release_root, db_url=db_url)
     shutil.rmtree(out / ".ipynb_checkpoints", ignore_errors=True)
     for path in out.glob("*.ipynb"):
         nb = notebook.read(path)
@@ -105,9 +108,16 @@ def generate(topic: str, release_root: Path = NOTEBOOKS, root: Path = ROOT) -> P
     return out
 
 
+def generate_all(topics: list[str], release_root: Path, root: Path = ROOT):
+    """``generate`` for each topic, all with one throw-away gradebook; yields (topic, folder)."""
+    with tempfile.TemporaryDirectory(prefix="nbgrader-gen-") as tmp:
+        db_url = f"sqlite:///{Path(tmp) / 'gradebook.db'}"
+        for topic in topics:
+            yield topic, generate(topic, release_root, root, db_url=db_url)
+
+
 def assignments(topics: list[str], root: Path = ROOT) -> None:
-    for topic in topics:
-        out = generate(topic, Path(root) / "notebooks", root)
+    for topic, out in generate_all(topics, Path(root) / "notebooks", root):
         print(f"{topic}: student version written to {os.path.relpath(out, root)}")
 
 
