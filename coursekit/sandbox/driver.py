@@ -278,8 +278,8 @@ class _MetadataSchema:
 
 def _once_per_slot() -> None:
     """Work that nbgrader repeats in every job, done once here (a forked job inherits it; results are
-    unchanged): the compiled notebook validators nbformat builds on first use (nbconvert validates the
-    notebook after every preprocessor), and nbgrader's metadata schema, checked once (_MetadataSchema)."""
+    unchanged): the compiled notebook validators nbformat builds on first use, nbgrader's metadata
+    schema, checked once (_MetadataSchema), and one engine per gradebook (_one_engine_per_database)."""
     import jsonschema
     import nbformat
     import nbgrader.nbgraderformat.common as common
