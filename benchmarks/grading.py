@@ -78,13 +78,12 @@ class CpuMeter:
 
     * cgroup v1 ``cpuacct``: a group of its own that this process moves into: exactly the run;
     * cgroup v2: the usage of this process's own cgroup, whose children the grader's sandboxes are
-      made in: the run, plus whatever else runs in that cgroup meanwhile (``where`` says which);
+      made in: the run, plus whatever else runs in that cgroup meanwhile (``describe`` says which);
     * neither: ``seconds`` stays None and the benchmark says the CPU time is unknown.
     """
 
     def __init__(self):
         self.seconds = None
-        self.kind = self.where = None
         self.dir = self.home = self.v2 = None
         self._start_usec = None
         try:
@@ -123,15 +122,12 @@ class CpuMeter:
                 self.dir = self.home / f"coursekit-bench-{os.getpid()}-{time.monotonic_ns()}"
                 self.dir.mkdir()
                 (self.dir / "cgroup.procs").write_text(str(os.getpid()))
-                self.kind, self.where = "v1", "a cpuacct group of its own"
                 return self
             except OSError:
                 self.dir = None
         if self.v2 is not None:
             try:
                 self._start_usec = self._usage_usec(self.v2)
-                self.kind = "v2"
-                self.where = f"cgroup v2 {self.v2}, shared with whatever else runs in it"
             except (OSError, ValueError):
                 self._start_usec = None
         return self
@@ -278,11 +274,10 @@ def main(argv=None) -> int:
                 for extra in sorted(expected)[workers:]:
                     shutil.rmtree(small / "submitted" / extra)
                 _, cpu_small, _, _ = kit(small, args.topic, workers, "off" if args.no_sandbox else None, args.cold)
-                if cpu_small is None:
-                    continue
-                further = (cpu_kit - cpu_small) / (args.n - workers)
-                print(f"  of which: {max(cpu_small / workers - further, 0.0):.1f} CPU-s to start each slot (its "
-                      f"nbgrader and zygote), then {further:.2f} CPU-s per further submission")
+                if cpu_small is not None:
+                    further = (cpu_kit - cpu_small) / (args.n - workers)
+                    print(f"  of which: {max(cpu_small / workers - further, 0.0):.1f} CPU-s to start each slot "
+                          f"(its nbgrader and zygote), then {further:.2f} CPU-s per further submission")
                 shutil.rmtree(small, ignore_errors=True)
             if summary.failed:
                 print("  failed:", summary.failed)
