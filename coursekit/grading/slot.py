@@ -189,7 +189,7 @@ def _argv(ctx: Context, sdir: Path, uid: int | None, cgroup: bool) -> tuple[list
                "COURSEKIT_GRADE_DIR": str(sdir), "TMPDIR": str(sdir / "work"), "OMP_NUM_THREADS": "1"}
         cmd = [py, "-m", "coursekit.sandbox.driver"]
         if uid is not None:
-            cmd = [py, "-I", "-S", str(Path(bwrap.__file__).parent / "dropuid.py"), str(uid), "--", *cmd]
+            cmd = bwrap.drop_to(uid, cmd)
         return cmd, env
     sb = ctx.sandbox
     # what the sandbox is made of: (source on this machine, place in the sandbox, writable)

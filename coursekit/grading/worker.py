@@ -85,7 +85,7 @@ def warm_kernels(ctx: Context, cgroup: bool) -> bool:
     """Whether a slot's kernels are forked from its zygote (coursekit/warm/sandboxed.py): with isolation,
     unless switched off, and only where a cgroup counts memory. The fallback, an address-space limit,
     would count what a forked kernel inherits (torch and the rest, mapped) as if it had used it."""
-    return ctx.isolation.isolated and ctx.sandbox.warm_kernels and cgroup and ctx.isolation.limiter.kind != "rlimit"
+    return ctx.isolation.isolated and ctx.sandbox.warm_kernels and cgroup     # (no cgroup with rlimits)
 
 
 def zygote_environment(ctx: Context, cgroup: bool) -> dict[str, str]:

@@ -59,9 +59,8 @@ def unreachable_as(uid: int, python: str | None = None) -> str | None:
     this Python and import what grading needs (a Python under /root, say), or None."""
     python = python or sys.executable
     kit = os.path.dirname(bwrap.package_dir("coursekit"))
-    argv = [sys.executable, "-I", "-S", os.path.join(os.path.dirname(bwrap.__file__), "dropuid.py"), str(uid), "--",
-            python, "-I", "-c", f"import sys; sys.path.insert(0, {kit!r}); import coursekit.sandbox.driver, ipykernel"]
-    ok, err = _works(argv)
+    ok, err = _works(bwrap.drop_to(uid, [python, "-I", "-c", f"import sys; sys.path.insert(0, {kit!r}); "
+                                                               "import coursekit.sandbox.driver, ipykernel"]))
     if ok:
         return None
     last = (err.strip().splitlines() or ["no reason given"])[-1]

@@ -28,6 +28,7 @@ ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/l
 READ_ONLY_SYS = ("/sys/devices/system/cpu",)   # the CPU count for torch/OpenMP
 KERNEL_START = "/opt/kit/kernel_start.py"
 DROPUID = "/opt/kit/dropuid.py"
+DROPUID_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dropuid.py")   # on this machine
 KIT_DIR = "/opt/kit"
 
 
@@ -146,10 +147,15 @@ def privileged_view(binds: list[tuple[str, str, bool]], uid: int, command: list[
     m = Mounts(open_parents=True).system(proc=False)
     for src, dest, rw in binds:
         (m.rw if rw else m.ro)(src, dest)
-    m.ro(os.path.join(os.path.dirname(os.path.abspath(__file__)), "dropuid.py"), DROPUID)
+    m.ro(DROPUID_SOURCE, DROPUID)
     m.rw("/proc", "/proc").tmpfs("/tmp", None, "1777")
     return [bwrap_path(), "--die-with-parent", "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add",
             "CAP_SETGID", *m.args, "--", sys.executable, "-I", "-S", DROPUID, str(uid), "--", *command]
+
+
+def drop_to(uid: int, command: list[str]) -> list[str]:
+    """As root, without a sandbox: ``command`` run as ``uid`` for good (dropuid.py)."""
+    return [sys.executable, "-I", "-S", DROPUID_SOURCE, str(uid), "--", *command]
 
 
 def env_args(env: dict[str, str]) -> list[str]:
