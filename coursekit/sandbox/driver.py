@@ -251,7 +251,7 @@ def _preload() -> None:
 class _MetadataSchema:
     """Stands in for the ``jsonschema`` module in nbgrader's cell-metadata check
     (``nbgrader.nbgraderformat.common``), which calls ``jsonschema.validate`` for every cell:
-    that checks nbgrader's schema against the meta-schema each time, a fifth of a job's own CPU.
+    that checks nbgrader's schema against the meta-schema each time, about 5% of a job's own CPU.
     This checks each schema once, then validates exactly as ``jsonschema.validate`` does (the same
     validator class, the same best-matching error raised)."""
 
