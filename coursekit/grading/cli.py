@@ -12,14 +12,17 @@
    the course gradebook. Manual grades and comments from Formgrader are kept.
 3. Limits: ``ExecutePreprocessor.timeout`` per cell, ``KitGrading.submission_timeout`` per
    submission, ``KitSandbox.memory_limit_mb`` and friends (``--help-config``).
-4. Feedback HTML (feedback/), grades.csv, ``grading_report_<topic>.csv`` and a summary: flagged
-   students first, then failures with their reasons, the mean score, the share failing each cell.
+4. Feedback HTML (feedback/), grades.csv (with a status column), ``grading_report_<topic>.csv``,
+   ``grading_problems_<topic>.txt`` (every problem in full) and a summary: import budgets and
+   entries not imported first, flagged students, failures with their reasons, the mean score, the
+   share failing each cell. The exit status is 1 when a submission could not be graded.
 
 Ctrl-C or SIGTERM stops the run cleanly: what was graded is saved, the next run continues.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -54,10 +57,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+_MAIN_PID: list[int] = []      # the grading process (set by install_sigterm)
+
+
 def _terminate(signum, frame):
     """SIGTERM: stop as Ctrl-C does. An exception raised inside a weakref callback or a __del__ would
     only be printed and dropped by Python, so there the handler just sets the flag that the grading
-    loop checks between two looks at its slots (pool.STOP)."""
+    loop checks between two looks at its slots (pool.STOP).
+
+    A process forked from the grader (the feedback step's worker pool) inherits this handler; there
+    SIGTERM is how the pool ends its workers when it closes, so it gets the default action (the worker
+    ends quietly) instead of a KeyboardInterrupt and its traceback."""
+    if _MAIN_PID and os.getpid() != _MAIN_PID[0]:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     from coursekit.grading import pool
     pool.STOP.set()
     f = frame
@@ -66,6 +80,12 @@ def _terminate(signum, frame):
             return
         f = f.f_back
     raise KeyboardInterrupt("SIGTERM")
+
+
+def install_sigterm():
+    """Install :func:`_terminate` for this process (and only this one); returns the old handler."""
+    _MAIN_PID[:] = [os.getpid()]
+    return signal.signal(signal.SIGTERM, _terminate)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         tqdm.tqdm.monitor_interval = 0     # no monitor thread: the feedback step forks
     except ImportError:
         pass
-    old = signal.signal(signal.SIGTERM, _terminate)
+    old = install_sigterm()
     try:
         summary = grade(Options(topic=a.topic, root=a.root, source=a.source, pattern=a.pattern, workers=a.workers,
                                 submission_timeout=a.submission_timeout, memory_mb=a.memory_mb, force=a.force,
@@ -96,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, old)
     print(summary.text())
-    return 0
+    return 1 if summary.failed else 0      # as plain nbgrader: a submission that could not be graded
 
 
 if __name__ == "__main__":

@@ -9,39 +9,36 @@ import json
 import re
 import signal
 
-from coursekit.grading import integrity
+from coursekit.grading import integrity, nbcheck
 from coursekit.grading.model import Job, JobResult, NotebookResult
 
 
 def check_notebook(name: str, data: bytes) -> str | None:
-    """Why a submitted notebook cannot be graded, or None."""
-    if not data.strip():
-        return f"{name} is an empty file"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return f"{name} is not text (not a notebook)"
-    try:
-        nb = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return f"{name} is not valid JSON ({exc.msg} at line {exc.lineno})"
-    # the shape only: nbgrader validates the notebook in full when it reads it (and says why not)
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        return f"{name} is not a notebook (no list of cells)"
-    if nb.get("nbformat") != 4:
-        return f"{name} is not a notebook in format 4 (nbformat {nb.get('nbformat')!r})"
-    if not all(isinstance(c, dict) and c.get("cell_type") in ("code", "markdown", "raw") for c in nb["cells"]):
-        return f"{name} is not a valid notebook (a cell of unknown type)"
-    return None
+    """Why a submitted notebook cannot be graded, or None (see :mod:`nbcheck`: valid JSON within
+    limits, and the types nbgrader and the grader read; nbgrader validates the rest when it reads it)."""
+    nb = nbcheck.read_notebook(name, data)
+    return nb if isinstance(nb, str) else None
 
 
-def tamper_notes(submitted: bytes, released: bytes) -> tuple[list[str], list[str]]:
+def unexpected(result: JobResult, during: str, exc: BaseException) -> str:
+    """An error of the trusted grader itself while handling one submission: that submission fails,
+    the traceback is kept for the problems file (never printed), the run goes on."""
+    import traceback
+    result.trace += f"{during}:\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    words = str(exc).splitlines()[0][:200] if str(exc).strip() else ""
+    return f"grader error while {during}: {type(exc).__name__}" + (f": {words}" if words else "") \
+        + " (traceback in the problems file)"
+
+
+def tamper_notes(submitted: dict | bytes, released: bytes) -> tuple[list[str], list[str]]:
     """(flags, notes): what the student changed in locked cells, compared with the student version
     (nbgrader restores them all from the gradebook; this says what was found)."""
     try:
-        sub = json.loads(submitted)
+        sub = submitted if isinstance(submitted, dict) else nbcheck.load(submitted)
         rel = json.loads(released)
     except ValueError:
+        return [], []
+    if nbcheck.notebook_problem(sub):
         return [], []
 
     def src(cell):
@@ -82,18 +79,19 @@ def precheck(ctx, job: Job, result: JobResult) -> str | None:
         result.note("missing notebook: " + ", ".join(missing))
     if not present:
         return "missing notebook " + ", ".join(missing)
+    if job.problem:
+        return job.problem
     for name in present:
-        problem = check_notebook(f"{name}.ipynb", job.notebooks[name])
-        if problem:
-            return problem
+        nb = nbcheck.read_notebook(f"{name}.ipynb", job.notebooks[name])
+        if isinstance(nb, str):
+            return nb
         released = ctx.released.get(name)
         if released:
-            flags, notes = tamper_notes(job.notebooks[name], released)
+            flags, notes = tamper_notes(nb, released)
             for f in flags:
                 result.flag(f)
             for n in notes:
                 result.note(n)
-        nb = json.loads(job.notebooks[name])
         for hit in integrity.suspicious(nb, list(ctx.grading.suspicious_code_patterns), ctx.released_sources):
             result.flag(f"suspicious code in {name}.ipynb: {hit}")
     return None

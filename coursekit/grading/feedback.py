@@ -3,8 +3,11 @@
 * regenerated (``force``) for every student graded in the run and for every graded student whose
   feedback is missing or older than their grade (a run killed during feedback is completed by the
   next one);
-* made from the sanitised autograded notebooks, with nbconvert's HTML sanitiser on as well
-  (``HTMLExporter.sanitize_html``): no script a student wrote runs in the instructor's or the
+* made from the sanitised autograded notebooks, and rendered the kit's way on top of that
+  (template ``formgrader_templates/nbconvert/coursekit_feedback``): Markdown and HTML cleaned with
+  the kit's allow-list (:mod:`.safehtml`), no JavaScript or widget outputs
+  (``HTMLExporter.sanitize_html``), and a Content-Security-Policy in the page's head that forbids
+  inline script and event handlers: no script a student wrote runs in the instructor's or the
   student's browser;
 * hidden tests are left out (``ClearHiddenTests``), and the tracebacks of the cells that held them
   are cut to their last line (the message); ``KitGrading.feedback_hidden_tests = True`` shows them.
@@ -48,11 +51,17 @@ def _one(args) -> tuple[str, str | None]:
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import GetGrades
+    from nbgrader.server_extensions.formgrader.handlers import template_path as nbgrader_templates
+
+    from coursekit.grading.formgrader_guard import FILTERS, TEMPLATES
 
     c = Config(cfg_dict)
     c.CourseDirectory.assignment_id = topic
     c.CourseDirectory.student_id = re.sub(r"([*?\[])", r"[\1]", student)   # nbgrader takes a glob
     c.HTMLExporter.sanitize_html = True
+    c.HTMLExporter.template_name = "coursekit_feedback"
+    c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES / "nbconvert"), nbgrader_templates]
+    c.HTMLExporter.filters = dict(FILTERS)
     if not hidden:
         c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
     for name in ("traitlets", "nbgrader"):

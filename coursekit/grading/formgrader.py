@@ -5,6 +5,8 @@
 * the environment's tools are found without activating it (nbgrader runs ``alembic`` by name when
   it makes the gradebook; without it Formgrader leaves a half-made gradebook.db behind);
 * a half-made gradebook (from an earlier start without the tools) is repaired first, with a message;
+* Formgrader runs with the kit's guards (:mod:`.formgrader_guard`: a Content-Security-Policy, no
+  inline script, cleaned rendering, no per-student Autograde or Generate Feedback);
 * the panels that need nbgrader's exchange (Assignment List, Course List), which this LMS-based
   workflow does not use, are switched off for this server (students get feedback/ through the LMS).
 """
@@ -21,8 +23,11 @@ from coursekit.paths import ROOT, tool_env
 
 PAGE_CONFIG = {"disabledExtensions": {"@jupyter/nbgrader:course-list": True,
                                       "@jupyter/nbgrader:assignment-list": True}}
+# nbgrader's Formgrader is loaded by the kit's guard (formgrader_guard.py), not on its own.
 SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.course_list": False,
-                                                       "nbgrader.server_extensions.assignment_list": False}}}
+                                                       "nbgrader.server_extensions.assignment_list": False,
+                                                       "nbgrader.server_extensions.formgrader": False,
+                                                       "coursekit.grading.formgrader_guard": True}}}
 
 
 def config_dir() -> Path:

@@ -166,8 +166,9 @@ def make_template(db_url: str, course_id: str, topic: str, path: Path) -> Templa
 
 def merge(gb, topic: str, result: JobResult) -> None:
     """Write one submission's results into the course gradebook in one transaction. Manual grades
-    and comments stay (as nbgrader's SaveAutoGrades does); a failed submission gets 0 points and is
-    flagged; a flagged student is flagged in Formgrader too."""
+    and comments stay (as nbgrader's SaveAutoGrades does); a failed submission gets 0 points for its
+    autograded cells, its manual cells stay listed for grading (see :func:`manual_cells`), and it
+    is flagged; a flagged student is flagged in Formgrader too."""
     from nbgrader import utils as nbu
     from sqlalchemy.exc import SAWarning
     with warnings.catch_warnings():
@@ -201,16 +202,33 @@ def merge(gb, topic: str, result: JobResult) -> None:
                         for g in snb.grades:
                             g.auto_score = 0
                             g.needs_manual_grade = g.manual_score is not None
-            else:
+            else:       # failed: 0 for what is autograded; manual cells still wait in Formgrader
                 for snb in sub.notebooks:
+                    manual = manual_cells(snb.notebook)
                     for g in snb.grades:
-                        g.auto_score = 0
-                        g.needs_manual_grade = g.manual_score is not None
+                        if g.name in manual:
+                            g.auto_score = None
+                            g.needs_manual_grade = True
+                        else:
+                            g.auto_score = 0
+                            g.needs_manual_grade = g.manual_score is not None
                     snb.flagged = True
             gb.db.commit()
         except BaseException:
             gb.db.rollback()
             raise
+
+
+def manual_cells(nb) -> set[str]:
+    """The graded cells of a gradebook notebook that a human grades (nbgrader's ``determine_grade``
+    gives them no automatic score): written answers (grade and solution cells), markdown grade cells
+    and tasks."""
+    solutions = {c.name for c in nb.solution_cells}
+    out = {c.name for c in nb.task_cells}
+    for c in nb.grade_cells:
+        if c.name in solutions or c.cell_type == "markdown":
+            out.add(c.name)
+    return out
 
 
 @dataclass
@@ -227,6 +245,8 @@ def stats(gb, topic: str) -> Stats:
         scores[sub.student.id] = (float(sub.score), float(sub.max_score))
         for snb in sub.notebooks:
             for g in snb.grades:
+                if g.auto_score is None and g.manual_score is None:     # a manual cell not graded yet
+                    continue
                 totals[g.name] = totals.get(g.name, 0) + 1
                 fails[g.name] = fails.get(g.name, 0) + (1 if (g.score or 0) < g.max_score else 0)
     share = {name: fails.get(name, 0) / totals[name] for name in order if totals.get(name)}

@@ -16,6 +16,8 @@ class Job:
     notebooks: dict[str, bytes] = field(default_factory=dict)   # expected name -> content
     timestamp: str | None = None
     notes: list[str] = field(default_factory=list)   # found while reading submitted/
+    problem: str = ""                  # why it cannot be graded (a malformed notebook): fails without a sandbox
+    trace: str = ""                    # the traceback of a grader error while reading it
 
 
 @dataclass
@@ -48,6 +50,7 @@ class JobResult:
     peak_mb: float = 0.0
     timestamp: str | None = None
     kernel: str = ""                   # "warm", "cold: why", or "" (isolation off, or not run)
+    trace: str = ""                    # tracebacks of the grader's own errors (for the problems file)
 
     def note(self, text: str) -> None:
         if text and text not in self.notes:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.config import KitGrading, KitSandbox, kit_settings, load_course_config
-from coursekit.grading import collect, export, feedback, gradebook, plan, pool, safeio
-from coursekit.grading.model import JobResult
+from coursekit.grading import collect, diagnostics, export, feedback, gradebook, plan, pool, safeio, worker
+from coursekit.grading.model import Job, JobResult
 from coursekit.grading.report import Summary
 from coursekit.grading.worker import Context
 from coursekit.paths import tool_env
@@ -76,9 +76,12 @@ class _Lock:
         os.close(self.fd)
 
 
-def install(root: Path, topic: str, result: JobResult) -> None:
-    """autograded/<student>/<topic>/: the sanitised executed notebooks (and timestamp), replacing
-    whatever was there in one rename; nothing of it ever came from the sandbox as a path."""
+def install(root: Path, topic: str, result: JobResult, notebooks: dict[str, bytes] | None = None) -> None:
+    """autograded/<student>/<topic>/: the sanitised executed notebooks (or ``notebooks``: name ->
+    sanitised JSON) and the timestamp, replacing whatever was there in one rename; nothing of it
+    ever came from the sandbox as a path."""
+    if notebooks is None:
+        notebooks = {name: nb.executed for name, nb in result.notebooks.items() if nb.executed is not None}
     parent = Path(root) / "autograded" / result.student
     safeio.ensure_dir(parent, Path(root))
     dest = parent / topic
@@ -86,9 +89,8 @@ def install(root: Path, topic: str, result: JobResult) -> None:
     if os.path.lexists(new):
         shutil.rmtree(new)
     new.mkdir(mode=0o755)
-    for name, nb in result.notebooks.items():
-        if nb.executed is not None:
-            safeio.write_atomic(new / f"{name}.ipynb", nb.executed)
+    for name, data in notebooks.items():
+        safeio.write_atomic(new / f"{name}.ipynb", data)
     if result.timestamp:
         safeio.write_atomic(new / "timestamp.txt", result.timestamp.encode("utf-8"))
     old = parent / f".{topic}.old-{os.getpid()}"
@@ -100,6 +102,49 @@ def install(root: Path, topic: str, result: JobResult) -> None:
     os.rename(new, dest)
     if os.path.lexists(old):
         shutil.rmtree(old)
+
+
+def save_result(gb, root: Path, topic: str, state: plan.State, result: JobResult, ctx: Context | None = None,
+                job: Job | None = None) -> None:
+    """One submission into the course: the gradebook (:func:`gradebook.merge`), autograded/ and the
+    state file. A graded submission's executed notebooks are installed; a failed one's submitted
+    notebooks, sanitised, where they can be read (Formgrader still shows its manual cells), and its
+    feedback is removed. Any error of the grader's own here fails this one submission, with a reason
+    and its traceback kept for the problems file; the run goes on."""
+    try:
+        gradebook.merge(gb, topic, result)
+        if result.status == "graded":
+            install(root, topic, result)
+        else:
+            gradebook.remove_stale_outputs(root, result.student, topic)
+            try:
+                shown = _submitted_shown(ctx, job) if ctx is not None and job is not None else {}
+            except Exception as exc:      # not shown in Formgrader; the failure's own reason stays
+                shown = {}
+                diagnostics.unexpected(result, "rebuilding the submitted notebooks for Formgrader", exc)
+            if shown:
+                install(root, topic, result, shown)
+    except Exception as exc:
+        why = diagnostics.unexpected(result, "saving the results", exc)
+        result.reason = why if result.status == "graded" else f"{result.reason}; {why}"
+        result.status, result.notebooks = "failed", {}
+        try:
+            gradebook.merge(gb, topic, result)
+            gradebook.remove_stale_outputs(root, result.student, topic)
+        except Exception as again:       # the next run grades this student again (not recorded as graded)
+            diagnostics.unexpected(result, "saving the failure", again)
+    state.record(result.student, result.digest, result.status, result.reason)
+    state.save()
+
+
+def _submitted_shown(ctx: Context, job: Job) -> dict[str, bytes]:
+    """A failed submission's notebooks as Formgrader may show them (rebuilt like executed ones)."""
+    out = {}
+    for name, data in job.notebooks.items():
+        shown = worker.read_executed(ctx, data)
+        if isinstance(shown, bytes):
+            out[name] = shown
+    return out
 
 
 def _released(root: Path, release_dir: str, topic: str, notebooks: list[str]):
@@ -174,6 +219,7 @@ def grade(opts: Options) -> Summary:
     if not (root / cd.source_directory / opts.topic).is_dir():
         raise SystemExit(f"unknown topic {opts.topic!r}: no folder {cd.source_directory}/{opts.topic}")
     warnings: list[str] = []
+    imported = ([], [])                 # (budget problems, entries not imported)
     lock = _Lock(root, opts.topic)
     run = None
     results: dict[str, JobResult] = {}
@@ -195,15 +241,11 @@ def grade(opts: Options) -> Summary:
         lap("prepare")
         if opts.source:
             report = _import(root, opts, notebooks, grading)
-            if report.problems:
-                warnings.append(f"import: {len(report.problems)} entr{'y' if len(report.problems) == 1 else 'ies'} "
-                                "not imported:\n    " + "\n    ".join(report.problems[:30])
-                                + ("\n    ..." if len(report.problems) > 30 else ""))
+            imported = (list(getattr(report, "budget_problems", None) or []), list(report.problems))
             lap("import")
         state = plan.State.load(root, opts.topic)
         p = plan.plan(root, opts.topic, notebooks, state, force=opts.force, students=opts.students,
                       cap=int(grading.max_notebook_mb * 2**20), max_id=grading.max_student_id_length)
-        warnings += p.problems[:50]
         probe_uid = run.allocate_uid(sandbox.uid_base, sandbox.uid_count) if os.geteuid() == 0 else None
         isolation = probe(sandbox.mode, sandbox.memory_limit_mb, sandbox.max_processes, probe_uid)
         if probe_uid is not None:
@@ -224,15 +266,10 @@ def grade(opts: Options) -> Summary:
         # one more slot than cores: each slot idles while its kernel starts and nbgrader reads and writes
         workers = opts.workers or grading.workers or (os.cpu_count() or 1) + 1
         timeout = opts.submission_timeout or grading.submission_timeout
+        jobs = {job.student: job for job in p.jobs}
         with Gradebook(cd.db_url, cd.course_id) as gb:
             def on_result(result: JobResult) -> None:
-                gradebook.merge(gb, opts.topic, result)
-                if result.status == "graded":
-                    install(root, opts.topic, result)
-                else:
-                    gradebook.remove_stale_outputs(root, result.student, opts.topic)
-                state.record(result.student, result.digest, result.status)
-                state.save()
+                save_result(gb, root, opts.topic, state, result, ctx, jobs.get(result.student))
                 results[result.student] = result
             try:
                 pool.run(ctx, p.jobs, workers, timeout, on_result, progress=opts.progress)
@@ -255,11 +292,13 @@ def grade(opts: Options) -> Summary:
         fb_problems = _feedback(cfg, root, opts, state, results, grading, workers)
         lap("feedback")
     if opts.export:
-        export.export_grades(cd.db_url, cd.course_id, root / "grades.csv")
+        export.export_grades(cd.db_url, cd.course_id, root / "grades.csv", root)
         lap("export")
     summary = Summary(opts.topic, results, p.skipped, st.scores, st.cell_fail_share, time.perf_counter() - t0,
-                      isolation.describe() + kernel_words, warnings, timings, fb_problems)
+                      isolation.describe() + kernel_words, warnings, timings, fb_problems,
+                      budget_problems=imported[0], import_problems=imported[1], problems=p.problems)
     summary.write_csv(root)
+    summary.write_problems(root)
     return summary
 
 

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursekit.grading import collect, safeio
+from coursekit.grading import collect, nbcheck, safeio
 from coursekit.grading.model import Job
 
 STATE_VERSION = 1
@@ -37,7 +37,7 @@ class State:
             data = json.loads(raw)
             if data.get("version") == STATE_VERSION and isinstance(data.get("students"), dict):
                 state.students = {k: v for k, v in data["students"].items() if isinstance(v, dict)}
-        except (safeio.Unsafe, ValueError, OSError):
+        except (safeio.Unsafe, ValueError, OSError, RecursionError):
             pass
         return state
 
@@ -46,11 +46,14 @@ class State:
         data = json.dumps({"version": STATE_VERSION, "students": self.students}, indent=0, sort_keys=True)
         safeio.write_atomic(self.path, data.encode("utf-8"))
 
-    def record(self, student: str, digest: str, status: str) -> None:
+    def record(self, student: str, digest: str, status: str, reason: str = "") -> None:
         entry = self.students.setdefault(student, {})
         entry.update(digest=digest, status=status)
         if status != "graded":
             entry.pop("feedback", None)
+            entry["reason"] = reason[:1000]
+        else:
+            entry.pop("reason", None)
 
     def feedback_done(self, student: str, digest: str) -> None:
         self.students.setdefault(student, {})["feedback"] = digest
@@ -72,7 +75,9 @@ class Plan:
 
 
 def read_submission(root: Path, student: str, topic: str, notebooks: list[str], cap: int) -> Job | str | None:
-    """The expected notebooks of submitted/<student>/<topic>/ (None: no such folder; str: why not)."""
+    """The expected notebooks of submitted/<student>/<topic>/ (None: no such folder; str: why not).
+    A notebook that is not one the grader can read (:mod:`nbcheck`: not JSON within the limits,
+    metadata of the wrong type) makes the job's ``problem``: it fails with that reason, no sandbox."""
     base = Path(root) / "submitted"
     folder = base / student / topic
     try:
@@ -106,6 +111,12 @@ def read_submission(root: Path, student: str, topic: str, notebooks: list[str], 
     if [n for n in extra if n.endswith(".ipynb")]:
         notes.append("extra notebook ignored: " + ", ".join(sorted(n for n in extra if n.endswith(".ipynb"))[:10]))
     job = Job(student, folder, "", digest(files, timestamp), files, timestamp or None, notes)
+    for name in notebooks:
+        if name in files:
+            nb = nbcheck.read_notebook(f"{name}.ipynb", files[name])
+            if isinstance(nb, str):
+                job.problem = nb
+                break
     return job
 
 
@@ -128,7 +139,13 @@ def plan(root: Path, topic: str, notebooks: list[str], state: State, *, force: b
             continue
         if students and name not in students:
             continue
-        job = read_submission(root, name, topic, notebooks, cap)
+        try:
+            job = read_submission(root, name, topic, notebooks, cap)
+        except Exception as exc:      # the grader's own error: this student fails, the others are graded
+            import traceback
+            job = Job(name, base / name / topic, "", "", problem=f"grader error while reading the submission: "
+                      f"{type(exc).__name__}: {str(exc)[:200]} (traceback in the problems file)",
+                      trace="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
         if job is None:
             continue
         if isinstance(job, str):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from coursekit.grading import safeio
 from coursekit.grading.model import JobResult, StudentRow
-from coursekit.grading.sanitize import csv_cell, one_line
+from coursekit.grading.sanitize import csv_cell, one_line, terminal
 
 
 @dataclass
@@ -30,6 +30,13 @@ class Summary:
     timings: dict[str, float] = field(default_factory=dict)
     feedback_problems: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
+    budget_problems: list[str] = field(default_factory=list)    # import: uploads or students over a budget
+    import_problems: list[str] = field(default_factory=list)    # import: entries not imported
+    problems: list[str] = field(default_factory=list)           # entries of submitted/ that were not used
+
+    @property
+    def problems_file(self) -> str:
+        return f"grading_problems_{self.topic}.txt"
 
     @property
     def graded(self) -> list[str]:
@@ -69,6 +76,8 @@ class Summary:
         lines = [f"{self.topic}: graded {len(self.graded)}, failed to grade {len(self.failed)}, "
                  f"skipped (already graded) {len(self.skipped)} in {self.seconds:.0f} s"
                  + (" (INTERRUPTED)" if self.interrupted else "")]
+        lines += _listed("import: over a budget, NOT (fully) imported", self.budget_problems, self.problems_file)
+        lines += _listed("import: not imported", self.import_problems, self.problems_file)
         if self.flagged:
             lines.append(f"FLAGGED for a human to read ({len(self.flagged)}):")
             for student, flags in self.flagged.items():
@@ -84,12 +93,50 @@ class Summary:
         lines.append(f"isolation: {self.isolation}")
         for w in self.warnings:
             lines.append(f"warning: {one_line(w, 600)}")
+        lines += _listed("submitted/: not used", self.problems, self.problems_file)
         for student, problem in sorted(self.feedback_problems.items()):
             lines.append(f"warning: feedback for {one_line(student, 64)} failed: {one_line(problem)}")
+        if self.has_problems:
+            lines.append(f"every problem in full: {self.problems_file}")
         lines.append(f"per-student details: grading_report_{self.topic}.csv")
         if self.timings:
             lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items()))
-        return "\n".join(lines)
+        return _printable("\n".join(lines))
+
+    @property
+    def has_problems(self) -> bool:
+        return bool(self.budget_problems or self.import_problems or self.problems or self.warnings
+                    or self.failed or self.feedback_problems or any(r.trace for r in self.results.values()))
+
+    def problems_text(self) -> str:
+        """Everything that went wrong, in full (the summary cuts it): budgets and entries not imported,
+        failures with their reasons and the tracebacks of the grader's own errors, flags, feedback
+        problems, warnings, entries of submitted/ not used."""
+        out = [f"Problems of the grading run of {self.topic} (every one in full; `make grade` rewrites this file)."]
+
+        def section(title, items):
+            out.append(f"\n== {title}: {len(items)} ==")
+            out.extend(items)
+
+        section("import: over a budget, not (fully) imported", self.budget_problems)
+        section("import: entries not imported", self.import_problems)
+        failed = []
+        for student, r in sorted(self.results.items()):
+            if r.status != "graded":
+                failed.append(f"{student}: {r.reason}")
+        section("failed to grade", failed)
+        section("flagged", [f"{s}: " + "; ".join(flags) for s, flags in self.flagged.items()])
+        section("feedback failed", [f"{s}: {p}" for s, p in sorted(self.feedback_problems.items())])
+        section("warnings", list(self.warnings))
+        section("submitted/: not used", list(self.problems))
+        traces = [f"{s}:\n" + _indent(r.trace) for s, r in sorted(self.results.items()) if r.trace]
+        section("errors of the grader itself (tracebacks)", traces)
+        return terminal("\n".join(out) + "\n")
+
+    def write_problems(self, root: Path) -> Path:
+        path = Path(root) / self.problems_file
+        safeio.write_atomic(path, self.problems_text().encode("utf-8", "backslashreplace"))
+        return path
 
     def write_csv(self, root: Path) -> Path:
         path = Path(root) / f"grading_report_{self.topic}.csv"
@@ -100,5 +147,26 @@ class Summary:
             w.writerow([csv_cell(row.student), "yes" if row.flags else "", csv_cell(row.status), row.score,
                         row.max_score, csv_cell(row.reason), csv_cell("; ".join(row.flags)),
                         csv_cell("; ".join(row.notes))])
-        safeio.write_atomic(path, buf.getvalue().encode("utf-8"))
+        safeio.write_atomic(path, buf.getvalue().encode("utf-8", "backslashreplace"))
         return path
+
+
+SHOWN = 10          # problems of one kind listed in the summary (all of them are in the problems file)
+
+
+def _listed(title: str, items: list[str], where: str) -> list[str]:
+    if not items:
+        return []
+    lines = [f"{title} ({len(items)}):"] + [f"  {one_line(item, 300)}" for item in items[:SHOWN]]
+    if len(items) > SHOWN:
+        lines.append(f"  ... and {len(items) - SHOWN} more, in {where}")
+    return lines
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.rstrip().splitlines())
+
+
+def _printable(text: str) -> str:
+    """Text that can be printed and written as UTF-8 (an unpaired surrogate is shown escaped)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

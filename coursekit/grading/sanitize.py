@@ -2,19 +2,26 @@
 
 * :func:`notebook_bytes` rebuilds an executed notebook from what may stay in it before it is saved
   to autograded/ (what Formgrader shows and feedback is made from): outputs keep only plain text,
-  PNG/JPEG images (checked base64) and HTML/Markdown cleaned by bleach (nbconvert's SanitizeHTML
-  settings: no scripts, event handlers, iframes, styles with URLs ...); JavaScript, SVG, LaTeX,
-  widgets and every other type are dropped; Markdown the student wrote is escaped (raw HTML shown
-  as text, ``javascript:``/``data:`` links disabled); cell and notebook metadata are cut down to
-  what nbgrader needs; paths of the grading machine are removed from every text.
+  PNG/JPEG images (checked base64) and HTML cleaned with an allow-list (:mod:`.safehtml`, nh3);
+  Markdown outputs and the Markdown cells the student wrote are rendered with nbconvert's own Markdown
+  renderer, cleaned, and stored as one HTML block that every Markdown renderer passes through as it is
+  (cells equal to a released cell, the course's own text, are kept as they are); raw cells are stored
+  as text; JavaScript, SVG, LaTeX, widgets and every other type are dropped, and so are attachments
+  (PNG/JPEG ones are embedded as ``data:`` images); cell and notebook metadata are cut down to what
+  nbgrader needs, with checked values; paths of the grading machine are removed from every text.
+  Whatever the input, the result is a notebook or a ValueError with a reason.
+* :func:`markdown` makes a short text (a comment) Markdown that renders as that literal text.
 * :func:`terminal` escapes control characters (ANSI escapes cannot rewrite the instructor's
   terminal); :func:`csv_cell` escapes cells that a spreadsheet would run as a formula.
 """
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
+
+from coursekit.grading import safehtml
 
 SAFE_MIME = ("text/plain", "image/png", "image/jpeg")
 CLEANED_MIME = ("text/html", "text/markdown")
@@ -22,23 +29,14 @@ NBGRADER_KEYS = {"grade": bool, "solution": bool, "locked": bool, "task": bool, 
                  "grade_id": str, "schema_version": int, "checksum": str, "cell_type": str}
 _B64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data|file)(\s*):")
-_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
+_GRADE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
+_CHECKSUM = re.compile(r"^[0-9a-fA-F]{1,128}$")
 
 
-def _clean_html(text: str) -> str:
-    from nbconvert.preprocessors.sanitize import SanitizeHTML
-    return SanitizeHTML().sanitize_html_tags(text)
-
-
-def markdown(text: str) -> str:
-    """Student Markdown made inert: HTML outside code is shown as text, dangerous link schemes are
-    broken (code spans and blocks are left alone: Markdown shows them literally anyway)."""
-    parts = _CODE.split(text)
-    for i in range(0, len(parts), 2):   # the parts outside code
-        p = parts[i].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        parts[i] = _SCHEME.sub(lambda m: f"{m.group(1)}-blocked{m.group(2)}:", p)
-    return "".join(parts)
+def markdown(text) -> str:
+    """A short text (a comment) as Markdown that renders as exactly that text: no HTML, links or
+    code, whatever it holds."""
+    return safehtml.literal_markdown(text)
 
 
 def _scrub(text: str, scrub: list[str]) -> str:
@@ -49,9 +47,18 @@ def _scrub(text: str, scrub: list[str]) -> str:
 
 
 def _text(value, scrub: list[str]) -> str:
+    """A str or a list of str (nbformat's two ways) as one str; anything else is not text."""
     if isinstance(value, list):
-        value = "".join(str(v) for v in value)
-    return _scrub(str(value), scrub)
+        value = "".join(v for v in value if isinstance(v, str))
+    elif not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        value = ""
+    return _scrub(safehtml.text(value), scrub)
+
+
+def _size(value) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return int(value) if 0 < value <= 100_000 else None
 
 
 def _output(out: dict, scrub: list[str]) -> dict | None:
@@ -75,9 +82,9 @@ def _output(out: dict, scrub: list[str]) -> dict | None:
             if _B64.match(text):
                 data[mime] = text
         elif mime == "text/html":
-            data[mime] = _clean_html(_text(value, scrub))
+            data[mime] = safehtml.clean(_text(value, scrub))
         elif mime == "text/markdown":
-            data[mime] = markdown(_text(value, scrub))
+            data[mime] = safehtml.markdown(_text(value, scrub))
     if not data:
         return None
     meta = {}
@@ -85,24 +92,43 @@ def _output(out: dict, scrub: list[str]) -> dict | None:
     for mime in ("image/png", "image/jpeg"):
         m = meta_in.get(mime)
         if isinstance(m, dict):
-            size = {k: int(v) for k, v in m.items() if k in ("width", "height") and isinstance(v, (int, float))}
+            size = {k: _size(m.get(k)) for k in ("width", "height")}
+            size = {k: v for k, v in size.items() if v is not None}
             if size:
                 meta[mime] = size
     if kind == "execute_result":
         count = out.get("execution_count")
         return {"output_type": "execute_result", "data": data, "metadata": meta,
-                "execution_count": count if isinstance(count, int) else None}
+                "execution_count": _count(count)}
     return {"output_type": "display_data", "data": data, "metadata": meta}
 
 
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9 else None
+
+
 def _nbgrader_meta(meta) -> dict | None:
+    """The nbgrader fields of a cell's metadata with values of the right type and form (a grade id
+    or checksum that could not have come from nbgrader drops the whole record)."""
     if not isinstance(meta, dict):
         return None
     out = {}
     for key, kind in NBGRADER_KEYS.items():
-        if key in meta and isinstance(meta[key], kind):
+        if key in meta and isinstance(meta[key], kind) and (kind is bool or not isinstance(meta[key], bool)):
             out[key] = meta[key]
+    if ("grade_id" in out and not _GRADE_ID.match(out["grade_id"])
+            or "checksum" in out and not _CHECKSUM.match(out["checksum"])
+            or "points" in out and not (math.isfinite(out["points"]) and 0 <= out["points"] <= 10**6)
+            or out.get("cell_type", "code") not in ("code", "markdown")):
+        return None
     return out or None
+
+
+def _markdown_cell(cell: dict, source: str, released_sources: set[str]) -> str:
+    """What a Markdown cell shows: the released text as it is, anything else rendered and cleaned."""
+    if source.strip() in released_sources and "attachment:" not in source:
+        return source
+    return safehtml.markdown(source, safehtml.attachments(cell.get("attachments")))
 
 
 def notebook(nb_in: dict, scrub: list[str], released_sources: set[str] | None = None,
@@ -116,17 +142,18 @@ def notebook(nb_in: dict, scrub: list[str], released_sources: set[str] | None = 
         kind = cell.get("cell_type")
         source = _text(cell.get("source", ""), [])
         if kind == "code":
-            count = cell.get("execution_count")
             outs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
             new = {"cell_type": "code", "source": _scrub(source, scrub), "metadata": {},
-                   "execution_count": count if isinstance(count, int) else None,
+                   "execution_count": _count(cell.get("execution_count")),
                    "outputs": [o for o in (_output(o, scrub) for o in outs[:1000] if isinstance(o, dict)) if o]}
-        elif kind in ("markdown", "raw"):
-            keep = kind == "markdown" and source.strip() in released_sources
-            new = {"cell_type": kind, "source": source if keep else markdown(source), "metadata": {}}
+        elif kind == "markdown":
+            new = {"cell_type": "markdown", "source": _markdown_cell(cell, source, released_sources), "metadata": {}}
+        elif kind == "raw":   # nbconvert would copy a raw cell's text into the page as it is
+            new = {"cell_type": "markdown", "source": safehtml.plain(source), "metadata": {}}
         else:
             continue
-        meta = _nbgrader_meta((cell.get("metadata") or {}).get("nbgrader"))
+        metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        meta = _nbgrader_meta(metadata.get("nbgrader"))
         if meta:
             new["metadata"]["nbgrader"] = meta
         cell_id = cell.get("id")
@@ -144,15 +171,22 @@ def notebook(nb_in: dict, scrub: list[str], released_sources: set[str] | None = 
 
 def notebook_bytes(raw: bytes, scrub: list[str], released_sources: set[str] | None = None,
                    kernelspec: dict | None = None) -> bytes:
-    """:func:`notebook` from and to JSON bytes; ValueError when it is not a notebook."""
+    """:func:`notebook` from and to JSON bytes; ValueError (with a one-line reason) when it is not a
+    notebook, whatever the bytes hold."""
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not a notebook ({exc})") from None
+    except RecursionError:
+        raise ValueError("not a notebook (nested too deeply)") from None
+    except ValueError as exc:   # JSONDecodeError, UnicodeDecodeError, integers too long to read
+        raise ValueError(f"not a notebook ({str(exc)[:200]})") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise ValueError("not a notebook (no cells)")
-    nb = notebook(data, scrub, released_sources, kernelspec)
-    return (json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        nb = notebook(data, scrub, released_sources, kernelspec)
+        text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    except RecursionError:
+        raise ValueError("not a notebook (nested too deeply)") from None
+    return text.encode("utf-8", "replace")
 
 
 # ------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit.config import KitGrading, KitSandbox
-from coursekit.grading import diagnostics, safeio, sanitize
+from coursekit.grading import diagnostics, nbcheck, safeio, sanitize
 from coursekit.grading.model import Grade, Job, JobResult, NotebookResult
 from coursekit.sandbox import Isolation, bwrap
 from coursekit.sandbox.runs import Run
@@ -129,8 +129,11 @@ def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
 def precheck(ctx: Context, job: Job) -> JobResult:
     """The result so far: notes from reading submitted/, flags from the static look, and a reason
     when the submission cannot be graded at all (then no sandbox is needed)."""
-    result = JobResult(job.student, job.digest, timestamp=job.timestamp, notes=list(job.notes))
-    early = diagnostics.precheck(ctx, job, result)
+    result = JobResult(job.student, job.digest, timestamp=job.timestamp, notes=list(job.notes), trace=job.trace)
+    try:
+        early = diagnostics.precheck(ctx, job, result)
+    except Exception as exc:     # the grader's own error: this submission fails, the run goes on
+        early = diagnostics.unexpected(result, "checking the submission", exc)
     if early:
         result.reason = early
     return result
@@ -179,16 +182,43 @@ def collect(ctx: Context, job: Job, result: JobResult, jdir: Path, *, timed_out:
             return result
         try:
             raw = safeio.read_file(jdir / "out", "result.json", RESULT_CAP, below=jdir)
-            data = json.loads(raw.decode("utf-8"))
+            data = nbcheck.load(raw, replace_surrogates=True)
             if not isinstance(data, dict):
-                raise ValueError("not an object")
-        except (safeio.Unsafe, ValueError, UnicodeDecodeError) as exc:
+                raise ValueError("result.json is not an object")
+        except (safeio.Unsafe, ValueError) as exc:
             result.reason = diagnostics.no_result_reason(ctx, ended, oom, str(exc))
             return result
-        _apply(ctx, job, jdir, data, result, oom, pids_hit)
+        read_result(ctx, job, jdir, data, result, oom, pids_hit)
         return result
     finally:
         shutil.rmtree(jdir, ignore_errors=True)
+
+
+def read_result(ctx: Context, job: Job, jdir: Path, data: dict, result: JobResult, oom: int = 0,
+                pids_hit: int = 0) -> None:
+    """:func:`_apply`, where any error of the grader's own fails this one submission with a reason."""
+    try:
+        _apply(ctx, job, jdir, data, result, oom, pids_hit)
+    except Exception as exc:
+        result.status, result.notebooks = "failed", {}
+        result.reason = diagnostics.unexpected(result, "reading the results back", exc)
+
+
+def read_executed(ctx: Context, raw: bytes) -> bytes | str:
+    """An executed notebook from a sandbox, checked (:mod:`nbcheck`) and rebuilt from what may stay
+    (:func:`sanitize.notebook_bytes`); a reason (str) when it cannot be used."""
+    try:
+        nb = nbcheck.load(raw, replace_surrogates=True)
+    except nbcheck.Invalid as exc:
+        return f"it {exc}"
+    problem = nbcheck.notebook_problem(nb)
+    if problem:
+        return nbcheck.reason("it", problem)
+    try:
+        return sanitize.notebook_bytes(json.dumps(nb, ensure_ascii=False).encode("utf-8"), ctx.scrub,
+                                       ctx.released_sources, ctx.kernelspec)
+    except ValueError as exc:
+        return str(exc)
 
 
 def _apply(ctx: Context, job: Job, jdir: Path, data: dict, result: JobResult, oom: int, pids_hit: int) -> None:
@@ -224,11 +254,13 @@ def _apply(ctx: Context, job: Job, jdir: Path, data: dict, result: JobResult, oo
             result.flag(f"the sandbox returned impossible scores for {name}.ipynb ({checked})")
             return
         try:
-            executed = safeio.read_file(jdir / "out", f"{name}.ipynb", cap, below=jdir)
-            checked.executed = sanitize.notebook_bytes(executed, ctx.scrub, ctx.released_sources, ctx.kernelspec)
-        except (safeio.Unsafe, ValueError) as exc:
-            result.reason = f"grader error: the executed {name}.ipynb could not be read back ({exc})"
+            executed = read_executed(ctx, safeio.read_file(jdir / "out", f"{name}.ipynb", cap, below=jdir))
+        except safeio.Unsafe as exc:
+            executed = str(exc)
+        if isinstance(executed, str):
+            result.reason = f"grader error: the executed {name}.ipynb could not be read back ({executed})"
             return
+        checked.executed = executed
         result.notebooks[name] = checked
     for name, errors in diagnostics.cell_errors(result.notebooks).items():
         result.note(f"errors raised in {name}: " + ", ".join(errors[:8]))
@@ -258,8 +290,10 @@ def _checked_scores(ctx: Context, name: str, raw: dict) -> NotebookResult | str:
             return f"bad score record for {cell}"
         auto, _, manual = value
         if auto is not None:
-            if not isinstance(auto, (int, float)) or not (0 <= float(auto) <= max_points):
-                return f"score {auto!r} of {cell} outside 0..{max_points:g}"
+            if not isinstance(auto, (int, float)):
+                return f"the score of {cell} is not a number"
+            if not 0 <= auto <= max_points:
+                return f"score {auto:.6g} of {cell} outside 0..{max_points:g}"
             auto = float(auto)
         grades[cell] = Grade(auto, max_points, bool(manual))
     comments = {}
@@ -269,6 +303,6 @@ def _checked_scores(ctx: Context, name: str, raw: dict) -> NotebookResult | str:
             comments[cell] = None if text is None else sanitize.markdown(str(text)[:5000])
     penalty = raw.get("penalty") or 0.0
     total = sum(cells.values())
-    if not isinstance(penalty, (int, float)) or not (0 <= float(penalty) <= total):
+    if not isinstance(penalty, (int, float)) or not (0 <= penalty <= total):
         return "impossible late penalty"
     return NotebookResult(grades, comments, float(penalty))

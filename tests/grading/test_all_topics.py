@@ -9,9 +9,12 @@ nbval runs every solution's test cells in a plain kernel; the kit's guard can on
 (a graded cell without proof that it ran gets 0), never add them."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from coursekit import notebook, synth
+from coursekit.config import KitSandbox
 from coursekit.grading.pipeline import Options, grade
 from coursekit.paths import ROOT, topics
 
@@ -31,4 +34,17 @@ def test_solution_gets_full_marks_and_the_student_version_zero(topic, tmp_path):
     assert not summary.failed, summary.failed
     assert summary.scores == {"solution": (total, total), "untouched": (0.0, total)}, summary.text()
     assert not summary.flagged, summary.flagged
-    assert "bubblewrap" in summary.isolation or "NO isolation" in summary.isolation
+    assert_default_isolation(summary.isolation)
+
+
+def assert_default_isolation(isolation: str) -> None:
+    """The run was under the defaults the module's docstring claims, not a fallback: isolated with bubblewrap
+    (on Linux), with the default limits, and (with a cgroup) with every kernel forked warm."""
+    sandbox = KitSandbox()
+    if sys.platform.startswith("linux"):
+        assert isolation.startswith("bubblewrap:") and "NO isolation" not in isolation, isolation
+    if "a cgroup" in isolation:
+        assert f"{sandbox.memory_limit_mb} MiB of memory and {sandbox.max_processes} processes" in isolation, isolation
+        assert "kernels forked warm" in isolation and "started cold" not in isolation, isolation
+    else:
+        assert "rlimits" in isolation, isolation

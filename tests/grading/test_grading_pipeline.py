@@ -103,10 +103,25 @@ def test_rerun_resubmission_force_manual_grades_and_feedback(tmp_path):
 
 
 def test_hidden_tests_in_feedback_only_when_asked(tmp_path):
+    """Both halves, on a student who passes the visible test and fails the hidden one: asked for, the
+    feedback shows the hidden tests and the traceback through them; by default, neither (the failing
+    cell's message only), for the same submissions regraded."""
     course = _course(tmp_path, "c.KitGrading.feedback_hidden_tests = True\n")
     _submit(course, "ann")
-    _grade(course)
-    assert "isclose(square(-4), 16)" in _text(course / "feedback" / "ann" / TOPIC / f"{TOPIC}.html")
+    _submit(course, "bob", {"ex2_square": "def square(x):\n    return x * abs(x)"})   # square(-4) == -16
+    hidden = "isclose(square(-4), 16)"
+    asked = _grade(course)
+    assert asked.scores == {"ann": (5.0, 5.0), "bob": (2.0, 5.0)}, asked.text()
+    ann, bob = (course / "feedback" / s / TOPIC / f"{TOPIC}.html" for s in ("ann", "bob"))
+    assert hidden in _text(ann)
+    assert _text(bob).count(hidden) >= 2 and "AssertionError" in _text(bob)     # the test, and the traceback through it
+
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text().replace("c.KitGrading.feedback_hidden_tests = True\n", ""))
+    default = _grade(course, force=True)                  # feedback regenerated with the default
+    assert default.scores == asked.scores
+    assert hidden not in _text(ann) and "square(-4)" not in _text(bob), _text(bob)
+    assert "isclose(square(3), 9)" in _text(bob) and "AssertionError" in _text(bob)   # visible test, and the message
 
 
 def _wait_for(predicate, timeout=240):

@@ -32,9 +32,11 @@ def test_enable_sets_the_default_provisioner_unless_turned_off(monkeypatch):
     monkeypatch.setattr(client, "supported", lambda: None)
     env = {}
     assert warm.enable(env) and env[warm.DEFAULT_PROVISIONER_ENV] == warm.PROVISIONER_NAME
-    assert not warm.enable({"COURSEKIT_WARM": "0"})
+    off = {"COURSEKIT_WARM": "0"}
+    assert not warm.enable(off) and off == {"COURSEKIT_WARM": "0"}, off          # turned off: nothing set
     monkeypatch.setattr(client, "supported", lambda: "not Linux")
-    assert not warm.enable({}) and warm.DEFAULT_PROVISIONER_ENV not in {}
+    unsupported = {}
+    assert not warm.enable(unsupported) and unsupported == {}, unsupported      # cannot fork: nothing set
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernels are forked on Linux only")

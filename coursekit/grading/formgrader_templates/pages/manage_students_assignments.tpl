@@ -1,0 +1,7 @@
+{%- extends 'nbgrader/manage_students_assignments.tpl' -%}
+{#- nbgrader's page without inline script: its variables are data- attributes of page.js (base.tpl). -#}
+{%- block page_vars %} data-student_id="{{ student_id }}"{% endblock -%}
+{%- block head -%}
+<script src="{{ base_url }}/formgrader/static/js/manage_students_assignments.js"></script>
+{%- endblock head -%}
+
