@@ -38,7 +38,20 @@ class KitGrading(Configurable):
         20.0, help="Largest notebook accepted from a submission or an archive entry (MiB); a larger one is "
                    "reported and skipped. Also the cap on the executed notebook read back from the sandbox "
                    "(times 4: outputs grow).").tag(config=True)
-    max_archive_entries = Int(20000, help="Most entries read from one archive (nested ones included).").tag(config=True)
+    max_download_entries = Int(
+        100000, help="Budget of one upload (the LMS download, or each LMS zip in a --from folder): most entries read "
+                     "from it, students' own zips included. A class of 500 with 20 files each uses a tenth. Over "
+                     "it: the rest of that upload is listed (students named) and skipped.").tag(config=True)
+    max_download_mb = Float(8192.0, help="Budget of one upload: most bytes read from it, decompressed "
+                                         "(MiB).").tag(config=True)
+    max_student_entries = Int(
+        1000, help="Budget of one student: most entries read for them (their files and their own zip's entries); "
+                   "a student's zip that declares more is skipped whole. Over it: only that student's further "
+                   "entries are skipped, and the summary says so first.").tag(config=True)
+    max_student_mb = Float(200.0, help="Budget of one student: most bytes read for them, their zip and what it "
+                                       "decompresses to (MiB).").tag(config=True)
+    max_archive_depth = Int(3, help="Most archives one inside another (the download, a student's zip, a .gz in "
+                                    "it); a zip inside a student's zip is always refused.").tag(config=True)
     max_name_length = Int(255, help="Longest archive entry name accepted (characters).").tag(config=True)
     max_student_id_length = Int(64, help="Longest student id accepted (characters).").tag(config=True)
     suspicious_code_patterns = List(

@@ -1,73 +1,49 @@
-"""Importing an LMS download into submitted/, entry by entry: one bad entry never stops a class.
+"""Importing an LMS download into submitted/, entry by entry: one upload never hides the rest of the class.
 
-The download is a zip (or a folder of files and zips). Each entry's *name* decides whose it is and
-which notebook it is; its *content* is read (size-capped) and written by the grader to
-``submitted/<student>/<topic>/<notebook>.ipynb``, so nothing of the archive's paths, links or mode
-bits reaches the disk (no zip-slip, no setuid files). The archive itself is never copied into the
-course and is not visible to student code.
+The download is a zip (or a folder of files and zips). Each entry's *name* decides whose it is (only
+the part the LMS wrote, see ``lms``) and which notebook it is (the student's own file name); its
+*content* is read (size-capped) and written by the grader to ``submitted/<student>/<topic>/<notebook>.ipynb``,
+so nothing of the archive's paths, links or mode bits reaches the disk (no zip-slip, no setuid
+files). The archive itself is never copied into the course and is not visible to student code.
 
-* ``<student_id>_<anything>_<notebook>.ipynb`` or ``<student_id>_<notebook>.ipynb`` (any folders in
-  front), e.g. ``jdoe42_12345_assignsubmission_file_01_tensors.ipynb``; ``--pattern`` replaces it
-  (a regular expression with the groups ``student_id`` and ``file_id``, optionally ``timestamp``);
-* ``<student_id>_<anything>.zip``: the student's own zip, searched (one level) for the topic's
-  notebooks; it counts for that student only, whatever its entries are called;
-* ``.gz`` of either form: decompressed (size-capped).
+* a student's own zip (``<LMS prefix>work.zip``) is searched for the topic's notebooks and counts
+  for that student only, whatever its entries are called; a zip inside it is refused;
+* ``.gz`` is decompressed (size-capped, at most ``KitGrading.max_archive_depth`` archives deep).
 
-Student ids: letters, digits, ``_``, ``.``, ``-`` and ``@``, starting with a letter or digit, at most
-``KitGrading.max_student_id_length`` characters (an id in an LMS file name ends at its first ``_``).
-Every entry that is not imported is reported with the reason.
+Budgets (``KitGrading``): each upload (the download, each LMS zip in a folder) has its own
+(``max_download_entries``, ``max_download_mb``), and each student their own (``max_student_entries``,
+``max_student_mb``, a student's zip included): running out of one costs only that student's or that
+upload's entries, and says so first (``ImportReport.budget_problems``). Two files for one student's
+notebook from one submitter: the newer by the LMS's order (attempt time or id, then the entry's date)
+is kept and both are named; one id for two submitters (two LMS keys): neither is imported. Every
+entry that is not imported is reported with the reason (``ImportReport.problems``, nothing dropped).
 """
 from __future__ import annotations
 
-import gzip
-import io
+import hashlib
+import os
 import re
+import tempfile
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursekit.grading import safeio
+from coursekit.grading import archive, safeio
+from coursekit.grading.lms import (LMS_PATTERN_HELP, Generic, Named, Pattern, detect,  # noqa: F401
+                                   invalid_student_id, lms_regexp, notebook_of, shown)
 from coursekit.grading.sanitize import one_line
 
-LMS_PATTERN_HELP = (
-    "<student_id>_<anything>_<notebook>.ipynb or <student_id>_<notebook>.ipynb: the student id is "
-    "everything before the first '_' and the file must end with the topic's notebook name, e.g. "
-    "'jdoe42_12345_assignsubmission_file_01_tensors.ipynb'; a student's own zip "
-    "'<student_id>_<anything>.zip' counts for that student only"
-)
-_ID_CHARS = re.compile(r"^[^\W_][\w.@-]*$")
-
-
-def shown(name: str) -> str:
-    return one_line(name, 80)
-
-
-def invalid_student_id(sid: str, max_length: int = 64) -> str | None:
-    """Why ``sid`` cannot be a student id, or None."""
-    if not sid:
-        return "empty student id"
-    if len(sid) > max_length:
-        return f"student id longer than {max_length} characters"
-    if unicodedata.normalize("NFC", sid) != sid:
-        return "student id not in Unicode normal form (NFC)"
-    if not _ID_CHARS.match(sid):
-        return (f"invalid student id {shown(sid)!r} (letters, digits, '_', '.', '-', '@'; starting with a letter "
-                "or digit)")
-    return None
-
-
-def lms_regexp(notebooks: list[str]) -> str:
-    names = "|".join(re.escape(n) for n in sorted(notebooks, key=len, reverse=True))
-    return rf"^(?:.*/)?(?P<student_id>[^/_]+)_(?:[^/]*_)?(?P<file_id>(?:{names})\.ipynb)$"
+MiB = 2**20
 
 
 @dataclass
 class Found:
     student: str
     notebook: str                    # expected name, without .ipynb
-    data: bytes
-    date: tuple                      # the entry's date (to keep the newest of two)
+    path: Path                       # the content, spooled in a private temporary folder
+    digest: str
+    key: str                         # the LMS's identity of the submitter
+    date: tuple                      # (the LMS's order, the entry's date): the newer of two is kept
     origin: str
     timestamp: str | None = None
 
@@ -76,210 +52,271 @@ class Found:
 class ImportReport:
     imported: dict[str, list[str]] = field(default_factory=dict)   # student -> notebooks written
     unchanged: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    budget_problems: list[str] = field(default_factory=list)       # a budget ran out: shown first
+    other_problems: list[str] = field(default_factory=list)
+    quiet: dict[str, int] = field(default_factory=dict)            # skipped without a problem: reason -> count
+    layouts: list[str] = field(default_factory=list)               # 'upload: layout' per upload
+
+    @property
+    def problems(self) -> list[str]:
+        """Every problem, budget problems first (nothing is dropped)."""
+        return self.budget_problems + self.other_problems
 
     def problem(self, text: str) -> None:
-        if len(self.problems) < 1000:
-            self.problems.append(text)
+        self.other_problems.append(text)
+
+    def budget(self, text: str) -> None:
+        self.budget_problems.append(text)
+
+
+class _Budget:
+    def __init__(self, what: str, setting: str, entries: int, mb: float):
+        self.what, self.setting = what, setting
+        self.max_entries, self.max_bytes = entries, int(mb * MiB)
+        self.entries = self.bytes = 0
+        self.skipped = 0                 # entries not read once the budget ran out
+        self.reason: str | None = None   # why it ran out
+
+    def left(self) -> int:
+        return max(0, self.max_bytes - self.bytes)
 
 
 class _Reader:
-    """Walks an archive (or folder) entry by entry and keeps, per student and notebook, the newest."""
+    """Walks uploads entry by entry and keeps, per student and notebook, the newest."""
 
-    def __init__(self, notebooks: list[str], pattern: str | None, settings, report: ImportReport, progress=None):
+    def __init__(self, notebooks, pattern, settings, report: ImportReport, spool: Path, progress=None):
         self.notebooks = notebooks
-        self.rx = re.compile(pattern or lms_regexp(notebooks))
-        self.own_zip = re.compile(r"^(?:.*/)?(?P<student_id>[^/_]+)_[^/]*\.zip$")
-        self.cap = int(settings.max_notebook_mb * 2**20)
-        self.max_name = settings.max_name_length
-        self.max_id = settings.max_student_id_length
-        self.max_entries = settings.max_archive_entries
-        self.entries = 0
+        self.pattern = Pattern(pattern) if pattern else None
+        self.s = settings
+        self.cap = int(settings.max_notebook_mb * MiB)
         self.report = report
-        self.found: dict[tuple[str, str], Found] = {}
+        self.spool = spool
         self.progress = progress
+        self.found: dict[tuple[str, str], Found] = {}
+        self.keys: dict[str, dict[str, str]] = {}       # student -> LMS key -> an origin
+        self.students: dict[str, _Budget] = {}
+
+    # -- budgets ----------------------------------------------------------------------------
+    def student_budget(self, student: str) -> _Budget:
+        if student not in self.students:
+            self.students[student] = _Budget(f"{shown(student)}'s entries", "max_student", self.s.max_student_entries,
+                                             self.s.max_student_mb)
+        return self.students[student]
+
+    def count(self, budgets: list[_Budget]) -> bool:
+        """One more entry for each budget; False (and counted as skipped) when one has run out."""
+        for b in budgets:
+            b.entries += 1
+        for b in budgets:
+            if b.reason is None and b.entries > b.max_entries:
+                b.reason = f"more than {b.max_entries} entries (KitGrading.{b.setting}_entries)"
+            if b.reason is not None:
+                b.skipped += 1
+                return False
+        return True
+
+    def spend(self, budgets: list[_Budget], n: int) -> None:
+        for b in budgets:
+            b.bytes += n
+
+    def limit(self, budgets: list[_Budget], cap: int) -> tuple[int, _Budget | None]:
+        """How much the next read may take, and the budget that sets it (None: the size cap)."""
+        low, who = cap, None
+        for b in budgets:
+            if b.left() < low:
+                low, who = b.left(), b
+        return low, who
+
+    # -- an upload --------------------------------------------------------------------------
+    def upload(self, name: str, items: list[tuple[str, object, tuple]]) -> None:
+        """Read one upload: (path, read, date) per entry, in order."""
+        budget = _Budget(f"the upload {shown(name)}", "max_download", self.s.max_download_entries,
+                         self.s.max_download_mb)
+        real = [(p.replace("\\", "/"), r, d) for p, r, d in items]
+        if self.pattern is not None:
+            layout, top = self.pattern, ""
+        else:
+            layout, top = detect([p for p, _, _ in real if not self._quiet(p, count=False) and not self._bad_name(p)])
+        self.report.layouts.append(f"{shown(name)}: {layout.name}" + (f" (in {shown(top)})" if top else ""))
+        late: set[str] = set()
+        for path, read, date in real:
+            if self.progress is not None:
+                self.progress.update(1)
+            if self._quiet(path):
+                continue
+            rel = path[len(top):] if top and path.startswith(top) else path
+            bad = self._bad_name(path)
+            named, rest, layers = (None, rel, 0) if bad else self._name(layout, rel)
+            if budget.reason is not None or budget.entries >= budget.max_entries:
+                self.count([budget])
+                if named is not None:
+                    late.add(named.student)
+                continue
+            if named is None:
+                budget.entries += 1
+                if bad:
+                    self.report.problem(f"{name}: {shown(path)}: {bad}: skipped")
+                    continue
+                kind = rest.lower().endswith((".ipynb", ".zip"))
+                self.report.problem(f"{name}: {shown(path)}: " + ("the name does not match the layout "
+                                    f"({layout.name})" if kind else "not a notebook") + ": skipped")
+                continue
+            sb = self.student_budget(named.student)
+            if not self.count([budget, sb]):
+                continue
+            self.entry(named, rest, layers, read, date, f"{name}: {shown(path)}", [budget, sb], depth=1)
+        if budget.reason is not None or budget.skipped:
+            who = ", ".join(shown(s) for s in sorted(late)[:50]) + (" …" if len(late) > 50 else "")
+            self.report.budget(f"{name}: {budget.reason or 'budget ran out'}: {budget.skipped} entr"
+                               f"{'y' if budget.skipped == 1 else 'ies'} not read"
+                               + (f" (students: {who})" if who else ""))
+
+    def _quiet(self, path: str, count: bool = True) -> bool:
+        base = path.rstrip("/").rsplit("/", 1)[-1]
+        why = ("a folder" if path.endswith("/") else "a hidden or macOS metadata file"
+               if base.startswith(".") or "__MACOSX/" in path or path.startswith("__MACOSX") else None)
+        if why and count:
+            self.report.quiet[why] = self.report.quiet.get(why, 0) + 1
+        return why is not None
+
+    def _bad_name(self, path: str) -> str | None:
+        if len(path) > self.s.max_name_length or "\0" in path:
+            return f"an entry name longer than {self.s.max_name_length} characters or with NUL"
+        return None
+
+    def _name(self, layout, path: str) -> tuple[Named | None, str, int]:
+        """The entry's name read by ``layout`` once its '.gz' layers are removed."""
+        layers = 0
+        while path.lower().endswith(".gz") and layers <= self.s.max_archive_depth:
+            path, layers = path[:-3], layers + 1
+        try:
+            return layout.parse(path), path, layers
+        except (re.error, RecursionError, IndexError) as exc:     # a --pattern gone wrong
+            self.report.problem(f"{shown(path)}: the pattern failed ({one_line(exc, 80)})")
+            return None, path, layers
 
     # -- one entry --------------------------------------------------------------------------
-    def entry(self, name: str, read, date: tuple, origin: str, owner: str | None = None) -> None:
-        self.entries += 1
-        if self.progress is not None:
-            self.progress.update(1)
-        if self.entries > self.max_entries:
-            if self.entries == self.max_entries + 1:
-                self.report.problem(f"more than {self.max_entries} entries: the rest was not read")
+    def entry(self, named: Named, path, layers, read, date, where, budgets, depth, owner=None) -> None:
+        if named.receipt:
+            self.report.quiet["an LMS receipt"] = self.report.quiet.get("an LMS receipt", 0) + 1
             return
-        where = f"{origin}: {shown(name)}"
-        if len(name) > self.max_name or "\0" in name:
-            self.report.problem(f"{origin}: an entry name longer than {self.max_name} characters or with NUL: skipped")
+        if layers + depth > self.s.max_archive_depth:
+            self.report.budget(f"{where}: more than {self.s.max_archive_depth} archives deep "
+                               "(KitGrading.max_archive_depth): skipped")
             return
-        path = name.replace("\\", "/")
-        if path.endswith("/"):
-            return
-        base = path.rsplit("/", 1)[-1]
-        if base.startswith(".") or "__MACOSX/" in path:
-            return
-        if base.lower().endswith(".gz"):
-            data = self._read(read, where, gz=True)
-            if data is not None:
-                self.entry(path[:-3], lambda: data, date, origin, owner)
-            return
-        if base.lower().endswith(".zip"):
-            self._nested(path, read, date, origin, owner, where)
-            return
-        if not base.endswith(".ipynb"):
-            self.report.problem(f"{where}: not a notebook: skipped")
-            return
-        if owner is not None:         # inside a student's own zip: only the notebook's name counts
-            stem = base[:-len(".ipynb")]
-            notebook = next((n for n in self.notebooks if stem == n or stem.endswith("_" + n)), None)
-            m = self.rx.match(path)
-            if m and m.group("student_id") != owner:
-                self.report.problem(f"{where}: a file named for {shown(m.group('student_id'))} inside "
-                                    f"{shown(owner)}'s zip: skipped")
-                return
-            if notebook is None:
-                self.report.problem(f"{where}: not one of the topic's notebooks: skipped")
-                return
-            student, timestamp = owner, None
-        else:
-            m = self.rx.match(path)
-            if not m:
-                self.report.problem(f"{where}: file name does not match the pattern: skipped")
-                return
-            student = m.group("student_id")
-            notebook = m.group("file_id")
-            notebook = notebook[:-len(".ipynb")] if notebook.endswith(".ipynb") else notebook
-            timestamp = m.groupdict().get("timestamp")
-            if notebook not in self.notebooks:
-                self.report.problem(f"{where}: not one of the topic's notebooks: skipped")
-                return
-        student = unicodedata.normalize("NFC", student)
-        bad = invalid_student_id(student, self.max_id)
+        student = unicodedata.normalize("NFC", named.student)
+        bad = invalid_student_id(student, self.s.max_student_id_length)
         if bad:
             self.report.problem(f"{where}: {bad}: skipped")
             return
-        data = self._read(read, where)
+        file = path if owner is not None else (named.file if named.file else path)
+        if file.lower().endswith(".zip"):
+            if owner is not None:
+                self.report.problem(f"{where}: a zip inside a student's zip: skipped")
+                return
+            self._own_zip(named, student, read, layers, where, budgets, depth + layers + 1)
+            return
+        if named.notebook is not None and owner is None:
+            notebook = named.notebook if named.notebook in self.notebooks else None
+        else:
+            notebook = notebook_of(file, self.notebooks)
+        if notebook is None:
+            base = file.rsplit("/", 1)[-1]
+            why = "not a notebook" if not base.endswith(".ipynb") else "not one of the topic's notebooks"
+            self.report.problem(f"{where}: {why}: skipped")
+            return
+        if owner is not None:
+            other = Generic().parse(file.rsplit("/", 1)[-1])
+            if other is not None and other.student != owner and notebook_of(other.file, self.notebooks):
+                self.report.problem(f"{where}: a file named for {shown(other.student)} inside {shown(owner)}'s zip: "
+                                    "skipped")
+                return
+        data = self._read(read, where, budgets, layers)
         if data is None:
             return
-        key = (student, notebook)
+        key = unicodedata.normalize("NFC", named.key)
+        self._keep(Found(student, notebook, Path(), "", key, (named.order, tuple(date)), where, named.timestamp), data)
+
+    def _read(self, read, where: str, budgets, layers: int = 0, cap: int | None = None) -> bytes | None:
+        cap = self.cap if cap is None else cap
+        limit, who = self.limit(budgets, cap)
+        try:
+            data = archive.read_limited(read, limit, layers)
+        except archive.TooBig as exc:
+            self.spend(budgets, exc.read)
+            if who is None:
+                self.report.problem(f"{where}: larger than {cap / MiB:g} MiB: skipped")
+            else:
+                self.report.budget(f"{where}: {who.what} would exceed {who.max_bytes / MiB:g} MiB "
+                                   f"(KitGrading.{who.setting}_mb): skipped")
+            return None
+        except Exception as exc:       # noqa: BLE001 - corrupt data, any codec error: this entry only
+            self.report.problem(f"{where}: unreadable ({one_line(f'{type(exc).__name__}: {exc}', 120)}): skipped")
+            return None
+        self.spend(budgets, len(data))
+        return data
+
+    def _own_zip(self, named: Named, student: str, read, layers, where, budgets, depth) -> None:
+        data = self._read(read, where, budgets, layers, cap=int(self.s.max_student_mb * MiB))
+        if data is None:
+            return
+        try:
+            infos = archive.zip_infos(data, self.s.max_student_entries, self.s.max_name_length)
+        except archive.TooMany as exc:
+            self.report.budget(f"{where}: {shown(student)}'s zip has {exc} entries, more than the "
+                               f"{self.s.max_student_entries} a student may have (KitGrading.max_student_entries): "
+                               "nothing imported from it")
+            return
+        except Exception as exc:       # noqa: BLE001
+            self.report.problem(f"{where}: not a readable zip ({one_line(f'{type(exc).__name__}: {exc}', 120)}): "
+                                "skipped")
+            return
+        zf, infos = infos
+        with zf:
+            for info in infos:
+                if self._quiet(info.filename):
+                    continue
+                if not self.count(budgets):
+                    continue
+                bad = self._bad_name(info.filename)
+                if bad:
+                    self.report.problem(f"{where} › {shown(info.filename)}: {bad}: skipped")
+                    continue
+                inner, inner_path, inner_layers = self._name(Generic(), info.filename)
+                self.entry(named, inner_path, inner_layers, archive.zip_reader(zf, info), info.date_time,
+                           f"{where} › {shown(info.filename)}", budgets, depth, owner=student)
+
+    def _keep(self, new: Found, data: bytes) -> None:
+        seen = self.keys.setdefault(new.student, {})
+        seen.setdefault(new.key, new.origin)
+        key = (new.student, new.notebook)
         old = self.found.get(key)
-        new = Found(student, notebook, data, date, where, timestamp)
+        if old is not None and old.key != new.key:
+            return          # reported once, at the end: one id, two submitters
+        new.digest = hashlib.sha256(data).hexdigest()
         if old is not None:
+            if old.digest == new.digest:
+                return
             keep = new if new.date >= old.date else old
-            self.report.problem(f"two files for {shown(student)}'s {notebook}.ipynb ({old.origin}; {where}): "
-                                f"kept the newer ({keep.origin})")
-            new = keep
+            self.report.problem(f"two files for {shown(new.student)}'s {new.notebook}.ipynb ({old.origin}; "
+                                f"{new.origin}): kept the newer ({keep.origin})")
+            if keep is old:
+                return
+            new.path = old.path
+        else:
+            new.path = self.spool / f"{len(self.found)}.ipynb"
+        safeio.write_atomic(new.path, data, 0o600)
         self.found[key] = new
 
-    def _read(self, read, where: str, gz: bool = False) -> bytes | None:
-        try:
-            data = read()
-            if gz:
-                with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
-                    data = fh.read(self.cap + 1)
-            if len(data) > self.cap:
-                self.report.problem(f"{where}: larger than {self.cap >> 20} MiB: skipped")
-                return None
-            return data
-        except _TooBig:
-            self.report.problem(f"{where}: larger than {self.cap >> 20} MiB: skipped")
-        except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, ValueError,
-                safeio.Unsafe) as exc:
-            self.report.problem(f"{where}: unreadable ({one_line(exc, 100)}): skipped")
-        return None
-
-    def _nested(self, path, read, date, origin, owner, where) -> None:
-        if owner is not None:
-            self.report.problem(f"{where}: a zip inside a student's zip: skipped")
-            return
-        m = self.own_zip.match(path)
-        if not m:
-            self.report.problem(f"{where}: zip name does not start with a student id: skipped")
-            return
-        student = unicodedata.normalize("NFC", m.group("student_id"))
-        bad = invalid_student_id(student, self.max_id)
-        if bad:
-            self.report.problem(f"{where}: {bad}: skipped")
-            return
-        data = self._read_zip_bytes(read, where)
-        if data is None:
-            return
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                for info in zf.infolist():
-                    self.entry(info.filename, _reader(zf, info, self.cap), info.date_time, where, owner=student)
-        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
-            self.report.problem(f"{where}: not a readable zip ({one_line(exc, 100)}): skipped")
-
-    def _read_zip_bytes(self, read, where) -> bytes | None:
-        try:
-            return read(limit=self.cap * 8)
-        except TypeError:
-            return self._read(read, where)
-        except _TooBig:
-            self.report.problem(f"{where}: larger than {self.cap * 8 >> 20} MiB: skipped")
-        except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, safeio.Unsafe) as exc:
-            self.report.problem(f"{where}: unreadable ({one_line(exc, 100)}): skipped")
-        return None
-
-
-class _TooBig(Exception):
-    pass
-
-
-def _reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int):
-    def read(limit: int | None = None) -> bytes:
-        limit = limit or cap
-        if info.file_size > limit:
-            raise _TooBig()
-        with zf.open(info) as fh:
-            data = fh.read(limit + 1)
-        if len(data) > limit:
-            raise _TooBig()
-        return data
-    return read
-
-
-def _file_reader(path: Path, cap: int):
-    def read(limit: int | None = None) -> bytes:
-        return safeio.read_file(path.parent, path.name, limit or cap)
-    return read
-
-
-def read_source(source: Path, reader: _Reader, report: ImportReport) -> None:
-    source = Path(source)
-    if source.is_dir():
-        for path in sorted(source.rglob("*")):
-            if path.is_symlink():
-                report.problem(f"{shown(str(path.relative_to(source)))}: a link: skipped")
-                continue
-            if not path.is_file():
-                continue
-            rel = str(path.relative_to(source))
-            if rel.lower().endswith(".zip"):     # an LMS archive (students' own zips are inside it)
-                _top_zip(path, reader, report)
-                continue
-            reader.entry(rel, _file_reader(path, reader.cap), (0,), source.name)
-    elif source.is_file():
-        if source.name.lower().endswith(".zip"):
-            _top_zip(source, reader, report)
-        else:
-            reader.entry(source.name, _file_reader(source, reader.cap), (0,), source.parent.name or ".")
-    else:
-        raise SystemExit(f"--from {source}: no such file or folder")
-
-
-def _top_zip(path: Path, reader: _Reader, report: ImportReport) -> None:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            if reader.progress is not None:
-                reader.progress.total = (reader.progress.total or 0) + len(infos)
-                reader.progress.refresh()
-            for info in infos:
-                reader.entry(info.filename, _reader(zf, info, reader.cap), info.date_time, path.name)
-    except (zipfile.BadZipFile, OSError) as exc:
-        report.problem(f"{path.name}: not a readable zip archive ({one_line(exc, 100)}): nothing imported from it")
+    def conflicts(self) -> None:
+        """One id for two submitters (two LMS keys): neither is imported."""
+        for student, keys in sorted(self.keys.items()):
+            if len(keys) > 1:
+                listed = "; ".join(f"{k} ({o})" for k, o in list(keys.items())[:5])
+                self.report.problem(f"{shown(student)}: one id for {len(keys)} different submitters ({listed}): "
+                                    "none imported (use --pattern or rename in the LMS)")
+                for key in [k for k in self.found if k[0] == student]:
+                    del self.found[key]
 
 
 def import_download(root: Path, topic: str, source: Path, notebooks: list[str], settings,
@@ -293,26 +330,37 @@ def import_download(root: Path, topic: str, source: Path, notebooks: list[str], 
             raise SystemExit(f"--pattern: not a regular expression ({exc})") from None
         if not {"student_id", "file_id"} <= set(rx.groupindex):
             raise SystemExit("--pattern must define the groups (?P<student_id>...) and (?P<file_id>...)")
-    reader = _Reader(notebooks, pattern, settings, report, progress)
-    read_source(source, reader, report)
-    base = Path(root) / "submitted"
+    with tempfile.TemporaryDirectory(prefix="coursekit-import-") as spool:
+        os.chmod(spool, 0o700)
+        reader = _Reader(notebooks, pattern, settings, report, Path(spool), progress)
+        archive.read_source(Path(source), reader, report)
+        reader.conflicts()
+        for b in reader.students.values():
+            if b.skipped and b.reason:
+                report.budget(f"{b.what}: {b.reason}: {b.skipped} more skipped")
+        _write(Path(root), topic, reader, report)
+    return report
+
+
+def _write(root: Path, topic: str, reader: _Reader, report: ImportReport) -> None:
+    base = root / "submitted"
     base.mkdir(exist_ok=True)
     for (student, notebook), found in sorted(reader.found.items()):
         folder = base / student / topic
         try:
-            safeio.ensure_dir(folder, Path(root))
+            data = found.path.read_bytes()
+            safeio.ensure_dir(folder, root)
             fname = f"{notebook}.ipynb"
             try:
                 current = safeio.read_file(folder, fname, reader.cap + 1, below=base)
             except safeio.Unsafe:
                 current = None
-            if current == found.data:
+            if current == data:
                 report.unchanged.append(student)
             else:
-                safeio.write_atomic(folder / fname, found.data)
+                safeio.write_atomic(folder / fname, data)
                 report.imported.setdefault(student, []).append(fname)
             if found.timestamp:
                 safeio.write_atomic(folder / "timestamp.txt", found.timestamp.encode("utf-8"))
-        except (safeio.Unsafe, OSError) as exc:
+        except (safeio.Unsafe, OSError, ValueError) as exc:
             report.problem(f"{shown(student)}: could not be written to submitted/ ({one_line(exc, 100)}): skipped")
-    return report

@@ -241,7 +241,7 @@ def grade(opts: Options) -> Summary:
         lap("prepare")
         if opts.source:
             report = _import(root, opts, notebooks, grading)
-            imported = (list(getattr(report, "budget_problems", None) or []), list(report.problems))
+            imported = (list(report.budget_problems), list(report.other_problems))
             lap("import")
         state = plan.State.load(root, opts.topic)
         p = plan.plan(root, opts.topic, notebooks, state, force=opts.force, students=opts.students,

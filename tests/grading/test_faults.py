@@ -522,7 +522,8 @@ def test_lms_zip_imported_entry_by_entry(batch):
     assert not (course / "downloaded").exists(), "the archive is never copied into the course"
     grades = (course / "grades.csv").read_text(encoding="utf-8")
     assert "zoë" in grades and not re.search(r"(^|,)[=+@]", grades, re.M)
-    assert any("import" in w and "=2+5" in w for w in summary.warnings)
+    assert any("=2+5" in w and "invalid student id" in w for w in summary.import_problems)
+    assert "=2+5" in summary.text() and "=2+5" in (course / f"grading_problems_{TOPIC}.txt").read_text(encoding="utf-8")
 
 
 def test_same_scores_as_sequential_nbgrader(batch):
