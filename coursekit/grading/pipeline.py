@@ -236,7 +236,7 @@ def grade(opts: Options) -> Summary:
         gradebook.ensure_assignment(root, cd.db_url, cd.course_id, opts.topic)
         run = Run.start()
         template = gradebook.make_template(cd.db_url, cd.course_id, opts.topic, run.dir / "template.db")
-        os.chmod(template.path, 0o644)
+        os.chmod(template.path, 0o600)     # root copies it into each job; no sandbox reads it
         notebooks = template.notebooks
         lap("prepare")
         if opts.source:

@@ -12,6 +12,7 @@ import time
 
 from coursekit.grading import worker
 from coursekit.grading.model import Job, JobResult
+from coursekit.grading.sanitize import one_line
 from coursekit.grading.slot import Slot, wait
 
 
@@ -72,8 +73,8 @@ def run(ctx: worker.Context, jobs: list[Job], workers: int, timeout: float, on_r
                 try:
                     jdir = worker.prepare(ctx, job, name, slot.dir / "jobs", slot.base, slot.uid,
                                           cgroup=slot.cgroup is not None)
-                except OSError as exc:
-                    result.reason = f"grader error: the job's folder could not be written ({exc})"
+                except Exception as exc:       # whatever it was, it costs only this submission
+                    result.reason = f"grader error: the job's folder could not be written ({one_line(exc, 200)})"
                     on_result(result)
                     bar.update(1)
                     continue

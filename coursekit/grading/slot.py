@@ -8,13 +8,16 @@ writable). Starting Python and importing nbgrader once per slot instead of once 
 what keeps grading about twice as fast as sequential nbgrader on two cores.
 
 The slot sees only ``/grade/jobs`` (one folder per job, written by the grader: the job's input
-read-only by permissions, its output folder the slot's own), its working space ``/grade/work``, and
-read-only the Python environment, ``utils/`` and ``coursekit/``. The grader removes each job's
-folders after reading its results. A slot that runs over a submission's time limit, or dies, is
-stopped as a whole (its cgroup and process group; its pid namespace dies with it) and replaced.
+read-only by permissions, its output folder the slot's own), its working space ``/grade/work`` (where
+each job mounts a fresh tmpfs of its own), and read-only the Python environment, ``utils/`` and
+``coursekit/``. The grader removes each job's folders after reading its results. A slot that runs
+over a submission's time limit, or dies, is stopped as a whole (its cgroup and process group; its pid
+namespace dies with it) and replaced.
 
-Files of slot k: ``<run dir>/s<k>/`` holding ``jobs/``, ``work/`` (only without isolation), ``etc/``
-(passwd and group naming only ``student``), ``mpl/`` (a warm matplotlib font cache).
+Files of slot k: ``<run dir>/s<k>-<generation>/`` (private to the grader, see :func:`folder`) holding
+``jobs/``, ``work/`` (only without isolation), ``etc/`` (passwd and group naming only ``student``),
+``mpl/`` (a warm matplotlib font cache). With isolation each job's working space is a fresh tmpfs of
+its own (``coursekit/sandbox/workspace.py``), not a folder of the slot.
 """
 from __future__ import annotations
 
@@ -30,12 +33,16 @@ from pathlib import Path
 
 from coursekit.grading import worker
 from coursekit.grading.worker import Context
-from coursekit.sandbox import bwrap, limits
+from coursekit.sandbox import bwrap, limits, workspace
 
 # The sandbox waits at this gate, on its stdin (a pipe from the grader), until it is in its cgroup
 # (what it starts later inherits the cgroup); then the same pipe brings it the names of its jobs.
 GATE = 'read -r go && [ "$go" = go ] || exit 97; exec "$@"'
 ZYGOTE_HEADROOM_MB = 768      # the slot's own driver and kernel zygote, on top of a submission's memory limit
+#: With isolation, every job of a slot works on a fresh tmpfs of its own (KitSandbox.disk_limit_mb), made
+#: in the job's own namespaces and gone with its last process; False (tests): a folder of the slot's
+#: /grade/work, removed by the driver after the job.
+FRESH_WORKSPACE = True
 
 
 @dataclass
@@ -58,21 +65,8 @@ class Slot:
     @classmethod
     def open(cls, ctx: Context, index: int, generation: int = 0) -> "Slot":
         run = ctx.run
-        sdir = run.dir / f"s{index}-{generation}"
-        sdir.mkdir(mode=0o711)
-        for d in ("jobs", "etc", "mpl"):
-            (sdir / d).mkdir(mode=0o711 if d == "jobs" else 0o755)
-        _file(sdir / "etc" / "passwd", b"student:x:1000:1000:student:/home/student:/bin/sh\n"
-                                       b"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
-        _file(sdir / "etc" / "group", b"student:x:1000:\nnogroup:x:65534:\n")
-        for f in ctx.mpl_cache:
-            shutil.copyfile(f, sdir / "mpl" / f.name)
-            os.chmod(sdir / "mpl" / f.name, 0o644)
         uid = run.allocate_uid(ctx.sandbox.uid_base, ctx.sandbox.uid_count) if ctx.isolation.as_root else None
-        if not ctx.isolation.isolated:
-            (sdir / "work").mkdir(mode=0o700)
-            if uid is not None:
-                os.chown(sdir / "work", uid, uid)
+        sdir = folder(run.dir, f"s{index}-{generation}", uid, ctx.isolation.isolated, ctx.mpl_cache)
         cgroup = None
         try:
             memory = ctx.sandbox.memory_limit_mb + ZYGOTE_HEADROOM_MB if ctx.sandbox.memory_limit_mb else 0
@@ -117,7 +111,7 @@ class Slot:
                 pass
         if self.uid is not None:
             self.ctx.run.release_uid(self.uid)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        workspace.remove_tree(self.dir)
 
     # -- jobs ------------------------------------------------------------------------------------
     @property
@@ -179,6 +173,34 @@ def _file(path: Path, data: bytes) -> None:
     os.chmod(path, 0o644)
 
 
+def folder(run_dir: Path, name: str, uid: int | None, isolated: bool, mpl_cache: list[Path] = ()) -> Path:
+    """The slot's folder in the run's (see the module's docstring), private to the grader: 0700, so no
+    other local user can read a job's input (its gradebook holds the hidden tests). With isolation the
+    sandbox gets its parts bound into it (as root, by root) and never needs to open the folder itself.
+    Without isolation, as root, the slot's own uid opens it by its path: the run's folder is then
+    searchable but not listable (0711) and the slot's folder is root's, of the slot uid's group, 0710
+    (dropuid.py gives the slot that group and no other)."""
+    sdir = run_dir / name
+    sdir.mkdir(mode=0o700)
+    if not isolated and uid is not None:
+        os.chmod(run_dir, 0o711)
+        os.chown(sdir, 0, uid)
+        os.chmod(sdir, 0o710)
+    for d in ("jobs", "etc", "mpl"):
+        (sdir / d).mkdir(mode=0o711 if d == "jobs" else 0o755)
+    _file(sdir / "etc" / "passwd", b"student:x:1000:1000:student:/home/student:/bin/sh\n"
+                                   b"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    _file(sdir / "etc" / "group", b"student:x:1000:\nnogroup:x:65534:\n")
+    for f in mpl_cache:
+        shutil.copyfile(f, sdir / "mpl" / f.name)
+        os.chmod(sdir / "mpl" / f.name, 0o644)
+    if not isolated:
+        (sdir / "work").mkdir(mode=0o700)
+        if uid is not None:
+            os.chown(sdir / "work", uid, uid)
+    return sdir
+
+
 def _argv(ctx: Context, sdir: Path, uid: int | None, cgroup: bool) -> tuple[list[str], dict | None]:
     """The command that runs the slot's driver: in its sandbox, or (no isolation) as a plain process."""
     py = sys.executable
@@ -209,6 +231,8 @@ def _argv(ctx: Context, sdir: Path, uid: int | None, cgroup: bool) -> tuple[list
     env = {"PATH": f"{os.path.dirname(py)}:/usr/bin:/bin", "HOME": "/grade/work", "LANG": "C.UTF-8",
            "PYTHONPATH": bwrap.KIT_DIR, "PYTHONSAFEPATH": "1", "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": "/tmp",
            "OMP_NUM_THREADS": "1", "USER": "student"}
+    if FRESH_WORKSPACE:       # each job's working space a tmpfs of its own (coursekit/sandbox/workspace.py)
+        env["COURSEKIT_WORK_MB"] = str(sb.disk_limit_mb)
     if worker.warm_kernels(ctx, cgroup):
         env["COURSEKIT_WARM_KERNELS"] = json.dumps({"env": worker.zygote_environment(ctx, cgroup),
                                                     "preload": list(ctx.sandbox.preload_modules)})

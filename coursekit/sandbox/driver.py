@@ -5,9 +5,10 @@
 It imports nbgrader once, then reads job names on stdin; for each it forks a fresh process that
 grades that one submission and answers ``done <name>`` on stdout. A job sees ``/grade/jobs/<name>/in``
 (``job.json``, the topic's throw-away gradebook, the submitted notebooks), builds a throw-away
-course in ``/grade/work/<name>/course`` (a size-limited tmpfs), runs nbgrader's own Autograde
-converter on it with the kit's preprocessors (the student kernel runs in a sandbox of its own,
-nested in this one, see ``kernel.json`` below), and writes to ``/grade/jobs/<name>/out``:
+course in ``/grade/work/<name>/course`` (a fresh size-limited tmpfs of the job's own, see
+workspace.py), runs nbgrader's own Autograde converter on it with the kit's preprocessors (the student
+kernel runs in a sandbox of its own, nested in this one, see ``kernel.json`` below), and writes to
+``/grade/jobs/<name>/out``:
 
 * ``result.json``: the scores, comments and late penalty of each notebook as nbgrader recorded them
   in the private gradebook, what the integrity guards found, and how the run ended;
@@ -26,10 +27,13 @@ import sys
 import traceback
 from pathlib import Path
 
+from coursekit.sandbox import workspace
+
 sys.modules.setdefault("rfc3987_syntax", None)   # jsonschema builds a large grammar on import otherwise
 
 BASE = Path(os.environ.get("COURSEKIT_GRADE_DIR", "/grade"))   # another folder only without isolation
 IN, WORK, OUT = BASE / "in", BASE / "work", BASE / "out"          # one job's (set by _paths)
+WORK_MB = int(os.environ.pop("COURSEKIT_WORK_MB", "") or 0)        # each job's own tmpfs (workspace.py); 0: none
 STUDENT = "student"   # the sandbox never learns who the student is
 KERNEL_NAME = "coursekit-sandbox"
 
@@ -193,10 +197,22 @@ def _paths(name: str) -> None:
     WORK = BASE / "work" / name
 
 
+def _workspace() -> None:
+    """The job's working folder (WORK): a fresh tmpfs only this job sees, where the slot asked for one
+    (see workspace.py), else a plain folder, removed after the job whatever it holds."""
+    if WORK_MB:
+        try:
+            workspace.fresh_tmpfs(WORK, WORK_MB)
+            return
+        except workspace.Unchanged:
+            pass                               # nothing changed: a plain folder will do
+    WORK.mkdir(mode=0o700)
+
+
 def grade_one() -> None:
     """In a forked process: grade the job at IN, write OUT/result.json."""
     try:
-        WORK.mkdir(mode=0o700)
+        _workspace()
         job = json.loads((IN / "job.json").read_text(encoding="utf-8"))
         result = run(job)
     except Exception:
@@ -309,7 +325,10 @@ def _one_engine_per_database(create_engine):
 
 
 def main() -> int:
+    global WORK_MB
     os.umask(0o077)
+    if WORK_MB and not workspace.works(BASE / "work" / ".probe"):
+        WORK_MB = 0            # no fresh tmpfs per job here: plain folders, removed after each job
     import threading
     zygote = threading.Thread(target=_start_zygote)   # it imports torch meanwhile, in a process of its own
     zygote.start()
@@ -334,7 +353,7 @@ def main() -> int:
             finally:
                 os._exit(0)
         _, status = os.waitpid(pid, 0)
-        shutil.rmtree(WORK, ignore_errors=True)
+        workspace.remove_tree(WORK)       # (only the mount point, where the job had a tmpfs of its own)
         out.write(f"done {name}\n")
         out.flush()
     return 0

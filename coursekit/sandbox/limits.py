@@ -10,7 +10,8 @@ over, and the grader can tell afterwards that it did (``oom_kills``). Tried in t
 4. none: the kernel gets an address-space limit (RLIMIT_AS, counts reserved memory, hence the
    generous default ``KitSandbox.address_space_mb``) and, where its uid is its own, RLIMIT_NPROC.
 
-Every cgroup is named ``coursekit-<run>-<n>`` so that a later run can remove what a killed one left.
+Every cgroup is named ``coursekit-<run>-<n>`` so that a later run can remove what a killed one left
+(only that: see runs.py).
 """
 from __future__ import annotations
 
@@ -255,16 +256,16 @@ def probe(memory_mb: int, max_processes: int) -> Limiter:
     return Limiter("rlimit", memory_mb, max_processes)
 
 
-def stale_cgroups(live_runs: set[str]) -> list[Path]:
-    """coursekit-<run>-* cgroups below this process's cgroups whose run is no longer alive."""
+def cgroups_of(runs: set[str]) -> list[Path]:
+    """The coursekit-<run>-* cgroups below this process's cgroups of the given runs (and of no other)."""
     found = []
+    if not runs:
+        return found
     for parent in filter(None, (_own_cgroup(None), _own_cgroup("memory"), _own_cgroup("pids"))):
         if not parent.is_dir():
             continue
         for d in parent.glob(f"{PREFIX}*"):
             run = d.name[len(PREFIX):].rsplit("-", 1)[0]
-            if run == "probe":
-                continue
-            if d.is_dir() and run not in live_runs:
+            if run in runs and d.is_dir() and not d.is_symlink():
                 found.append(d)
     return found

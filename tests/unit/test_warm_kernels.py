@@ -109,6 +109,26 @@ def run(kc, code, timeout=120):
     return text, error, rich
 
 
+def reply_to(kc, msg_id, timeout=60):
+    """The shell reply to ``msg_id``; replies to earlier requests are skipped (on a loaded machine
+    wait_for_ready may have sent several kernel_info requests, and their replies come later)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply
+
+
+def printed(kc, msg_id, text, timeout=60):
+    """Wait until the cell ``msg_id`` has printed ``text``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream"
+                and text in msg["content"]["text"]):
+            return
+
+
 def probe(kc, code):
     text, error, _ = run(kc, code)
     assert error is None, error
@@ -226,11 +246,10 @@ def test_interrupt_and_restart(kernels):
     km, kc = kernels("warm")
     assert provider(km) == "forked"
     old_pid = km.provisioner.pid
-    msg_id = kc.execute("import time\nwhile True:\n    time.sleep(0.01)")
-    time.sleep(1.5)
+    msg_id = kc.execute("import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.01)")
+    printed(kc, msg_id, "looping")          # the loop runs (however loaded the machine): interrupt it now
     km.interrupt_kernel()
-    reply = kc.get_shell_msg(timeout=30)
-    assert reply["parent_header"]["msg_id"] == msg_id
+    reply = reply_to(kc, msg_id)
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
     out, error, _ = run(kc, "print(6 * 7)")
     if error and error.startswith("KeyboardInterrupt"):   # on a loaded machine SIGINT can land after the reply
