@@ -9,6 +9,12 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 
+# Where a student notebook uploaded alone (Colab, a JupyterHub without the course folder) installs the
+# course's library utils from: any address pip accepts for the folder utils/. `make assignments` writes
+# it into the first code cell of the student versions (coursekit/build.py); unset, that cell tells the
+# student to upload the course folder or to ask for the address.
+# c.KitAssignments.utils_url = "git+https://github.com/ORG/COURSE@main#subdirectory=utils"
+
 # What a student sees in place of the solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

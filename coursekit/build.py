@@ -6,21 +6,30 @@
 Executing records where the outputs were made in the notebook's metadata,
 ``nb.metadata["coursekit"]["executed_on"]`` (CPU, torch build and threads, ...), because the
 stored outputs nbval compares depend on them; the student versions leave that record out.
+
+The student versions get one setting of the course's ``nbgrader_config.py`` stamped into their first
+code cell, ``c.KitAssignments.utils_url``: where a notebook uploaded alone (Colab, a JupyterHub without
+the course folder) installs the course's library ``utils`` from.
 """
 from __future__ import annotations
 
 import datetime
+import difflib
 import json
 import os
 import platform
+import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+from traitlets import TraitError, Unicode
+from traitlets.config import Configurable
 
 from coursekit import notebook
+from coursekit.config import ConfigError, load_course_config
 from coursekit.nbgrader_run import generate_assignment
 from coursekit.paths import NOTEBOOKS, ROOT
 
@@ -41,6 +50,60 @@ except ImportError:
     pass
 print(_j.dumps(_info))
 """ % (NUMERIC_ENV,)
+
+
+class KitAssignments(Configurable):
+    """What ``make assignments`` (``python -m coursekit assignments``) writes into the student versions."""
+
+    utils_url = Unicode(
+        "", help="Where a student notebook opened outside the course folder (uploaded alone to Colab or a "
+                 "JupyterHub) installs the course's library from: any address pip accepts for the folder "
+                 "utils/, e.g. 'git+https://github.com/ORG/COURSE@main#subdirectory=utils', or the URL of "
+                 "its wheel or of a zip of the course (with '#subdirectory=utils'). `make assignments` "
+                 "writes it into the first code cell of every student version (UTILS_URL = ...). Empty: "
+                 "that cell tells the student to upload the course folder or to ask you for the "
+                 "address.").tag(config=True)
+
+
+#: The line of a notebook's first code cell that ``utils_url`` is written into.
+UTILS_URL_LINE = re.compile(r'^(?P<head>\s*UTILS_URL = )(?P<value>"[^"\n]*"|\'[^\'\n]*\')', re.M)
+# An address pip understands (scheme://...), with nothing a shell or IPython would expand inside the
+# cell's `%pip install "...{url}..."` line.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'`$\\{}]+")
+
+
+def utils_url(root: Path = ROOT) -> str:
+    """``c.KitAssignments.utils_url`` of the course's nbgrader_config.py ('' when unset); ConfigError
+    (a one-line reason) for a misspelt setting or an address pip or the cell could not use."""
+    cfg = load_course_config(root)
+    known = set(KitAssignments.class_trait_names(config=True))
+    for name in cfg.get("KitAssignments", {}):
+        if name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean KitAssignments.{near[0]}?" if near else ""
+            raise ConfigError(f"nbgrader_config.py: c.KitAssignments.{name} is not a setting of the kit{hint}")
+    try:
+        url = KitAssignments(config=cfg).utils_url.strip()
+    except TraitError as exc:
+        raise ConfigError(f"nbgrader_config.py: c.KitAssignments.utils_url must be a string: {exc}") from None
+    if url and not _URL.fullmatch(url):
+        raise ConfigError(f"nbgrader_config.py: c.KitAssignments.utils_url = {url!r} is not an address pip "
+                          "installs from (scheme://..., without spaces, quotes, $, {{ }} or backslashes), e.g. "
+                          "'git+https://github.com/ORG/COURSE@main#subdirectory=utils'")
+    return url
+
+
+def stamp_utils_url(nb: nbformat.NotebookNode, url: str) -> bool:
+    """Write ``url`` into the ``UTILS_URL = "..."`` line of the notebook's first code cell; True if
+    that changed the cell. ValueError when the cell has no such line (the setting would be lost)."""
+    cell = next((c for c in nb.cells if c.cell_type == "code"), None)
+    match = UTILS_URL_LINE.search(cell.source) if cell is not None else None
+    if match is None:
+        raise ValueError('the first code cell has no `UTILS_URL = ""` line to write c.KitAssignments.utils_url into')
+    source = cell.source[:match.start("value")] + json.dumps(url) + cell.source[match.end("value"):]
+    changed = source != cell.source
+    cell.source = source
+    return changed
 
 
 def cpu_model() -> str:
@@ -91,29 +154,39 @@ def execute(path: Path, timeout: int = 600) -> float:
     return seconds
 
 
-def generate(topic: str, release_root: Path = NOTEBOOKS, root: Path = ROOT, db_url: str | None = None) -> Path:
+def generate(topic: str, release_root: Path = NOTEBOOKS, root: Path = ROOT, db_url: str | None = None,
+             url: str | None = None) -> Path:
     """The student version of one topic, written to ``release_root/<topic>/``; returns that folder.
 
     nbgrader generate_assignment with a throw-away gradebook (``db_url``: one to reuse, as
     ``generate_all`` does: nbgrader makes a new gradebook with a subprocess of its own, 2 CPU-s);
     then what is not course material is dropped: checkpoints, and the record of the machine that
-    executed the source notebook.
+    executed the source notebook; and ``url`` (default: the course's ``c.KitAssignments.utils_url``)
+    is written into the first code cell when it is set.
     """
+    url = utils_url(root) if url is None else url
     out = generate_assignment(topic, root, release_root, db_url=db_url)
     shutil.rmtree(out / ".ipynb_checkpoints", ignore_errors=True)
     for path in out.glob("*.ipynb"):
         nb = notebook.read(path)
-        if nb.metadata.pop(METADATA_KEY, None) is not None:
+        changed = nb.metadata.pop(METADATA_KEY, None) is not None
+        if url:
+            try:
+                changed |= stamp_utils_url(nb, url)
+            except ValueError as exc:
+                raise ConfigError(f"{os.path.relpath(path, root)}: {exc}") from None
+        if changed:
             notebook.write(nb, path)
     return out
 
 
 def generate_all(topics: list[str], release_root: Path, root: Path = ROOT):
     """``generate`` for each topic, all with one throw-away gradebook; yields (topic, folder)."""
+    url = utils_url(root)
     with tempfile.TemporaryDirectory(prefix="nbgrader-gen-") as tmp:
         db_url = f"sqlite:///{Path(tmp) / 'gradebook.db'}"
         for topic in topics:
-            yield topic, generate(topic, release_root, root, db_url=db_url)
+            yield topic, generate(topic, release_root, root, db_url=db_url, url=url)
 
 
 def assignments(topics: list[str], root: Path = ROOT) -> None:

@@ -115,8 +115,9 @@ def test_every_import_is_declared():
     declared = set(_pins())
     dists = packages_distributions()
     undeclared = {}
+    test_modules = {p.stem for p in (ROOT / "tests").rglob("*.py")}  # one test file importing another's helpers
     for module, files in _imported_modules(["utils", "coursekit", "tests", "benchmarks"]).items():
-        if module in sys.stdlib_module_names or module in FIRST_PARTY or module.startswith("_"):
+        if module in sys.stdlib_module_names or module in FIRST_PARTY | test_modules or module.startswith("_"):
             continue
         names = {canonicalize_name(d) for d in dists.get(module, [])}
         if not names & declared:
@@ -125,15 +126,17 @@ def test_every_import_is_declared():
 
 
 def test_utils_alone_has_loose_requirements_and_keeps_the_hosts_torch():
-    """utils/pyproject.toml (JupyterHub, Colab): a subset of the course's packages, none pinned, and
-    no torchvision (whose wheels pin one torch version and would replace the host's)."""
+    """utils/pyproject.toml (JupyterHub, Colab): a subset of the course's packages, none pinned;
+    torchvision (whose wheels pin one torch version) only in the extra `course`, which the notebooks'
+    first cell installs with the host's torch pinned next to it (tests/content/test_first_cell.py)."""
     project = tomllib.loads((ROOT / "utils" / "pyproject.toml").read_text())["project"]
     reqs = _requirements(project)
     pinned = [str(r) for r in reqs if any(s.operator in ("==", "===", "~=") for s in r.specifier)]
     assert not pinned, f"utils/pyproject.toml must not pin: {pinned}"
     names = {canonicalize_name(r.name) for r in reqs}
     assert names <= set(_pins()), f"utils needs packages the course does not declare: {names - set(_pins())}"
-    assert "torch" in names and "torchvision" not in names
+    core = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    assert "torch" in core and "torchvision" not in core
     assert project["version"] == PROJECT["version"]
 
 

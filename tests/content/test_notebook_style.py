@@ -134,3 +134,49 @@ def test_execution_counts_in_order(notebook):
         f"re-execute it top to bottom in a fresh kernel with `make execute TOPICS={topic}`")
     empty = [i for i, c in _code(nb) if not c.source.strip()]
     assert not empty, f"{topic}: empty code cells {empty}"
+
+
+# Every notebook opens the same way: "# NN · Title", what the topic is about, how it fits in the course
+# (the topics it builds on or leads to), the learning objectives, and the graded exercises and points.
+TITLE = re.compile(r"^# (\d\d) · \S")
+OBJECTIVES = "**Learning objectives.** After this notebook you can"
+EXERCISE_COUNT = re.compile(r"There are \*\*(\d+) graded exercises\*\* \((\d+) points\)")
+TOPIC_REFERENCE = re.compile(r"\btopics? (\d\d)\b|\((\d\d)\)|\btopics (\d\d) (?:to|and) (\d\d)\b")
+
+
+def test_opening_follows_the_course_structure(notebook):
+    from coursekit.notebook import exercises, nbgrader_meta
+
+    topic, nb = notebook
+    first = nb.cells[0]
+    assert first.cell_type == "markdown", f"{topic}: the first cell must be the notebook's introduction"
+    text = first.source
+    title = TITLE.match(text)
+    assert title and title.group(1) == topic[:2], f"{topic}: the introduction must open with '# {topic[:2]} · Title'"
+    assert OBJECTIVES in text, f"{topic}: the introduction must hold '{OBJECTIVES}' and the objectives' list"
+    intro, objectives = text.split(OBJECTIVES, 1)
+    paragraphs = [p for p in intro.split("\n\n")[1:] if p.strip()]
+    assert paragraphs, f"{topic}: say what the topic is about between the title and the objectives"
+    others = {n for m in TOPIC_REFERENCE.finditer(intro) for n in m.groups() if n} - {topic[:2]}
+    assert others, f"{topic}: the introduction must say how the topic fits (the topics it builds on or leads to)"
+    assert re.search(r"^\s*(-|\d+\.) ", objectives, re.M), f"{topic}: list the learning objectives"
+    count = EXERCISE_COUNT.search(objectives)
+    assert count, f"{topic}: end the introduction with 'There are **N graded exercises** (P points)'"
+    points = sum(nbgrader_meta(c).get("points", 0) for c in nb.cells if nbgrader_meta(c).get("grade"))
+    assert (int(count.group(1)), int(count.group(2))) == (len(exercises(nb)), points), \
+        f"{topic}: the introduction says {count.group(0)!r}, the notebook has {len(exercises(nb))} exercises " \
+        f"and {points} points"
+
+
+def test_no_sentence_said_twice_in_a_row(notebook):
+    """A sentence repeated within a markdown cell is a copy-and-paste slip."""
+    topic, nb = notebook
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|(?<=[.!?][)\]])\s+", cell.source) if len(s.split()) >= 6]
+        repeated = sorted({s for s in sentences if sentences.count(s) > 1})
+        if repeated:
+            problems.append(f"{_loc(topic, i, cell)}: says twice {repeated[0][:80]!r}")
+    assert not problems, "\n".join(problems)
