@@ -4,7 +4,9 @@
     execute [TOPIC ...]       re-execute solutions/ in place to refresh their stored outputs
     grade TOPIC [...]         collect, autograde, feedback, export (coursekit.grading)
     mutate [...]              mutation testing of the exercises' tests (coursekit.mutation)
-    bench [notebooks|grading [...]]   time every notebook, grading throughput, or both (benchmarks/)
+    similarity TOPIC          the similarity report alone (coursekit.grading.similarity)
+    bench [notebooks|grading|similarity [...]]   time every notebook, grading throughput, the similarity
+                              report's recall on planted copies, or all (benchmarks/)
     student-bundle [DEST]     what students get (default dist/student-bundle.zip), checked for leaks
 
 With no topic, assignments and execute process every topic in solutions/.
@@ -23,6 +25,7 @@ from coursekit.paths import ROOT, check_topics, tool_env
 DELEGATES = {
     "grade": ("coursekit.grading.cli", "grading"),
     "mutate": ("coursekit.mutation", "mutation testing"),
+    "similarity": ("coursekit.grading.similarity.cli", "the similarity report"),
 }
 
 
@@ -41,7 +44,7 @@ def _delegate(command: str, argv: list[str]) -> int:
     return main(argv) or 0
 
 
-BENCHMARKS = ("notebooks", "grading")
+BENCHMARKS = ("notebooks", "grading", "similarity")
 
 
 def _bench(argv: list[str]) -> int:
@@ -63,7 +66,8 @@ def _bench(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursekit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["assignments", "execute", "grade", "mutate", "bench", "student-bundle"])
+    parser.add_argument("command", choices=["assignments", "execute", "grade", "mutate", "similarity", "bench",
+                                                "student-bundle"])
     parser.add_argument("args", nargs=argparse.REMAINDER, help="topics, or the command's own arguments")
     ns = parser.parse_args(argv)
     if ns.command in DELEGATES:

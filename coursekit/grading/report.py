@@ -33,6 +33,7 @@ class Summary:
     budget_problems: list[str] = field(default_factory=list)    # import: uploads or students over a budget
     import_problems: list[str] = field(default_factory=list)    # import: entries not imported
     problems: list[str] = field(default_factory=list)           # entries of submitted/ that were not used
+    similarity: object | None = None                            # similarity.SimilarityReport (or None)
 
     @property
     def problems_file(self) -> str:
@@ -90,6 +91,8 @@ class Summary:
             lines.append("share of students who failed each graded cell:")
             for cell, share in self.cell_fail_share.items():
                 lines.append(f"  {one_line(cell, 40):<30} {share:6.1%}")
+        if self.similarity is not None:
+            lines += self.similarity.text_lines()
         lines.append(f"isolation: {self.isolation}")
         for w in self.warnings:
             lines.append(f"warning: {one_line(w, 600)}")
@@ -129,6 +132,7 @@ class Summary:
         section("feedback failed", [f"{s}: {p}" for s, p in sorted(self.feedback_problems.items())])
         section("warnings", list(self.warnings))
         section("submitted/: not used", list(self.problems))
+        section("similarity report: notebooks not read", list(self.similarity.problems) if self.similarity else [])
         traces = [f"{s}:\n" + _indent(r.trace) for s, r in sorted(self.results.items()) if r.trace]
         section("errors of the grader itself (tracebacks)", traces)
         return terminal("\n".join(out) + "\n")
@@ -142,11 +146,12 @@ class Summary:
         path = Path(root) / f"grading_report_{self.topic}.csv"
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["student", "flagged", "status", "score", "max_score", "reason", "flags", "notes"])
+        similar = self.similarity.by_student() if self.similarity is not None else {}
+        w.writerow(["student", "flagged", "status", "score", "max_score", "reason", "flags", "notes", "similar_to"])
         for row in self.rows():
             w.writerow([csv_cell(row.student), "yes" if row.flags else "", csv_cell(row.status), row.score,
                         row.max_score, csv_cell(row.reason), csv_cell("; ".join(row.flags)),
-                        csv_cell("; ".join(row.notes))])
+                        csv_cell("; ".join(row.notes)), csv_cell(similar.get(row.student, ""))])
         safeio.write_atomic(path, buf.getvalue().encode("utf-8", "backslashreplace"))
         return path
 
