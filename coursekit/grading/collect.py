@@ -17,6 +17,8 @@ upload's entries, and says so first (``ImportReport.budget_problems``). Two file
 notebook from one submitter: the newer by the LMS's order (attempt time or id, then the entry's date)
 is kept and both are named; one id for two submitters (two LMS keys): neither is imported. Every
 entry that is not imported is reported with the reason (``ImportReport.problems``, nothing dropped).
+What the LMS's part of a name says about the student goes on: the name (``ImportReport.names``, for
+the gradebook) and the submission time (``timestamp.txt``, which nbgrader reads).
 """
 from __future__ import annotations
 
@@ -29,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit.grading import archive, safeio
-from coursekit.grading.lms import (LMS_PATTERN_HELP, Generic, Named, Pattern, detect,  # noqa: F401
-                                   invalid_student_id, lms_regexp, notebook_of, shown)
+from coursekit.grading.lms import (LMS_PATTERN_HELP, MOODLE_BY_NUMBER, Generic, Named, Pattern,  # noqa: F401
+                                   detect, invalid_student_id, lms_regexp, notebook_of, shown, submission_time)
 from coursekit.grading.sanitize import one_line
 
 MiB = 2**20
@@ -46,6 +48,7 @@ class Found:
     date: tuple                      # (the LMS's order, the entry's date): the newer of two is kept
     origin: str
     timestamp: str | None = None
+    names: tuple | None = None       # (first, last) as the LMS wrote them
 
 
 @dataclass
@@ -56,6 +59,7 @@ class ImportReport:
     other_problems: list[str] = field(default_factory=list)
     quiet: dict[str, int] = field(default_factory=dict)            # skipped without a problem: reason -> count
     layouts: list[str] = field(default_factory=list)               # 'upload: layout' per upload
+    names: dict[str, tuple] = field(default_factory=dict)          # student -> (first, last), from the LMS
 
     @property
     def problems(self) -> list[str]:
@@ -206,6 +210,8 @@ class _Reader:
             return
         student = unicodedata.normalize("NFC", named.student)
         bad = invalid_student_id(student, self.s.max_student_id_length)
+        if bad and named.names and not student:
+            bad = f"the name {shown(' '.join(filter(None, named.names)))!r} has no letter or digit to make an id of"
         if bad:
             self.report.problem(f"{where}: {bad}: skipped")
             return
@@ -235,7 +241,8 @@ class _Reader:
         if data is None:
             return
         key = unicodedata.normalize("NFC", named.key)
-        self._keep(Found(student, notebook, Path(), "", key, (named.order, tuple(date)), where, named.timestamp), data)
+        self._keep(Found(student, notebook, Path(), "", key, (named.order, tuple(date)), where, named.timestamp,
+                         named.names), data)
 
     def _read(self, read, where: str, budgets, layers: int = 0, cap: int | None = None) -> bytes | None:
         cap = self.cap if cap is None else cap
@@ -313,8 +320,12 @@ class _Reader:
         for student, keys in sorted(self.keys.items()):
             if len(keys) > 1:
                 listed = "; ".join(f"{k} ({o})" for k, o in list(keys.items())[:5])
+                how = "use --pattern or rename in the LMS"
+                if all(k.startswith("participant ") for k in keys):     # Moodle: two names, one slug
+                    how = (f"Moodle participants whose names give the same id: rename one in Moodle, or use the "
+                           f"participant numbers as ids with --pattern '{MOODLE_BY_NUMBER}'")
                 self.report.problem(f"{shown(student)}: one id for {len(keys)} different submitters ({listed}): "
-                                    "none imported (use --pattern or rename in the LMS)")
+                                    f"none imported ({how})")
                 for key in [k for k in self.found if k[0] == student]:
                     del self.found[key]
 
@@ -343,8 +354,13 @@ def import_download(root: Path, topic: str, source: Path, notebooks: list[str], 
 
 
 def _write(root: Path, topic: str, reader: _Reader, report: ImportReport) -> None:
+    """submitted/<student>/<topic>/: the notebooks, and timestamp.txt with the LMS's submission time
+    (the newest of the student's files; nbgrader shows it in Formgrader and uses it for late
+    penalties); a replaced notebook without a time removes the old time. The names the LMS gave go
+    to ``report.names``."""
     base = root / "submitted"
     base.mkdir(exist_ok=True)
+    times: dict[str, list] = {}
     for (student, notebook), found in sorted(reader.found.items()):
         folder = base / student / topic
         try:
@@ -360,7 +376,23 @@ def _write(root: Path, topic: str, reader: _Reader, report: ImportReport) -> Non
             else:
                 safeio.write_atomic(folder / fname, data)
                 report.imported.setdefault(student, []).append(fname)
-            if found.timestamp:
-                safeio.write_atomic(folder / "timestamp.txt", found.timestamp.encode("utf-8"))
+            when = submission_time(found.timestamp)
+            times.setdefault(student, [])
+            if when is not None:
+                times[student].append((when, found.timestamp))
+            elif found.timestamp:
+                report.problem(f"{found.origin}: the submission time {shown(found.timestamp)!r} is not a date and "
+                               "time (YYYY-MM-DD ...): not recorded")
+            if found.names and any(found.names):
+                report.names[student] = found.names
         except (safeio.Unsafe, OSError, ValueError) as exc:
             report.problem(f"{shown(student)}: could not be written to submitted/ ({one_line(exc, 100)}): skipped")
+    for student, stamps in times.items():
+        path = base / student / topic / "timestamp.txt"
+        try:
+            if stamps:
+                safeio.write_atomic(path, max(stamps)[1].strip().encode("utf-8"))
+            elif student in report.imported and os.path.lexists(path):
+                os.unlink(path)
+        except (safeio.Unsafe, OSError) as exc:
+            report.problem(f"{shown(student)}: the submission time could not be written ({one_line(exc, 100)})")

@@ -8,7 +8,8 @@
   the kit's allow-list (:mod:`.safehtml`), no JavaScript or widget outputs
   (``HTMLExporter.sanitize_html``), and a Content-Security-Policy in the page's head that forbids
   inline script and event handlers: no script a student wrote runs in the instructor's or the
-  student's browser;
+  student's browser; formulas are typeset by MathJax 3 from the environment, inline and allowed by
+  its hash (:mod:`.mathjax`), so they render offline;
 * hidden tests are left out (``ClearHiddenTests``), and the tracebacks of the cells that held them
   are cut to their last line (the message); ``KitGrading.feedback_hidden_tests = True`` shows them.
 """
@@ -54,6 +55,7 @@ def _one(args) -> tuple[str, str | None]:
     from nbgrader.server_extensions.formgrader.handlers import template_path as nbgrader_templates
 
     from coursekit.grading.formgrader_guard import FILTERS, TEMPLATES
+    from coursekit.grading.mathjax import FILTERS as MATHJAX_FILTERS
 
     c = Config(cfg_dict)
     c.CourseDirectory.assignment_id = topic
@@ -61,7 +63,8 @@ def _one(args) -> tuple[str, str | None]:
     c.HTMLExporter.sanitize_html = True
     c.HTMLExporter.template_name = "coursekit_feedback"
     c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES / "nbconvert"), nbgrader_templates]
-    c.HTMLExporter.filters = dict(FILTERS)
+    c.HTMLExporter.template_file = "page.html.j2"      # coursekit_feedback's page: nbgrader's, and MathJax
+    c.HTMLExporter.filters = dict(FILTERS, **MATHJAX_FILTERS)
     if not hidden:
         c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
     for name in ("traitlets", "nbgrader"):
@@ -81,6 +84,9 @@ def generate(cfg_dict: dict, topic: str, students: list[str], hidden_tests: bool
     from tqdm.auto import tqdm
 
     tasks = [(cfg_dict, topic, s, hidden_tests) for s in students]
+    if tasks:
+        from coursekit.grading import mathjax
+        mathjax.inline_script()       # read (2.2 MB) once, before the pool forks
     out: dict[str, str | None] = {}
     bar = tqdm(total=len(tasks), desc=f"feedback {topic}", unit="student", disable=not progress or not tasks,
                dynamic_ncols=True, file=sys.stderr)

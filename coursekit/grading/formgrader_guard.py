@@ -6,6 +6,8 @@ in place of nbgrader's own Formgrader extension (it loads that one itself, then)
   ``/formgrader/submissions``), no plugins, frames, forms to elsewhere or ``<base>``;
 * renders pages without inline script (templates in ``formgrader_templates/``: page variables are
   data- attributes of ``page.js``), with every value escaped (student ids and names);
+* typesets formulas in the submission view with MathJax 3 from the environment (:mod:`.mathjax`,
+  served from ``/formgrader/coursekit/mathjax/``, configured by a static file);
 * renders submissions with the kit's Markdown and HTML cleaning (:mod:`.safehtml`) on top of what
   the grader already stored (an autograded notebook made by plain nbgrader or by an older kit is
   cleaned too), and without JavaScript, widget or inline-SVG outputs;
@@ -19,6 +21,8 @@ import json
 from pathlib import Path
 
 from tornado import web
+
+from coursekit.grading import mathjax
 
 TEMPLATES = Path(__file__).parent / "formgrader_templates"
 CSP = ("default-src 'none'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -114,8 +118,11 @@ def _load_jupyter_server_extension(serverapp) -> None:
     webapp = serverapp.web_app
     base_url = webapp.settings["base_url"]
     static = web.StaticFileHandler, {"path": str(TEMPLATES / "static")}
+    mathjax_dir = mathjax.es5_dir()       # MathJax from the environment (submission view), never a CDN
+    math = ([(url_path_join(base_url, r"/formgrader/coursekit/mathjax/(.*)"), web.StaticFileHandler,
+              {"path": str(mathjax_dir)})] if mathjax_dir else [])
     # Added before nbgrader's handlers: tornado takes the first group of rules that matches.
-    webapp.add_handlers(".*$", [(url_path_join(base_url, r"/formgrader/coursekit/(.*)"), *static)]
+    webapp.add_handlers(".*$", math + [(url_path_join(base_url, r"/formgrader/coursekit/(.*)"), *static)]
                         + [(url_path_join(base_url, route), _refusing_handler()) for route in REFUSED_ROUTES])
     nbgrader_formgrader.load_jupyter_server_extension(serverapp)
 

@@ -164,11 +164,16 @@ def make_template(db_url: str, course_id: str, topic: str, path: Path) -> Templa
     return Template(path, names, cells, comment_cells)
 
 
-def merge(gb, topic: str, result: JobResult) -> None:
+def merge(gb, topic: str, result: JobResult, same_content: bool = False) -> None:
     """Write one submission's results into the course gradebook in one transaction. Manual grades
     and comments stay (as nbgrader's SaveAutoGrades does); a failed submission gets 0 points for its
     autograded cells, its manual cells stay listed for grading (see :func:`manual_cells`), and it
-    is flagged; a flagged student is flagged in Formgrader too."""
+    is flagged; a flagged student is flagged in Formgrader too.
+
+    The review state of a cell the instructor graded by hand (``needs_manual_grade``) is kept when
+    ``same_content`` (the submission merged last time was this one: a forced regrade, a retry) and
+    the cell's autograde did not change; otherwise (a resubmission, a changed autograde) the cell is
+    marked for review again, as nbgrader does on every autograde."""
     from nbgrader import utils as nbu
     from sqlalchemy.exc import SAWarning
     with warnings.catch_warnings():
@@ -189,8 +194,11 @@ def merge(gb, topic: str, result: JobResult) -> None:
                     grades = {g.name: g for g in snb.grades}
                     for name, grade in data.grades.items():
                         g = grades[name]
+                        if g.manual_score is None:
+                            g.needs_manual_grade = bool(grade.needs_manual_grade)
+                        elif not (same_content and _same_score(g.auto_score, grade.auto_score)):
+                            g.needs_manual_grade = True
                         g.auto_score = grade.auto_score
-                        g.needs_manual_grade = bool(grade.needs_manual_grade) or (g.manual_score is not None)
                     comments = {c.name: c for c in snb.comments}
                     for name, text in data.comments.items():
                         if name in comments:
@@ -217,6 +225,60 @@ def merge(gb, topic: str, result: JobResult) -> None:
         except BaseException:
             gb.db.rollback()
             raise
+
+
+def _same_score(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(float(a) - float(b)) < 1e-9
+
+
+def fingerprints(gb, topic: str) -> dict[str, str]:
+    """Per student, a hash of what their feedback shows from the gradebook for ``topic``: every grade
+    (automatic, manual, extra credit, waiting for review), every comment (automatic, manual) and the
+    late penalty. Feedback made when the hash was X is stale when it is no longer X."""
+    import hashlib
+    import json
+
+    out = {}
+    try:
+        assignment = gb.find_assignment(topic)
+    except Exception:      # MissingEntry: nothing graded yet
+        return out
+    for sub in assignment.submissions:
+        rows = []
+        for snb in sub.notebooks:
+            rows.append(["notebook", snb.name, snb.late_submission_penalty])
+            rows += [["grade", snb.name, g.name, g.auto_score, g.manual_score, g.extra_credit,
+                      bool(g.needs_manual_grade)] for g in snb.grades]
+            rows += [["comment", snb.name, c.name, c.auto_comment, c.manual_comment] for c in snb.comments]
+        rows.sort(key=lambda r: json.dumps(r, default=str))
+        out[sub.student.id] = hashlib.sha256(json.dumps(rows, default=str).encode()).hexdigest()
+    return out
+
+
+def record_names(gb, names: dict[str, tuple[str | None, str | None]]) -> int:
+    """The students' names as the LMS download gave them (student -> (first, last)), written where
+    the gradebook has none: a name the instructor entered in Formgrader is never replaced. Returns
+    how many students got a name."""
+    from sqlalchemy.exc import SAWarning
+    done = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        try:
+            for student, (first, last) in sorted(names.items()):
+                if not (first or last):
+                    continue
+                row = gb.update_or_create_student(student)
+                if row.first_name or row.last_name:
+                    continue
+                row.first_name, row.last_name = first or None, last or None
+                done += 1
+            gb.db.commit()
+        except BaseException:
+            gb.db.rollback()
+            raise
+    return done
 
 
 def manual_cells(nb) -> set[str]:

@@ -6,7 +6,9 @@ The layout is detected per upload: each layout counts the entries it can read, t
 the most wins, ties going to the more specific layout (the order of ``LAYOUTS``). In a real download
 the right layout reads every entry, so a student, who can only add entries inside their own part of
 the download, can never make another layout win; entries the chosen layout cannot read are listed
-and skipped. ``--pattern`` replaces detection.
+and skipped. ``--pattern`` replaces detection. Moodle's part holds the participant's full name: the
+id is its slug (``Jane-Doe``), the name goes to the gradebook; Canvas's and Blackboard's hold a
+login, Blackboard's the attempt time (the submission's time).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from coursekit.grading.sanitize import one_line
 
 LMS_PATTERN_HELP = (
     "detected per upload: Moodle ('Jane Doe_123_assignsubmission_file_<file>' or, downloaded in folders, "
-    "'Jane Doe_123_assignsubmission_file_/<file>'), Canvas ('<login>_[LATE_]<userid>_<attemptid>_<file>'), "
+    "'Jane Doe_123_assignsubmission_file_/<file>'; the id is the name as 'Jane-Doe'), "
+    "Canvas ('<login>_[LATE_]<userid>_<attemptid>_<file>'), "
     "Blackboard ('<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>_<file>'), a folder per student "
     "('<student_id>/<file>', as nbgrader's submitted/<student_id>/<topic>/), or '<student_id>_<anything>_<notebook>"
     ".ipynb'; the id comes from the LMS's part of the name, the file only says which notebook it is; "
@@ -65,6 +68,7 @@ class Named:
     timestamp: str | None = None
     notebook: str | None = None        # set when the layout's pattern names the notebook (--pattern)
     receipt: bool = False              # an LMS's own note about a submission (Blackboard's .txt)
+    names: tuple | None = None         # (first, last) as the LMS wrote them, for the gradebook
 
 
 class Layout:
@@ -79,6 +83,48 @@ class Layout:
         raise NotImplementedError
 
 
+def slug(name: str) -> str:
+    """A student id made from a full name (Moodle's prefix): NFC, letters and digits kept, every run of
+    other characters one '-' ('Jane Doe' -> 'Jane-Doe', "Seán O'Brien" -> 'Seán-O-Brien')."""
+    name = unicodedata.normalize("NFC", name)
+    return re.sub(r"-{2,}", "-", "".join(ch if ch.isalnum() else "-" for ch in name)).strip("-")
+
+
+def split_name(name: str) -> tuple[str | None, str | None]:
+    """(first, last) of a full name, split at its last space ('Mary Ann Lee' -> ('Mary Ann', 'Lee'))."""
+    words = unicodedata.normalize("NFC", name).split()
+    if not words:
+        return None, None
+    return (" ".join(words[:-1]) or None), words[-1]
+
+
+def blackboard_time(stamp: str) -> str:
+    """Blackboard's attempt time '2016-01-30-15-00-00' as nbgrader's timestamp '2016-01-30 15:00:00'."""
+    y, mo, d, h, mi, sec = stamp.split("-")
+    return f"{y}-{mo}-{d} {h}:{mi}:{sec}"
+
+
+def submission_time(text: str | None):
+    """A submission time (Blackboard's, a --pattern's) as nbgrader reads timestamp.txt: a naive UTC
+    datetime, or None (no time, or not one: dateutil alone would read 'tuesday' as a date)."""
+    if not text or not re.match(r"\d{4}-\d{1,2}-\d{1,2}", text.strip()):
+        return None
+    from nbgrader.utils import parse_utc
+    try:
+        return parse_utc(text.strip())
+    except Exception:       # noqa: BLE001 - dateutil's ParserError, OverflowError ...
+        return None
+
+
+def moodle_named(m: re.Match) -> Named:
+    """Moodle's prefix holds the participant's full name and number: the id is the name's slug, the
+    name goes to the gradebook, the number is the LMS key (two participants, one slug: neither)."""
+    return Named(slug(m["name"]), f"participant {m['uid']}", m["file"], names=split_name(m["name"]))
+
+
+MOODLE_BY_NUMBER = r"(?:.*/)?[^/_]+_(?P<student_id>\d+)_assignsubmission_file_/?(?P<file_id>[^/]+)$"
+
+
 class MoodleFolders(Layout):
     # Moodle (mod/assign/locallib.php, download_submissions, "Download submissions in folders", the default
     # since 3.1): prefix = str_replace('_', ' ', fullname) . '_' . uniqueid; folder = prefix . '_' . subtype
@@ -87,7 +133,7 @@ class MoodleFolders(Layout):
     rx = re.compile(r"(?P<name>[^/_]+)_(?P<uid>\d+)_assignsubmission_file_?/(?P<file>.+)", re.S)
 
     def named(self, m):
-        return Named(m["name"], f"participant {m['uid']}", m["file"])
+        return moodle_named(m)
 
 
 class Moodle(Layout):
@@ -97,7 +143,7 @@ class Moodle(Layout):
     rx = re.compile(r"(?P<name>[^/_]+)_(?P<uid>\d+)_assignsubmission_file_(?P<file>[^/]+)", re.S)
 
     def named(self, m):
-        return Named(m["name"], f"participant {m['uid']}", m["file"])
+        return moodle_named(m)
 
 
 class Blackboard(Layout):
@@ -114,7 +160,8 @@ class Blackboard(Layout):
     def named(self, m):
         student = m["pre"].rsplit("_", 1)[-1]
         order = tuple(int(x) for x in m["ts"].split("-"))
-        return Named(student, f"Blackboard {m['pre']}", m["file"] or "", order, receipt=bool(m["receipt"]))
+        return Named(student, f"Blackboard {m['pre']}", m["file"] or "", order, receipt=bool(m["receipt"]),
+                     timestamp=blackboard_time(m["ts"]), names=(None, student))
 
 
 class Canvas(Layout):
@@ -126,7 +173,8 @@ class Canvas(Layout):
     rx = re.compile(r"(?P<name>[^/_]+)_(?:(?:LATE|late)_)?(?P<uid>\d+)_(?P<attempt>\d+)_(?P<file>[^/]+)", re.S)
 
     def named(self, m):
-        return Named(m["name"], f"Canvas user {m['uid']}", m["file"], (int(m["attempt"]),))
+        return Named(m["name"], f"Canvas user {m['uid']}", m["file"], (int(m["attempt"]),),
+                     names=(None, m["name"]))
 
 
 class Folders(Layout):

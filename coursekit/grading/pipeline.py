@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.config import KitGrading, KitSandbox, kit_settings, load_course_config
-from coursekit.grading import collect, diagnostics, export, feedback, gradebook, plan, pool, safeio, worker
+from coursekit.grading import collect, diagnostics, export, feedback, gradebook, plan, pool, safeio, similarity, worker
 from coursekit.grading.model import Job, JobResult
 from coursekit.grading.report import Summary
 from coursekit.grading.worker import Context
@@ -112,7 +112,8 @@ def save_result(gb, root: Path, topic: str, state: plan.State, result: JobResult
     feedback is removed. Any error of the grader's own here fails this one submission, with a reason
     and its traceback kept for the problems file; the run goes on."""
     try:
-        gradebook.merge(gb, topic, result)
+        same = (state.students.get(result.student) or {}).get("digest") == result.digest
+        gradebook.merge(gb, topic, result, same_content=same)
         if result.status == "graded":
             install(root, topic, result)
         else:
@@ -241,6 +242,7 @@ def grade(opts: Options) -> Summary:
         lap("prepare")
         if opts.source:
             report = _import(root, opts, notebooks, grading)
+            _record_names(cd.db_url, cd.course_id, report.names)
             imported = (list(report.budget_problems), list(report.other_problems))
             lap("import")
         state = plan.State.load(root, opts.topic)
@@ -294,9 +296,18 @@ def grade(opts: Options) -> Summary:
     if opts.export:
         export.export_grades(cd.db_url, cd.course_id, root / "grades.csv", root)
         lap("export")
+    similar = None
+    try:
+        similar = similarity.report(root, opts.topic, notebooks, grading, release_dir=cd.release_directory,
+                                    source_dir=cd.source_directory)
+        similar.write_html(root / similarity.html_name(opts.topic))
+    except Exception as exc:      # an extra: it never costs the run its grades
+        warnings.append(f"similarity report not made: {type(exc).__name__}: {str(exc)[:200]}")
+    lap("similarity")
     summary = Summary(opts.topic, results, p.skipped, st.scores, st.cell_fail_share, time.perf_counter() - t0,
                       isolation.describe() + kernel_words, warnings, timings, fb_problems,
-                      budget_problems=imported[0], import_problems=imported[1], problems=p.problems)
+                      budget_problems=imported[0], import_problems=imported[1], problems=p.problems,
+                      similarity=similar)
     summary.write_csv(root)
     summary.write_problems(root)
     return summary
@@ -342,12 +353,29 @@ def _source_files(folder: Path) -> dict[str, bytes]:
     return out
 
 
+def _record_names(db_url: str, course_id: str, names: dict) -> None:
+    """The names the LMS download gave, into the gradebook (where it has none: Formgrader shows them)."""
+    from nbgrader.api import Gradebook
+    if names:
+        with Gradebook(db_url, course_id) as gb:
+            gradebook.record_names(gb, names)
+
+
 def _feedback(cfg, root: Path, opts: Options, state: plan.State, results: dict[str, JobResult],
               grading: KitGrading, workers: int) -> dict[str, str]:
+    """Feedback for everyone graded in this run and everyone whose feedback is stale: made from an
+    older submission, or from other grades and comments than the gradebook has now (a manual grade
+    or comment given in Formgrader since, a changed autograde), or missing."""
+    from nbgrader.api import Gradebook
+    from nbgrader.coursedir import CourseDirectory
+    cd = CourseDirectory(config=cfg)
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        grades = gradebook.fingerprints(gb, opts.topic)
     graded_now = {s for s, r in results.items() if r.status == "graded"}
     stale = {s for s, e in state.students.items()
-             if e.get("status") == "graded" and e.get("feedback") != e.get("digest")
-             and (root / "autograded" / s / opts.topic).is_dir()}
+             if e.get("status") == "graded" and (root / "autograded" / s / opts.topic).is_dir()
+             and (state.feedback_stale(s, grades.get(s))
+                  or not (root / cd.feedback_directory / s / opts.topic).is_dir())}
     students = sorted(graded_now | stale)
     if opts.students:
         students = [s for s in students if s in opts.students]
@@ -358,7 +386,7 @@ def _feedback(cfg, root: Path, opts: Options, state: plan.State, results: dict[s
     problems = {}
     for student, problem in out.items():
         if problem is None:
-            state.feedback_done(student, state.students[student]["digest"])
+            state.feedback_done(student, state.students[student]["digest"], grades.get(student))
         else:
             problems[student] = problem
     state.save()

@@ -22,7 +22,8 @@ STATE_VERSION = 1
 
 @dataclass
 class State:
-    """Per student: the digest last merged into the gradebook, its status, the digest of its feedback."""
+    """Per student: the digest last merged into the gradebook, its status, the digest of its feedback
+    and the fingerprint of the gradebook rows it was made from."""
 
     path: Path
     students: dict[str, dict] = field(default_factory=dict)
@@ -55,8 +56,21 @@ class State:
         else:
             entry.pop("reason", None)
 
-    def feedback_done(self, student: str, digest: str) -> None:
-        self.students.setdefault(student, {})["feedback"] = digest
+    def feedback_done(self, student: str, digest: str, grades: str | None = None) -> None:
+        """The student's feedback was made from the submission ``digest`` and the gradebook rows
+        whose fingerprint is ``grades`` (:func:`gradebook.fingerprints`)."""
+        entry = self.students.setdefault(student, {})
+        entry["feedback"] = digest
+        if grades is None:
+            entry.pop("feedback_grades", None)
+        else:
+            entry["feedback_grades"] = grades
+
+    def feedback_stale(self, student: str, grades: str | None) -> bool:
+        """Whether a graded student's feedback is older than their submission or than their grades
+        and comments in the gradebook (a manual grade or comment given since, a regrade)."""
+        entry = self.students.get(student) or {}
+        return entry.get("feedback") != entry.get("digest") or entry.get("feedback_grades") != grades
 
 
 def digest(notebooks: dict[str, bytes], timestamp: str | None) -> str:

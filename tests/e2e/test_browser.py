@@ -454,3 +454,219 @@ def move_first_slider(page, index: int) -> None:
         idle = cell_states(page)["status"] == "idle"
         stable = stable + 1 if (idle and src == last) else 0
         last = src
+
+
+# --------------------------------------------------------------------------------------------
+# The instructor's seat (issue 22): Formgrader on a graded class, the feedback it leads to
+# --------------------------------------------------------------------------------------------
+# A formula from each of the formula-heavy topics: the first Markdown cell of the topic's solution
+# notebook that holds this TeX (else its first with a formula). Course cells: the grader keeps them as they are.
+FORMULA_CELLS = {"03_loss_functions": "\\ell(z, y)", "04_autograd_backprop": "\\frac{1}{N}",
+                 "06_nonlinear_regression": "\\hat y = W_2"}
+TINY_FAST = 'c.KitSandbox.guarded_modules = ["math"]\nc.KitSandbox.preload_modules = ["math"]\n'
+# the LMS downloads of the class: (file in the download folder, entry name, answer to ex2_square or None)
+LMS_DOWNLOADS = [
+    ("moodle_folders.zip", "Jane Doe_11_assignsubmission_file_/{nb}", None),
+    ("moodle_flat.zip", "Seán O'Brien_12_assignsubmission_file_{nb}", None),
+    ("canvas.zip", "doejane_LATE_345_678_{nb}", None),
+    ("blackboard.zip", "Homework 1_bbuser_attempt_2024-03-05-14-30-00_{nb}", "def square(x):\n    return 9"),
+]
+NAMES_SHOWN = {"Jane-Doe": "Doe, Jane", "Seán-O-Brien": "O'Brien, Seán", "doejane": "doejane", "bbuser": "bbuser"}
+LOCAL = ("file:", "data:", "blob:", "about:", "http://127.0.0.1", "http://localhost", "http://[::1]")
+
+
+def formula_cells() -> list[str]:
+    out = []
+    for topic, tex in FORMULA_CELLS.items():
+        nb = nbformat.read(ROOT / "solutions" / topic / f"{topic}.ipynb", as_version=4)
+        md = [c.source for c in nb.cells if c.cell_type == "markdown" and "$" in c.source]
+        assert md, f"{topic}: no Markdown cell with a formula"
+        out.append(next((s for s in md if tex in s), md[0]))
+    return out
+
+
+def _grade_cli(course: Path, *args: str) -> str:
+    import subprocess
+    import sys
+
+    from coursekit.paths import tool_env
+    proc = subprocess.run([sys.executable, "-m", "coursekit", "grade", "00_tiny", "--root", str(course), "--quiet",
+                           "--workers", "2", *args], capture_output=True, text=True, timeout=600, env=tool_env(),
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """The tiny topic with three course formulas, a class imported from four LMS downloads and graded
+    with `python -m coursekit grade` (bbuser answers exercise 2 wrongly)."""
+    import io
+    import zipfile
+
+    from coursekit import synth
+
+    tmp = tmp_path_factory.mktemp("graded-class")
+    folder = synth.write_tiny_topic(tmp / "src")
+    path = folder / "00_tiny.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1:1] = [nbformat.v4.new_markdown_cell(source) for source in formula_cells()]
+    nbformat.write(nb, path)
+    course = synth.make_course(tmp / "course", "00_tiny", source_dir=folder, config_extra=TINY_FAST)
+    right = synth.correct_answers(course / "solutions" / "00_tiny" / "00_tiny.ipynb")
+    downloads = tmp / "downloads"
+    downloads.mkdir()
+    for file, entry, square in LMS_DOWNLOADS:
+        answers = {**right, **({"ex2_square": square} if square else {})}
+        data = nbformat.writes(synth.make_submission(course / "notebooks" / "00_tiny" / "00_tiny.ipynb", answers))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr(entry.format(nb="00_tiny.ipynb"), data)
+        (downloads / file).write_bytes(buf.getvalue())
+    out = _grade_cli(course, "--from", str(downloads))
+    assert "graded 4, failed to grade 0" in out, out
+    return course
+
+
+@pytest.fixture(scope="module")
+def formgrader(graded_class, tmp_path_factory, start_lab):
+    """`make formgrader`'s server and configuration on the graded class."""
+    from coursekit.grading import formgrader as kit_formgrader
+
+    cache = tmp_path_factory.mktemp("fg-cache")
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    try:
+        config = kit_formgrader.config_dir()
+    finally:
+        if old is None:
+            os.environ.pop("XDG_CACHE_HOME", None)
+        else:
+            os.environ["XDG_CACHE_HOME"] = old
+    return start_lab(graded_class, tmp_path_factory.mktemp("fg-home"), env={"JUPYTER_CONFIG_PATH": str(config)},
+                     start_s=SERVER_START_S)
+
+
+def offline_page(browser, extra_headers: dict | None = None):
+    """(context, page, log): a page whose requests to anything but this machine (or a file) are
+    aborted and listed in ``log.blocked``; its console messages and errors in ``log.messages``."""
+    from types import SimpleNamespace
+
+    context = browser.new_context(viewport={"width": 1300, "height": 900}, extra_http_headers=extra_headers)
+    page = context.new_page()
+    log = SimpleNamespace(blocked=[], messages=[])
+
+    def route(r):
+        if r.request.url.startswith(LOCAL):
+            r.continue_()
+        else:
+            log.blocked.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: log.messages.append(m.text))
+    page.on("pageerror", lambda e: log.messages.append(f"page error: {e}"))
+    return context, page, log
+
+
+FORMULAS_JS = """
+(first) => [...document.querySelectorAll('.text_cell_render')].slice(first, first + 3).map(c => ({
+    mjx: c.querySelectorAll('mjx-container').length,
+    svg: c.querySelectorAll('mjx-container svg').length,
+    raw: /\\\\[a-zA-Z]|\\$/.test(c.innerText.replace(/\\s+/g, ' ')),
+    text: c.innerText.slice(0, 120),
+}))
+"""
+
+
+def _submission_id(course: Path, student: str) -> str:
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return gb.find_submission_notebook("00_tiny", "00_tiny", student).id
+
+
+def test_formulas_render_offline_in_feedback_and_formgrader(browser, graded_class, formgrader):
+    """A formula from each of 03, 04 and 06 is typeset by MathJax (SVG) in the feedback HTML opened as a
+    file and in Formgrader's submission view, with every request off this machine aborted."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    views = {"feedback": ((graded_class / "feedback" / "Jane-Doe" / "00_tiny" / "00_tiny.html").as_uri(), None),
+             "formgrader": (f"{formgrader.url}/formgrader/submissions/{_submission_id(graded_class, 'Jane-Doe')}/",
+                            {"Authorization": f"token {formgrader.token}"})}
+    for view, (url, headers) in views.items():
+        context, page, log = offline_page(browser, headers)
+        try:
+            page.goto(url, wait_until="load", timeout=90_000)
+            page.wait_for_function("() => document.querySelectorAll('mjx-container').length >= 3", timeout=60_000)
+            page.wait_for_timeout(500)
+            cells = page.evaluate(FORMULAS_JS, 1)     # the title cell first, then the three formula cells
+            page.locator(".text_cell_render").nth(1).scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / f"formulas_{view}.png"))
+        finally:
+            context.close()
+        assert len(cells) == 3 and all(c["mjx"] and c["svg"] for c in cells), (view, cells)
+        assert not any(c["raw"] for c in cells), (view, cells)
+        assert not log.blocked, (view, log.blocked)
+        violations = [m for m in log.messages
+                      if ("Content Security Policy" in m and "script" in m) or "page error" in m]
+        assert not violations, (view, violations)
+
+
+def test_formgrader_lists_the_lms_names_and_times(browser, graded_class, formgrader):
+    context = browser.new_context(viewport={"width": 1300, "height": 900},
+                                  extra_http_headers={"Authorization": f"token {formgrader.token}"})
+    page = context.new_page()
+    try:
+        page.goto(f"{formgrader.url}/formgrader/manage_submissions/00_tiny")
+        page.wait_for_function("() => document.querySelectorAll('td.student-id').length === 4", timeout=60_000)
+        rows = page.evaluate("""() => [...document.querySelectorAll('#main-table tr')].map(r => ({
+            id: r.querySelector('td.student-id').innerText.trim(),
+            name: r.querySelector('td.student-name').innerText.trim(),
+            time: r.querySelector('td.timestamp').innerText.trim(),
+            status: r.querySelector('td.status').innerText.trim()}))""")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "formgrader_names_and_times.png"))
+    finally:
+        context.close()
+    by_id = {r["id"]: r for r in rows}
+    assert {i: r["name"] for i, r in by_id.items()} == NAMES_SHOWN, rows
+    assert by_id["bbuser"]["time"].startswith("2024-03-05 14:30:00"), rows
+    assert all(r["status"] != "needs autograding" for r in rows), rows
+    assert not any("None" in r["name"] for r in rows)
+
+
+def test_a_manual_grade_and_comment_in_formgrader_reach_the_feedback(browser, graded_class, formgrader):
+    """Formgrader's own page: a manual score and a comment for bbuser's wrong exercise; then
+    `python -m coursekit grade` (no --force) remakes bbuser's feedback, and only theirs."""
+    feedback = {s: graded_class / "feedback" / s / "00_tiny" / "00_tiny.html" for s in NAMES_SHOWN}
+    before = {s: (p.read_bytes(), p.stat().st_mtime_ns) for s, p in feedback.items()}
+    assert "Score: 2.0 / 5.0" in before["bbuser"][0].decode()
+    comment = "Square the argument: x * x, not a constant."
+    context = browser.new_context(viewport={"width": 1300, "height": 900},
+                                  extra_http_headers={"Authorization": f"token {formgrader.token}"})
+    page = context.new_page()
+    try:
+        page.goto(f"{formgrader.url}/formgrader/submissions/{_submission_id(graded_class, 'bbuser')}/")
+        score = page.locator("input.score#ex2_square_tests")
+        score.wait_for(timeout=60_000)
+        page.wait_for_function("() => window.jQuery && document.querySelector('.name-shown, .name-hidden')")
+        score.fill("1.5")
+        score.press("Tab")
+        text = page.locator("textarea#ex2_square-comment")
+        text.fill(comment)
+        text.press("Tab")
+        page.wait_for_timeout(2000)
+    finally:
+        context.close()
+    _grade_cli(graded_class)
+    shown = feedback["bbuser"].read_text()
+    assert comment in shown and "Score: 3.5 / 5.0" in shown, re.findall(r"Score: [\d.]+ / [\d.]+", shown)[:3]
+    for student in set(NAMES_SHOWN) - {"bbuser"}:
+        p = feedback[student]
+        assert (p.read_bytes(), p.stat().st_mtime_ns) == before[student], f"{student}'s feedback was remade"
+    context, page, _ = offline_page(browser)
+    try:
+        page.goto(feedback["bbuser"].as_uri())
+        page.get_by_text(comment).scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "feedback_manual_grade_and_comment.png"))
+    finally:
+        context.close()

@@ -113,6 +113,9 @@ VECTORS = [
     (51, "plain", "<img src=x onerror=\"{J}\">"),
     (52, "name", "<img src=x onerror=\"{J}\">"),
     (53, "id", "id<img src=x onerror=\"{J}\">"),
+    # MathJax (issue 22) typesets $...$ in the kit's views: TeX that would make a link or load the html package
+    (54, "md", "a formula $\\href{{javascript:{J}}}{{click}}$"),
+    (55, "md", "$$\\require{{html}}\\href{{javascript:{J}}}{{y}}\\class{{x}}{{z}}$$"),
 ]
 ID_STUDENT = next(p.format(J=J(n)) for n, ch, p in VECTORS if ch == "id")
 NAME_VECTORS = {n for n, ch, _ in VECTORS if ch in ("name", "id")}

@@ -3,6 +3,7 @@
 {%- block page_vars %} data-assignment_id="{{ assignment_id }}"{% endblock -%}
 {%- block head -%}
 <script src="{{ base_url }}/formgrader/static/js/manage_submissions.js"></script>
+<script src="{{ base_url }}/formgrader/coursekit/names.js"></script>
 {%- endblock head -%}
 {%- block messages -%}
 <div class="alert alert-info" id="coursekit-grade-note">
