@@ -119,7 +119,7 @@ class Summary:
 
         def section(title, items):
             out.append(f"\n== {title}: {len(items)} ==")
-            out.extend(items)
+            out.extend(_one_line(item) for item in items)   # a student's text cannot start a line of its own
 
         section("import: over a budget, not (fully) imported", self.budget_problems)
         section("import: entries not imported", self.import_problems)
@@ -166,6 +166,11 @@ def _listed(title: str, items: list[str], where: str) -> list[str]:
     if len(items) > SHOWN:
         lines.append(f"  ... and {len(items) - SHOWN} more, in {where}")
     return lines
+
+
+def _one_line(text) -> str:
+    """An item of the problems file on one line, in full (line breaks shown as ⏎)."""
+    return str(text).replace("\r\n", "\n").replace("\n", " ⏎ ").replace("\r", " ⏎ ")
 
 
 def _indent(text: str) -> str:

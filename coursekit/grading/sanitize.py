@@ -31,6 +31,24 @@ _B64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _GRADE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 _CHECKSUM = re.compile(r"^[0-9a-fA-F]{1,128}$")
+# Student Markdown rendered per notebook, in characters, each rendering counted RENDER_COST more (the
+# renderer's own start-up): past it, Markdown is shown as text. Rendering takes about 10 µs a
+# character, so without it one notebook of the executed size cap (80 MiB of Markdown cells or
+# outputs) held the trusted process, and with it every other submission, for minutes.
+MAX_RENDERED = 1_000_000
+RENDER_COST = 200
+
+
+class _Budget:
+    def __init__(self, left: int = MAX_RENDERED):
+        self.left = left
+
+    def markdown(self, source: str, attached: dict | None = None) -> str:
+        """:func:`safehtml.markdown`, or the text as text once the notebook's budget is spent."""
+        self.left -= len(source) + RENDER_COST
+        if self.left < 0:
+            return safehtml.plain(source)
+        return safehtml.markdown(source, attached)
 
 
 def markdown(text) -> str:
@@ -61,7 +79,7 @@ def _size(value) -> int | None:
     return int(value) if 0 < value <= 100_000 else None
 
 
-def _output(out: dict, scrub: list[str]) -> dict | None:
+def _output(out: dict, scrub: list[str], budget: _Budget) -> dict | None:
     kind = out.get("output_type")
     if kind == "stream":
         name = out.get("name") if out.get("name") in ("stdout", "stderr") else "stdout"
@@ -84,7 +102,7 @@ def _output(out: dict, scrub: list[str]) -> dict | None:
         elif mime == "text/html":
             data[mime] = safehtml.clean(_text(value, scrub))
         elif mime == "text/markdown":
-            data[mime] = safehtml.markdown(_text(value, scrub))
+            data[mime] = budget.markdown(_text(value, scrub))
     if not data:
         return None
     meta = {}
@@ -124,17 +142,18 @@ def _nbgrader_meta(meta) -> dict | None:
     return out or None
 
 
-def _markdown_cell(cell: dict, source: str, released_sources: set[str]) -> str:
+def _markdown_cell(cell: dict, source: str, released_sources: set[str], budget: _Budget) -> str:
     """What a Markdown cell shows: the released text as it is, anything else rendered and cleaned."""
     if source.strip() in released_sources and "attachment:" not in source:
         return source
-    return safehtml.markdown(source, safehtml.attachments(cell.get("attachments")))
+    return budget.markdown(source, safehtml.attachments(cell.get("attachments")))
 
 
 def notebook(nb_in: dict, scrub: list[str], released_sources: set[str] | None = None,
              kernelspec: dict | None = None) -> dict:
     """A new notebook (plain JSON data, nbformat 4.5) holding only the safe parts of ``nb_in``."""
     released_sources = released_sources or set()
+    budget = _Budget()
     cells = []
     for i, cell in enumerate(nb_in.get("cells", [])):
         if not isinstance(cell, dict):
@@ -145,9 +164,10 @@ def notebook(nb_in: dict, scrub: list[str], released_sources: set[str] | None = 
             outs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
             new = {"cell_type": "code", "source": _scrub(source, scrub), "metadata": {},
                    "execution_count": _count(cell.get("execution_count")),
-                   "outputs": [o for o in (_output(o, scrub) for o in outs[:1000] if isinstance(o, dict)) if o]}
+                   "outputs": [o for o in (_output(o, scrub, budget) for o in outs[:1000] if isinstance(o, dict)) if o]}
         elif kind == "markdown":
-            new = {"cell_type": "markdown", "source": _markdown_cell(cell, source, released_sources), "metadata": {}}
+            shown = _markdown_cell(cell, source, released_sources, budget)
+            new = {"cell_type": "markdown", "source": shown, "metadata": {}}
         elif kind == "raw":   # nbconvert would copy a raw cell's text into the page as it is
             new = {"cell_type": "markdown", "source": safehtml.plain(source), "metadata": {}}
         else:

@@ -274,7 +274,8 @@ def _apply(ctx: Context, job: Job, jdir: Path, data: dict, result: JobResult, oo
 def _strings(value) -> list[str]:
     if not isinstance(value, list):
         return []
-    return [str(v)[:500] for v in value if isinstance(v, (str, int, float))]
+    # one line each: a flag or note the sandbox sends is shown on a line of its own (summary, problems file)
+    return [sanitize.one_line(v, 500) for v in value[:1000] if isinstance(v, (str, int, float))]
 
 
 def _checked_scores(ctx: Context, name: str, raw: dict) -> NotebookResult | str:

@@ -1,0 +1,142 @@
+"""Attacks from a red-team pass over the trusted side, each a regression test that failed before its fix.
+
+* Time: what comes back from a sandbox is handled in the grader's main process, one submission at a
+  time, with no time limit of its own; an input that makes that work quadratic, or merely slow per
+  byte, holds up the whole class. Student Markdown is rendered within a budget per notebook, and the
+  distinct error names of a notebook are counted with a dict, not a list.
+* Lines: a flag or note from the sandbox (or a reason quoting a student's text) is one line of the
+  problems file, so it cannot forge a section header or hide the items after it.
+* Import: a download that holds one student only, laid out in folders, may be read with its top
+  folder removed; then the student's own folder names decide the id (``lms.detect``, not fixed here:
+  see the xfail tests and the red-team report).
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from coursekit.config import KitGrading
+from coursekit.grading import collect, diagnostics, sanitize, worker
+from coursekit.grading.model import JobResult, NotebookResult
+from coursekit.grading.report import Summary
+
+
+@contextmanager
+def _within(seconds: int):
+    """Fails the test (instead of hanging the suite) when the block takes longer than ``seconds``."""
+    def stop(signum, frame):
+        raise TimeoutError(f"took more than {seconds} s")
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# --------------------------------------------------------------------------------------------
+# time on the trusted side
+# --------------------------------------------------------------------------------------------
+def test_many_distinct_error_names_are_counted_in_linear_time():
+    outs = [{"output_type": "error", "ename": f"E{i}", "evalue": "", "traceback": []} for i in range(1000)]
+    cells = [{"cell_type": "code", "outputs": outs} for _ in range(100)]
+    for j, cell in enumerate(cells):     # 100,000 distinct names: a list's 'not in' took minutes
+        cell["outputs"] = [dict(o, ename=f"E{j}_{i}") for i, o in enumerate(outs)]
+    executed = json.dumps({"cells": cells}).encode()
+    with _within(60):
+        errors = diagnostics.cell_errors({"nb": NotebookResult({}, {}, 0.0, executed)})
+    assert len(errors["nb"]) <= diagnostics.MAX_ERROR_NAMES and errors["nb"][:2] == ["E0_0", "E0_1"]
+
+
+def _markdown_output(text: str) -> dict:
+    return {"output_type": "display_data", "data": {"text/markdown": text}, "metadata": {}}
+
+
+def test_student_markdown_is_rendered_within_a_budget_per_notebook():
+    # 40 outputs of 100,000 '[' (4 MB; the executed notebook may hold 80 MiB): about a second each to render
+    big = "[" * 100_000
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+          "cells": [{"cell_type": "code", "source": "", "metadata": {}, "outputs": [_markdown_output(big)]}
+                    for _ in range(40)]
+          + [{"cell_type": "markdown", "source": "*late*", "metadata": {}}]}
+    with _within(120):
+        out = json.loads(sanitize.notebook_bytes(json.dumps(nb).encode(), []))
+    shown = [c["outputs"][0]["data"]["text/markdown"] for c in out["cells"][:40]]
+    rendered = [s for s in shown if s.startswith('<div class="coursekit-student">')]
+    as_text = [s for s in shown if s.startswith('<div class="coursekit-text"><pre>')]
+    assert as_text and len(as_text) == 40 - len(rendered), (len(rendered), len(as_text))
+    assert len(rendered) == sanitize.MAX_RENDERED // (100_000 + sanitize.RENDER_COST)
+    last = out["cells"][40]["source"]           # over the budget: text, still safe
+    assert last.startswith('<div class="coursekit-text"><pre>') and "*late*" in last and "<em>" not in last
+
+
+def test_many_tiny_markdown_cells_share_one_budget():
+    cells = [{"cell_type": "markdown", "source": "<b>x</b>", "metadata": {}}] * 20_000
+    out = sanitize.notebook({"cells": cells}, [])
+    rendered = sum(c["source"].startswith('<div class="coursekit-student">') for c in out["cells"])
+    assert rendered < len(cells)
+    assert rendered == sanitize.MAX_RENDERED // (len("<b>x</b>") + sanitize.RENDER_COST)
+    assert all("<b>" not in c["source"] or c["source"].startswith('<div class="coursekit-student">')
+               for c in out["cells"])
+
+
+# --------------------------------------------------------------------------------------------
+# one line per item
+# --------------------------------------------------------------------------------------------
+FORGED = "looks fine\n\n== failed to grade: 0 ==\n\n== flagged: 0 =="
+
+
+def test_sandbox_flags_and_notes_are_one_line_each():
+    assert worker._strings([FORGED, 3, None]) == [sanitize.one_line(FORGED, 500), "3"]
+    assert all("\n" not in s for s in worker._strings([FORGED]))
+
+
+def test_problems_file_items_cannot_start_lines_of_their_own(tmp_path):
+    results = {"mallory": JobResult("mallory", "d", reason="nbgrader could not grade it: " + FORGED,
+                                    flags=[FORGED]),
+               "victim": JobResult("victim", "d", reason="the kernel was killed")}
+    s = Summary("t", results, [], {}, {}, 1.0, "iso", import_problems=[FORGED])
+    text = s.problems_text()
+    headers = [line for line in text.splitlines() if line.startswith("== ")]
+    assert [h.split(":")[0] for h in headers].count("== failed to grade") == 1, headers
+    assert "== flagged: 1 ==" in headers and "victim: the kernel was killed" in text.splitlines()
+
+
+# --------------------------------------------------------------------------------------------
+# import: ids only from the LMS's part of a name (lms.detect; not in this pass's files)
+# --------------------------------------------------------------------------------------------
+NB = "01_tensors"
+
+
+def _import(tmp_path: Path, entries):
+    archive = tmp_path / "lms.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, data in entries:
+            zf.writestr(name, data)
+    course = tmp_path / "course"
+    course.mkdir()
+    collect.import_download(course, NB, archive, [NB], KitGrading())
+    return sorted(p.name for p in (course / "submitted").iterdir())
+
+
+def _nb() -> bytes:
+    return nbformat.writes(nbformat.v4.new_notebook()).encode()
+
+
+@pytest.mark.xfail(strict=True, reason="lms.detect prefers the top folder removed: see the red-team report")
+@pytest.mark.parametrize("path", [f"Alice Smith_12_assignsubmission_file_/Bob Jones_34_assignsubmission_file_/"
+                                  f"{NB}.ipynb", f"alice/bob/{NB}.ipynb"], ids=["moodle-in-folders", "folder-per-student"])
+def test_a_download_of_one_student_never_gives_their_work_to_a_classmate(tmp_path, path):
+    assert _import(tmp_path, [(path, _nb())]) in ([], ["Alice-Smith"], ["alice"])
+
+
+if not sys.platform.startswith("linux"):
+    pytestmark = pytest.mark.skip(reason="uses SIGALRM")
