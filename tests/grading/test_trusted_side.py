@@ -123,7 +123,7 @@ def test_an_error_of_the_grader_itself_fails_only_that_submission(tmp_path, monk
     # saving: the gradebook write fails for this submission only; it is recorded as failed, with a reason
     calls = []
 
-    def merge(gb, topic, result):
+    def merge(gb, topic, result, **options):
         calls.append(result.status)
         if result.status == "graded":
             raise RecursionError("maximum recursion depth exceeded")
