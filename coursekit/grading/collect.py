@@ -329,6 +329,33 @@ class _Reader:
                 for key in [k for k in self.found if k[0] == student]:
                     del self.found[key]
 
+    def lookalikes(self, existing: list[str]) -> None:
+        """Two ids that differ only in case or in a compatibility form of the same letters ('Alice' and
+        'alice', fullwidth 'ａｌｉｃｅ', the ligature in 'ﬁona'), in this download or against a student
+        already in submitted/: they would be one folder on a case-insensitive disk and look like one
+        student to a person. The new ones are not imported."""
+        def fold(sid: str) -> str:
+            return unicodedata.normalize("NFKC", sid).casefold()
+
+        known: dict[str, set[str]] = {}
+        for sid in existing:
+            known.setdefault(fold(sid), set()).add(sid)
+        new: dict[str, set[str]] = {}
+        for student, _ in self.found:
+            new.setdefault(fold(student), set()).add(student)
+        for key, ids in sorted(new.items()):
+            others = known.get(key, set()) - ids
+            if len(ids) > 1 or others:
+                for student in sorted(ids):
+                    like = sorted((ids | others) - {student})
+                    self.report.problem(
+                        f"{shown(student)}: an id that differs only in case or letter form from "
+                        f"{', '.join(shown(o) for o in like[:3])}"
+                        f"{' (already in submitted/)' if set(like) & others else ''}: not imported "
+                        "(rename in the LMS, or use --pattern)")
+                    for k in [k for k in self.found if k[0] == student]:
+                        del self.found[k]
+
 
 def import_download(root: Path, topic: str, source: Path, notebooks: list[str], settings,
                     pattern: str | None = None, progress=None) -> ImportReport:
@@ -346,6 +373,9 @@ def import_download(root: Path, topic: str, source: Path, notebooks: list[str], 
         reader = _Reader(notebooks, pattern, settings, report, Path(spool), progress)
         archive.read_source(Path(source), reader, report)
         reader.conflicts()
+        folder = Path(root) / "submitted"
+        reader.lookalikes(sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+                          if folder.is_dir() else [])
         for b in reader.students.values():
             if b.skipped and b.reason:
                 report.budget(f"{b.what}: {b.reason}: {b.skipped} more skipped")

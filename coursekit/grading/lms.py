@@ -230,16 +230,36 @@ def common_top(paths: list[str]) -> str:
 def detect(paths: list[str]) -> tuple[Layout, str]:
     """The layout (and the top folder to remove) that reads the most of ``paths``; ties: LAYOUTS' order, and
     a top folder all paths share is removed (a re-zipped download, nbgrader's 'submitted/') unless only the
-    kit's own flat layout reads the paths without it."""
-    best, best_count, best_top = LAYOUTS[-1], -1, ""
-    top = common_top(paths)
-    for prefix in ([top] if top else []) + [""]:
+    kit's own flat layout reads the paths without it.
+
+    A download of one submitter laid out in folders is the exception: there the shared top folder is the
+    LMS's own part ('Alice Smith_12_assignsubmission_file_/', or 'alice/' of a folder per student), and
+    removing it would let the student's own subfolders ('Bob Jones_34_assignsubmission_file_/', 'bob/')
+    say whose work it is. So the top folder stays where, without it, the entries would name one submitter
+    only and the top folder itself reads as an LMS's folder (nbgrader's 'submitted/' is always removed)."""
+    def best_of(prefix: str) -> tuple[Layout, int, list[str]]:
         names = [p[len(prefix):] for p in paths]
+        best, count = LAYOUTS[-1], -1
         for layout in LAYOUTS:
-            count = sum(1 for p in names if layout.parse(p) is not None)
-            if count > best_count or (count == best_count and best_top and isinstance(best, Generic)):
-                best, best_count, best_top = layout, count, prefix
-    return best, best_top
+            n = sum(1 for p in names if layout.parse(p) is not None)
+            if n > count:
+                best, count = layout, n
+        return best, count, names
+
+    plain, plain_count, _ = best_of("")
+    top = common_top(paths)
+    if not top:
+        return plain, ""
+    stripped, stripped_count, names = best_of(top)
+    if stripped_count < plain_count or (stripped_count == plain_count and isinstance(stripped, Generic)):
+        return plain, ""
+    submitters = {n.key for n in (stripped.parse(p) for p in names) if n is not None}
+    top_is_lms_folder = (not isinstance(plain, (Folders, Generic))
+                         or (isinstance(plain, Folders) and isinstance(stripped, Folders)))
+    if (len(submitters) <= 1 and plain_count >= stripped_count and top_is_lms_folder
+            and top != "submitted/"):
+        return plain, ""
+    return stripped, top
 
 
 def notebook_of(file: str, notebooks: list[str]) -> str | None:

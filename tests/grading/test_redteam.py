@@ -6,9 +6,9 @@
   distinct error names of a notebook are counted with a dict, not a list.
 * Lines: a flag or note from the sandbox (or a reason quoting a student's text) is one line of the
   problems file, so it cannot forge a section header or hide the items after it.
-* Import: a download that holds one student only, laid out in folders, may be read with its top
-  folder removed; then the student's own folder names decide the id (``lms.detect``, not fixed here:
-  see the xfail tests and the red-team report).
+* Import: a download that holds one student only, laid out in folders, was read with its top
+  folder removed; then the student's own folder names decided the id (``lms.detect`` now keeps a top
+  folder that is the LMS's own part).
 """
 from __future__ import annotations
 
@@ -131,11 +131,34 @@ def _nb() -> bytes:
     return nbformat.writes(nbformat.v4.new_notebook()).encode()
 
 
-@pytest.mark.xfail(strict=True, reason="lms.detect prefers the top folder removed: see the red-team report")
-@pytest.mark.parametrize("path", [f"Alice Smith_12_assignsubmission_file_/Bob Jones_34_assignsubmission_file_/"
-                                  f"{NB}.ipynb", f"alice/bob/{NB}.ipynb"], ids=["moodle-in-folders", "folder-per-student"])
-def test_a_download_of_one_student_never_gives_their_work_to_a_classmate(tmp_path, path):
-    assert _import(tmp_path, [(path, _nb())]) in ([], ["Alice-Smith"], ["alice"])
+@pytest.mark.parametrize("path, owner", [
+    (f"Alice Smith_12_assignsubmission_file_/Bob Jones_34_assignsubmission_file_/{NB}.ipynb", "Alice-Smith"),
+    (f"alice/bob/{NB}.ipynb", "alice"),
+    (f"download/Alice Smith_12_assignsubmission_file_/{NB}.ipynb", "Alice-Smith"),   # a re-zipped download
+    (f"submitted/alice/{NB}/{NB}.ipynb", "alice"),                                     # nbgrader's own folder
+], ids=["moodle-in-folders", "folder-per-student", "re-zipped-moodle", "nbgrader-submitted"])
+def test_a_download_of_one_student_never_gives_their_work_to_a_classmate(tmp_path, path, owner):
+    assert _import(tmp_path, [(path, _nb())]) == [owner]
+
+
+@pytest.mark.parametrize("ids", [("alice", "Alice"), ("alice", "ａｌｉｃｅ"), ("fiona", "ﬁona")],
+                         ids=["case", "fullwidth", "ligature"])
+def test_ids_that_differ_only_in_case_or_letter_form_are_not_imported(tmp_path, ids):
+    entries = [(f"{sid}_{NB}.ipynb", _nb()) for sid in ids] + [(f"carol_{NB}.ipynb", _nb())]
+    assert _import(tmp_path, entries) == ["carol"]
+
+
+def test_an_id_like_one_already_submitted_is_not_imported(tmp_path):
+    course = tmp_path / "course"
+    (course / "submitted" / "alice" / NB).mkdir(parents=True)
+    archive = tmp_path / "lms.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"ALICE_{NB}.ipynb", _nb())
+        zf.writestr(f"bob_{NB}.ipynb", _nb())
+    report = collect.import_download(course, NB, archive, [NB], KitGrading())
+    assert sorted(p.name for p in (course / "submitted").iterdir()) == ["alice", "bob"]
+    assert sorted(report.imported) == ["bob"]
+    assert any("ALICE" in p and "alice" in p and "already in submitted/" in p for p in report.problems), report.problems
 
 
 if not sys.platform.startswith("linux"):
