@@ -39,8 +39,6 @@ TOPICS = [t for t in os.environ.get("BROWSER_TOPICS", "01_tensors,02_forward_pas
 SOLUTION_TOPICS = [t for t in os.environ.get(
     "BROWSER_SOLUTION_TOPICS", "02_forward_pass,04_autograd_backprop" if DEMO not in TOPICS else DEMO).split(",") if t]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 SERVER_START_S = 90       # JupyterLab start-up on a loaded 2-core machine
 KERNEL_START_S = 90       # a kernel reaching "idle" after the notebook opens
 RUN_S = 180               # one notebook's Run All (the budget is 60 s; leave room on a busy machine)
@@ -108,26 +106,6 @@ def course(tmp_path_factory) -> Path:
 def lab(course, tmp_path_factory, start_lab):
     return start_lab(course, tmp_path_factory.mktemp("jupyter-home"), settings=LAB_SETTINGS,
                      start_s=SERVER_START_S)
-
-
-def _chromium() -> str:
-    exe = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-    if exe is None:  # installing system packages is the make target's job, not a test's
-        pytest.fail("Chromium is missing: run `make test-deps` (apt-get install chromium on Debian) "
-                    "or install Chromium yourself")
-    return exe
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
@@ -529,22 +507,9 @@ def graded_class(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def formgrader(graded_class, tmp_path_factory, start_lab):
+def formgrader(graded_class, start_formgrader):
     """`make formgrader`'s server and configuration on the graded class."""
-    from coursekit.grading import formgrader as kit_formgrader
-
-    cache = tmp_path_factory.mktemp("fg-cache")
-    old = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(cache)
-    try:
-        config = kit_formgrader.config_dir()
-    finally:
-        if old is None:
-            os.environ.pop("XDG_CACHE_HOME", None)
-        else:
-            os.environ["XDG_CACHE_HOME"] = old
-    return start_lab(graded_class, tmp_path_factory.mktemp("fg-home"), env={"JUPYTER_CONFIG_PATH": str(config)},
-                     start_s=SERVER_START_S)
+    return start_formgrader(graded_class, SERVER_START_S)
 
 
 def offline_page(browser, extra_headers: dict | None = None):

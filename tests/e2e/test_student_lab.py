@@ -107,11 +107,12 @@ def student_lab(tmp_path_factory, start_lab):
 def test_student_sees_one_kernel_no_nbgrader_menu_no_news_and_validate_works(student_lab):
     from playwright.sync_api import sync_playwright
 
-    from test_browser import ARTIFACTS, CHROMIUM_ARGS, _chromium  # tests/e2e is on sys.path (rootdir layout)
+    from browsers import CHROMIUM_ARGS, chromium       # tests/e2e/browsers.py
+    from test_browser import ARTIFACTS
 
     assert "python3-warm" in _kernelspecs_without_student_config(), "the environment should hold python3-warm"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1400, "height": 950}).new_page()
         page.set_default_timeout(60_000)
         try:

@@ -296,20 +296,6 @@ FIRED_JS = r"""
 """
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from test_browser import CHROMIUM_ARGS, _chromium   # tests/e2e is on sys.path (pytest rootdir layout)
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def fired_in(browser, url: str, shot: str | None = None, messages: list | None = None,
              extra_headers: dict | None = None) -> set[int]:
     """The vector numbers that ran (or wait in a link/form/frame) on the page at ``url``."""
@@ -394,23 +380,8 @@ def test_honest_content_still_renders(course):
 # The kit's Formgrader
 # --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def formgrader(course, tmp_path_factory, start_lab):
-    import os
-
-    from coursekit.grading import formgrader as kit_formgrader
-
-    cache = tmp_path_factory.mktemp("cache")
-    old = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(cache)
-    try:
-        config = kit_formgrader.config_dir()     # what `make formgrader` uses
-    finally:
-        if old is None:
-            os.environ.pop("XDG_CACHE_HOME", None)
-        else:
-            os.environ["XDG_CACHE_HOME"] = old
-    return start_lab(course["root"], tmp_path_factory.mktemp("fg-home"),
-                     env={"JUPYTER_CONFIG_PATH": str(config)}, start_s=120)
+def formgrader(course, start_formgrader):
+    return start_formgrader(course["root"], 120)
 
 
 def _url(server, path: str) -> str:
