@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-TOPICS := $(sort $(notdir $(wildcard solutions/[0-9][0-9]_*)))
+# Which assignments of solutions/ `make assignments|execute|mutate` process (TOPICS="ps1 03_x"); empty: every
+# assignment (any folder of solutions/, every notebook in it), for mutate every course topic (NN_name).
+TOPICS :=
 TEST_WORKERS ?= auto
 # The course's networks are tiny: one thread per process is faster than several fighting over the
 # cores (and makes results independent of the machine's core count).
@@ -22,8 +24,8 @@ help:
 	@echo "make test-numerics  notebook checks under every numeric setting of the CPU (about 8 min)"
 	@echo "make student-bundle  dist/student-bundle.zip: notebooks, utils, environment, student README"
 	@echo "make lock         rewrite requirements.lock from .venv after changing a pin"
-	@echo "make assignments  regenerate notebooks/ (student versions) from solutions/"
-	@echo "make execute      re-execute solutions/ to refresh their stored outputs"
+	@echo "make assignments [TOPICS=...]  regenerate notebooks/ (student versions) from solutions/"
+	@echo "make execute [TOPICS=...]      re-execute solutions/ to refresh their stored outputs"
 	@echo "make grade TOPIC=01_tensors [SUBMISSIONS=lms.zip]   collect, autograde, feedback, export"
 	@echo "make formgrader   JupyterLab on nbgrader's Formgrader (review, manual grades)"
 	@echo "make bench        time every notebook and the grading pipeline"

@@ -1,14 +1,18 @@
 """Building the course: student versions from solutions/, and solutions/ re-executed in place.
 
-    python -m coursekit assignments [TOPIC ...]   solutions/ -> notebooks/ (nbgrader generate_assignment)
-    python -m coursekit execute [TOPIC ...]       re-run solutions/ in place: fresh stored outputs
+    python -m coursekit assignments [ASSIGNMENT ...]   solutions/ -> notebooks/ (nbgrader generate_assignment)
+    python -m coursekit execute [ASSIGNMENT ...]       re-run solutions/ in place: fresh stored outputs
+
+An assignment is any folder in solutions/ (a course topic NN_name, or any other name), with any number
+of notebooks; its other files and folders (data/, images) go into the student version as nbgrader
+copies them, and its notebooks run from their own folder, so they find them.
 
 Executing records where the outputs were made in the notebook's metadata,
 ``nb.metadata["coursekit"]["executed_on"]`` (CPU, torch build and threads, ...), because the
 stored outputs nbval compares depend on them; the student versions leave that record out.
 
-The student versions get one setting of the course's ``nbgrader_config.py`` stamped into their first
-code cell, ``c.KitAssignments.utils_url``: where a notebook uploaded alone (Colab, a JupyterHub without
+The student versions of the course's topics get one setting of the course's ``nbgrader_config.py``
+stamped into their first code cell, ``c.KitAssignments.utils_url``: where a notebook uploaded alone (Colab, a JupyterHub without
 the course folder) installs the course's library ``utils`` from.
 """
 from __future__ import annotations
@@ -31,7 +35,7 @@ from traitlets.config import Configurable
 from coursekit import notebook
 from coursekit.config import ConfigError, load_course_config
 from coursekit.nbgrader_run import generate_assignment
-from coursekit.paths import NOTEBOOKS, ROOT
+from coursekit.paths import NOTEBOOKS, ROOT, is_topic, notebooks
 
 METADATA_KEY = "coursekit"
 #: Environment variables that change what the CPU kernels of torch compute or how fast.
@@ -127,22 +131,54 @@ def _kernel_facts(cell) -> dict:
     return {}
 
 
-def execute(path: Path, timeout: int = 600) -> float:
-    """Execute a notebook in place in a fresh kernel, from its own folder, and record where.
+class ExecuteError(SystemExit):
+    """A notebook that could not be executed to the end (one line: which notebook, which cell, why)."""
 
-    Returns the seconds the cells took. The notebook is written only when every cell ran.
+
+def _kernel_name(nb) -> str:
+    """The kernel the notebook names (its kernelspec), python3 when it names none."""
+    return (nb.metadata.get("kernelspec") or {}).get("name") or "python3"
+
+
+def _is_python(nb) -> bool:
+    spec = nb.metadata.get("kernelspec") or {}
+    language = spec.get("language") or (nb.metadata.get("language_info") or {}).get("name") or "python"
+    return language.lower() == "python"
+
+
+def execute(path: Path, timeout: int = 600) -> float:
+    """Execute a notebook in place in a fresh kernel (the one its kernelspec names), from its own
+    folder (so it finds the files beside it, such as data/), and record where.
+
+    Returns the seconds the cells took. The notebook is written only when every cell ran; otherwise
+    :class:`ExecuteError` says which cell failed and why.
     """
+    from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     path = Path(path)
     nb = notebook.read(path)
-    nb.cells.append(nbformat.v4.new_code_cell(_KERNEL_PROBE))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    probe = _is_python(nb)
+    if probe:
+        nb.cells.append(nbformat.v4.new_code_cell(_KERNEL_PROBE))
+    client = NotebookClient(nb, timeout=timeout, kernel_name=_kernel_name(nb),
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute()
+    try:
+        client.execute()
+    except NoSuchKernel:
+        raise ExecuteError(f"{path}: its kernel {_kernel_name(nb)!r} (metadata.kernelspec) is not installed here; "
+                           "install it or set the notebook's kernel to one `jupyter kernelspec list` shows") from None
+    except (CellExecutionError, CellTimeoutError) as err:
+        failed = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                       and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+        where = f"cell {failed}" if failed is not None else "a cell"
+        reason = f"{err.ename}: {err.evalue}" if isinstance(err, CellExecutionError) else f"timed out after {timeout} s"
+        raise ExecuteError(f"{path}: {where} failed ({' '.join(reason.split())[:300]}); the notebook was not "
+                           "written: fix the cell and execute it again") from None
     seconds = time.perf_counter() - start
-    facts = _kernel_facts(nb.cells.pop())
+    facts = _kernel_facts(nb.cells.pop()) if probe else {}
     nb.metadata.setdefault(METADATA_KEY, {})["executed_on"] = {
         "cpu": cpu_model(),
         "machine": platform.machine(),
@@ -156,25 +192,32 @@ def execute(path: Path, timeout: int = 600) -> float:
 
 def generate(topic: str, release_root: Path = NOTEBOOKS, root: Path = ROOT, db_url: str | None = None,
              url: str | None = None) -> Path:
-    """The student version of one topic, written to ``release_root/<topic>/``; returns that folder.
+    """The student version of one assignment (a topic or any other), written to ``release_root/<topic>/``;
+    returns that folder.
 
     nbgrader generate_assignment with a throw-away gradebook (``db_url``: one to reuse, as
-    ``generate_all`` does: nbgrader makes a new gradebook with a subprocess of its own, 2 CPU-s);
-    then what is not course material is dropped: checkpoints, and the record of the machine that
-    executed the source notebook; and ``url`` (default: the course's ``c.KitAssignments.utils_url``)
-    is written into the first code cell when it is set.
+    ``generate_all`` does: nbgrader makes a new gradebook with a subprocess of its own, 2 CPU-s): every
+    notebook of the assignment, and its other files and folders copied as nbgrader copies them; then
+    what is not course material is dropped: checkpoints, and the record of the machine that executed
+    the source notebook; and ``url`` (default: the course's ``c.KitAssignments.utils_url``) is written
+    into the first code cell when it is set: of every notebook of a course topic (ConfigError when one
+    has no ``UTILS_URL = ""`` line), of the notebooks of other assignments that have that line.
     """
     url = utils_url(root) if url is None else url
+    if not notebooks(topic, root):
+        raise ConfigError(f"solutions/{topic}/ holds no notebook (*.ipynb directly inside it): nothing to generate")
+    topic_rules = is_topic(topic, root)
     out = generate_assignment(topic, root, release_root, db_url=db_url)
     shutil.rmtree(out / ".ipynb_checkpoints", ignore_errors=True)
-    for path in out.glob("*.ipynb"):
+    for path in sorted(out.glob("*.ipynb")):
         nb = notebook.read(path)
         changed = nb.metadata.pop(METADATA_KEY, None) is not None
         if url:
             try:
                 changed |= stamp_utils_url(nb, url)
             except ValueError as exc:
-                raise ConfigError(f"{os.path.relpath(path, root)}: {exc}") from None
+                if topic_rules:
+                    raise ConfigError(f"{os.path.relpath(path, root)}: {exc}") from None
         if changed:
             notebook.write(nb, path)
     return out
@@ -190,11 +233,14 @@ def generate_all(topics: list[str], release_root: Path, root: Path = ROOT):
 
 
 def assignments(topics: list[str], root: Path = ROOT) -> None:
+    """The student versions of the given assignments (course topics or any others) in notebooks/."""
     for topic, out in generate_all(topics, Path(root) / "notebooks", root):
-        print(f"{topic}: student version written to {os.path.relpath(out, root)}")
+        made = sorted(p.name for p in out.glob("*.ipynb"))
+        print(f"{topic}: student version written to {os.path.relpath(out, root)} ({', '.join(made)})")
 
 
 def execute_topics(topics: list[str], root: Path = ROOT) -> None:
+    """Every notebook of the given assignments re-executed in place."""
     for topic in topics:
-        for path in sorted((Path(root) / "solutions" / topic).glob("*.ipynb")):
-            print(f"{os.path.relpath(path, root)}: executed in {execute(path):.1f} s")
+        for path in notebooks(topic, root):
+            print(f"{os.path.relpath(path, root)}: executed in {execute(path):.1f} s", flush=True)

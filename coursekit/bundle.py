@@ -20,13 +20,16 @@ from pathlib import Path
 import nbformat
 
 from coursekit import notebook
-from coursekit.paths import ROOT, solution_notebook, topics
+from coursekit.paths import ROOT, assignments, notebooks
 
 #: Copied as they are (folders recursively, without caches and build output).
 INCLUDED = ("notebooks", "utils", "etc/jupyter-student", "pyproject.toml", "requirements.lock", "LICENSE")
 #: Never in a bundle, at any depth.
 FORBIDDEN_PARTS = {"solutions", "tests", "coursekit", "benchmarks", "submitted", "autograded", "feedback",
                    "nbgrader_config.py", "gradebook.db", ".git"}
+#: ... except these, inside an assignment's own folder notebooks/<assignment>/ (nbgrader releases an
+#: assignment's files to its students, e.g. a tests/ folder of sample inputs).
+ASSIGNMENT_PARTS = {"tests"}
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "build", "*.egg-info")
 # The student part of README.md lies between these two lines.
 README_START = "<!-- student-bundle:start -->"
@@ -88,29 +91,35 @@ def _text_lines(name: str, data: bytes) -> set[str] | None:
 def find_leaks(bundle: Path, root: Path = ROOT) -> list[str]:
     """What in the bundle (folder or zip) students must not see; empty when it is clean.
 
-    Every file: instructor paths, the markers, any line of a hidden test that no topic shows openly.
-    A topic's student notebook: also any line of its own solutions and hidden tests. Any other file: also a whole solution region (three or more
-    specific lines), since single lines of a solution (a training loop's header) may rightly appear
-    in the library.
+    The source notebooks are every notebook of every assignment in solutions/ (course topics and any
+    other). Every file: instructor paths, the markers, any line of a hidden test that no source
+    notebook shows openly. A file under notebooks/<assignment>/ (its notebooks, its data): also any
+    line of that assignment's own solutions and hidden tests. Any other file: also a whole solution
+    region (three or more specific lines), since single lines of a solution (a training loop's header)
+    may rightly appear in the library.
     """
     mine, hidden, public, regions = {}, set(), set(), []
-    for topic in topics(root):
-        source = notebook.read(solution_notebook(topic, root))
-        lines = notebook.split_lines(source)
-        mine[topic] = notebook.private_lines(source)
-        hidden |= lines[notebook.BEGIN_HIDDEN_TESTS]
-        public |= lines["public"]
-        for cell in source.cells:
-            for region in notebook.marked_regions(cell.source):
-                own = {line.strip() for line in region} & mine[topic]
-                if len(own) >= 3:
-                    regions.append(own)
+    for topic in assignments(root):
+        mine[topic] = set()
+        for path in notebooks(topic, root):
+            source = notebook.read(path)
+            lines = notebook.split_lines(source)
+            own_lines = notebook.private_lines(source)
+            mine[topic] |= own_lines
+            hidden |= lines[notebook.BEGIN_HIDDEN_TESTS]
+            public |= lines["public"]
+            for cell in source.cells:
+                for region in notebook.marked_regions(cell.source):
+                    own = {line.strip() for line in region} & own_lines
+                    if len(own) >= 3:
+                        regions.append(own)
     hidden = notebook.specific(hidden - public)  # a line some topic shows openly is public
     markers = [m.removeprefix("### ").encode() for m in notebook.MARKERS]
     leaks = []
     for name, data in _files(Path(bundle)).items():
         parts = Path(name).parts
-        if FORBIDDEN_PARTS & set(parts):
+        own = set(parts[2:-1]) & ASSIGNMENT_PARTS if parts[0] == "notebooks" else set()
+        if (FORBIDDEN_PARTS - own) & set(parts):
             leaks.append(f"{name}: instructor path")
         found = [m.decode() for m in markers if m in data]
         if found:

@@ -1,15 +1,22 @@
 """``python -m coursekit COMMAND ...``: the instructor's and CI's entry point (the make targets call it).
 
-    assignments [TOPIC ...]   regenerate notebooks/ (student versions) from solutions/
-    execute [TOPIC ...]       re-execute solutions/ in place to refresh their stored outputs
+    assignments [ASSIGNMENT ...]  regenerate notebooks/ (student versions) from solutions/
+    execute [ASSIGNMENT ...]  re-execute solutions/ in place to refresh their stored outputs
     grade TOPIC [...]         collect, autograde, feedback, export (coursekit.grading)
     mutate [...]              mutation testing of the exercises' tests (coursekit.mutation)
     similarity TOPIC          the similarity report alone (coursekit.grading.similarity)
+    conformance TOPIC --trust grade the submissions with plain nbgrader and with the kit, in throw-away
+                              copies, and list every difference (coursekit.grading.conformance)
+    export-lms TOPIC --format canvas|moodle|blackboard [--template LMS_EXPORT.csv]
+                              the topic's grades in the LMS's gradebook-import CSV (coursekit.grading.lms_export)
+    deadline TOPIC [--due DATE] [--extend STUDENT=48h]   the topic's due date and extensions, and who
+                              was late (coursekit.grading.deadlines)
     bench [notebooks|grading|similarity [...]]   time every notebook, grading throughput, the similarity
                               report's recall on planted copies, or all (benchmarks/)
     student-bundle [DEST]     what students get (default dist/student-bundle.zip), checked for leaks
 
-With no topic, assignments and execute process every topic in solutions/.
+An assignment is any folder in solutions/: a course topic (NN_name) or any other, with every notebook
+in it. With none named, assignments and execute process every assignment in solutions/.
 """
 from __future__ import annotations
 
@@ -19,13 +26,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from coursekit.paths import ROOT, check_topics, tool_env
+from coursekit.paths import ROOT, check_assignments, tool_env
 
 # command -> (module, what it is for); each module has main(argv) -> int
 DELEGATES = {
     "grade": ("coursekit.grading.cli", "grading"),
     "mutate": ("coursekit.mutation", "mutation testing"),
     "similarity": ("coursekit.grading.similarity.cli", "the similarity report"),
+    "conformance": ("coursekit.grading.conformance", "the comparison with plain nbgrader"),
+    "export-lms": ("coursekit.grading.lms_export", "the LMS grade export"),
+    "deadline": ("coursekit.grading.deadlines", "due dates and extensions"),
 }
 
 
@@ -67,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursekit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["assignments", "execute", "grade", "mutate", "similarity", "bench",
-                                                "student-bundle"])
+                                                "student-bundle", "export-lms", "deadline", "conformance"])
     parser.add_argument("args", nargs=argparse.REMAINDER, help="topics, or the command's own arguments")
     ns = parser.parse_args(argv)
     if ns.command in DELEGATES:
@@ -77,12 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     if ns.command == "student-bundle":
         from coursekit import bundle
 
-        dest = bundle.build(Path(ns.args[0]) if ns.args else ROOT / "dist" / "student-bundle.zip")
+        try:
+            dest = bundle.build(Path(ns.args[0]) if ns.args else ROOT / "dist" / "student-bundle.zip")
+        except ValueError as exc:   # a leak, or a README without its student part: nothing written
+            raise SystemExit(f"student bundle not written: {exc}") from None
         print(f"student bundle written to {dest}")
         return 0
     from coursekit import build
 
-    topics = check_topics(ns.args)
+    topics = check_assignments(ns.args)
     if ns.command == "assignments":
         build.assignments(topics)
     else:

@@ -26,6 +26,12 @@ class KitGrading(Configurable):
     workers = Int(0, help="Submissions graded at once (each in its own sandbox); 0: one per CPU core, plus one "
                           "(a slot idles while its kernel starts and while nbgrader reads and writes; on 2 cores "
                           "3 workers grade 10% faster than 2). Each takes about 1.5 GiB at its peak.").tag(config=True)
+    cluster = Unicode(
+        "", help="The address of a Dask scheduler (e.g. 'tcp://grader-head:8786'): grade on its workers instead of "
+                 "this machine's cores (--cluster). Each worker runs the same sandboxes, one submission per worker "
+                 "thread, and must have the course environment and bubblewrap (checked first; a worker that fails "
+                 "is refused with the reason). The gradebook, autograded/, feedback and grades.csv are written "
+                 "here only. Empty: grade here.").tag(config=True)
     submission_timeout = Float(
         600.0, help="Seconds one submission may take altogether (kernel start, every cell, saving). Over it: "
                     "0 points and the reason 'timed out after N s'. The per-cell limit is nbgrader's "
@@ -52,6 +58,10 @@ class KitGrading(Configurable):
                                        "decompresses to (MiB).").tag(config=True)
     max_archive_depth = Int(3, help="Most archives one inside another (the download, a student's zip, a .gz in "
                                     "it); a zip inside a student's zip is always refused.").tag(config=True)
+    lms_time_zone = Unicode(
+        "UTC", help="The time zone of submission times read from an LMS download's file names (Blackboard's "
+                    "'_attempt_YYYY-MM-DD-HH-MM-SS_': the Blackboard server's zone), e.g. 'Europe/Berlin'. nbgrader "
+                    "compares them with the due date (`python -m coursekit deadline`).").tag(config=True)
     max_name_length = Int(255, help="Longest archive entry name accepted (characters).").tag(config=True)
     max_student_id_length = Int(64, help="Longest student id accepted (characters).").tag(config=True)
     suspicious_code_patterns = List(

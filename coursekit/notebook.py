@@ -160,10 +160,14 @@ def marked_regions(source: str, begin: str = BEGIN_SOLUTION, end: str = END_SOLU
 
 def split_lines(nb_or_path) -> dict[str, set[str]]:
     """The notebook's stripped lines by where they stand: inside solution regions (``BEGIN_SOLUTION``),
-    inside hidden-test regions (``BEGIN_HIDDEN_TESTS``), or anywhere else (``"public"``)."""
+    inside hidden-test regions (``BEGIN_HIDDEN_TESTS``), or anywhere else (``"public"``). A solution
+    cell without solution markers is a solution region whole (nbgrader replaces all of it)."""
     ends = {BEGIN_SOLUTION: END_SOLUTION, BEGIN_HIDDEN_TESTS: END_HIDDEN_TESTS}
     found: dict[str, set[str]] = {BEGIN_SOLUTION: set(), BEGIN_HIDDEN_TESTS: set(), "public": set()}
     for cell in as_notebook(nb_or_path).cells:
+        if nbg.is_solution(cell) and not any(line.strip() == BEGIN_SOLUTION for line in cell.source.splitlines()):
+            found[BEGIN_SOLUTION] |= {line.strip() for line in cell.source.splitlines()}
+            continue
         region = None
         for line in cell.source.splitlines():
             text = line.strip()

@@ -1,7 +1,9 @@
-"""Where the course lives: the course root, its topics, and the tool PATH for subprocesses."""
+"""Where the course lives: the course root, its assignments and topics, and the tool PATH for subprocesses."""
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,9 +15,57 @@ SOLUTIONS = ROOT / "solutions"
 NOTEBOOKS = ROOT / "notebooks"
 
 
+#: The name of a course topic: a two-digit number (the course order), an underscore, a name.
+TOPIC_NAME = re.compile(r"[0-9][0-9]_.+")
+#: What nbgrader leaves out of an assignment folder (nbgrader's default ``CourseDirectory.ignore``).
+IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc", "feedback")
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith(".") or any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED)
+
+
+def assignments(root: Path = ROOT) -> list[str]:
+    """Every assignment folder in ``root/solutions/`` (nbgrader's source folder), sorted by name: the
+    course's topics and any other assignment as nbgrader defines one (any name, any notebooks)."""
+    folder = Path(root) / "solutions"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not _ignored(p.name))
+
+
+def is_topic(name: str, root: Path = ROOT) -> bool:
+    """Whether the assignment ``name`` is one of the course's own topics, written to the course's
+    conventions (docs/DESIGN.md): a folder ``NN_name`` holding the notebook ``NN_name.ipynb``. The
+    checks that only make sense for those (first cell, style, wrong answers, mutants) skip the others."""
+    return bool(TOPIC_NAME.fullmatch(name)) and solution_notebook(name, root).is_file()
+
+
+def not_a_topic(name: str) -> str:
+    """Why a check of the course's conventions skips the assignment ``name`` (one line)."""
+    return (f"{name} is not one of the course's topics (solutions/NN_name/NN_name.ipynb): the course's own "
+            f"conventions are not checked for it, nbgrader's are")
+
+
 def topics(root: Path = ROOT) -> list[str]:
-    """The topic folders (``NN_name``) in ``root/solutions/``, in course order."""
-    return sorted(p.name for p in (Path(root) / "solutions").glob("[0-9][0-9]_*") if p.is_dir())
+    """The course's own topics in ``root/solutions/`` (see :func:`is_topic`), in course order."""
+    return [name for name in assignments(root) if is_topic(name, root)]
+
+
+def check_assignments(names: list[str], root: Path = ROOT) -> list[str]:
+    """``names`` if every one is an assignment folder in solutions/ holding a notebook (all of them when
+    empty); SystemExit naming what is wrong otherwise."""
+    known = assignments(root)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"unknown assignment(s) {', '.join(unknown)}; the assignments in solutions/ are: "
+                         f"{', '.join(known) or 'none'}")
+    chosen = list(dict.fromkeys(names)) or known
+    empty = [n for n in chosen if not notebooks(n, root)]
+    if empty:
+        raise SystemExit(f"solutions/{empty[0]}/ holds no notebook (*.ipynb directly inside it); add one or "
+                         "remove the folder")
+    return chosen
 
 
 def check_topics(names: list[str], root: Path = ROOT) -> list[str]:
@@ -25,6 +75,13 @@ def check_topics(names: list[str], root: Path = ROOT) -> list[str]:
     if unknown:
         raise SystemExit(f"unknown topic(s) {', '.join(unknown)}; the topics in solutions/ are: {', '.join(known)}")
     return list(names) or known
+
+
+def notebooks(assignment: str, root: Path = ROOT, area: str = "solutions") -> list[Path]:
+    """The notebooks of an assignment, sorted by name: ``root/<area>/<assignment>/*.ipynb`` (nbgrader's
+    notebooks of an assignment lie directly in its folder; ``area``: "solutions" or "notebooks")."""
+    folder = Path(root) / area / assignment
+    return sorted(p for p in folder.glob("*.ipynb") if p.is_file()) if folder.is_dir() else []
 
 
 def solution_notebook(topic: str, root: Path = ROOT) -> Path:

@@ -42,11 +42,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pattern", help="regular expression for the archive's file names, replacing the default "
                                      "(groups student_id and file_id; optional timestamp)")
     p.add_argument("--workers", type=int, help="submissions graded at once (default: KitGrading.workers, else cores)")
+    p.add_argument("--cluster", metavar="tcp://HOST:8786",
+                   help="grade on the workers of this Dask scheduler (default: KitGrading.cluster; none: here)")
     p.add_argument("--timeout", type=float, dest="submission_timeout",
                    help="seconds allowed per submission (default: KitGrading.submission_timeout)")
     p.add_argument("--memory-mb", type=int, help="memory per submission in MiB (default: KitSandbox.memory_limit_mb)")
     p.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
     p.add_argument("--student", action="append", dest="students", help="grade only this student (repeatable)")
+    p.add_argument("--notebook", help="grade only this notebook of the topic (as nbgrader's --notebook); the "
+                                      "others keep their grades")
+    p.add_argument("--no-execute", action="store_true",
+                   help="nbgrader's --no-execute is refused: it would score the students' own saved outputs")
     p.add_argument("--no-sandbox", action="store_true",
                    help="no isolation (KitSandbox.mode = 'off'): only for notebooks you trust")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
@@ -108,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = grade(Options(topic=a.topic, root=a.root, source=a.source, pattern=a.pattern, workers=a.workers,
                                 submission_timeout=a.submission_timeout, memory_mb=a.memory_mb, force=a.force,
                                 sandbox="off" if a.no_sandbox else None, feedback=not a.no_feedback,
-                                export=not a.no_export, progress=not a.quiet, students=a.students))
+                                export=not a.no_export, progress=not a.quiet, students=a.students, cluster=a.cluster,
+                                notebook=a.notebook, no_execute=a.no_execute))
     except KeyboardInterrupt as exc:
         detail = f": {exc}" if str(exc) and str(exc) != "SIGTERM" else ""
         print(f"\ngrading interrupted{detail}; run the same command again to continue", file=sys.stderr)

@@ -30,7 +30,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursekit.grading import archive, safeio
+from coursekit.grading import archive, lms_ids, safeio
 from coursekit.grading.lms import (LMS_PATTERN_HELP, MOODLE_BY_NUMBER, Generic, Named, Pattern,  # noqa: F401
                                    detect, invalid_student_id, lms_regexp, notebook_of, shown, submission_time)
 from coursekit.grading.sanitize import one_line
@@ -49,6 +49,7 @@ class Found:
     origin: str
     timestamp: str | None = None
     names: tuple | None = None       # (first, last) as the LMS wrote them
+    lms: tuple | None = None         # (LMS, its id of the submitter, name): lms_ids, for the grade export
 
 
 @dataclass
@@ -60,6 +61,9 @@ class ImportReport:
     quiet: dict[str, int] = field(default_factory=dict)            # skipped without a problem: reason -> count
     layouts: list[str] = field(default_factory=list)               # 'upload: layout' per upload
     names: dict[str, tuple] = field(default_factory=dict)          # student -> (first, last), from the LMS
+    untimed: list[str] = field(default_factory=list)               # students imported without a submission time
+    marked_late: list[str] = field(default_factory=list)           # the LMS says late, records no time (Canvas)
+    name_times: int = 0                                            # students timed by the LMS's file names
 
     @property
     def problems(self) -> list[str]:
@@ -99,6 +103,9 @@ class _Reader:
         self.found: dict[tuple[str, str], Found] = {}
         self.keys: dict[str, dict[str, str]] = {}       # student -> LMS key -> an origin
         self.students: dict[str, _Budget] = {}
+        self.topic = ""
+        self.stamps: dict[str, str] = {}                 # student -> their folder's timestamp.txt
+        self.late: set[str] = set()                      # students the LMS marks late without a time
 
     # -- budgets ----------------------------------------------------------------------------
     def student_budget(self, student: str) -> _Budget:
@@ -216,6 +223,9 @@ class _Reader:
             self.report.problem(f"{where}: {bad}: skipped")
             return
         file = path if owner is not None else (named.file if named.file else path)
+        if named.stamp_file and owner is None:
+            self._stamp(student, file, read, where, budgets, layers)
+            return
         if file.lower().endswith(".zip"):
             if owner is not None:
                 self.report.problem(f"{where}: a zip inside a student's zip: skipped")
@@ -241,8 +251,35 @@ class _Reader:
         if data is None:
             return
         key = unicodedata.normalize("NFC", named.key)
-        self._keep(Found(student, notebook, Path(), "", key, (named.order, tuple(date)), where, named.timestamp,
-                         named.names), data)
+        if named.late:
+            self.late.add(student)
+        self._keep(Found(student, notebook, Path(), "", key, (named.order, tuple(date)), where,
+                         self._zoned(named.timestamp), named.names, named.lms), data)
+
+    def _zoned(self, text: str | None) -> str | None:
+        """A time from the LMS's file names ('2024-01-02 10:00:00', Blackboard's) in the LMS's time zone
+        (KitGrading.lms_time_zone), written as nbgrader's timestamp.txt reads a zone."""
+        zone = str(getattr(self.s, "lms_time_zone", "UTC")).strip()
+        if text and zone.upper() != "UTC" and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text.strip()):
+            return f"{text.strip()} {zone}"
+        return text
+
+    def _stamp(self, student: str, file: str, read, where: str, budgets, layers: int) -> None:
+        """nbgrader's timestamp.txt in a folder per student ('<student>/timestamp.txt' or, as nbgrader's
+        submitted/ has it, '<student>/<topic>/timestamp.txt'): the submission time."""
+        if file not in ("timestamp.txt", f"{self.topic}/timestamp.txt"):
+            self.report.problem(f"{where}: not the submission time of {shown(self.topic)} (a timestamp.txt belongs "
+                                f"in <student>/ or <student>/{shown(self.topic)}/): skipped")
+            return
+        data = self._read(read, where, budgets, layers, cap=4096)
+        if data is None:
+            return
+        text = data.decode("utf-8", "replace").strip()
+        if submission_time(text) is None:
+            self.report.problem(f"{where}: the submission time {shown(text)!r} is not a date and time "
+                                "(YYYY-MM-DD ...): not recorded")
+            return
+        self.stamps[student] = text
 
     def _read(self, read, where: str, budgets, layers: int = 0, cap: int | None = None) -> bytes | None:
         cap = self.cap if cap is None else cap
@@ -361,6 +398,12 @@ def import_download(root: Path, topic: str, source: Path, notebooks: list[str], 
                     pattern: str | None = None, progress=None) -> ImportReport:
     """Import an LMS download into submitted/ (see the module's docstring)."""
     report = ImportReport()
+    zone = str(getattr(settings, "lms_time_zone", "UTC")).strip()
+    if zone.upper() != "UTC":
+        import dateutil.tz
+        if dateutil.tz.gettz(zone) is None:
+            raise SystemExit(f"c.KitGrading.lms_time_zone = {zone!r} is not a time zone (e.g. 'Europe/Berlin', "
+                             "'America/New_York', 'UTC')")
     if pattern:
         try:
             rx = re.compile(pattern)
@@ -371,6 +414,7 @@ def import_download(root: Path, topic: str, source: Path, notebooks: list[str], 
     with tempfile.TemporaryDirectory(prefix="coursekit-import-") as spool:
         os.chmod(spool, 0o700)
         reader = _Reader(notebooks, pattern, settings, report, Path(spool), progress)
+        reader.topic = topic
         archive.read_source(Path(source), reader, report)
         reader.conflicts()
         folder = Path(root) / "submitted"
@@ -379,8 +423,29 @@ def import_download(root: Path, topic: str, source: Path, notebooks: list[str], 
         for b in reader.students.values():
             if b.skipped and b.reason:
                 report.budget(f"{b.what}: {b.reason}: {b.skipped} more skipped")
+        _refuse_other_people(Path(root), topic, reader, report)
         _write(Path(root), topic, reader, report)
+        written = set(report.imported) | set(report.unchanged)
+        try:
+            lms_ids.record(Path(root), topic,
+                           {s: f.lms for (s, _), f in reader.found.items() if f.lms and s in written})
+        except (safeio.Unsafe, OSError) as exc:
+            report.problem(f"the students' LMS ids could not be recorded ({one_line(exc, 100)}): the LMS grade export "
+                           "will not find them")
     return report
+
+
+def _refuse_other_people(root: Path, topic: str, reader: _Reader, report: ImportReport) -> None:
+    """A student id that an earlier download of this topic gave to another LMS identity (another Canvas
+    user, Moodle participant): a different person, whose work would replace the first one's; not imported."""
+    known = lms_ids.load(root, topic)
+    other = {s: f for (s, _), f in sorted(reader.found.items(), reverse=True) if lms_ids.differs(known.get(s), f.lms)}
+    for student, found in sorted(other.items()):
+        report.problem(f"{shown(student)}: this download's {lms_ids.shown(found.lms)} ({found.origin}) is not the "
+                       f"{lms_ids.shown(known[student])} an earlier download of {topic} imported as "
+                       f"{shown(student)}: not imported (two people, one id; rename in the LMS, or use --pattern)")
+        for key in [k for k in reader.found if k[0] == student]:
+            del reader.found[key]
 
 
 def _write(root: Path, topic: str, reader: _Reader, report: ImportReport) -> None:
@@ -417,6 +482,14 @@ def _write(root: Path, topic: str, reader: _Reader, report: ImportReport) -> Non
                 report.names[student] = found.names
         except (safeio.Unsafe, OSError, ValueError) as exc:
             report.problem(f"{shown(student)}: could not be written to submitted/ ({one_line(exc, 100)}): skipped")
+    report.name_times = sum(1 for stamps in times.values() if stamps)
+    for student, stamps in times.items():
+        if student in reader.stamps:        # the folder's own timestamp.txt
+            stamps.append((submission_time(reader.stamps[student]), reader.stamps[student]))
+        if not stamps:
+            report.untimed.append(student)
+            if student in reader.late:
+                report.marked_late.append(student)
     for student, stamps in times.items():
         path = base / student / topic / "timestamp.txt"
         try:

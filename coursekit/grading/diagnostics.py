@@ -9,7 +9,7 @@ import json
 import re
 import signal
 
-from coursekit.grading import integrity, nbcheck
+from coursekit.grading import assignment, integrity, nbcheck
 from coursekit.grading.model import Job, JobResult, NotebookResult
 
 
@@ -30,12 +30,13 @@ def unexpected(result: JobResult, during: str, exc: BaseException) -> str:
         + " (traceback in the problems file)"
 
 
-def tamper_notes(submitted: dict | bytes, released: bytes) -> tuple[list[str], list[str]]:
-    """(flags, notes): what the student changed in locked cells, compared with the student version
-    (nbgrader restores them all from the gradebook; this says what was found)."""
+def tamper_notes(submitted: dict | bytes, released: bytes | dict) -> tuple[list[str], list[str]]:
+    """(flags, notes): what the student changed in locked cells, compared with the student version,
+    or with the gradebook's record of its cells (:func:`gradebook_cells`), which is what nbgrader
+    itself compares (its checksums) and restores the locked cells from."""
     try:
         sub = submitted if isinstance(submitted, dict) else nbcheck.load(submitted)
-        rel = json.loads(released)
+        rel = released if isinstance(released, dict) else json.loads(released)
     except ValueError:
         return [], []
     if nbcheck.notebook_problem(sub):
@@ -72,7 +73,7 @@ def tamper_notes(submitted: dict | bytes, released: bytes) -> tuple[list[str], l
 
 def precheck(ctx, job: Job, result: JobResult) -> str | None:
     """Checks before a sandbox is started; a reason when the submission cannot be graded."""
-    expected = [n for n in ctx.notebooks]
+    expected = list(job.graded) if job.graded is not None else list(ctx.notebooks)
     present = [n for n in expected if n in job.notebooks]
     missing = [f"{n}.ipynb" for n in expected if n not in job.notebooks]
     if missing and present:
@@ -81,11 +82,20 @@ def precheck(ctx, job: Job, result: JobResult) -> str | None:
         return "missing notebook " + ", ".join(missing)
     if job.problem:
         return job.problem
+    late = timestamp_problem(job.timestamp)
+    if late:
+        return late
     for name in present:
         nb = nbcheck.read_notebook(f"{name}.ipynb", job.notebooks[name])
         if isinstance(nb, str):
             return nb
-        released = ctx.released.get(name)
+        # nbgrader runs the kernel its gradebook recorded for the notebook (OverwriteKernelspec), or
+        # the submission's where it recorded none
+        spec = (getattr(ctx, "kernelspecs", None) or {}).get(name)
+        other = assignment.kernel_problem(f"{name}.ipynb", {"metadata": {"kernelspec": spec}} if spec else nb)
+        if other:
+            return other
+        released = diagnostics_reference(ctx, name)
         if released:
             flags, notes = tamper_notes(nb, released)
             for f in flags:
@@ -95,6 +105,39 @@ def precheck(ctx, job: Job, result: JobResult) -> str | None:
         for hit in integrity.suspicious(nb, list(ctx.grading.suspicious_code_patterns), ctx.released_sources):
             result.flag(f"suspicious code in {name}.ipynb: {hit}")
     return None
+
+
+def gradebook_cells(cells: list[tuple[str, str, str, bool]]) -> dict:
+    """The gradebook's source cells (grade_id, cell type, source, locked) as a notebook for
+    :func:`tamper_notes`."""
+    return {"cells": [{"cell_type": kind, "source": source, "metadata": {"nbgrader": {"grade_id": gid, "locked": locked}}}
+                      for gid, kind, source, locked in cells]}
+
+
+def timestamp_problem(timestamp: str | None) -> str | None:
+    """Why nbgrader cannot read a submission's timestamp.txt (it fails the submission with
+    "'CourseDirectory' object has no attribute 'fail'"), or None."""
+    if not timestamp:
+        return None
+    from nbgrader.utils import parse_utc
+    try:
+        parse_utc(timestamp)
+    except Exception:
+        return (f"timestamp.txt holds {sanitize_line(timestamp)!r}, not a date and time nbgrader can read "
+                "(e.g. 2024-05-01 14:30:00 UTC): correct or remove it")
+    return None
+
+
+def sanitize_line(text: str) -> str:
+    from coursekit.grading.sanitize import one_line
+    return one_line(text, 80)
+
+
+def diagnostics_reference(ctx, name: str):
+    """What a submitted notebook's locked cells are compared with: the gradebook's cells where the
+    run has them (as nbgrader compares), else the released student version."""
+    cells = (getattr(ctx, "source_cells", None) or {}).get(name)
+    return gradebook_cells(cells) if cells else ctx.released.get(name)
 
 
 def memory_error_note(ctx, cgroup: bool) -> str:

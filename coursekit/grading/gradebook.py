@@ -117,8 +117,10 @@ def ensure_assignment(root: Path, db_url: str, course_id: str, topic: str) -> No
 class Template:
     path: Path
     notebooks: list[str]
-    cells: dict[str, dict[str, float]]           # notebook -> graded cell -> max points
+    cells: dict[str, dict[str, float]]           # notebook -> graded cell (grade and task cells) -> max points
     comment_cells: dict[str, set[str]]
+    kernelspecs: dict[str, dict | None] | None = None   # notebook -> the source notebook's kernelspec (nbgrader's)
+    source_cells: dict[str, list] | None = None   # notebook -> [(grade_id, cell type, source, locked)] as nbgrader has them
 
 
 def make_template(db_url: str, course_id: str, topic: str, path: Path) -> Template:
@@ -132,7 +134,12 @@ def make_template(db_url: str, course_id: str, topic: str, path: Path) -> Templa
         aid, acourse = assignment.id, assignment.course_id
         nb_ids = [nb.id for nb in assignment.notebooks]
         names = [nb.name for nb in assignment.notebooks]
-        cells = {nb.name: {gc.name: float(gc.max_score) for gc in nb.grade_cells} for nb in assignment.notebooks}
+        # every cell nbgrader gives a grade: grade cells and task cells (graded by hand)
+        cells = {nb.name: {c.name: float(c.max_score) for c in list(nb.grade_cells) + list(nb.task_cells)}
+                 for nb in assignment.notebooks}
+        kernelspecs = {nb.name: _json_or_none(nb.kernelspec) for nb in assignment.notebooks}
+        source_cells = {nb.name: [(c.name, c.cell_type, c.source or "", bool(c.locked)) for c in nb.source_cells]
+                        for nb in assignment.notebooks}
         comment_cells = {nb.name: {c.name for c in list(nb.grade_cells) + list(nb.solution_cells) + list(nb.task_cells)}
                          for nb in assignment.notebooks}
         t = Base.metadata.tables
@@ -161,7 +168,16 @@ def make_template(db_url: str, course_id: str, topic: str, path: Path) -> Templa
             if items:
                 conn.execute(t[table].insert(), items)
     engine.dispose()
-    return Template(path, names, cells, comment_cells)
+    return Template(path, names, cells, comment_cells, kernelspecs, source_cells)
+
+
+def _json_or_none(text):
+    import json
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def merge(gb, topic: str, result: JobResult, same_content: bool = False) -> None:
@@ -187,6 +203,8 @@ def merge(gb, topic: str, result: JobResult, same_content: bool = False) -> None
                 except Exception:
                     ts = None
             sub = gb.update_or_create_submission(topic, result.student, **({"timestamp": ts} if ts else {}))
+            if result.extension:        # a waiting extension (deadlines), where nbgrader keeps it
+                sub.extension = datetime.timedelta(seconds=result.extension)
             by_nb = {snb.name: snb for snb in sub.notebooks}
             if result.status == "graded":
                 for nb_name, data in result.notebooks.items():
@@ -206,12 +224,14 @@ def merge(gb, topic: str, result: JobResult, same_content: bool = False) -> None
                     snb.late_submission_penalty = data.penalty
                     snb.flagged = bool(result.flags)
                 for nb_name, snb in by_nb.items():   # a notebook missing from the submission: 0
-                    if nb_name not in result.notebooks:
+                    if nb_name not in result.notebooks and (result.graded is None or nb_name in result.graded):
                         for g in snb.grades:
                             g.auto_score = 0
                             g.needs_manual_grade = g.manual_score is not None
             else:       # failed: 0 for what is autograded; manual cells still wait in Formgrader
                 for snb in sub.notebooks:
+                    if result.graded is not None and snb.name not in result.graded:
+                        continue                      # not graded in this run (--notebook): left as it is
                     manual = manual_cells(snb.notebook)
                     for g in snb.grades:
                         if g.name in manual:
@@ -300,17 +320,28 @@ class Stats:
 
 
 def stats(gb, topic: str) -> Stats:
+    """Every submission's score, and per graded cell the share of students who failed it among those
+    whose cell has a score. A cell awaiting a human's grade (a manual cell not graded yet, or graded
+    before and waiting for review again) is left out, not counted as failed. Cells are named by their
+    grade_id, prefixed with the notebook's name when the assignment has several notebooks (grade_ids
+    are unique only within a notebook)."""
     scores, fails, totals = {}, {}, {}
     assignment = gb.find_assignment(topic)
-    order = [gc.name for nb in assignment.notebooks for gc in nb.grade_cells]
+    several = len(assignment.notebooks) > 1
+
+    def key(notebook: str, cell: str) -> str:
+        return f"{notebook}/{cell}" if several else cell
+
+    order = [key(nb.name, gc.name) for nb in assignment.notebooks for gc in nb.grade_cells]
     for sub in assignment.submissions:
         scores[sub.student.id] = (float(sub.score), float(sub.max_score))
         for snb in sub.notebooks:
             for g in snb.grades:
-                if g.auto_score is None and g.manual_score is None:     # a manual cell not graded yet
-                    continue
-                totals[g.name] = totals.get(g.name, 0) + 1
-                fails[g.name] = fails.get(g.name, 0) + (1 if (g.score or 0) < g.max_score else 0)
+                if g.auto_score is None and (g.manual_score is None or g.needs_manual_grade):
+                    continue                                    # a manual cell awaiting a grade
+                name = key(snb.name, g.name)
+                totals[name] = totals.get(name, 0) + 1
+                fails[name] = fails.get(name, 0) + (1 if (g.score or 0) < g.max_score else 0)
     share = {name: fails.get(name, 0) / totals[name] for name in order if totals.get(name)}
     return Stats(scores, share)
 

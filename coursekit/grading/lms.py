@@ -21,7 +21,7 @@ from coursekit.grading.sanitize import one_line
 LMS_PATTERN_HELP = (
     "detected per upload: Moodle ('Jane Doe_123_assignsubmission_file_<file>' or, downloaded in folders, "
     "'Jane Doe_123_assignsubmission_file_/<file>'; the id is the name as 'Jane-Doe'), "
-    "Canvas ('<login>_[LATE_]<userid>_<attemptid>_<file>'), "
+    "Canvas ('<name>_[late_]<userid>_<fileid>_<file>', the name Canvas's lower-cased 'doejane'), "
     "Blackboard ('<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>_<file>'), a folder per student "
     "('<student_id>/<file>', as nbgrader's submitted/<student_id>/<topic>/), or '<student_id>_<anything>_<notebook>"
     ".ipynb'; the id comes from the LMS's part of the name, the file only says which notebook it is; "
@@ -69,6 +69,9 @@ class Named:
     notebook: str | None = None        # set when the layout's pattern names the notebook (--pattern)
     receipt: bool = False              # an LMS's own note about a submission (Blackboard's .txt)
     names: tuple | None = None         # (first, last) as the LMS wrote them, for the gradebook
+    lms: tuple | None = None           # (LMS, its own id of the submitter, the name it wrote): for lms_export
+    late: bool = False                 # the LMS marks it late but records no time (Canvas's 'late_')
+    stamp_file: bool = False           # a timestamp.txt in a folder per student (nbgrader's submission time)
 
 
 class Layout:
@@ -119,7 +122,8 @@ def submission_time(text: str | None):
 def moodle_named(m: re.Match) -> Named:
     """Moodle's prefix holds the participant's full name and number: the id is the name's slug, the
     name goes to the gradebook, the number is the LMS key (two participants, one slug: neither)."""
-    return Named(slug(m["name"]), f"participant {m['uid']}", m["file"], names=split_name(m["name"]))
+    return Named(slug(m["name"]), f"participant {m['uid']}", m["file"], names=split_name(m["name"]),
+                 lms=("moodle", m["uid"], m["name"]))
 
 
 MOODLE_BY_NUMBER = r"(?:.*/)?[^/_]+_(?P<student_id>\d+)_assignsubmission_file_/?(?P<file_id>[^/]+)$"
@@ -161,20 +165,22 @@ class Blackboard(Layout):
         student = m["pre"].rsplit("_", 1)[-1]
         order = tuple(int(x) for x in m["ts"].split("-"))
         return Named(student, f"Blackboard {m['pre']}", m["file"] or "", order, receipt=bool(m["receipt"]),
-                     timestamp=blackboard_time(m["ts"]), names=(None, student))
+                     timestamp=blackboard_time(m["ts"]), names=(None, student), lms=("blackboard", student, ""))
 
 
 class Canvas(Layout):
-    # Canvas "Download Submissions": '<login>_<userid>_<attemptid>_<file>', late ones
-    # '<login>_LATE_<userid>_<attemptid>_<file>'; a resubmitted file gets '-<n>' before its extension
+    # Canvas "Download Submissions" (lib/content_zipper.rb: [sortable name, 'LATE' if late, user id].join('_'),
+    # every non-word character removed and lower-cased, then '_<attachment id>_<file name>'):
+    # 'doejane_101_5001_<file>', late 'doejane_late_101_5001_<file>'; the user id is the gradebook's "ID"
+    # (lms_export); a resubmitted file gets '-<n>' before its extension
     # (TimHanneman/Canvas_submission_sort: "a student name, two id fields ... an extra field if the
     # assignment was submitted late ... a number is added at the end of the filename").
     name = "Canvas"
-    rx = re.compile(r"(?P<name>[^/_]+)_(?:(?:LATE|late)_)?(?P<uid>\d+)_(?P<attempt>\d+)_(?P<file>[^/]+)", re.S)
+    rx = re.compile(r"(?P<name>[^/_]+)_(?:(?P<late>LATE|late)_)?(?P<uid>\d+)_(?P<attempt>\d+)_(?P<file>[^/]+)", re.S)
 
     def named(self, m):
         return Named(m["name"], f"Canvas user {m['uid']}", m["file"], (int(m["attempt"]),),
-                     names=(None, m["name"]))
+                     names=(None, m["name"]), lms=("canvas", m["uid"], m["name"]), late=bool(m["late"]))
 
 
 class Folders(Layout):
@@ -184,7 +190,8 @@ class Folders(Layout):
     rx = re.compile(r"(?P<name>[^/]+)/(?P<file>.+)", re.S)
 
     def named(self, m):
-        return Named(m["name"], f"folder {m['name']}", m["file"])
+        return Named(m["name"], f"folder {m['name']}", m["file"],
+                     stamp_file=m["file"].rsplit("/", 1)[-1] == "timestamp.txt")
 
 
 class Generic(Layout):

@@ -18,6 +18,8 @@ class Job:
     notes: list[str] = field(default_factory=list)   # found while reading submitted/
     problem: str = ""                  # why it cannot be graded (a malformed notebook): fails without a sandbox
     trace: str = ""                    # the traceback of a grader error while reading it
+    files: dict[str, bytes] = field(default_factory=dict)       # the student's other files: relative path -> content
+    graded: list[str] | None = None    # the notebooks to grade (--notebook); None: all of the assignment's
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Grade:
 class NotebookResult:
     grades: dict[str, Grade]
     comments: dict[str, str | None]
-    penalty: float
+    penalty: float | None              # None: nbgrader assigned none (not late, or no due date)
     executed: bytes | None = None      # the sanitised executed notebook (JSON)
 
 
@@ -51,6 +53,10 @@ class JobResult:
     timestamp: str | None = None
     kernel: str = ""                   # "warm", "cold: why", or "" (isolation off, or not run)
     trace: str = ""                    # tracebacks of the grader's own errors (for the problems file)
+    worker: str = ""                   # the Dask worker that graded it (--cluster); "" when graded here
+    graded: list[str] | None = None    # the notebooks graded (--notebook); None: all (the others are left as they are)
+    extension: float | None = None     # seconds of the student's extension (deadlines), for the gradebook
+    late: float | None = None          # seconds late (nbgrader's total_seconds_late); None: no due date or time
 
     def note(self, text: str) -> None:
         if text and text not in self.notes:

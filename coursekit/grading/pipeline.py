@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.config import KitGrading, KitSandbox, kit_settings, load_course_config
-from coursekit.grading import collect, diagnostics, export, feedback, gradebook, plan, pool, safeio, similarity, worker
+from coursekit.grading import (assignment, cluster, collect, deadlines, diagnostics, export, feedback, gradebook,
+                               plan, pool, safeio, similarity, worker)
 from coursekit.grading.model import Job, JobResult
 from coursekit.grading.report import Summary
 from coursekit.grading.worker import Context
@@ -35,6 +36,9 @@ class Options:
     export: bool = True
     progress: bool = True
     students: list[str] | None = None
+    notebook: str | None = None           # grade only this notebook of the assignment (nbgrader's --notebook)
+    no_execute: bool = False              # nbgrader's --no-execute: refused (see assignment.refused_options)
+    cluster: str | None = None            # a Dask scheduler's address: grade on its workers (KitGrading.cluster)
 
 
 def _jsonable(value):
@@ -91,6 +95,10 @@ def install(root: Path, topic: str, result: JobResult, notebooks: dict[str, byte
     new.mkdir(mode=0o755)
     for name, data in notebooks.items():
         safeio.write_atomic(new / f"{name}.ipynb", data)
+    if result.graded is not None and dest.is_dir() and not dest.is_symlink():   # --notebook: the others stay
+        for fname, kind in safeio.list_dir(dest, below=parent):
+            if kind == "file" and fname.endswith(".ipynb") and fname[:-6] not in notebooks:
+                safeio.write_atomic(new / fname, safeio.read_file(dest, fname, 1 << 30, below=parent))
     if result.timestamp:
         safeio.write_atomic(new / "timestamp.txt", result.timestamp.encode("utf-8"))
     old = parent / f".{topic}.old-{os.getpid()}"
@@ -219,10 +227,13 @@ def grade(opts: Options) -> Summary:
     cd = CourseDirectory(config=cfg)
     if not (root / cd.source_directory / opts.topic).is_dir():
         raise SystemExit(f"unknown topic {opts.topic!r}: no folder {cd.source_directory}/{opts.topic}")
+    assignment.refuse_options(cfg, opts.no_execute)
+    source_files, source_warnings = assignment.source_files(root / cd.source_directory / opts.topic, list(cd.ignore),
+                                                            sandbox.disk_limit_mb / 4)
     warnings: list[str] = []
     imported = ([], [])                 # (budget problems, entries not imported)
     lock = _Lock(root, opts.topic)
-    run = None
+    run = farm = None
     results: dict[str, JobResult] = {}
     interrupted = False
     try:
@@ -239,17 +250,26 @@ def grade(opts: Options) -> Summary:
         template = gradebook.make_template(cd.db_url, cd.course_id, opts.topic, run.dir / "template.db")
         os.chmod(template.path, 0o600)     # root copies it into each job; no sandbox reads it
         notebooks = template.notebooks
+        graded = assignment.only_notebook(opts.notebook or (cd.notebook_id if cd.notebook_id != "*" else None),
+                                          notebooks)
         lap("prepare")
         if opts.source:
             report = _import(root, opts, notebooks, grading)
             _record_names(cd.db_url, cd.course_id, report.names)
             imported = (list(report.budget_problems), list(report.other_problems))
+            warnings += deadlines.import_notes(report, deadlines.load(root, cd.db_url, cd.course_id, opts.topic),
+                                               grading.lms_time_zone)
             lap("import")
         state = plan.State.load(root, opts.topic)
         p = plan.plan(root, opts.topic, notebooks, state, force=opts.force, students=opts.students,
-                      cap=int(grading.max_notebook_mb * 2**20), max_id=grading.max_student_id_length)
-        probe_uid = run.allocate_uid(sandbox.uid_base, sandbox.uid_count) if os.geteuid() == 0 else None
-        isolation = probe(sandbox.mode, sandbox.memory_limit_mb, sandbox.max_processes, probe_uid)
+                      cap=int(grading.max_notebook_mb * 2**20), max_id=grading.max_student_id_length,
+                      others=assignment.others_reader(list(cd.ignore), grading))
+        warnings += source_warnings + assignment.restrict(p, cd.student_id_exclude, graded)
+        if opts.cluster or grading.cluster:      # its workers, checked; they probe their own isolation
+            farm = cluster.Farm.connect(opts.cluster or grading.cluster, run.id, sandbox)
+        probe_uid = run.allocate_uid(sandbox.uid_base, sandbox.uid_count) if os.geteuid() == 0 and not farm else None
+        isolation = farm.isolation if farm else probe(sandbox.mode, sandbox.memory_limit_mb, sandbox.max_processes,
+                                                      probe_uid)
         if probe_uid is not None:
             run.release_uid(probe_uid)
         for w in isolation.warnings:
@@ -259,7 +279,8 @@ def grade(opts: Options) -> Summary:
         cell_timeout = cfg.get("ExecutePreprocessor", {}).get("timeout") or cfg.get("Execute", {}).get("timeout") or 30
         ctx = Context(root=root, topic=opts.topic, notebooks=notebooks, course_id=cd.course_id, template=template.path,
                       cells=template.cells, comment_cells=template.comment_cells, released=released,
-                      source_files=_source_files(root / cd.source_directory / opts.topic),
+                      source_files=source_files, ignore=list(cd.ignore), kernelspecs=template.kernelspecs or {},
+                      source_cells=template.source_cells or {},
                       nbgrader_config=_sandbox_config(cfg), isolation=isolation, run=run, grading=grading,
                       sandbox=sandbox, cell_timeout=float(cell_timeout), mpl_cache=_mpl_cache(),
                       scrub=_scrub_paths(root, run),
@@ -274,7 +295,10 @@ def grade(opts: Options) -> Summary:
                 save_result(gb, root, opts.topic, state, result, ctx, jobs.get(result.student))
                 results[result.student] = result
             try:
-                pool.run(ctx, p.jobs, workers, timeout, on_result, progress=opts.progress)
+                if farm is not None:
+                    farm.run(ctx, p.jobs, timeout, on_result, progress=opts.progress)
+                else:
+                    pool.run(ctx, p.jobs, workers, timeout, on_result, progress=opts.progress)
             except KeyboardInterrupt:
                 interrupted = True
             st = gradebook.stats(gb, opts.topic)
@@ -284,6 +308,9 @@ def grade(opts: Options) -> Summary:
             print(f"WARNING: {w}", file=sys.stderr)
         warnings += kernel_warnings
     finally:
+        if farm is not None:
+            farm.close()
+            warnings += farm.warnings
         if run is not None:
             run.close()
         lock.release()
@@ -307,7 +334,7 @@ def grade(opts: Options) -> Summary:
     summary = Summary(opts.topic, results, p.skipped, st.scores, st.cell_fail_share, time.perf_counter() - t0,
                       isolation.describe() + kernel_words, warnings, timings, fb_problems,
                       budget_problems=imported[0], import_problems=imported[1], problems=p.problems,
-                      similarity=similar)
+                      similarity=similar, late=deadlines.summary_lines(results))
     summary.write_csv(root)
     summary.write_problems(root)
     return summary
@@ -342,15 +369,6 @@ def _import(root: Path, opts: Options, notebooks: list[str], grading: KitGrading
         return collect.import_download(root, opts.topic, Path(opts.source), notebooks, grading, opts.pattern, bar)
     finally:
         bar.close()
-
-
-def _source_files(folder: Path) -> dict[str, bytes]:
-    """The topic's other source files (data files nbgrader copies next to the notebook); not notebooks."""
-    out = {}
-    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb" and not path.name.startswith("."):
-            out[path.name] = path.read_bytes()
-    return out
 
 
 def _record_names(db_url: str, course_id: str, names: dict) -> None:

@@ -73,11 +73,13 @@ class State:
         return entry.get("feedback") != entry.get("digest") or entry.get("feedback_grades") != grades
 
 
-def digest(notebooks: dict[str, bytes], timestamp: str | None) -> str:
+def digest(notebooks: dict[str, bytes], timestamp: str | None, others: dict[str, bytes] | None = None) -> str:
     h = hashlib.sha256()
     for name in sorted(notebooks):
         h.update(name.encode() + b"\0" + str(len(notebooks[name])).encode() + b"\0" + notebooks[name])
     h.update(b"timestamp\0" + (timestamp or "").encode())
+    for name in sorted(others or {}):         # the student's other files (assignment.submitted_files)
+        h.update(b"file\0" + name.encode() + b"\0" + str(len(others[name])).encode() + b"\0" + others[name])
     return h.hexdigest()
 
 
@@ -88,7 +90,8 @@ class Plan:
     problems: list[str]                      # entries of submitted/ that were not used
 
 
-def read_submission(root: Path, student: str, topic: str, notebooks: list[str], cap: int) -> Job | str | None:
+def read_submission(root: Path, student: str, topic: str, notebooks: list[str], cap: int,
+                    others=None) -> Job | str | None:
     """The expected notebooks of submitted/<student>/<topic>/ (None: no such folder; str: why not).
     A notebook that is not one the grader can read (:mod:`nbcheck`: not JSON within the limits,
     metadata of the wrong type) makes the job's ``problem``: it fails with that reason, no sandbox."""
@@ -124,7 +127,12 @@ def read_submission(root: Path, student: str, topic: str, notebooks: list[str], 
     extra = [n for n, _ in entries if n not in expected]
     if [n for n in extra if n.endswith(".ipynb")]:
         notes.append("extra notebook ignored: " + ", ".join(sorted(n for n in extra if n.endswith(".ipynb"))[:10]))
-    job = Job(student, folder, "", digest(files, timestamp), files, timestamp or None, notes)
+    other_files = {}
+    if others is not None:        # (folder, base, skip) -> (the student's other files, notes)
+        other_files, more = others(folder, base, expected)
+        notes += more
+    job = Job(student, folder, "", digest(files, timestamp, other_files), files, timestamp or None, notes)
+    job.files = other_files
     for name in notebooks:
         if name in files:
             nb = nbcheck.read_notebook(f"{name}.ipynb", files[name])
@@ -135,7 +143,7 @@ def read_submission(root: Path, student: str, topic: str, notebooks: list[str], 
 
 
 def plan(root: Path, topic: str, notebooks: list[str], state: State, *, force: bool = False,
-         students: list[str] | None = None, cap: int = 20 << 20, max_id: int = 64) -> Plan:
+         students: list[str] | None = None, cap: int = 20 << 20, max_id: int = 64, others=None) -> Plan:
     """Jobs for every submission that is new, changed, failed before, or forced."""
     base = Path(root) / "submitted"
     jobs, skipped, problems = [], [], []
@@ -154,7 +162,7 @@ def plan(root: Path, topic: str, notebooks: list[str], state: State, *, force: b
         if students and name not in students:
             continue
         try:
-            job = read_submission(root, name, topic, notebooks, cap)
+            job = read_submission(root, name, topic, notebooks, cap, others)
         except Exception as exc:      # the grader's own error: this student fails, the others are graded
             import traceback
             job = Job(name, base / name / topic, "", "", problem=f"grader error while reading the submission: "

@@ -9,6 +9,7 @@ import shutil
 import stat
 
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Unicode
 
 
 class DropClearedGradingMetadata(NbGraderPreprocessor):
@@ -16,10 +17,32 @@ class DropClearedGradingMetadata(NbGraderPreprocessor):
     earlier copy of a cell whose grade_id appears twice (a student copied a solution cell).
     nbgrader 0.9.6's OverwriteCells with ``add_missing_cells = True`` then fails on those empty
     dicts (KeyError 'grade_id' in add_missing_task_cells) and the whole submission is not graded.
-    Removing the empty dict makes the copy a plain code cell, which is what DeduplicateIds meant."""
+    Removing the empty dict makes the copy a plain code cell, which is what DeduplicateIds meant.
+
+    Likewise a cell whose grade_id the gradebook does not know (a cell copied from another version
+    of the assignment, or made by hand): OverwriteCells deletes its grade_id and then fails on it
+    (KeyError 'grade_id'); here it becomes a plain cell before that, as OverwriteCells meant."""
+
+    def preprocess(self, nb, resources):
+        self._known = None
+        info = resources.get("nbgrader") or {}
+        if info.get("db_url"):
+            from nbgrader.api import Gradebook, MissingEntry
+            with Gradebook(info["db_url"]) as gb:
+                try:
+                    source = gb.find_notebook(info["notebook"], info["assignment"])
+                    self._known = {c.name for c in source.source_cells}
+                except MissingEntry:
+                    self._known = None
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
-        if "nbgrader" in cell.metadata and not cell.metadata["nbgrader"]:
+        meta = cell.metadata.get("nbgrader")
+        if meta is not None and not meta:
+            del cell.metadata["nbgrader"]
+        elif isinstance(meta, dict) and self._known is not None and meta.get("grade_id") not in self._known \
+                and (meta.get("grade") or meta.get("solution") or meta.get("task") or meta.get("locked")):
+            self.log.warning("Cell %r is not one of the assignment's: graded as a plain cell", meta.get("grade_id"))
             del cell.metadata["nbgrader"]
         return cell, resources
 
@@ -58,23 +81,54 @@ class TrackedExecute(Execute):
             return None
 
 
-class ClearWorkdir(NbGraderPreprocessor):
-    """Right after the kernel is gone: remove from the notebook's folder everything the kernel may
-    have left there (files, folders, links, FIFOs), so that nbgrader, writing the executed notebook
-    and setting file permissions, acts only on what it writes itself (a link planted there would
-    otherwise be followed). Links are removed, never followed."""
+class KernelFolder(NbGraderPreprocessor):
+    """Right before the kernel starts: the kernel's working folder (``folder``, the one its sandbox
+    binds as its current folder) made afresh as a copy of the notebook's folder as nbgrader prepared
+    it (the assignment's files and folders, the student's own files, the notebooks graded so far),
+    as plain nbgrader's kernel finds it. The kernel never writes where nbgrader reads and writes:
+    what it leaves is removed with its copy (ClearWorkdir), and the next notebook of the assignment
+    gets a fresh copy again. Only regular files and folders are copied (nbgrader's own output)."""
+
+    folder = Unicode("", help="the kernel's working folder (empty: the kernel works in the notebook's folder)"
+                     ).tag(config=True)
 
     def preprocess(self, nb, resources):
-        path = (resources.get("metadata") or {}).get("path")
-        if path and os.path.isdir(path):
-            for name in os.listdir(path):
-                full = os.path.join(path, name)
-                try:
-                    st = os.lstat(full)
-                    if stat.S_ISDIR(st.st_mode):
-                        shutil.rmtree(full, ignore_errors=True)
-                    elif not (stat.S_ISREG(st.st_mode) and name == resources.get("unique_key", "") + ".ipynb"):
-                        os.unlink(full)
-                except OSError:
-                    pass
+        meta = resources.setdefault("metadata", {})
+        path = meta.get("path")
+        if not self.folder or not path:
+            return nb, resources
+        from coursekit.sandbox.workspace import remove_tree
+        if os.path.lexists(self.folder):
+            remove_tree(self.folder)
+        os.mkdir(self.folder, 0o700)
+        _copy_plain(path, self.folder)
+        resources["coursekit_notebook_path"] = path
+        meta["path"] = self.folder
+        return nb, resources
+
+
+def _copy_plain(src: str, dest: str) -> None:
+    for entry in os.scandir(src):
+        st = entry.stat(follow_symlinks=False)
+        target = os.path.join(dest, entry.name)
+        if stat.S_ISDIR(st.st_mode):
+            os.mkdir(target, 0o700)
+            _copy_plain(entry.path, target)
+        elif stat.S_ISREG(st.st_mode):
+            shutil.copyfile(entry.path, target, follow_symlinks=False)
+            os.chmod(target, 0o600)
+
+
+class ClearWorkdir(NbGraderPreprocessor):
+    """Right after the kernel is gone: its working folder (KernelFolder), with everything the kernel
+    left there (files, folders of any mode, links, FIFOs), is removed, links never followed, and
+    the notebook's folder, which the kernel never saw, is nbgrader's again."""
+
+    def preprocess(self, nb, resources):
+        original = resources.pop("coursekit_notebook_path", None)
+        if original is not None:
+            from coursekit.sandbox.workspace import remove_tree
+            meta = resources["metadata"]
+            remove_tree(meta["path"])
+            meta["path"] = original
         return nb, resources

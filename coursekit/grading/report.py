@@ -34,6 +34,7 @@ class Summary:
     import_problems: list[str] = field(default_factory=list)    # import: entries not imported
     problems: list[str] = field(default_factory=list)           # entries of submitted/ that were not used
     similarity: object | None = None                            # similarity.SimilarityReport (or None)
+    late: list[str] = field(default_factory=list)               # deadlines.summary_lines: who was late
 
     @property
     def problems_file(self) -> str:
@@ -86,14 +87,17 @@ class Summary:
                 lines.append(f"  FLAGGED {one_line(student, 64)} ({score:g}): " + one_line("; ".join(flags), 400))
         for student, reason in self.failed.items():
             lines.append(f"  FAILED {one_line(student, 64)}: {one_line(reason)}")
+        lines += [one_line(line, 300) for line in self.late]
         lines.append(f"mean score over {len(self.scores)} submissions: {self.mean_score:.2f} / {max_score:g}")
         if self.cell_fail_share:
-            lines.append("share of students who failed each graded cell:")
+            lines.append("share of students who failed each graded cell (of those it has a score for; "
+                         "manual cells awaiting a grade are not counted):")
             for cell, share in self.cell_fail_share.items():
                 lines.append(f"  {one_line(cell, 40):<30} {share:6.1%}")
         if self.similarity is not None:
             lines += self.similarity.text_lines()
         lines.append(f"isolation: {self.isolation}")
+        lines += self.worker_lines()
         for w in self.warnings:
             lines.append(f"warning: {one_line(w, 600)}")
         lines += _listed("submitted/: not used", self.problems, self.problems_file)
@@ -105,6 +109,26 @@ class Summary:
         if self.timings:
             lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items()))
         return _printable("\n".join(lines))
+
+    def worker_lines(self) -> list[str]:
+        """On a Dask cluster (--cluster): per worker, how many it graded and how many failed there, with
+        their commonest reason, so that a bad worker stands out; who graded whom is in the report."""
+        per: dict[str, list[JobResult]] = {}
+        for r in self.results.values():
+            if r.worker:
+                per.setdefault(r.worker, []).append(r)
+        if not per:
+            return []
+        lines = [f"graded on {len(per)} Dask worker(s) (who graded whom: grading_report_{self.topic}.csv, "
+                 "column worker):"]
+        for name, done in sorted(per.items()):
+            failed = [r.reason for r in done if r.status != "graded"]
+            line = f"  {one_line(name, 120)}: graded {len(done) - len(failed)}, failed {len(failed)}"
+            if failed:
+                common = max(set(failed), key=failed.count)
+                line += f" (most often: {one_line(common, 200)})"
+            lines.append(line)
+        return lines
 
     @property
     def has_problems(self) -> bool:
@@ -147,11 +171,13 @@ class Summary:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         similar = self.similarity.by_student() if self.similarity is not None else {}
-        w.writerow(["student", "flagged", "status", "score", "max_score", "reason", "flags", "notes", "similar_to"])
+        w.writerow(["student", "flagged", "status", "score", "max_score", "reason", "flags", "notes", "similar_to",
+                    "worker"])
         for row in self.rows():
             w.writerow([csv_cell(row.student), "yes" if row.flags else "", csv_cell(row.status), row.score,
                         row.max_score, csv_cell(row.reason), csv_cell("; ".join(row.flags)),
-                        csv_cell("; ".join(row.notes)), csv_cell(similar.get(row.student, ""))])
+                        csv_cell("; ".join(row.notes)), csv_cell(similar.get(row.student, "")),
+                        csv_cell(getattr(self.results.get(row.student), "worker", ""))])
         safeio.write_atomic(path, buf.getvalue().encode("utf-8", "backslashreplace"))
         return path
 

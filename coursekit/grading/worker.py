@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit.config import KitGrading, KitSandbox
-from coursekit.grading import diagnostics, nbcheck, safeio, sanitize
+from coursekit.grading import deadlines, diagnostics, nbcheck, safeio, sanitize
 from coursekit.grading.model import Grade, Job, JobResult, NotebookResult
 from coursekit.sandbox import Isolation, bwrap
 from coursekit.sandbox.runs import Run
@@ -52,6 +52,10 @@ class Context:
     scrub: list[str] = field(default_factory=list)          # host paths removed from outputs
     released_sources: set[str] = field(default_factory=set)  # the course's own cell sources
     kernelspec: dict | None = None                           # the released notebook's kernelspec
+    ignore: list[str] | None = None                          # CourseDirectory.ignore (files nbgrader skips)
+    kernelspecs: dict[str, dict | None] = field(default_factory=dict)   # notebook -> kernelspec nbgrader recorded
+    source_cells: dict[str, list] = field(default_factory=dict)  # notebook -> the gradebook's cells (tamper check)
+    deadlines: deadlines.Deadlines | None = None            # due date and extensions, read on the first job
 
 
 def _trusted_paths(ctx: Context) -> list[str]:
@@ -76,9 +80,14 @@ def kernel_settings(ctx: Context, mpl_dir: str, cgroup: bool) -> str:
 HOME = "/home/student"
 
 
+# what nbgrader sets while it autogrades (nbgrader.utils.setenv): notebooks may test for it
+NBGRADER_ENV = {"NBGRADER_EXECUTION": "autograde"}
+
+
 def kernel_environment(ctx: Context, cgroup: bool) -> dict[str, str]:
-    """The whole environment of a sandboxed student kernel."""
-    return bwrap.kernel_env(HOME, ctx.sandbox.kernel_threads, kernel_settings(ctx, bwrap.KIT_DIR + "/mpl", cgroup))
+    """The whole environment of a sandboxed student kernel (cold, and warm: see warm_kernels)."""
+    env = bwrap.kernel_env(HOME, ctx.sandbox.kernel_threads, kernel_settings(ctx, bwrap.KIT_DIR + "/mpl", cgroup))
+    return {**env, **NBGRADER_ENV}
 
 
 def warm_kernels(ctx: Context, cgroup: bool) -> bool:
@@ -126,16 +135,36 @@ def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
     os.chmod(path, mode)
 
 
+def _write_below(top: Path, rel: str, data: bytes) -> None:
+    """A file at the relative path ``rel`` (plain names only) under ``top``, its folders made."""
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"bad relative path {rel!r}")
+    folder = top
+    for part in parts[:-1]:
+        folder = folder / part
+        if not os.path.isdir(folder) or os.path.islink(folder):
+            os.mkdir(folder, 0o755)
+    _write(folder / parts[-1], data)
+
+
 def precheck(ctx: Context, job: Job) -> JobResult:
     """The result so far: notes from reading submitted/, flags from the static look, and a reason
     when the submission cannot be graded at all (then no sandbox is needed)."""
-    result = JobResult(job.student, job.digest, timestamp=job.timestamp, notes=list(job.notes), trace=job.trace)
+    result = JobResult(job.student, job.digest, timestamp=job.timestamp, notes=list(job.notes), trace=job.trace,
+                       graded=job.graded)
     try:
         early = diagnostics.precheck(ctx, job, result)
     except Exception as exc:     # the grader's own error: this submission fails, the run goes on
         early = diagnostics.unexpected(result, "checking the submission", exc)
     if early:
         result.reason = early
+    try:            # the student's extension (for the gradebook), and the late-penalty plugin's module
+        result.extension = deadlines.for_context(ctx).extension(job.student)
+    except deadlines.DeadlineError as exc:
+        result.reason = result.reason or str(exc)
+    except Exception as exc:
+        result.reason = result.reason or diagnostics.unexpected(result, "reading the deadlines", exc)
     return result
 
 
@@ -149,21 +178,26 @@ def prepare(ctx: Context, job: Job, name: str, jobs_dir: Path, base: str, uid: i
         d.mkdir(mode=0o755)
     for nb_name, data in job.notebooks.items():
         _write(inp / "submission" / f"{nb_name}.ipynb", data)
+    for rel, data in job.files.items():           # the student's other files (checked when read)
+        _write_below(inp / "submission", rel, data)
     if job.timestamp:
         _write(inp / "submission" / "timestamp.txt", job.timestamp.encode())
-    for fname, data in ctx.source_files.items():
-        _write(inp / "source" / fname, data)
+    for rel, data in ctx.source_files.items():
+        _write_below(inp / "source", rel, data)
     shutil.copyfile(ctx.template, inp / "gradebook.db")
     os.chmod(inp / "gradebook.db", 0o644)
     work = f"{base}/work/{name}"
-    job_json = {"topic": ctx.topic, "notebooks": ctx.notebooks, "course_id": ctx.course_id,
+    job_json = {"topic": ctx.topic, "notebooks": ctx.notebooks, "course_id": ctx.course_id, "ignore": ctx.ignore,
                 "nbgrader_config": ctx.nbgrader_config, "guard": ctx.guard,
-                "kernel_argv": kernel_argv(ctx, f"{work}/course/autograded/student/{ctx.topic}", f"{work}/rt", cgroup)}
+                "kernel_argv": kernel_argv(ctx, f"{work}/kernel", f"{work}/rt", cgroup)}
+    dl = deadlines.for_context(ctx)
+    job_json["extension_seconds"] = dl.extension(job.student)    # of the anonymous student (driver.py)
+    job_json["modules"] = dl.modules                             # the late-penalty plugin's, if the course's
     if warm_kernels(ctx, cgroup):
         job_json["warm"] = {"env": kernel_environment(ctx, cgroup), "cwd": f"{HOME}/{ctx.topic}"}
     if not ctx.isolation.isolated:
-        job_json["kernel_env"] = bwrap.kernel_env(f"{work}/home", ctx.sandbox.kernel_threads,
-                                                  kernel_settings(ctx, f"{base}/mpl", cgroup))
+        job_json["kernel_env"] = {**bwrap.kernel_env(f"{work}/home", ctx.sandbox.kernel_threads,
+                                                     kernel_settings(ctx, f"{base}/mpl", cgroup)), **NBGRADER_ENV}
     _write(inp / "job.json", json.dumps(job_json).encode())
     (jdir / "out").mkdir(mode=0o700)
     if uid is not None:
@@ -268,6 +302,9 @@ def _apply(ctx: Context, job: Job, jdir: Path, data: dict, result: JobResult, oo
             result.note(diagnostics.memory_error_note(ctx, ctx.isolation.limiter.kind != "rlimit"))
     if oom:
         result.note(diagnostics.memory_reason(ctx, None) + " (a process of the submission was stopped)")
+    result.late, late = deadlines.late_note(deadlines.for_context(ctx), job.student, job.timestamp,
+                                            sum(nb.penalty or 0.0 for nb in result.notebooks.values()))
+    result.note(late)
     result.status = "graded"
 
 
@@ -302,8 +339,9 @@ def _checked_scores(ctx: Context, name: str, raw: dict) -> NotebookResult | str:
     for cell, text in comments_in.items():
         if cell in ctx.comment_cells.get(name, set()):
             comments[cell] = None if text is None else sanitize.markdown(str(text)[:5000])
-    penalty = raw.get("penalty") or 0.0
+    penalty = raw.get("penalty")         # None as nbgrader leaves it where no penalty applies
     total = sum(cells.values())
-    if not isinstance(penalty, (int, float)) or not (0 <= penalty <= total):
+    if penalty is not None and (isinstance(penalty, bool) or not isinstance(penalty, (int, float))
+                                or not (0 <= penalty <= total)):
         return "impossible late penalty"
-    return NotebookResult(grades, comments, float(penalty))
+    return NotebookResult(grades, comments, None if penalty is None else float(penalty))

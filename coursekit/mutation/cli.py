@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from coursekit.paths import ROOT, check_topics, solution_notebook
+from coursekit.paths import ROOT, check_assignments, is_topic, not_a_topic, solution_notebook, topics as course_topics
 
 from .generator import OPERATORS, generate, sample
 from .report import EQUIVALENTS_FILE, load_equivalents, summarise, text_report, write_reports
@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m coursekit.mutation", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="Operators: " + "; ".join(f"{o.name}: {o.doc}" for o in OPERATORS.values()))
-    p.add_argument("topics", nargs="*", help="topics to test (default: all, one after the other)")
+    p.add_argument("topics", nargs="*", help="topics to test (default: all, one after the other); another "
+                                             "assignment of solutions/ is skipped with the reason")
     p.add_argument("--max-per-exercise", "-k", type=int, default=DEFAULT_MAX, metavar="K",
                    help="run at most K mutants per exercise, a deterministic sample spread over the operators "
                         "(default 0 = all). Reviewed equivalent mutants always run.")
@@ -48,7 +49,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    topics = check_topics(args.topics)
+    named = check_assignments(args.topics) if args.topics else course_topics()
+    for name in named:
+        if not is_topic(name):
+            print(f"{name}: skipped: {not_a_topic(name)}; mutation testing needs a topic's layout (one notebook, "
+                  "each answer between solution markers followed by its test cells) and its reviewed "
+                  f"equivalents in {EQUIVALENTS_FILE}", file=sys.stderr)
+    topics = [name for name in named if is_topic(name)]
     os.environ.setdefault("OMP_NUM_THREADS", "1")      # tiny models; the kernels inherit it
     equivalents = load_equivalents(args.equivalents)
     limit = args.max_per_exercise or None

@@ -39,13 +39,20 @@ KERNEL_NAME = "coursekit-sandbox"
 
 
 class _Records(logging.Handler):
+    """nbgrader's warnings and errors, formatted when they are logged: their arguments may be ORM
+    objects of a gradebook session that is closed later (nbgrader's "<submission> is N seconds late")."""
+
     def __init__(self):
-        super().__init__(logging.INFO)
-        self.records: list[logging.LogRecord] = []
+        super().__init__(logging.WARNING)
+        self.records: list[dict] = []
 
     def emit(self, record):
         if len(self.records) < 500:
-            self.records.append(record)
+            try:
+                message = record.getMessage()
+            except Exception as exc:       # a message that cannot be formatted is no reason to fail
+                message = f"{record.msg} (not formatted: {type(exc).__name__})"
+            self.records.append({"level": record.levelname, "message": message[:4000]})
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -59,12 +66,9 @@ def _course(job: dict) -> Path:
     topic = job["topic"]
     sub = course / "submitted" / STUDENT / topic
     sub.mkdir(parents=True)
-    for name in job["notebooks"]:
-        src = IN / "submission" / f"{name}.ipynb"
-        if src.exists():
-            shutil.copyfile(src, sub / f"{name}.ipynb")
-    if (IN / "submission" / "timestamp.txt").exists():
-        shutil.copyfile(IN / "submission" / "timestamp.txt", sub / "timestamp.txt")
+    # the notebooks, timestamp.txt and the student's other files (nbgrader copies those next to the
+    # notebooks, then the assignment's own files over them, but for Autograde.exclude_overwriting)
+    shutil.copytree(IN / "submission", sub, dirs_exist_ok=True)
     source = course / "source" / topic
     source.mkdir(parents=True)
     if (IN / "source").is_dir():
@@ -98,7 +102,7 @@ def _config(job: dict, course: Path):
     from traitlets.config import Config
     from nbgrader.converters import Autograde
     from coursekit.grading.integrity import CheckGuards, InsertGuards
-    from coursekit.grading.preprocessors import ClearWorkdir, TrackedExecute
+    from coursekit.grading.preprocessors import ClearWorkdir, KernelFolder, TrackedExecute
 
     cfg = Config(job["nbgrader_config"])
     cd = cfg.CourseDirectory
@@ -111,6 +115,8 @@ def _config(job: dict, course: Path):
     cd.assignment_id = job["topic"]
     cd.student_id = STUDENT
     cd.notebook_id = "*"
+    if job.get("ignore") is not None:
+        cd.ignore = list(job["ignore"])
     cfg.Execute.kernel_name = KERNEL_NAME
     # once every cell has run the notebook is complete: the kernel (and its sandbox) is ended, not
     # asked to save its history and run its exit handlers first
@@ -125,11 +131,30 @@ def _config(job: dict, course: Path):
         else list(Autograde.class_traits()["autograde_preprocessors"].default())
     names = [s if isinstance(s, str) else s.__name__ for s in steps]
     at = next(i for i, n in enumerate(names) if n.rsplit(".", 1)[-1] in ("Execute", "TrackedExecute"))
-    steps[at:at + 1] = [TrackedExecute, ClearWorkdir]
+    # the kernel works in a fresh copy of the notebook's folder (KernelFolder: the folder its sandbox
+    # binds), removed once it is gone (ClearWorkdir); nbgrader's own folder is never the kernel's
+    cfg.KernelFolder.folder = str(WORK / "kernel")
+    steps[at:at + 1] = [KernelFolder, TrackedExecute, ClearWorkdir]
     if job.get("guard", True):
-        steps[at:at + 2] = [InsertGuards, TrackedExecute, ClearWorkdir, CheckGuards]
+        steps[at:at + 3] = [KernelFolder, InsertGuards, TrackedExecute, ClearWorkdir, CheckGuards]
     cfg.Autograde.autograde_preprocessors = steps
+    cfg.Autograde.sanitize_preprocessors = _sanitize_steps(cfg)
     return cfg
+
+
+def _sanitize_steps(cfg) -> list:
+    """nbgrader's sanitizing steps as the course set them, with the kit's DropClearedGradingMetadata
+    right after DeduplicateIds where the course did not name it (nbgrader's OverwriteCells fails a
+    submission with a copied or unknown graded cell: KeyError 'grade_id')."""
+    from nbgrader.converters import Autograde
+    from coursekit.grading.preprocessors import DropClearedGradingMetadata
+    steps = list(cfg.Autograde.sanitize_preprocessors) if "sanitize_preprocessors" in cfg.get("Autograde", {}) \
+        else list(Autograde.class_traits()["sanitize_preprocessors"].default())
+    names = [(s if isinstance(s, str) else s.__name__).rsplit(".", 1)[-1] for s in steps]
+    if "DropClearedGradingMetadata" not in names:
+        at = names.index("DeduplicateIds") + 1 if "DeduplicateIds" in names else 0
+        steps.insert(at, DropClearedGradingMetadata)
+    return steps
 
 
 def _scores(course: Path, job: dict) -> dict:
@@ -146,6 +171,26 @@ def _scores(course: Path, job: dict) -> dict:
     return out
 
 
+def _deadline(job: dict, course: Path) -> None:
+    """The anonymous student's extension in the job's gradebook copy, where nbgrader keeps it (on the
+    submission: Gradebook.grant_extension), and the course's late-penalty plugin module importable
+    (c.AssignLatePenalties.plugin_class; nbgrader imports it from the course root, which is not here)."""
+    modules = job.get("modules") or {}
+    for rel, text in modules.items():
+        path = WORK / "modules" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    if modules:
+        sys.path.insert(0, str(WORK / "modules"))
+    seconds = job.get("extension_seconds")
+    if seconds:
+        from nbgrader.api import Gradebook
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", job["course_id"]) as gb:
+            gb.update_or_create_student(STUDENT)
+            gb.update_or_create_submission(job["topic"], STUDENT)
+            gb.grant_extension(job["topic"], STUDENT, minutes=seconds / 60)
+
+
 def run(job: dict) -> dict:
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
@@ -155,6 +200,7 @@ def run(job: dict) -> dict:
     course = _course(job)
     _kernel_spec(job)
     cfg = _config(job, course)
+    _deadline(job, course)
     logger = logging.getLogger("coursekit.driver")
     logger.propagate = False
     handler = _Records()
@@ -172,8 +218,7 @@ def run(job: dict) -> dict:
         result["failure"] = {"exception": f"{type(exc).__name__}: {exc}"[:2000]}
     if TrackedExecute.current is not None or TrackedExecute.kernel_exit is not None:
         result["execution"] = {"cell": TrackedExecute.current, "kernel_exit": TrackedExecute.kernel_exit}
-    result["log"] = [{"level": r.levelname, "message": r.getMessage()[:4000]} for r in handler.records
-                     if r.levelno >= logging.WARNING][-200:]
+    result["log"] = handler.records[-200:]
     for name, found in FINDINGS.items():
         result["integrity"][name] = {"flags": found.flags, "notes": found.notes, "zeroed": found.zeroed,
                                      "stderr_kept": found.stderr_kept}

@@ -155,6 +155,9 @@ class Guard:
         self.pub = shell.display_pub
         self.user_builtins = shell.user_ns.get("__builtins__")
         self.builtins_dict = dict(vars(self._builtins))
+        # names IPython itself puts in the notebook's namespace over a builtin (its own open()): the
+        # notebook's value at start, which the tests may use as it is
+        self.initial_names = {n: v for n, v in shell.user_ns.items() if n in self.builtins_dict}
         self.cell_prefix = None
         shell.events.register("post_run_cell", self._post_run_cell)
         self.callbacks["post_run_cell"] = list(shell.events.callbacks["post_run_cell"])
@@ -422,12 +425,18 @@ class Guard:
             if name not in ns:
                 continue
             value = ns[name]
+            initial = self.initial_names.get(name, _MISSING)
+            if value is initial:
+                continue                  # IPython's own (its open()), there before any student code
             if name in self.builtins_dict and value is not self.builtins_dict[name]:
                 if callable(value):
                     found.append(f"the notebook redefined the builtin {name}() that the tests use")
                 else:
                     notes.append(f"a variable named {name} hid the builtin the tests use: removed before the tests")
-                del ns[name]
+                if initial is _MISSING:
+                    del ns[name]
+                else:
+                    ns[name] = initial
             elif name in ALIASES and ALIASES[name] in self.modules and value is not self.modules[ALIASES[name]] \
                     and (isinstance(value, types.ModuleType) or name in ("torch", "np", "numpy")):
                 found.append(f"the notebook's {name} is not the real {ALIASES[name]} module")

@@ -92,7 +92,8 @@ def preload(names: list) -> tuple:
 def parse_sources(names: list) -> list:
     """Parse, once, the source of these modules the way IPython's tracebacks do (stack_data, cached by
     file name): the first failing check in a kernel otherwise spends 0.25 s of CPU parsing
-    utils/checks.py to show one frame of it. Only a cache is filled; nothing a kernel can tell."""
+    utils/checks to show one frame of it. A package's loaded submodules are parsed too. Only a cache is
+    filled; nothing a kernel can tell."""
     if not names:
         return []
     try:
@@ -101,13 +102,14 @@ def parse_sources(names: list) -> list:
         return []
     done = []
     for name in names:
-        path = getattr(sys.modules.get(name), "__file__", None)
-        if not path:
-            continue
+        paths = [getattr(module, "__file__", None) for sub, module in list(sys.modules.items())
+                 if sub == name or sub.startswith(name + ".")]
         try:
-            source = stack_data.Source.for_filename(path)
-            source.tree, source.asttokens(), source.pieces, source.tokens_by_lineno
-            done.append(name)
+            for path in filter(None, paths):
+                source = stack_data.Source.for_filename(path)
+                source.tree, source.asttokens(), source.pieces, source.tokens_by_lineno
+            if any(paths):
+                done.append(name)
         except Exception:  # noqa: BLE001 - a cache we could not fill is filled in the kernel, as usual
             pass
     return done

@@ -1,6 +1,8 @@
 """Static checks of the solution notebooks' conventions (docs/DESIGN.md, "Conventions").
 
-Reads the stored notebooks only (no kernel): fast enough to run on every change.
+Reads the stored notebooks only (no kernel): fast enough to run on every change. The conventions are
+the course's: they apply to its topics (solutions/NN_name/NN_name.ipynb); any other assignment of
+solutions/ is skipped with the reason.
 """
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ import re
 import pytest
 
 from coursekit.notebook import read
-from coursekit.paths import solution_notebook, topics
+from coursekit.paths import assignments, is_topic, not_a_topic, solution_notebook
 
-TOPICS = topics()
+ASSIGNMENTS = assignments()
 MAX_TAGGED = 3  # nbval-ignore-output is for volatile output (progress bars, timings): keep such cells few
 IGNORE_TAG = "nbval-ignore-output"
 
@@ -58,9 +60,11 @@ def _loc(topic, i, cell) -> str:
     return f"{topic} cell {i} ({first[:50]!r})"
 
 
-@pytest.fixture(params=TOPICS or [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks in solutions/"))])
+@pytest.fixture(params=ASSIGNMENTS or [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks in solutions/"))])
 def notebook(request):
     topic = request.param
+    if not is_topic(topic):
+        pytest.skip(not_a_topic(topic))
     return topic, read(solution_notebook(topic))
 
 

@@ -11,9 +11,11 @@ import nbformat
 import pytest
 
 from coursekit import bundle, notebook
-from coursekit.paths import solution_notebook, topics
+from coursekit.paths import ROOT, assignments, notebooks, solution_notebook, topics
 
 TOPICS = topics()
+#: Every notebook of every assignment in solutions/ (course topics and any other).
+SOURCES = [p for a in assignments() for p in notebooks(a)]
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +25,13 @@ def built(tmp_path_factory) -> Path:
 
 def test_bundle_holds_what_students_need(built):
     names = set(zipfile.ZipFile(built).namelist())
-    for topic in TOPICS:
-        assert f"notebooks/{topic}/{topic}.ipynb" in names
-    for needed in ("utils/__init__.py", "utils/checks.py", "utils/plotting.py", "utils/pyproject.toml",
-                   "utils/_data/mnist_sample.npz", "etc/jupyter-student/labconfig/page_config.json",
+    for assignment in assignments():   # every notebook of every assignment, and its other files (data/)
+        for path in (ROOT / "solutions" / assignment).rglob("*"):
+            if path.is_file() and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts):
+                name = f"notebooks/{path.relative_to(ROOT / 'solutions').as_posix()}"
+                assert name in names, f"{name} is missing from the bundle"
+    for needed in ("utils/__init__.py", "utils/checks/__init__.py", "utils/checks/rules.py", "utils/plotting.py",
+                   "utils/pyproject.toml", "utils/_data/mnist_sample.npz", "etc/jupyter-student/labconfig/page_config.json",
                    "etc/jupyter-student/jupyter_server_config.json",
                    "README.md", "LICENSE", "environment.yml", "pyproject.toml", "requirements.lock"):
         assert needed in names, f"{needed} is missing from the bundle"
@@ -43,8 +48,8 @@ def test_bundle_holds_no_solution_no_hidden_test_no_tooling(built):
     assert not top & {"solutions", "tests", "coursekit", "benchmarks", "nbgrader_config.py", "docs", "Makefile"}
     assert not [n for n in names if n.startswith("utils/") and ("grading" in n or "sandbox" in n)]
     hidden, public = set(), set()
-    for topic in TOPICS:
-        lines = notebook.split_lines(solution_notebook(topic))
+    for path in SOURCES:
+        lines = notebook.split_lines(path)
         hidden |= lines[notebook.BEGIN_HIDDEN_TESTS]
         public |= lines["public"]
     hidden = notebook.specific(hidden - public)  # lines of hidden tests that no topic shows openly
@@ -57,8 +62,8 @@ def test_bundle_holds_no_solution_no_hidden_test_no_tooling(built):
             if name.endswith(".ipynb"):
                 nb = nbformat.reads(data.decode(), as_version=4)
                 lines = {line.strip() for c in nb.cells for line in c.source.splitlines()}
-                topic = Path(name).parts[1]
-                solution = notebook.private_lines(solution_notebook(topic), kinds=(notebook.BEGIN_SOLUTION,))
+                source = ROOT / "solutions" / Path(name).relative_to("notebooks")
+                solution = notebook.private_lines(source, kinds=(notebook.BEGIN_SOLUTION,))
                 assert not (solution & lines), f"{name} shows its solutions: {sorted(solution & lines)[:3]}"
             elif name.endswith((".py", ".md", ".txt", ".toml", ".yml", ".json", ".lock")):
                 lines = {line.strip() for line in data.decode().splitlines()}

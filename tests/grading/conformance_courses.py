@@ -1,0 +1,375 @@
+"""The courses of the conformance suite (tests/grading/test_conformance.py), built in a folder each.
+
+nbgrader's own autograde fixtures, read from the installed nbgrader (``nbgrader/tests/apps/files/``) and
+set up as ``nbgrader/tests/apps/test_nbgrader_autograde.py`` sets each one up (source, submissions,
+timestamps, due date, configuration); its documentation course (``nbgrader/docs/source/user_guide/``);
+and the kit's own scenarios for what those lack (three notebooks with data/ and images/ folders,
+late and very late submissions with each penalty method, extensions per student, an R notebook).
+Several of nbgrader's tests that share a source notebook and configuration share one course here,
+each keeping its own students.
+"""
+from __future__ import annotations
+
+import datetime
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+import nbgrader
+
+from coursekit.nbgrader_run import nbgrader as run_nbgrader
+
+FILES = Path(nbgrader.__file__).parent / "tests" / "apps" / "files"
+USER_GUIDE = Path(nbgrader.__file__).parent / "docs" / "source" / "user_guide"
+DUE = "2015-02-02 14:58:23.948203 America/Los_Angeles"
+A = "ps1"
+
+
+def at(hours: float) -> str:
+    """A submission time ``hours`` after the due date, written as nbgrader's tests write them."""
+    due = datetime.datetime(2015, 2, 2, 14, 58, 23, 948203)
+    return (due + datetime.timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M:%S.%f") + " America/Los_Angeles"
+
+
+@dataclass
+class Course:
+    root: Path
+    config: list[str] = field(default_factory=list)
+
+    def copy(self, name: str, *dest: str) -> None:
+        path = self.root.joinpath(*dest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FILES / name, path)
+
+    def file(self, text: str | bytes, *dest: str) -> None:
+        path = self.root.joinpath(*dest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text, encoding="utf-8")
+
+    def source(self, name: str, notebook: str = "p1") -> None:
+        self.copy(name, "source", A, f"{notebook}.ipynb")
+
+    def submit(self, student: str, name: str | None = None, notebook: str = "p1", timestamp: str | None = None) -> None:
+        if name is not None:
+            self.copy(name, "submitted", student, A, f"{notebook}.ipynb")
+        else:
+            (self.root / "submitted" / student / A).mkdir(parents=True, exist_ok=True)
+        if timestamp is not None:
+            self.file(timestamp, "submitted", student, A, "timestamp.txt")
+
+    def empty(self, *dest: str, kernel: str | None = None) -> None:
+        """nbgrader's tests' ``_empty_notebook``."""
+        nb = nbformat.v4.new_notebook()
+        if kernel is not None:
+            nb.metadata.kernelspec = {"display_name": "kernel", "language": kernel, "name": kernel}
+        path = self.root.joinpath(*dest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(path))
+
+    def generate(self, *args: str, duedate: str | None = DUE, extensions: dict[str, float] | None = None) -> None:
+        """The configuration, ``nbgrader generate_assignment``, then the due date and the students'
+        extensions in the gradebook (where nbgrader keeps them)."""
+        self.file("c = get_config()  # noqa: F821\n" + "\n".join(self.config) + "\n", "nbgrader_config.py")
+        run_nbgrader("generate_assignment", A, "--force", *args, root=self.root)
+        from nbgrader.api import Gradebook
+        from nbgrader.utils import parse_utc
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+            if duedate:
+                gb.update_or_create_assignment(A, duedate=parse_utc(duedate))
+            for student, hours in (extensions or {}).items():
+                gb.update_or_create_student(student)
+                gb.update_or_create_submission(A, student, extension=datetime.timedelta(hours=hours))
+
+
+# --- nbgrader's autograde fixtures, as its tests set them up ---------------------------------------
+
+def unchanged_source(c: Course):
+    """Every test of nbgrader's whose source is submitted-unchanged.ipynb alone, each with its own students
+    (prefixed where two tests use the same name): test_grade and test_showtraceback_exploit (foo, bar,
+    spam, eggs), test_grade_timestamp, test_grade_empty_timestamp and test_late_submission_penalty_none
+    (the default method: late_*, early_*, ontime, empty_ts, invalid_ts), test_grade_overwrite_files and
+    _subdirs (overwrite), test_skip_extra_notebooks (extra), test_student_id_exclude (excluded_*); and the
+    kit's own: very late, and two students with extensions, one of them still late."""
+    c.config += ["c.Execute.timeout = None",
+                 'c.Autograde.exclude_overwriting = {"ps1": ["helper.py", "subdir/helper.py"]}',
+                 "c.CourseDirectory.student_id_exclude = 'excluded_bar,excluded_baz'"]
+    c.source("submitted-unchanged.ipynb")
+    for folder in ((), ("subdir",)):
+        c.file("some,data\n", "source", A, *folder, "data.csv")
+        c.file("print('hello!')\n", "source", A, *folder, "helper.py")
+    c.generate(extensions={"extended": 4, "extended_late": 1})
+    c.submit("foo", "submitted-unchanged.ipynb")
+    c.submit("bar", "submitted-changed.ipynb")
+    c.submit("spam", "submitted-cheat-attempt.ipynb")
+    c.submit("eggs", "submitted-cheat-attempt-alternative.ipynb")
+    c.submit("late_foo", "submitted-unchanged.ipynb", timestamp=at(1))
+    c.submit("early_bar", "submitted-changed.ipynb", timestamp=at(-24))
+    c.submit("ontime", "submitted-unchanged.ipynb", timestamp=DUE)
+    c.submit("empty_ts", "submitted-unchanged.ipynb", timestamp="")
+    c.submit("invalid_ts", "submitted-changed.ipynb", timestamp="But I want to be a timestamp string :(")
+    _late_students(c)
+    c.submit("overwrite", "submitted-unchanged.ipynb", timestamp=at(1))
+    for folder in ((), ("subdir",)):
+        c.file("some,other,data\n", "submitted", "overwrite", A, *folder, "data.csv")
+        c.file("print('this is different!')\n", "submitted", "overwrite", A, *folder, "helper.py")
+    c.submit("extra", "submitted-changed.ipynb")
+    c.copy("submitted-unchanged.ipynb", "submitted", "extra", A, "p1 copy.ipynb")
+    c.submit("excluded_foo", "submitted-unchanged.ipynb")
+    c.submit("excluded_bar", "submitted-changed.ipynb")
+    c.submit("excluded_baz", "submitted-changed.ipynb")
+
+
+def _late_students(c: Course):
+    c.submit("verylate", "submitted-changed.ipynb", timestamp=at(24 * 9 + 5))
+    c.submit("extended", "submitted-changed.ipynb", timestamp=at(3))
+    c.submit("extended_late", "submitted-changed.ipynb", timestamp=at(3))
+
+
+def autotests(c: Course):
+    """test_grade_autotest, test_grade_hashed_autotest, test_grade_complex_autotest and
+    test_hidden_tests_autotest, one notebook each of one assignment (autotests.yml in the course root)."""
+    c.config.append('c.ClearSolutions.code_stub = dict(python="# YOUR CODE HERE")')
+    c.copy("autotests.yml", "autotests.yml")
+    for nb in ("simple", "hashed", "multi", "hidden"):
+        c.source(f"autotest-{nb}.ipynb", nb)
+    c.generate()
+    for nb in ("simple", "hashed", "multi"):
+        c.submit("foo", f"autotest-{nb}-unchanged.ipynb", nb)
+        c.submit("bar", f"autotest-{nb}-changed.ipynb", nb)
+    c.submit("foo", "autotest-hidden-unchanged.ipynb", "hidden")
+    c.submit("bar", "autotest-hidden-changed-wrong.ipynb", "hidden")
+    c.submit("baz", "autotest-hidden-changed-right.ipynb", "hidden")
+
+
+def hidden_tests_single_notebook(c: Course):
+    c.config.append('c.ClearSolutions.code_stub = dict(python="# YOUR CODE HERE")')
+    c.source("test-hidden-tests.ipynb")
+    c.generate()
+    (c.root / "submitted" / "foo" / A).mkdir(parents=True)
+    shutil.copy(c.root / "release" / A / "p1.ipynb", c.root / "submitted" / "foo" / A / "p1.ipynb")
+
+
+def late_zero(c: Course):
+    """test_late_submission_penalty_zero, with the kit's own late students."""
+    c.config.append("c.LateSubmissionPlugin.penalty_method = 'zero'")
+    c.source("submitted-unchanged.ipynb")
+    c.generate(extensions={"extended": 4, "extended_late": 1})
+    c.submit("foo", "submitted-unchanged.ipynb", timestamp=DUE)
+    c.submit("bar", "submitted-changed.ipynb", timestamp=at(1))
+    _late_students(c)
+
+
+LATE_PLUGIN = '''
+from __future__ import division
+from nbgrader.plugins import BasePlugin
+
+
+class SubMarks(BasePlugin):
+    def late_submission_penalty(self, student_id, score, total_seconds_late):
+        """Penalty of 1 mark per hour late"""
+        hours_late = total_seconds_late / 3600
+        return round(hours_late, 0)
+'''
+
+
+def late_plugin(c: Course):
+    """test_late_submission_penalty_plugin, with the plugin of nbgrader's documentation (late.SubMarks,
+    in the course root) and the kit's own late students."""
+    c.file(LATE_PLUGIN, "late.py")
+    c.config.append("c.AssignLatePenalties.plugin_class = 'late.SubMarks'")
+    c.source("submitted-unchanged.ipynb")
+    c.generate(extensions={"extended": 4, "extended_late": 1})
+    c.submit("foo", "submitted-unchanged.ipynb", timestamp=at(4))
+    c.submit("bar", "submitted-changed.ipynb", timestamp=at(1))
+    _late_students(c)
+
+
+def execution(c: Course):
+    """test_side_effects, test_grade_with_validating_envvar, test_autograde_timeout (the 2 s limit) and
+    test_infinite_loop, one notebook each of one assignment, with a 2 s cell time limit."""
+    c.config.append("c.Execute.timeout = 2")
+    names = {"side_effects": "side-effects.ipynb", "validating": "validating-environment-variable.ipynb",
+             "timeout": "timeout.ipynb", "infinite_loop": "infinite-loop.ipynb"}
+    for nb, name in names.items():
+        c.source(name, nb)
+    c.generate()
+    for nb, name in names.items():
+        c.submit("foo", name, nb)
+
+
+def grade_missing_notebook(c: Course):
+    c.source("submitted-unchanged.ipynb", "p1")
+    c.source("submitted-unchanged.ipynb", "p2")
+    c.generate()
+    c.submit("foo", "submitted-changed.ipynb")
+
+
+def failures(c: Course):
+    """test_handle_failure (foo, bar) and test_missing_files (only_p1; empty: a folder without notebooks)."""
+    c.empty("source", A, "p1.ipynb")
+    c.empty("source", A, "p2.ipynb")
+    c.generate()
+    c.empty("submitted", "bar", A, "p1.ipynb")
+    c.copy("test.ipynb", "submitted", "bar", A, "p2.ipynb")
+    c.empty("submitted", "foo", A, "p1.ipynb")
+    c.empty("submitted", "foo", A, "p2.ipynb")
+    c.empty("submitted", "only_p1", A, "p1.ipynb")
+    c.submit("empty")
+
+
+def kernelspecs(c: Course):
+    """test_missing_source_kernelspec (p1: no kernelspec in the source; bar submits it as 'blarg') and
+    test_incorrect_submitted_kernelspec (p2: 'python' in the source, submitted as 'blah')."""
+    c.config.append("c.ClearSolutions.code_stub = {'python': '## Answer', 'blah': '## Answer'}")
+    c.empty("source", A, "p1.ipynb")
+    c.empty("source", A, "p2.ipynb", kernel="python")
+    c.generate()
+    c.empty("submitted", "foo", A, "p1.ipynb", kernel="python")
+    c.empty("submitted", "foo", A, "p2.ipynb", kernel="blah")
+    c.empty("submitted", "bar", A, "p1.ipynb", kernel="blarg")
+    c.empty("submitted", "bar", A, "p2.ipynb", kernel="python")
+
+
+# --- nbgrader's documentation course ---------------------------------------------------------------
+
+DOCS_GENERATE = ("--IncludeHeaderFooter.header=source/header.ipynb",)
+
+
+def docs_course(c: Course):
+    """The user guide's ps1 with its two example students, generated as the guide does
+    (``nbgrader generate_assignment "ps1" --IncludeHeaderFooter.header=source/header.ipynb --force``);
+    the guide sets no due date."""
+    shutil.copytree(USER_GUIDE / "source" / A, c.root / "source" / A)
+    shutil.copy(USER_GUIDE / "source" / "header.ipynb", c.root / "source" / "header.ipynb")
+    c.generate(*DOCS_GENERATE, duedate=None)
+    for student in ("bitdiddle", "hacker"):
+        shutil.copytree(USER_GUIDE / "submitted" / student / A, c.root / "submitted" / student / A)
+
+
+# --- the kit's own scenarios -----------------------------------------------------------------------
+
+def _cell(kind: str, source: str, gid: str | None = None, points: float | None = None, solution=False,
+          locked=False, task=False):
+    cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
+    if gid:
+        cell.metadata["nbgrader"] = {"grade": points is not None and not task, "grade_id": gid, "locked": locked,
+                                     "schema_version": 3, "solution": solution, "task": task}
+        if points is not None:
+            cell.metadata["nbgrader"]["points"] = points
+    return cell
+
+
+def _notebook(cells, kernel=("python3", "python", "Python 3 (ipykernel)")) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": kernel[0], "language": kernel[1], "display_name": kernel[2]},
+                   "language_info": {"name": kernel[1]}}
+    nb.cells = cells
+    return nb
+
+
+def _answers(c: Course, student: str, notebook: str, answers: dict[str, str], timestamp: str | None = None):
+    """The released notebook with the answer cells ``answers`` (grade_id -> source) filled in."""
+    nb = nbformat.read(str(c.root / "release" / A / f"{notebook}.ipynb"), as_version=4)
+    for cell in nb.cells:
+        gid = (cell.metadata.get("nbgrader") or {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    path = c.root / "submitted" / student / A / f"{notebook}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    if timestamp is not None:
+        c.file(timestamp, "submitted", student, A, "timestamp.txt")
+
+
+def three_notebooks(c: Course):
+    """Three notebooks that read files of the assignment's data/ and images/ folders (in answers and in
+    test cells), with a manually graded answer and a task cell; students: all right, partly right with a
+    notebook missing, and the released versions untouched."""
+    png = (USER_GUIDE / "source" / A / "jupyter.png").read_bytes()
+    width = int.from_bytes(png[16:20], "big")
+    c.file("1,2\n3,4\n5,6\n", "source", A, "data", "values.csv")
+    c.file(png, "source", A, "images", "logo.png")
+    load = "def load():\n    ### BEGIN SOLUTION\n    with open('data/values.csv') as f:\n" \
+           "        return [[int(v) for v in line.split(',')] for line in f]\n    ### END SOLUTION"
+    nbformat.write(_notebook([
+        _cell("markdown", "# Loading data"),
+        _cell("code", load, "load", solution=True),
+        _cell("code", "assert load()[0] == [1, 2]", "load_visible", 1, locked=True),
+        _cell("code", "with open('data/values.csv') as f:\n    rows = f.read().split()\n"
+                      "assert load() == [[int(v) for v in r.split(',')] for r in rows]", "load_hidden", 2, locked=True),
+    ]), str(c.root / "source" / A / "loading.ipynb"))
+    nbformat.write(_notebook([
+        _cell("code", "def png_width(path):\n    ### BEGIN SOLUTION\n    with open(path, 'rb') as f:\n"
+                      "        return int.from_bytes(f.read()[16:20], 'big')\n    ### END SOLUTION", "width", solution=True),
+        _cell("code", f"assert png_width('images/logo.png') == {width}", "width_test", 3, locked=True),
+        _cell("markdown", "Describe the image.\n\n### BEGIN SOLUTION\nThe Jupyter logo.\n### END SOLUTION",
+              "describe", 2, solution=True),
+    ]), str(c.root / "source" / A / "images.ipynb"))
+    nbformat.write(_notebook([
+        _cell("code", "import os\ntotal = None\n### BEGIN SOLUTION\ntotal = sum(map(len, os.listdir('data')))\n"
+                      "### END SOLUTION", "total", solution=True),
+        _cell("code", "assert total == len('values.csv')", "total_test", 1, locked=True),
+        _cell("markdown", "Plot the values (graded by hand).", "plot_task", 2, locked=True, task=True),
+    ]), str(c.root / "source" / A / "summary.ipynb"))
+    c.generate()
+    right_load = load.replace("    ### BEGIN SOLUTION\n", "").replace("\n    ### END SOLUTION", "")
+    right_width = "def png_width(path):\n    with open(path, 'rb') as f:\n        return int.from_bytes(f.read()[16:20], 'big')"
+    _answers(c, "right", "loading", {"load": right_load})
+    _answers(c, "right", "images", {"width": right_width, "describe": "The Jupyter logo."})
+    _answers(c, "right", "summary", {"total": "import os\ntotal = sum(map(len, os.listdir('data')))"})
+    _answers(c, "partial", "loading", {"load": right_load.replace("int(v)", "v")})
+    _answers(c, "partial", "images", {"width": "def png_width(path):\n    return 0"})
+    for nb in ("loading", "images", "summary"):
+        _answers(c, "blank", nb, {})
+
+
+def r_kernel(c: Course):
+    """An assignment written in R (kernel ``ir``); nbgrader generates it with its R code stub."""
+    nb = _notebook([
+        _cell("code", "square <- function(x) {\n  ### BEGIN SOLUTION\n  x * x\n  ### END SOLUTION\n}", "square",
+              solution=True),
+        _cell("code", "stopifnot(square(3) == 9)", "square_test", 2, locked=True),
+    ], kernel=("ir", "R", "R"))
+    (c.root / "source" / A).mkdir(parents=True)
+    nbformat.write(nb, str(c.root / "source" / A / "p1.ipynb"))
+    c.generate()
+    _answers(c, "foo", "p1", {"square": "square <- function(x) {\n  x * x\n}"})
+
+
+@dataclass(frozen=True)
+class Scenario:
+    build: Callable[[Course], None]
+    origin: str                          # where it comes from: an nbgrader test, its docs, or the kit's own
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "unchanged_source": Scenario(unchanged_source, "nbgrader: test_grade, test_showtraceback_exploit, "
+                                 "test_grade_timestamp, test_grade_empty_timestamp, test_late_submission_penalty_none, "
+                                 "test_grade_overwrite_files(_subdirs), test_skip_extra_notebooks, "
+                                 "test_student_id_exclude; the kit's: very late, extensions"),
+    "autotests": Scenario(autotests, "nbgrader: test_grade_autotest, test_grade_hashed_autotest, "
+                                     "test_grade_complex_autotest, test_hidden_tests_autotest"),
+    "hidden_tests_single_notebook": Scenario(hidden_tests_single_notebook, "nbgrader: test_hidden_tests_single_notebook"),
+    "late_zero": Scenario(late_zero, "nbgrader: test_late_submission_penalty_zero; the kit's: very late, extensions"),
+    "late_plugin": Scenario(late_plugin, "nbgrader: test_late_submission_penalty_plugin with its docs' plugin; "
+                                         "the kit's: very late, extensions"),
+    "execution": Scenario(execution, "nbgrader: test_side_effects, test_grade_with_validating_envvar, "
+                                     "test_autograde_timeout, test_infinite_loop"),
+    "grade_missing_notebook": Scenario(grade_missing_notebook, "nbgrader: test_grade_missing_notebook"),
+    "failures": Scenario(failures, "nbgrader: test_handle_failure, test_missing_files"),
+    "kernelspecs": Scenario(kernelspecs, "nbgrader: test_missing_source_kernelspec, "
+                                         "test_incorrect_submitted_kernelspec"),
+    "docs_course": Scenario(docs_course, "nbgrader's user guide: ps1, bitdiddle and hacker"),
+    "three_notebooks": Scenario(three_notebooks, "the kit's: three notebooks, data/ and images/"),
+    "r_kernel": Scenario(r_kernel, "the kit's: a notebook in R"),
+}
+
+
+def build(name: str, root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    SCENARIOS[name].build(Course(root))
+    return root
+
+
