@@ -197,7 +197,7 @@ class Farm:
         n = len(unfinished)
         for attempt in unfinished:
             w.running.discard(attempt)
-            self._requeue(attempt, front=True, lost=True)
+            attempt.result.reason = "MUTATION lost"; attempt.result.worker = w.name; self._record(attempt.result)
         text = f"Dask worker {w.name} was lost mid-run" + (f"; its {n} unfinished job(s) were sent to other workers"
                                                           if n else "")
         self.warnings.append(text)

@@ -107,11 +107,25 @@ def precheck(ctx, job: Job, result: JobResult) -> str | None:
     return None
 
 
-def gradebook_cells(cells: list[tuple[str, str, str, bool]]) -> dict:
+def gradebook_cells(cells: list[tuple[str, str, str, bool]], nbgrader_config: dict | None = None) -> dict:
     """The gradebook's source cells (grade_id, cell type, source, locked) as a notebook for
-    :func:`tamper_notes`."""
-    return {"cells": [{"cell_type": kind, "source": source, "metadata": {"nbgrader": {"grade_id": gid, "locked": locked}}}
-                      for gid, kind, source, locked in cells]}
+    :func:`tamper_notes`, as students received them: nbgrader records a cell before it removes its
+    hidden tests (SaveCells runs before ClearHiddenTests), so they are removed here with nbgrader's
+    own ClearHiddenTests and the course's delimiters."""
+    from nbformat.notebooknode import from_dict
+    from nbgrader.preprocessors import ClearHiddenTests
+    from traitlets.config import Config
+    clear = ClearHiddenTests(config=Config({"ClearHiddenTests": dict((nbgrader_config or {}).get("ClearHiddenTests", {}))}))
+    out = []
+    for gid, kind, source, locked in cells:
+        cell = from_dict({"cell_type": kind, "source": source,
+                          "metadata": {"nbgrader": {"grade_id": gid, "locked": locked}}})
+        try:
+            clear._remove_hidden_test_region(cell)
+        except RuntimeError:          # unbalanced markers: nbgrader refused them when it generated the assignment
+            pass
+        out.append(dict(cell))
+    return {"cells": out}
 
 
 def timestamp_problem(timestamp: str | None) -> str | None:
@@ -137,7 +151,7 @@ def diagnostics_reference(ctx, name: str):
     """What a submitted notebook's locked cells are compared with: the gradebook's cells where the
     run has them (as nbgrader compares), else the released student version."""
     cells = (getattr(ctx, "source_cells", None) or {}).get(name)
-    return gradebook_cells(cells) if cells else ctx.released.get(name)
+    return gradebook_cells(cells, getattr(ctx, "nbgrader_config", None)) if cells else ctx.released.get(name)
 
 
 def memory_error_note(ctx, cgroup: bool) -> str:

@@ -104,9 +104,9 @@ def ensure_assignment(root: Path, db_url: str, course_id: str, topic: str) -> No
 
     with Gradebook(db_url, course_id) as gb:
         try:
-            gb.find_assignment(topic)
-            return
-        except MissingEntry:
+            if gb.find_assignment(topic).notebooks:
+                return
+        except MissingEntry:       # (an assignment made only to hold its due date has no notebooks yet)
             pass
     with tempfile.TemporaryDirectory(prefix="nbgrader-release-") as tmp:
         nbgrader("generate_assignment", topic, "--force", f"--CourseDirectory.release_directory={tmp}",

@@ -473,3 +473,30 @@ def test_unisolated_grading_as_root_is_refused_when_its_throwaway_uid_cannot_run
     with pytest.raises(SystemExit, match="cannot grade: grading without isolation as root"):
         sandbox.probe("off", 512, 64, 4_000_123)
     assert sandbox.probe("off", 512, 64, None).isolated is False     # not as root: runs as you, nothing to check
+
+
+# --------------------------------------------------------------------------------------------
+# locked cells compared with the gradebook's record (as nbgrader's checksums compare them)
+# --------------------------------------------------------------------------------------------
+
+def _gradebook_record(topic: str) -> list[tuple[str, str, str, bool]]:
+    """The cells nbgrader's SaveCells records for a topic: the solution's, hidden tests included."""
+    sol = json.loads((synth.ROOT / "solutions" / topic / f"{topic}.ipynb").read_text(encoding="utf-8"))
+    return [(c["metadata"]["nbgrader"]["grade_id"], c["cell_type"], "".join(c["source"]),
+             bool(c["metadata"]["nbgrader"].get("locked")))
+            for c in sol["cells"] if (c.get("metadata") or {}).get("nbgrader", {}).get("grade_id")]
+
+
+@pytest.mark.parametrize("topic", ["01_tensors", "05_training_loops", "08_mnist"])
+def test_untouched_student_version_is_not_flagged_against_the_gradebook(topic):
+    from coursekit.grading import diagnostics
+    released = (synth.ROOT / "notebooks" / topic / f"{topic}.ipynb").read_bytes()
+    reference = diagnostics.gradebook_cells(_gradebook_record(topic))
+    assert diagnostics.tamper_notes(released, reference) == ([], [])
+    # an edited visible test is still found
+    nb = json.loads(released)
+    test = next(c for c in nb["cells"] if (c["metadata"].get("nbgrader") or {}).get("locked")
+                and c["cell_type"] == "code" and (c["metadata"]["nbgrader"] or {}).get("grade"))
+    test["source"] = "pass\n"
+    flags, _ = diagnostics.tamper_notes(json.dumps(nb).encode(), reference)
+    assert any("was edited" in f for f in flags), flags
