@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import struct
 import time
 import zipfile
@@ -28,8 +29,24 @@ class TooMany(Exception):
     """A zip declaring more entries than allowed (the count is the message)."""
 
 
+class NotAFile(Exception):
+    """A zip entry that is a link or a special file (its mode bits say so): never read, never written."""
+
+
+def entry_kind(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip entry is not a plain file ('a link', ...), from the Unix mode bits its creator stored, or None.
+    Entries from other systems carry no file type: they are plain files (their mode bits are never used)."""
+    mode = info.external_attr >> 16
+    if info.create_system != 3 or not stat.S_IFMT(mode) or stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return "a link" if stat.S_ISLNK(mode) else "a special file (device, FIFO or socket), not a plain file"
+
+
 def zip_reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
     def read(limit: int) -> bytes:
+        kind = entry_kind(info)
+        if kind is not None:
+            raise NotAFile(kind)
         if info.file_size > limit:
             raise TooBig(0)
         with zf.open(info) as fh:

@@ -10,11 +10,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursekit.grading import lms_ids, safeio
+from coursekit.grading import collect_files, lms_ids, safeio
+from coursekit.grading.collect_files import Other
 from coursekit.grading.lms import MOODLE_BY_NUMBER, shown, submission_time
 from coursekit.grading.sanitize import one_line
 
 MiB = 2**20
+
 
 @dataclass
 class Found:
@@ -42,6 +44,7 @@ class ImportReport:
     untimed: list[str] = field(default_factory=list)               # students imported without a submission time
     marked_late: list[str] = field(default_factory=list)           # the LMS says late, records no time (Canvas)
     name_times: int = 0                                            # students timed by the LMS's file names
+    files: dict[str, int] = field(default_factory=dict)            # student -> their other files written
 
     @property
     def problems(self) -> list[str]:
@@ -55,15 +58,19 @@ class ImportReport:
         self.budget_problems.append(text)
 
 
-
 class Kept:
-    """Per student and notebook, the newest file found (spooled in a private folder), and what else the
-    walk learnt about the students: their LMS identities, their folder's timestamp.txt, the LMS's 'late'."""
+    """Per student and notebook, the newest file found (spooled in a private folder), the students' other
+    files, and what else the walk learnt about the students: their LMS identities, their folder's
+    timestamp.txt, the LMS's 'late'."""
 
-    def __init__(self, report: ImportReport, spool: Path, cap: int):
+    def __init__(self, report: ImportReport, spool: Path, cap: int, notebooks: list[str] = ()):
         self.report = report
         self.spool = spool
         self.cap = cap                                   # the largest notebook read
+        self.notebooks = list(notebooks)
+        self.others: list[Other] = []                    # every other file read, in the download's order
+        self.notebook_dirs: dict[str, set[str]] = {}     # part of the download -> folders of its notebooks
+        self.sent: set[str] = set()                      # students who sent a notebook of the topic
         self.found: dict[tuple[str, str], Found] = {}
         self.keys: dict[str, dict[str, str]] = {}       # student -> LMS key -> an origin
         self.stamps: dict[str, str] = {}                 # student -> their folder's timestamp.txt
@@ -90,6 +97,14 @@ class Kept:
             new.path = self.spool / f"{len(self.found)}.ipynb"
         safeio.write_atomic(new.path, data, 0o600)
         self.found[key] = new
+
+    def other(self, new: Other, data: bytes) -> None:
+        """One of a student's other files (placed by ``collect_files.place`` once all is read)."""
+        self.keys.setdefault(new.student, {}).setdefault(new.key, new.origin)
+        new.digest = hashlib.sha256(data).hexdigest()
+        new.spooled = self.spool / f"file-{len(self.others)}"
+        safeio.write_atomic(new.spooled, data, 0o600)
+        self.others.append(new)
 
     def conflicts(self) -> None:
         """One id for two submitters (two LMS keys): neither is imported."""
@@ -149,9 +164,9 @@ def refuse_other_people(root: Path, topic: str, reader: Kept, report: ImportRepo
 
 def write(root: Path, topic: str, reader: Kept, report: ImportReport) -> None:
     """submitted/<student>/<topic>/: the notebooks, and timestamp.txt with the LMS's submission time
-    (the newest of the student's files; nbgrader shows it in Formgrader and uses it for late
-    penalties); a replaced notebook without a time removes the old time. The names the LMS gave go
-    to ``report.names``."""
+    (the newest of the student's notebooks; nbgrader shows it in Formgrader and uses it for late
+    penalties); a replaced notebook without a time removes the old time; then the student's other files
+    (``collect_files``). The names the LMS gave go to ``report.names``."""
     base = root / "submitted"
     base.mkdir(exist_ok=True)
     times: dict[str, list] = {}
@@ -198,3 +213,14 @@ def write(root: Path, topic: str, reader: Kept, report: ImportReport) -> None:
                 os.unlink(path)
         except (safeio.Unsafe, OSError) as exc:
             report.problem(f"{shown(student)}: the submission time could not be written ({one_line(exc, 100)})")
+    students = set(report.imported) | set(report.unchanged)
+    placed = collect_files.place(reader.others, reader.notebook_dirs, students, reader.sent, reader.notebooks, report)
+    for student in sorted(students):
+        try:
+            n = collect_files.replace(root, base / student / topic, placed.get(student, {}), reader.notebooks, report,
+                                      student)
+        except (safeio.Unsafe, OSError) as exc:
+            report.problem(f"{shown(student)}: their other files could not be written ({one_line(exc, 100)})")
+            continue
+        if n:
+            report.files[student] = n

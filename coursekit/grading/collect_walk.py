@@ -7,7 +7,8 @@ import re
 import unicodedata
 from pathlib import Path
 
-from coursekit.grading import archive
+from coursekit.grading import archive, collect_files
+from coursekit.grading.collect_files import Other
 from coursekit.grading.collect_place import Found, ImportReport, Kept
 from coursekit.grading.lms import (Generic, Named, Pattern, detect, invalid_student_id, notebook_of, shown,
                                    submission_time)
@@ -28,8 +29,8 @@ class _Budget:
         return max(0, self.max_bytes - self.bytes)
 
 
-class _Reader:
-    """Walks uploads entry by entry and keeps, per student and notebook, the newest."""
+class Reader:
+    """Walks uploads entry by entry; what it finds goes to ``self.kept`` (the newest per student and notebook)."""
 
     def __init__(self, notebooks, pattern, settings, report: ImportReport, spool: Path, progress=None):
         self.notebooks = notebooks
@@ -37,14 +38,11 @@ class _Reader:
         self.s = settings
         self.cap = int(settings.max_notebook_mb * MiB)
         self.report = report
-        self.spool = spool
         self.progress = progress
-        self.found: dict[tuple[str, str], Found] = {}
-        self.keys: dict[str, dict[str, str]] = {}       # student -> LMS key -> an origin
+        self.kept = Kept(report, spool, self.cap, notebooks)
         self.students: dict[str, _Budget] = {}
         self.topic = ""
-        self.stamps: dict[str, str] = {}                 # student -> their folder's timestamp.txt
-        self.late: set[str] = set()                      # students the LMS marks late without a time
+        self.ignore: list[str] = []                      # CourseDirectory.ignore: names never a student's file
 
     # -- budgets ----------------------------------------------------------------------------
     def student_budget(self, student: str) -> _Budget:
@@ -114,7 +112,8 @@ class _Reader:
             sb = self.student_budget(named.student)
             if not self.count([budget, sb]):
                 continue
-            self.entry(named, rest, layers, read, date, f"{name}: {shown(path)}", [budget, sb], depth=1)
+            self.entry(named, rest, layers, read, date, f"{name}: {shown(path)}", [budget, sb], depth=1,
+                       box=f"{name}\0{named.key}", raw=rel)
         if budget.reason is not None or budget.skipped:
             who = ", ".join(shown(s) for s in sorted(late)[:50]) + (" …" if len(late) > 50 else "")
             self.report.budget(f"{name}: {budget.reason or 'budget ran out'}: {budget.skipped} entr"
@@ -122,9 +121,10 @@ class _Reader:
                                + (f" (students: {who})" if who else ""))
 
     def _quiet(self, path: str, count: bool = True) -> bool:
-        base = path.rstrip("/").rsplit("/", 1)[-1]
-        why = ("a folder" if path.endswith("/") else "a hidden or macOS metadata file"
-               if base.startswith(".") or "__MACOSX/" in path or path.startswith("__MACOSX") else None)
+        parts = path.rstrip("/").split("/")
+        hidden = any(p.startswith(".") and p not in (".", "..") for p in parts[:-1])      # .ipynb_checkpoints/
+        why = ("a folder" if path.endswith("/") else collect_files.HIDDEN
+               if parts[-1].startswith(".") or hidden or "__MACOSX" in parts[:-1] else None)
         if why and count:
             self.report.quiet[why] = self.report.quiet.get(why, 0) + 1
         return why is not None
@@ -146,7 +146,10 @@ class _Reader:
             return None, path, layers
 
     # -- one entry --------------------------------------------------------------------------
-    def entry(self, named: Named, path, layers, read, date, where, budgets, depth, owner=None) -> None:
+    def entry(self, named: Named, path, layers, read, date, where, budgets, depth, owner=None, box="",
+              raw="") -> None:
+        """One entry: ``path`` its name once ``layers`` '.gz' are removed (``raw``: as it came), ``box`` the
+        part of the download it is in (an LMS folder, a student's zip), ``owner`` the zip's student."""
         if named.receipt:
             self.report.quiet["an LMS receipt"] = self.report.quiet.get("an LMS receipt", 0) + 1
             return
@@ -176,10 +179,14 @@ class _Reader:
         else:
             notebook = notebook_of(file, self.notebooks)
         if notebook is None:
-            base = file.rsplit("/", 1)[-1]
-            why = "not a notebook" if not base.endswith(".ipynb") else "not one of the topic's notebooks"
-            self.report.problem(f"{where}: {why}: skipped")
+            if file.rsplit("/", 1)[-1].lower().endswith(".ipynb"):
+                self.report.problem(f"{where}: not one of the topic's notebooks: skipped")
+            else:       # the student's own file, as it came (a .gz stays one)
+                suffix = raw[len(path):] if raw.startswith(path) else ""
+                self._other(named, student, file + suffix, read, date, where, budgets, box)
             return
+        self.kept.sent.add(student)
+        self.kept.notebook_dirs.setdefault(box, set()).add(unicodedata.normalize("NFC", file.rpartition("/")[0]))
         if owner is not None:
             other = Generic().parse(file.rsplit("/", 1)[-1])
             if other is not None and other.student != owner and notebook_of(other.file, self.notebooks):
@@ -191,9 +198,25 @@ class _Reader:
             return
         key = unicodedata.normalize("NFC", named.key)
         if named.late:
-            self.late.add(student)
-        self._keep(Found(student, notebook, Path(), "", key, (named.order, tuple(date)), where,
+            self.kept.late.add(student)
+        self.kept.keep(Found(student, notebook, Path(), "", key, (named.order, tuple(date)), where,
                          self._zoned(named.timestamp), named.names, named.lms), data)
+
+    def _other(self, named: Named, student: str, file: str, read, date, where: str, budgets, box: str) -> None:
+        """One of the student's other files (``collect_files``): its name checked, its content read raw."""
+        path = unicodedata.normalize("NFC", file)
+        why = collect_files.name_problem(path, self.ignore)
+        if why is not None:
+            if why[0] == "quiet":
+                self.report.quiet[why[1]] = self.report.quiet.get(why[1], 0) + 1
+            else:
+                self.report.problem(f"{where}: {why[1]}: skipped")
+            return
+        data = self._read(read, where, budgets, 0, cap=int(self.s.max_student_mb * MiB))
+        if data is None:
+            return
+        self.kept.other(Other(student, path, box, unicodedata.normalize("NFC", named.key), (named.order, tuple(date)),
+                              where, Path()), data)
 
     def _zoned(self, text: str | None) -> str | None:
         """A time from the LMS's file names ('2024-01-02 10:00:00', Blackboard's) in the LMS's time zone
@@ -218,7 +241,7 @@ class _Reader:
             self.report.problem(f"{where}: the submission time {shown(text)!r} is not a date and time "
                                 "(YYYY-MM-DD ...): not recorded")
             return
-        self.stamps[student] = text
+        self.kept.stamps[student] = text
 
     def _read(self, read, where: str, budgets, layers: int = 0, cap: int | None = None) -> bytes | None:
         cap = self.cap if cap is None else cap
@@ -232,6 +255,9 @@ class _Reader:
             else:
                 self.report.budget(f"{where}: {who.what} would exceed {who.max_bytes / MiB:g} MiB "
                                    f"(KitGrading.{who.setting}_mb): skipped")
+            return None
+        except archive.NotAFile as exc:
+            self.report.problem(f"{where}: {exc}: skipped")
             return None
         except Exception as exc:       # noqa: BLE001 - corrupt data, any codec error: this entry only
             self.report.problem(f"{where}: unreadable ({one_line(f'{type(exc).__name__}: {exc}', 120)}): skipped")
@@ -257,14 +283,15 @@ class _Reader:
         zf, infos = infos
         with zf:
             for info in infos:
-                if self._quiet(info.filename):
+                fname = info.filename.replace("\\", "/")
+                if self._quiet(fname):
                     continue
                 if not self.count(budgets):
                     continue
-                bad = self._bad_name(info.filename)
+                bad = self._bad_name(fname)
                 if bad:
-                    self.report.problem(f"{where} › {shown(info.filename)}: {bad}: skipped")
+                    self.report.problem(f"{where} › {shown(fname)}: {bad}: skipped")
                     continue
-                inner, inner_path, inner_layers = self._name(Generic(), info.filename)
+                inner, inner_path, inner_layers = self._name(Generic(), fname)
                 self.entry(named, inner_path, inner_layers, archive.zip_reader(zf, info), info.date_time,
-                           f"{where} › {shown(info.filename)}", budgets, depth, owner=student)
+                           f"{where} › {shown(fname)}", budgets, depth, owner=student, box=f"zip {where}", raw=fname)

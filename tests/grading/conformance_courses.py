@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -75,7 +76,9 @@ class Course:
         run_nbgrader("generate_assignment", A, "--force", *args, root=self.root)
         from nbgrader.api import Gradebook
         from nbgrader.utils import parse_utc
-        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+        from sqlalchemy.exc import SAWarning
+        with warnings.catch_warnings(), Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+            warnings.simplefilter("ignore", SAWarning)     # nbgrader's add_submission autoflush chatter
             if duedate:
                 gb.update_or_create_assignment(A, duedate=parse_utc(duedate))
             for student, hours in (extensions or {}).items():
