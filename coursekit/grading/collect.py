@@ -38,8 +38,12 @@ MiB = 2**20
 
 
 def import_download(root: Path, topic: str, source: Path, notebooks: list[str], settings,
-                    pattern: str | None = None, progress=None) -> ImportReport:
-    """Import an LMS download into submitted/ (see the module's docstring)."""
+                    pattern: str | None = None, progress=None, ignore: list[str] | None = None) -> ImportReport:
+    """Import an LMS download into submitted/ (see the module's docstring). ``ignore``: the course's
+    ``CourseDirectory.ignore`` (nbgrader's default when None), names never imported as a student's file."""
+    if ignore is None:
+        from nbgrader.coursedir import CourseDirectory
+        ignore = list(CourseDirectory.class_traits()["ignore"].default())
     report = ImportReport()
     zone = str(getattr(settings, "lms_time_zone", "UTC")).strip()
     if zone.upper() != "UTC":
@@ -57,7 +61,7 @@ def import_download(root: Path, topic: str, source: Path, notebooks: list[str], 
     with tempfile.TemporaryDirectory(prefix="coursekit-import-") as spool:
         os.chmod(spool, 0o700)
         reader = Reader(notebooks, pattern, settings, report, Path(spool), progress)
-        reader.topic = topic
+        reader.topic, reader.ignore = topic, list(ignore)
         archive.read_source(Path(source), reader, report)
         reader.kept.conflicts()
         folder = Path(root) / "submitted"
