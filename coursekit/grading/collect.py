@@ -8,7 +8,11 @@ files). The archive itself is never copied into the course and is not visible to
 
 * a student's own zip (``<LMS prefix>work.zip``) is searched for the topic's notebooks and counts
   for that student only, whatever its entries are called; a zip inside it is refused;
-* ``.gz`` is decompressed (size-capped, at most ``KitGrading.max_archive_depth`` archives deep).
+* ``.gz`` is decompressed (size-capped, at most ``KitGrading.max_archive_depth`` archives deep);
+* a student's other files (data, helper modules, images) go beside their notebooks, subfolders kept,
+  names checked, links and special files never read (``collect_files``).
+
+The walk and its budgets are ``collect_walk``; what is kept and written, ``collect_place``.
 
 Budgets (``KitGrading``): each upload (the download, each LMS zip in a folder) has its own
 (``max_download_entries``, ``max_download_mb``), and each student their own (``max_student_entries``,

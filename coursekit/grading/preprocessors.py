@@ -84,8 +84,8 @@ class TrackedExecute(Execute):
 class KernelFolder(NbGraderPreprocessor):
     """Right before the kernel starts: the kernel's working folder (``folder``, the one its sandbox
     binds as its current folder) made afresh as a copy of the notebook's folder as nbgrader prepared
-    it (the assignment's files and folders, the student's own files, the notebooks graded so far),
-    as plain nbgrader's kernel finds it. The kernel never writes where nbgrader reads and writes:
+    it (the assignment's files and folders, the student's own files), as plain nbgrader's kernel
+    finds it, but for the notebooks graded so far, which hold their hidden tests. The kernel never writes where nbgrader reads and writes:
     what it leaves is removed with its copy (ClearWorkdir), and the next notebook of the assignment
     gets a fresh copy again. Only regular files and folders are copied (nbgrader's own output)."""
 
@@ -101,16 +101,21 @@ class KernelFolder(NbGraderPreprocessor):
         if os.path.lexists(self.folder):
             remove_tree(self.folder)
         os.mkdir(self.folder, 0o700)
-        _copy_plain(path, self.folder)
+        _copy_plain(path, self.folder, notebooks=False)
         resources["coursekit_notebook_path"] = path
         meta["path"] = self.folder
         return nb, resources
 
 
-def _copy_plain(src: str, dest: str) -> None:
+def _copy_plain(src: str, dest: str, notebooks: bool = True) -> None:
+    """Regular files and folders of ``src`` into ``dest``; without ``notebooks``, the top level's
+    ``.ipynb`` files stay behind: the notebooks of the assignment graded before this one hold their
+    hidden tests (plain nbgrader's kernel sees them; a deliberate difference, see the README)."""
     for entry in os.scandir(src):
         st = entry.stat(follow_symlinks=False)
         target = os.path.join(dest, entry.name)
+        if not notebooks and entry.name.endswith(".ipynb"):
+            continue
         if stat.S_ISDIR(st.st_mode):
             os.mkdir(target, 0o700)
             _copy_plain(entry.path, target)

@@ -500,3 +500,19 @@ def test_untouched_student_version_is_not_flagged_against_the_gradebook(topic):
     test["source"] = "pass\n"
     flags, _ = diagnostics.tamper_notes(json.dumps(nb).encode(), reference)
     assert any("was edited" in f for f in flags), flags
+
+
+def test_kernel_folder_holds_the_assignments_files_but_no_graded_notebook(tmp_path):
+    """A later notebook's kernel never sees the notebooks graded before it (they hold hidden tests)."""
+    from coursekit.grading.preprocessors import ClearWorkdir, KernelFolder
+    graded = tmp_path / "autograded"
+    (graded / "data").mkdir(parents=True)
+    (graded / "data" / "numbers.csv").write_text("1,2\n")
+    (graded / "part1.ipynb").write_text('{"cells": ["### BEGIN HIDDEN TESTS"]}')
+    (graded / "helper.py").write_text("X = 1\n")
+    resources = {"metadata": {"path": str(graded)}}
+    nb, resources = KernelFolder(folder=str(tmp_path / "kernel")).preprocess(nbformat.v4.new_notebook(), resources)
+    seen = sorted(str(p.relative_to(tmp_path / "kernel")) for p in (tmp_path / "kernel").rglob("*"))
+    assert seen == ["data", "data/numbers.csv", "helper.py"]
+    ClearWorkdir().preprocess(nb, resources)
+    assert not (tmp_path / "kernel").exists() and resources["metadata"]["path"] == str(graded)
