@@ -7,7 +7,13 @@ submission per slot) separates what starting a slot costs (its nbgrader and its 
 slot) from what each further submission costs.
 
     python -m benchmarks.grading [--n 32] [--workers 1,2,3] [--topic 01_tensors] [--no-sandbox] [--cold]
-                                 [--skip-sequential] [--no-startup]
+                                 [--skip-sequential] [--no-startup] [--cluster 1,2]
+
+``--cluster 1,2`` also grades the same class on a Dask cluster on this machine (``--cluster`` of
+``make grade``: a scheduler in this process, N worker processes with one slot each, a
+``distributed.LocalCluster``) and compares each with local slots of the same number (add them to
+``--workers``): throughput and CPU per submission (the client, the scheduler, the workers and their
+sandboxes together), with identical scores.
 
 The submissions are a realistic mix (coursekit.synth.mixed_submissions): about 70% of the answers
 right, the rest wrong (tests/wrong_answers/<topic>.py) or left unanswered. Every run must give every
@@ -132,6 +138,17 @@ class CpuMeter:
                 self._start_usec = None
         return self
 
+    def usage(self) -> float | None:
+        """CPU seconds counted so far (for a part of the measured run); None where nothing counts."""
+        try:
+            if self.dir is not None:
+                return int((self.dir / "cpuacct.usage").read_text()) / 1e9
+            if self._start_usec is not None:
+                return (self._usage_usec(self.v2) - self._start_usec) / 1e6
+        except (OSError, ValueError):
+            pass
+        return None
+
     def leave(self) -> None:
         """Takes the calling thread out of the measured group (cgroup v1 places threads one by one;
         in v2 a thread cannot leave its process's cgroup, so its little CPU is counted)."""
@@ -217,6 +234,27 @@ def kit(course: Path, topic: str, workers: int, sandbox: str | None, cold: bool)
     return seconds, cpu, mem.peak, summary
 
 
+def on_cluster(course: Path, topic: str, workers: int, sandbox: str | None):
+    """Grade on a Dask cluster of ``workers`` local processes (one slot each). The cluster starts
+    before the clock, its workers with the kit's modules preloaded (``--preload
+    coursekit.grading.remote``), as a cluster is up before `make grade` runs; the workers' checks and
+    slots count, as a local run's slots do."""
+    from distributed import LocalCluster
+
+    from coursekit.grading.pipeline import Options, grade
+    with CpuMeter() as meter, PeakRSS(os.getpid(), meter=meter) as mem:
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                          host="127.0.0.1", preload=["coursekit.grading.remote"]) as cluster:
+            c0 = meter.usage()
+            start = time.perf_counter()
+            summary = grade(Options(topic=topic, root=course, cluster=cluster.scheduler_address, feedback=False,
+                                    export=False, progress=False, sandbox=sandbox))
+            seconds = time.perf_counter() - start
+            c1 = meter.usage()
+    cpu = c1 - c0 if c0 is not None and c1 is not None else None
+    return seconds, cpu, mem.peak, summary
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.grading", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -230,6 +268,9 @@ def main(argv=None) -> int:
                         help="skip the short run (one submission per slot) that separates slot start-up from "
                              "the cost of each further submission")
     parser.add_argument("--cold", action="store_true", help="the kit with ordinary kernels (KitSandbox.warm_kernels = False)")
+    parser.add_argument("--cluster", default=None,
+                        help="also grade on a local Dask cluster of these worker counts, comma-separated (one slot "
+                             "each), against local slots of the same number")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     counts = [int(w) for w in args.workers.split(",")] if args.workers else [cores, cores + 1]
@@ -284,10 +325,30 @@ def main(argv=None) -> int:
             if summary.flagged:
                 print("  flagged:", summary.flagged)
             shutil.rmtree(run_course, ignore_errors=True)
+        local_rates = {w: r for w, r, _ in rows}
+        for workers in [int(w) for w in args.cluster.split(",")] if args.cluster else []:
+            run_course = Path(tmp) / f"dask-{workers}"
+            shutil.copytree(pristine, run_course)
+            load0 = os.getloadavg()[0]
+            t_d, cpu_d, peak, summary = on_cluster(run_course, args.topic, workers, "off" if args.no_sandbox else None)
+            rate = args.n / t_d * 60
+            got = scores(run_course, args.topic)
+            same = (seq_scores is None or got == seq_scores) and all(got.get(s) == e for s, e in expected.items())
+            cpu_text = f"CPU {cpu_d / args.n:.2f} s/submission" if cpu_d is not None else "CPU unknown"
+            versus = (f"  {rate / local_rates[workers]:.2f}x local slots ({workers})" if workers in local_rates else "")
+            used = sorted({r.worker.split(" (")[0] for r in summary.results.values() if r.worker})
+            print(f"Dask, {workers} local worker process(es) x 1 slot: {t_d:7.1f} s  {rate:6.1f} submissions/min  "
+                  f"peak memory {peak / 2**30:.2f} GiB  {cpu_text}{versus}  (load average before: {load0:.1f})  "
+                  f"scores {'identical' if same else 'DIFFER'}; graded on {len(used)} worker(s)")
+            if summary.failed:
+                print("  failed:", summary.failed)
+            rows.append((f"dask-{workers}", rate, same))
+            shutil.rmtree(run_course, ignore_errors=True)
         print(f"  isolation: {summary.isolation}")
-        if len(rows) > 1:
-            base_w, base_rate, _ = rows[0]
-            print("scaling: " + ", ".join(f"{w} worker(s) {r / base_rate:.2f}x of {base_w}" for w, r, _ in rows[1:]))
+        local = [row for row in rows if isinstance(row[0], int)]
+        if len(local) > 1:
+            base_w, base_rate, _ = local[0]
+            print("scaling: " + ", ".join(f"{w} worker(s) {r / base_rate:.2f}x of {base_w}" for w, r, _ in local[1:]))
         return 0 if all(ok for *_, ok in rows) else 1
 
 

@@ -38,6 +38,8 @@ MAX_ATTEMPTS = 3            # a job's tries on workers that were lost while grad
 WAIT_FOR_WORKER_S = 300.0   # how long the run waits for a first worker that passes the checks
 POLL_S = 1.0                # how often the scheduler is asked which workers it has
 CONNECT_S = 30              # connecting to the scheduler
+REFUSED_WAIT_S = 30.0       # when every worker was refused, how long to wait for another
+STUCK_S = 180.0             # past its time limit by this, a job's worker is taken for lost (it hangs, or its network)
 
 
 class _Worker:
@@ -49,12 +51,14 @@ class _Worker:
         self.report: dict = {}
         self.ctx: worker.Context | None = None
         self.running: set = set()         # its job tasks
+        self.vanished = False             # the scheduler no longer has it
 
 
 class _Attempt:
     def __init__(self, job: Job, result: JobResult, seq: int):
         self.job, self.result, self.seq, self.tries = job, result, seq, 0
         self.worker: _Worker | None = None
+        self.sent = 0.0
 
 
 class Farm:
@@ -94,19 +98,22 @@ class Farm:
         return farm
 
     def _wait_for_first(self) -> None:
-        deadline = time.monotonic() + WAIT_FOR_WORKER_S
+        start = time.monotonic()
+        deadline = start + WAIT_FOR_WORKER_S
         said = False
         while self.isolation is None:
             self._poll(force=True)
             self._handle_checks()
             if self.isolation is not None:
                 break
+            refused = [f"{w.name}: {'; '.join(w.report.get('problems', []))}" for w in self.workers.values()
+                       if w.state == "refused"]
+            if refused and len(refused) == len(self.workers) and deadline - time.monotonic() > REFUSED_WAIT_S:
+                deadline = time.monotonic() + REFUSED_WAIT_S      # every worker refused: a little longer, then stop
             if time.monotonic() > deadline:
-                refused = [f"{w.name}: {'; '.join(w.report.get('problems', []))}" for w in self.workers.values()
-                           if w.state == "refused"]
                 raise SystemExit(f"no Dask worker of {one_line(self.address, 200)} passed the checks within "
-                                 f"{WAIT_FOR_WORKER_S:g} s" + (": refused " + " | ".join(refused) if refused else
-                                                                ": it has no workers") )
+                                 f"{time.monotonic() - start:.0f} s"
+                                 + (": refused " + " | ".join(refused) if refused else ": it has no workers"))
             if not said and not any(w.state == "checking" for w in self.workers.values()):
                 print(f"waiting for Dask workers at {one_line(self.address, 200)} ...", file=sys.stderr)
                 said = True
@@ -126,14 +133,17 @@ class Farm:
             raise SystemExit(f"lost the Dask scheduler at {one_line(self.address, 200)} ({one_line(exc, 200)}); "
                              "what was graded is saved: run the same command again to continue") from None
         for address, winfo in info.items():
-            if address not in self.workers:
+            old = self.workers.get(address)
+            if old is None or old.vanished:         # (new, or back at the same address: a new process)
                 w = self.workers[address] = _Worker(address, winfo.get("nthreads", 1))
                 name = str(winfo.get("name", address))
                 w.name = address if name == address else f"{name} ({address})"
                 w.future = self._submit(w, "check", self._remote().check, self.expected)
         for w in self.workers.values():
-            if w.address not in info and w.state not in ("refused", "lost"):
-                self._lost(w)
+            if w.address not in info and not w.vanished:
+                w.vanished = True
+                if w.state not in ("refused", "lost"):
+                    self._lost(w)
 
     @staticmethod
     def _remote():
@@ -180,7 +190,7 @@ class Farm:
         self.warnings.append(text)
         self._say(text, warn=True)
 
-    def _lost(self, w: _Worker) -> None:
+    def _lost(self, w: _Worker, why: str = "was lost mid-run") -> None:
         was = w.state
         w.state = "lost"
         if was in ("checking", "opening"):
@@ -197,9 +207,9 @@ class Farm:
         n = len(unfinished)
         for attempt in unfinished:
             w.running.discard(attempt)
-            attempt.result.reason = "MUTATION lost"; attempt.result.worker = w.name; self._record(attempt.result)
-        text = f"Dask worker {w.name} was lost mid-run" + (f"; its {n} unfinished job(s) were sent to other workers"
-                                                          if n else "")
+            self._requeue(attempt, front=True, lost=True)
+        text = f"Dask worker {w.name} {why}" + (f"; its {n} unfinished job(s) were sent to other workers"
+                                                if n else "")
         self.warnings.append(text)
         self._say(text, warn=True)
 
@@ -237,6 +247,10 @@ class Farm:
                     raise KeyboardInterrupt("stop requested")
                 for fut in [f for f in self.futures if f.done()]:
                     self._finished(fut, self.futures.pop(fut))
+                now = time.monotonic()
+                late = 2 * self.timeout + STUCK_S          # (a job may wait behind one on its worker)
+                for w in {a.worker for f, a in self.futures.items() if now - a.sent > late}:
+                    self._lost(w, f"gave no answer {late:g} s after it was sent a job (not used again in this run)")
                 if not any(w.state in ("checking", "opening", "ready") for w in self.workers.values()):
                     self._wait_for_any()
         finally:
@@ -258,7 +272,14 @@ class Farm:
             self._poll(force=True)
 
     def _dispatch(self, pending: deque) -> None:
-        ready = [w for w in self.workers.values() if w.state == "ready" and len(w.running) < w.nthreads]
+        """Send jobs to workers with a free slot. While more jobs wait than there are slots, each worker
+        also holds one more, queued on it, so that a slot never waits for the round trip to this side."""
+        workers = [w for w in self.workers.values() if w.state == "ready"]
+        slots = sum(w.nthreads for w in workers)
+
+        def room(w: _Worker) -> int:
+            return w.nthreads + (len(self.queue) + len(pending) > slots) - len(w.running)
+        ready = [w for w in workers if room(w) > 0]
         while ready and (self.queue or pending):
             if self.queue:
                 attempt = self.queue.popleft()
@@ -270,15 +291,15 @@ class Farm:
                     continue
                 self.seq += 1
                 attempt = _Attempt(job, result, self.seq)
-            w = max(ready, key=lambda w: (w.nthreads - len(w.running), -self.counts.get(w.name, 0)))
+            w = max(ready, key=lambda w: (room(w), -self.counts.get(w.name, 0)))
             attempt.tries += 1
-            attempt.worker = w
+            attempt.worker, attempt.sent = w, time.monotonic()
             payload = {"job": wire.job_description(attempt.job), "timeout": self.timeout}
             fut = self._submit(w, f"grade{attempt.seq}", self._remote().grade, self.ctx.run.id, payload)
             self.futures[fut] = attempt
             w.running.add(attempt)
             LOG.info("%s -> %s", attempt.job.student, w.name)
-            ready = [w for w in ready if len(w.running) < w.nthreads]
+            ready = [w for w in ready if room(w) > 0]
 
     def _requeue(self, attempt: _Attempt, front: bool, lost: bool = False) -> None:
         for fut, a in list(self.futures.items()):

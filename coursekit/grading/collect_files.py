@@ -96,8 +96,7 @@ def place(others: list[Other], notebook_dirs: dict[str, set[str]], students: set
                            "assignment: skipped")
             continue
         if other.student not in students:
-            report.quiet["a file of a student not imported"] = report.quiet.get("a file of a student not imported",
-                                                                                0) + 1
+            report.problem(f"{where}: not imported, as no notebook of {shown(other.student)} was: skipped")
             continue
         base = _base(notebook_dirs.get(other.box, set()))
         if not other.path.startswith(base):

@@ -68,6 +68,12 @@ def tamper_notes(submitted: dict | bytes, released: bytes | dict) -> tuple[list[
             flags.append(f"locked cell {gid} was turned into {copies[-1].get('cell_type')}: restored")
         elif any(src(c) != src(cell) for c in copies):
             flags.append(f"locked cell {gid} was edited: restored")
+    known = {((c.get("metadata") or {}).get("nbgrader") or {}).get("grade_id") for c in rel.get("cells", [])}
+    for gid, copies in by_id.items():
+        meta = ((copies[-1].get("metadata") or {}).get("nbgrader") or {})
+        if gid not in known and isinstance(meta, dict) and any(meta.get(k) for k in ("grade", "solution", "task", "locked")):
+            notes.append(f"cell {sanitize_line(gid)} is not one of the assignment's (pasted from another assignment or "
+                         "version?): graded as a plain cell, for no points")
     return flags, notes
 
 

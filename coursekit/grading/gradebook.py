@@ -346,11 +346,18 @@ def stats(gb, topic: str) -> Stats:
     return Stats(scores, share)
 
 
-def remove_stale_outputs(root: Path, student: str, topic: str) -> None:
-    """autograded/ and feedback/ of a submission that failed: no stale notebook or HTML survives."""
+def remove_stale_outputs(root: Path, student: str, topic: str, notebooks: list[str] | None = None) -> None:
+    """autograded/ and feedback/ of a submission that failed: no stale notebook or HTML survives.
+    ``notebooks`` (a ``--notebook`` regrade): only those notebooks' files go, the others' stay."""
     for area in ("autograded", "feedback"):
         folder = Path(root) / area / student / topic
-        if os.path.lexists(folder):
+        if notebooks is not None and folder.is_dir() and not folder.is_symlink():
+            for path in (folder / f"{name}.{ext}" for name in notebooks for ext in ("ipynb", "html")):
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                elif os.path.lexists(path):
+                    path.unlink()
+        elif os.path.lexists(folder):
             if folder.is_symlink() or not folder.is_dir():
                 folder.unlink()
             else:

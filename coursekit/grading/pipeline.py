@@ -125,7 +125,7 @@ def save_result(gb, root: Path, topic: str, state: plan.State, result: JobResult
         if result.status == "graded":
             install(root, topic, result)
         else:
-            gradebook.remove_stale_outputs(root, result.student, topic)
+            gradebook.remove_stale_outputs(root, result.student, topic, result.graded)
             try:
                 shown = _submitted_shown(ctx, job) if ctx is not None and job is not None else {}
             except Exception as exc:      # not shown in Formgrader; the failure's own reason stays
@@ -139,7 +139,7 @@ def save_result(gb, root: Path, topic: str, state: plan.State, result: JobResult
         result.status, result.notebooks = "failed", {}
         try:
             gradebook.merge(gb, topic, result)
-            gradebook.remove_stale_outputs(root, result.student, topic)
+            gradebook.remove_stale_outputs(root, result.student, topic, result.graded)
         except Exception as again:       # the next run grades this student again (not recorded as graded)
             diagnostics.unexpected(result, "saving the failure", again)
     state.record(result.student, result.digest, result.status, result.reason)
@@ -254,7 +254,7 @@ def grade(opts: Options) -> Summary:
                                           notebooks)
         lap("prepare")
         if opts.source:
-            report = _import(root, opts, notebooks, grading)
+            report = _import(root, opts, notebooks, grading, list(cd.ignore))
             _record_names(cd.db_url, cd.course_id, report.names)
             imported = (list(report.budget_problems), list(report.other_problems))
             warnings += deadlines.import_notes(report, deadlines.load(root, cd.db_url, cd.course_id, opts.topic),
@@ -362,11 +362,12 @@ def _kernels(ctx: Context, results: dict[str, JobResult]) -> tuple[str, list[str
              + "; ".join(reasons[:3])])
 
 
-def _import(root: Path, opts: Options, notebooks: list[str], grading: KitGrading):
+def _import(root: Path, opts: Options, notebooks: list[str], grading: KitGrading, ignore: list[str]):
     from tqdm.auto import tqdm
     bar = tqdm(total=0, desc="importing", unit="entry", disable=not opts.progress, dynamic_ncols=True, file=sys.stderr)
     try:
-        return collect.import_download(root, opts.topic, Path(opts.source), notebooks, grading, opts.pattern, bar)
+        return collect.import_download(root, opts.topic, Path(opts.source), notebooks, grading, opts.pattern, bar,
+                                       ignore)
     finally:
         bar.close()
 

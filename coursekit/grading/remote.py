@@ -15,6 +15,9 @@ float, bytes, lists and dicts of them; never an object that came from a sandbox)
   replacement of a slot that dies or overruns); what comes back is what the sandbox wrote in
   ``out/`` (see :func:`wire.outputs`), for the client to check as it checks a local slot's results.
 
+Start workers with ``--preload coursekit.grading.remote``: this module imports what grading needs
+(nbgrader's parts, about 3 CPU-seconds) when the worker starts instead of on its first job.
+
 A worker keeps one slot per thread, opened on its first job and reused (warm kernels and the slot's
 nbgrader stay warm); slots are started from one long-lived thread of the worker process so that
 bubblewrap's ``--die-with-parent`` ties them to the process. A run's slots close on
@@ -33,7 +36,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursekit.grading import wire
+from coursekit.config import KitGrading, KitSandbox
+from coursekit.grading import wire, worker
+from coursekit.grading.model import Job
+from coursekit.grading.slot import Slot, wait
+from coursekit.paths import ROOT
+from coursekit.sandbox import probe
+from coursekit.sandbox.runs import Run, clean_leftovers
 
 IDLE_CLOSE_S = 600.0
 _LOCK = threading.Lock()
@@ -57,8 +66,6 @@ def _where() -> tuple[str, str]:
 
 def check(expected: dict) -> dict:
     """Task: whether this worker may grade (see the module's docstring). ``problems`` empty: yes."""
-    from coursekit.paths import ROOT
-    from coursekit.sandbox.runs import Run, clean_leftovers
     address, shown = _where()
     report = {"worker": shown, "host": socket.gethostname(), "problems": [], "isolation": None}
     try:
@@ -97,7 +104,6 @@ def check(expected: dict) -> dict:
 def _probe(sb: dict, run):
     """This machine's isolation for the run's sandbox settings. A worker isolates unless isolation is
     switched off: where the grader's "auto" would fall back to none, a worker is refused instead."""
-    from coursekit.sandbox import probe
     uid = run.allocate_uid(sb["uid_base"], sb["uid_count"]) if os.geteuid() == 0 else None
     try:
         return probe("off" if sb["mode"] == "off" else "required", sb["memory_limit_mb"], sb["max_processes"], uid)
@@ -131,10 +137,7 @@ class _RunState:
 
 def open_run(spec: dict) -> str:
     """Task: this worker's Context for the run ``spec`` describes (see cluster.spec)."""
-    from coursekit.config import KitGrading, KitSandbox
     from coursekit.grading.pipeline import _mpl_cache
-    from coursekit.grading.worker import Context
-    from coursekit.sandbox.runs import Run
     run_id = spec["run"]
     with _LOCK:
         if run_id in _RUNS and not _RUNS[run_id].closed:
@@ -153,7 +156,7 @@ def open_run(spec: dict) -> str:
     fd = os.open(template, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(spec["template"])
-    ctx = Context(**spec["fields"], root=run.dir, template=template, isolation=isolation, run=run,
+    ctx = worker.Context(**spec["fields"], root=run.dir, template=template, isolation=isolation, run=run,
                   grading=KitGrading(**spec["grading"]), sandbox=KitSandbox(**spec["sandbox"]),
                   mpl_cache=_mpl_cache(), released={})
     with _LOCK:
@@ -202,9 +205,6 @@ def _reap() -> None:
 def grade(run_id: str, payload: dict) -> dict:
     """Task: grade one submission (``payload``: the job without its folder, and the time limit) in a slot of this
     worker, as pool.run grades one locally; returns plain data (see :func:`wire.outputs`)."""
-    from coursekit.grading import worker
-    from coursekit.grading.model import Job
-    from coursekit.grading.slot import Slot, wait
     address, shown = _where()
     with _LOCK:
         state = _RUNS.get(run_id)

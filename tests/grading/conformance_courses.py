@@ -289,10 +289,13 @@ def _answers(c: Course, student: str, notebook: str, answers: dict[str, str], ti
 def three_notebooks(c: Course):
     """Three notebooks that read files of the assignment's data/ and images/ folders (in answers and in
     test cells), with a manually graded answer and a task cell; students: all right, partly right with a
-    notebook missing, and the released versions untouched."""
+    notebook missing, the released versions untouched, and one whose own settings.txt is kept
+    (Autograde.exclude_overwriting) and read by a test cell."""
     png = (USER_GUIDE / "source" / A / "jupyter.png").read_bytes()
     width = int.from_bytes(png[16:20], "big")
+    c.config.append('c.Autograde.exclude_overwriting = {"ps1": ["settings.txt"]}')
     c.file("1,2\n3,4\n5,6\n", "source", A, "data", "values.csv")
+    c.file("1\n", "source", A, "settings.txt")
     c.file(png, "source", A, "images", "logo.png")
     load = "def load():\n    ### BEGIN SOLUTION\n    with open('data/values.csv') as f:\n" \
            "        return [[int(v) for v in line.split(',')] for line in f]\n    ### END SOLUTION"
@@ -300,6 +303,7 @@ def three_notebooks(c: Course):
         _cell("markdown", "# Loading data"),
         _cell("code", load, "load", solution=True),
         _cell("code", "assert load()[0] == [1, 2]", "load_visible", 1, locked=True),
+        _cell("code", "with open('settings.txt') as f:\n    assert f.read().strip() == '1'", "settings", 1, locked=True),
         _cell("code", "with open('data/values.csv') as f:\n    rows = f.read().split()\n"
                       "assert load() == [[int(v) for v in r.split(',')] for r in rows]", "load_hidden", 2, locked=True),
     ]), str(c.root / "source" / A / "loading.ipynb"))
@@ -326,6 +330,12 @@ def three_notebooks(c: Course):
     _answers(c, "partial", "images", {"width": "def png_width(path):\n    return 0"})
     for nb in ("loading", "images", "summary"):
         _answers(c, "blank", nb, {})
+    # files that exclude_overwriting keeps are the students' own (nbgrader never copies them from the
+    # source): one student submits the released settings.txt, another a changed one
+    c.file("1\n", "submitted", "right", A, "settings.txt")
+    # a student's own version of a file that exclude_overwriting keeps (nbgrader grades with it)
+    _answers(c, "ownfiles", "loading", {"load": right_load})
+    c.file("2\n", "submitted", "ownfiles", A, "settings.txt")
 
 
 def r_kernel(c: Course):

@@ -63,10 +63,11 @@ class Dask:
         env = tool_env()
         with open(self.base / f"{name}.log", "wb") as log:
             self.procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.base, env=env,
-                                                start_new_session=True)
+                                                start_new_session=True, preexec_fn=_die_with_the_tests)
 
     def worker(self, name: str, wrap: list[str] = ()) -> None:
         self._start(name, [*wrap, *DASK, "worker", self.address, "--name", name, "--nthreads", "1",
+                           "--preload", "coursekit.grading.remote",
                            "--no-dashboard", "--local-directory", str(self.base / f"{name}-space")])
 
     def wait_for(self, names: list[str], timeout: float = 180) -> dict[str, str]:
@@ -103,9 +104,15 @@ class Dask:
                 proc.wait(10)
 
 
+def _die_with_the_tests() -> None:
+    """(In the child) SIGTERM when the test process ends, however it ends: no cluster outlives it."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)      # PR_SET_PDEATHSIG
+
+
 def _no_bwrap() -> list[str]:
     """A worker on a machine where bubblewrap cannot make a sandbox: its /usr/bin/bwrap is /dev/null."""
-    return ["bwrap", "--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc",
+    return ["bwrap", "--die-with-parent", "--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc",
             "--ro-bind", "/dev/null", "/usr/bin/bwrap", "--"]
 
 

@@ -4,7 +4,8 @@ each other; corrupt bytes; zip and gzip bombs; duplicate names; many entries) go
 into a temporary course, with small budgets. Whatever the input:
 
 * it never raises (a bad --pattern is a SystemExit with a message, checked in test_import.py);
-* nothing is written outside submitted/, and every file written is submitted/<valid id>/<topic>/<notebook>.ipynb;
+* nothing is written outside submitted/, and every file written is submitted/<valid id>/<topic>/<notebook>.ipynb,
+  its timestamp.txt, or one of the student's other files under a safe name (``collect_files``);
 * every entry is imported or accounted for in the problems (by name, or by a budget or a two-submitters line).
 
 The suite runs a fixed, derandomised budget (COURSEKIT_FUZZ_EXAMPLES, default 150); a long run:
@@ -12,6 +13,7 @@ The suite runs a fixed, derandomised budget (COURSEKIT_FUZZ_EXAMPLES, default 15
 """
 from __future__ import annotations
 
+import fnmatch
 import gzip
 import io
 import os
@@ -26,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coursekit.config import KitGrading
-from coursekit.grading import collect
+from coursekit.grading import collect, collect_files
 from coursekit.grading.sanitize import one_line
 
 NB, NB2 = "01_tensors", "02_forward_pass"
@@ -36,6 +38,7 @@ LOG = os.environ.get("COURSEKIT_FUZZ_LOG")          # the long run's progress, e
 BUDGET = dict(max_notebook_mb=0.05, max_student_entries=12, max_student_mb=0.3, max_download_entries=40,
               max_download_mb=1.0, max_archive_depth=3, max_name_length=120, max_student_id_length=16)
 CAP = int(BUDGET["max_notebook_mb"] * 2**20)
+IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]     # nbgrader's CourseDirectory.ignore
 TRIED = {"examples": 0, "entries": 0, "imported": 0, "problems": 0}
 
 
@@ -156,9 +159,17 @@ def test_any_download_is_imported_or_reported(download):
     written = {}
     for rel, content in tree.items():
         parts = rel.split("/")
-        assert len(parts) == 5 and parts[:2] == ["course", "submitted"] and parts[3] == NB, rel
+        if parts == ["course", "submitted", f".coursekit-lms-{NB}.json"]:
+            continue                           # the import's record of the students' LMS identities
+        assert len(parts) >= 5 and parts[:2] == ["course", "submitted"] and parts[3] == NB, rel
         assert collect.invalid_student_id(parts[2], BUDGET["max_student_id_length"]) is None, rel
-        assert parts[4] in (f"{NB}.ipynb", f"{NB2}.ipynb", "timestamp.txt"), rel
+        if len(parts) > 5 or parts[4] not in (f"{NB}.ipynb", f"{NB2}.ipynb", "timestamp.txt"):
+            other = "/".join(parts[4:])        # a student's other file: never a notebook or the submission time
+            assert collect_files.name_problem(other, []) is None and not other.lower().endswith(".ipynb"), rel
+            assert parts[4].casefold() not in ("timestamp.txt", f"{NB}.ipynb", f"{NB2}.ipynb"), rel
+            assert len(content) <= BUDGET["max_student_mb"] * 2**20
+            written[rel] = content
+            continue
         if parts[4] == "timestamp.txt":        # Blackboard's attempt time, as nbgrader reads it (issue 22)
             assert re.fullmatch(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", content), content
             continue
@@ -178,11 +189,15 @@ def test_any_download_is_imported_or_reported(download):
     shared = any(w in text for w in ("not read", "max_student", "max_download", "one id for", "archives deep"))
     for name, content in entries:
         path = name.replace("\\", "/")
-        base = path.rstrip("/").rsplit("/", 1)[-1]
+        parts = path.rstrip("/").split("/")
         receipt = path.endswith(".txt") and "_attempt_" in path
-        if path.endswith("/") or base.startswith(".") or "__MACOSX" in path or receipt:
+        hidden = any(p.startswith(".") and p not in (".", "..") for p in parts[:-1]) or parts[-1].startswith(".")
+        ignored = any(fnmatch.fnmatchcase(p, pat) for p in parts for pat in IGNORE)    # CourseDirectory.ignore
+        if path.endswith("/") or hidden or "__MACOSX" in path or receipt or ignored:
             continue
-        accounted = (one_line(path, 80) in text or content in values or shared
+        # the student's own hidden or ignored file (after the LMS's part of the name)
+        quiet = sum(report.quiet.values()) and re.search(r"(^|/|_)(\.|feedback(/|$)|__pycache__(/|$))", path)
+        accounted = (one_line(path, 80) in text or content in values or shared or quiet
                      or any(_gunzip(content, n) in values for n in (1, 2))
                      or (path.lower().endswith((".zip", ".zip.gz")) and (written or "zip" in text)))
         assert accounted, (name, report.problems[:5])

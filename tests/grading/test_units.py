@@ -516,3 +516,32 @@ def test_kernel_folder_holds_the_assignments_files_but_no_graded_notebook(tmp_pa
     assert seen == ["data", "data/numbers.csv", "helper.py"]
     ClearWorkdir().preprocess(nb, resources)
     assert not (tmp_path / "kernel").exists() and resources["metadata"]["path"] == str(graded)
+
+
+def test_rebinding_a_check_in_any_module_of_the_checks_package_is_flagged():
+    patterns = list(KitGrading().suspicious_code_patterns)
+
+    def flagged(code: str) -> list[str]:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(code)]
+        return integrity.suspicious(json.loads(nbformat.writes(nb)), patterns)
+
+    for cheat in ("import utils\nutils.checks.compare.check_close = lambda *a, **k: None",
+                  "utils.checks.check_close = print", "utils.checks._format . fail=None"):
+        assert any("utils.checks" in hit for hit in flagged(cheat)), cheat
+    for honest in ("from utils.checks import check_close\ncheck_close(result, expected, 'the result')",
+                   "utils.checks.compare.check_close(result, expected, what='x', atol=1e-3)",
+                   "if utils.checks.compare.check_close == check_close:\n    pass"):
+        assert not flagged(honest), honest
+
+
+def test_a_graded_cell_the_assignment_does_not_have_is_named_in_a_note():
+    from coursekit.grading import diagnostics
+    released = json.loads((synth.ROOT / "notebooks" / NB / f"{NB}.ipynb").read_bytes())
+    nb = json.loads(json.dumps(released))
+    pasted = nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {"grade_id": "other_hw_q3", "grade": True,
+                                                                        "solution": True, "points": 5}})
+    nb["cells"].append(pasted)
+    flags, notes = diagnostics.tamper_notes(json.dumps(nb).encode(), released)
+    assert flags == [] and any("other_hw_q3 is not one of the assignment's" in n for n in notes), notes
+    assert diagnostics.tamper_notes(json.dumps(released).encode(), released) == ([], [])
