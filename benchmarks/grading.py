@@ -9,11 +9,11 @@ slot) from what each further submission costs.
     python -m benchmarks.grading [--n 32] [--workers 1,2,3] [--topic 01_tensors] [--no-sandbox] [--cold]
                                  [--skip-sequential] [--no-startup] [--cluster 1,2]
 
-``--cluster 1,2`` also grades the same class on a Dask cluster on this machine (``--cluster`` of
-``make grade``: a scheduler in this process, N worker processes with one slot each, a
-``distributed.LocalCluster``) and compares each with local slots of the same number (add them to
-``--workers``): throughput and CPU per submission (the client, the scheduler, the workers and their
-sandboxes together), with identical scores.
+``--cluster 1,2 [--repeat 3]`` also grades the same class on a Dask cluster on this machine
+(``--cluster`` of ``make grade``: a scheduler in this process, N worker processes with one slot each,
+a ``distributed.LocalCluster``), each right after (or before) local slots of the same number, and
+prints the medians: throughput and CPU per submission (the grader, the scheduler, the workers and
+their sandboxes together), with identical scores.
 
 The submissions are a realistic mix (coursekit.synth.mixed_submissions): about 70% of the answers
 right, the rest wrong (tests/wrong_answers/<topic>.py) or left unanswered. Every run must give every
@@ -255,6 +255,54 @@ def on_cluster(course: Path, topic: str, workers: int, sandbox: str | None):
     return seconds, cpu, mem.peak, summary
 
 
+def compare_on_cluster(args, tmp: Path, pristine: Path, expected: dict, seq_scores: dict | None):
+    """Local slots against Dask workers (one slot each) for each count of --cluster, run in pairs one
+    right after the other (in alternating order, --repeat times: a shared machine's load drifts), then
+    the medians. Returns (scores identical everywhere, the last summary)."""
+    import statistics
+    sandbox = "off" if args.no_sandbox else None
+    counts = [int(w) for w in args.cluster.split(",")]
+    runs: dict[tuple[str, int], list[tuple[float, float | None]]] = {}
+    ok, summary = True, None
+    for rep in range(args.repeat):
+        for workers in counts:
+            for where in (("local", "dask") if (rep + workers) % 2 == 0 else ("dask", "local")):
+                run_course = tmp / f"{where}-{workers}-{rep}"
+                shutil.copytree(pristine, run_course)
+                load0 = os.getloadavg()[0]
+                if where == "dask":
+                    seconds, cpu, peak, summary = on_cluster(run_course, args.topic, workers, sandbox)
+                else:
+                    seconds, cpu, peak, summary = kit(run_course, args.topic, workers, sandbox, args.cold)
+                got = scores(run_course, args.topic)
+                same = (seq_scores is None or got == seq_scores) and all(got.get(s) == e for s, e in expected.items())
+                ok &= same and not summary.failed
+                runs.setdefault((where, workers), []).append((args.n / seconds * 60, cpu))
+                who = (f"Dask, {workers} worker process(es) x 1 slot" if where == "dask" else
+                       f"local, {workers} slot(s)")
+                used = len({r.worker for r in summary.results.values() if r.worker})
+                print(f"  {who}: {seconds:6.1f} s  {args.n / seconds * 60:6.1f} submissions/min  peak memory "
+                      f"{peak / 2**30:.2f} GiB  CPU "
+                      + (f"{cpu / args.n:.2f} s/submission" if cpu is not None else "unknown")
+                      + f"  (load average before: {load0:.1f})  scores {'identical' if same else 'DIFFER'}"
+                      + (f"; graded on {used} worker(s)" if where == "dask" else ""), flush=True)
+                if summary.failed:
+                    print("    failed:", summary.failed)
+                shutil.rmtree(run_course, ignore_errors=True)
+    print(f"medians of {args.repeat} run(s):")
+    for workers in counts:
+        med = {}
+        for where in ("local", "dask"):
+            rates = [r for r, _ in runs[(where, workers)]]
+            cpus = [c / args.n for _, c in runs[(where, workers)] if c is not None]
+            med[where] = (statistics.median(rates), statistics.median(cpus) if cpus else None)
+        cpu_text = (f"CPU {med['local'][1]:.2f} -> {med['dask'][1]:.2f} s/submission"
+                    if med["local"][1] is not None and med["dask"][1] is not None else "CPU unknown")
+        print(f"  {workers} slot(s): local {med['local'][0]:.1f}, Dask {med['dask'][0]:.1f} submissions/min: Dask at "
+              f"{med['dask'][0] / med['local'][0]:.2f}x local; {cpu_text}")
+    return ok, summary
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.grading", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -268,12 +316,13 @@ def main(argv=None) -> int:
                         help="skip the short run (one submission per slot) that separates slot start-up from "
                              "the cost of each further submission")
     parser.add_argument("--cold", action="store_true", help="the kit with ordinary kernels (KitSandbox.warm_kernels = False)")
+    parser.add_argument("--repeat", type=int, default=1, help="with --cluster: pairs of runs per count (medians)")
     parser.add_argument("--cluster", default=None,
                         help="also grade on a local Dask cluster of these worker counts, comma-separated (one slot "
                              "each), against local slots of the same number")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
-    counts = [int(w) for w in args.workers.split(",")] if args.workers else [cores, cores + 1]
+    counts = [int(w) for w in args.workers.split(",")] if args.workers else [] if args.cluster else [cores, cores + 1]
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         course, seq, expected = build(Path(tmp), args.topic, args.n)
         pristine = Path(tmp) / "pristine"
@@ -325,25 +374,9 @@ def main(argv=None) -> int:
             if summary.flagged:
                 print("  flagged:", summary.flagged)
             shutil.rmtree(run_course, ignore_errors=True)
-        local_rates = {w: r for w, r, _ in rows}
-        for workers in [int(w) for w in args.cluster.split(",")] if args.cluster else []:
-            run_course = Path(tmp) / f"dask-{workers}"
-            shutil.copytree(pristine, run_course)
-            load0 = os.getloadavg()[0]
-            t_d, cpu_d, peak, summary = on_cluster(run_course, args.topic, workers, "off" if args.no_sandbox else None)
-            rate = args.n / t_d * 60
-            got = scores(run_course, args.topic)
-            same = (seq_scores is None or got == seq_scores) and all(got.get(s) == e for s, e in expected.items())
-            cpu_text = f"CPU {cpu_d / args.n:.2f} s/submission" if cpu_d is not None else "CPU unknown"
-            versus = (f"  {rate / local_rates[workers]:.2f}x local slots ({workers})" if workers in local_rates else "")
-            used = sorted({r.worker.split(" (")[0] for r in summary.results.values() if r.worker})
-            print(f"Dask, {workers} local worker process(es) x 1 slot: {t_d:7.1f} s  {rate:6.1f} submissions/min  "
-                  f"peak memory {peak / 2**30:.2f} GiB  {cpu_text}{versus}  (load average before: {load0:.1f})  "
-                  f"scores {'identical' if same else 'DIFFER'}; graded on {len(used)} worker(s)")
-            if summary.failed:
-                print("  failed:", summary.failed)
-            rows.append((f"dask-{workers}", rate, same))
-            shutil.rmtree(run_course, ignore_errors=True)
+        if args.cluster:
+            ok, summary = compare_on_cluster(args, Path(tmp), pristine, expected, seq_scores)
+            rows.append(("dask", 0.0, ok))
         print(f"  isolation: {summary.isolation}")
         local = [row for row in rows if isinstance(row[0], int)]
         if len(local) > 1:

@@ -185,14 +185,14 @@ class Reader:
                 suffix = raw[len(path):] if raw.startswith(path) else ""
                 self._other(named, student, file + suffix, read, date, where, budgets, box)
             return
-        self.kept.sent.add(student)
-        self.kept.notebook_dirs.setdefault(box, set()).add(unicodedata.normalize("NFC", file.rpartition("/")[0]))
         if owner is not None:
             other = Generic().parse(file.rsplit("/", 1)[-1])
             if other is not None and other.student != owner and notebook_of(other.file, self.notebooks):
                 self.report.problem(f"{where}: a file named for {shown(other.student)} inside {shown(owner)}'s zip: "
                                     "skipped")
                 return
+        self.kept.sent.add(student)     # the student's other files in this part are read from its folder
+        self.kept.notebook_dirs.setdefault(box, set()).add(unicodedata.normalize("NFC", file.rpartition("/")[0]))
         data = self._read(read, where, budgets, layers)
         if data is None:
             return

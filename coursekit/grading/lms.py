@@ -25,7 +25,8 @@ LMS_PATTERN_HELP = (
     "Blackboard ('<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>_<file>'), a folder per student "
     "('<student_id>/<file>', as nbgrader's submitted/<student_id>/<topic>/), or '<student_id>_<anything>_<notebook>"
     ".ipynb'; the id comes from the LMS's part of the name, the file only says which notebook it is; "
-    "a student's own zip counts for that student only"
+    "a student's own zip counts for that student only; a student's other files (data, modules, images) "
+    "go beside their notebooks, with their folders"
 )
 _ID_CHARS = re.compile(r"[^\W_][\w.@-]*")
 # Unicode categories never allowed in an id: controls, format characters (bidi overrides, zero-width),

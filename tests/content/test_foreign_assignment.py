@@ -5,11 +5,12 @@ cells, a due date set with nbgrader's own `nbgrader db assignment add`.
 The fast tests check the pieces: which folders of solutions/ are assignments and which are the course's
 topics, the bundle's leak check over any assignment, and the summary's share of students failing each
 cell. The slow test adds such an assignment ("ps1") to a copy of the course and runs the make targets on
-it: `make assignments`, `make execute`, `make student-bundle`, `make mutate`, the notebook checks of
+it: `make assignments`, `make execute`, `make student-bundle`, `make mutate`, `make grade`, the notebook checks of
 `make test` and the content tests, and checks what each one wrote.
 """
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -256,6 +257,29 @@ def test_make_targets_take_a_two_notebook_assignment_with_a_data_folder(tmp_path
 
     out = _ok(make(course, "mutate", "TOPICS=ps1"))
     assert "ps1: skipped: ps1 is not one of the course's topics" in out, out
+
+    # make grade: a folder per student, one with the instructor's answers, one with the untouched version
+    download = tmp_path / "download"
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for name in ("problem1", "problem2")
+               for c in read(course / "solutions" / "ps1" / f"{name}.ipynb").cells
+               if (c.metadata.get("nbgrader") or {}).get("solution")}
+    for who, solve in (("ada", True), ("bob", False)):
+        (download / who).mkdir(parents=True)
+        for name in ("problem1", "problem2"):
+            nb = read(student / f"{name}.ipynb")
+            for cell in nb.cells:
+                gid = (cell.metadata.get("nbgrader") or {}).get("grade_id")
+                if solve and gid in answers:
+                    cell.source = answers[gid]
+            nbformat.write(nb, download / who / f"{name}.ipynb")
+    proc = make(course, "grade", "TOPIC=ps1", f"SUBMISSIONS={download}", "GRADE_ARGS=--workers 2 --quiet", timeout=600)
+    out = _ok(proc)
+    assert "FLAGGED" not in out and "FAILED" not in out, out
+    with open(course / "grades.csv", newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh) if r["assignment"] == "ps1"}
+    # 2 + 3 autograded points (the data file was found in the sandbox); the Markdown answer awaits a manual grade
+    assert (float(rows["ada"]["raw_score"]), float(rows["ada"]["max_score"])) == (5.0, 6.0), rows["ada"]
+    assert float(rows["bob"]["raw_score"]) == 0.0, rows["bob"]
 
     # the content tests: every check of ps1 passes, or skips saying why (the course's own conventions)
     report = tmp_path / "content.xml"
