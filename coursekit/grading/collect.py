@@ -38,8 +38,6 @@ from coursekit.grading.lms import (LMS_PATTERN_HELP, MOODLE_BY_NUMBER, Generic, 
                                    detect, invalid_student_id, lms_regexp, notebook_of, shown, submission_time)
 from coursekit.grading.sanitize import one_line
 
-MiB = 2**20
-
 
 def import_download(root: Path, topic: str, source: Path, notebooks: list[str], settings,
                     pattern: str | None = None, progress=None, ignore: list[str] | None = None) -> ImportReport:

@@ -563,6 +563,9 @@ def main() -> None:
     _matplotlib_cache(cfg)
     here = os.path.realpath(os.getcwd())
     sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != here]
+    # the notebook's folder last, as plain nbgrader's kernel has it first: a student's own module
+    # (helper.py beside the notebook) imports, and never shadows the course library or the standard one
+    sys.path.append(here)
     guard = Guard(cfg) if cfg.get("guard", True) else None
     if guard is not None:
         sys.addaudithook(guard.audit)

@@ -213,6 +213,8 @@ def _assignment(src: Path) -> None:
               grade_id="mean_tests"),
         _cell("code", "assert open('shared.txt').read() == 'instructor\\n'", grade=True, locked=True, points=1,
               grade_id="shared_tests"),
+        _cell("code", "import helper                 # the student's own module beside the notebook\n"
+                      "assert helper.SCALE == 3", grade=True, locked=True, points=1, grade_id="helper_tests"),
     ])
     nbformat.write(nb, str(folder / "hw9.ipynb"))
 
@@ -242,7 +244,9 @@ def test_files_from_a_download_grade_as_plain_nbgrader_grades_them(tmp_path):
     kit = _rows(course / "gradebook.db", "hw9")
     assert kit[("Ann-Lee", "hw9", "mean_tests")] == (2.0, 2.0, False), kit          # read its own data/mine.csv
     assert kit[("Ann-Lee", "hw9", "shared_tests")] == (1.0, 1.0, False)             # the instructor's shared.txt
+    assert kit[("Ann-Lee", "hw9", "helper_tests")] == (1.0, 1.0, False)             # imported its own helper.py
     assert kit[("Bob-Roe", "hw9", "mean_tests")] == (0.0, 2.0, False)               # no data file of his own
+    assert kit[("Bob-Roe", "hw9", "helper_tests")] == (0.0, 1.0, False)
     grades = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open())}
     assert set(grades) == {"Ann-Lee", "Bob-Roe"}
     assert _same_as_plain(kit, _plain_nbgrader(course, tmp_path / "plain", "hw9")) == {}
