@@ -152,6 +152,15 @@ def refuse_options(cfg, no_execute: bool) -> None:
         if key in values and not values[key]:
             raise AssignmentError(f"c.{section}.{key} = False (nbgrader's --no-execute) is not available: "
                                   f"{NO_EXECUTE}; remove it from nbgrader_config.py")
+    cd = cfg.get("CourseDirectory", {})
+    default = "{nbgrader_step}/{student_id}/{assignment_id}"
+    if cd.get("directory_structure", default) != default:
+        raise AssignmentError(f"c.CourseDirectory.directory_structure = {cd['directory_structure']!r} is not available: "
+                              f"the kit reads and writes nbgrader's default layout ({default}); remove it from "
+                              "nbgrader_config.py")
+    if cd.get("student_id", "*") not in ("*", ""):
+        raise AssignmentError(f"c.CourseDirectory.student_id = {cd['student_id']!r} in nbgrader_config.py would grade "
+                              "one student: use GRADE_ARGS=\"--student ID\" (repeatable) for that, and remove it")
 
 
 def only_notebook(name: str | None, notebooks: list[str]) -> str | None:

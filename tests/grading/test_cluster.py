@@ -302,3 +302,39 @@ def test_unreachable_scheduler_and_a_different_environment_are_refused(tmp_path,
     other = {**here, "coursekit": "0" * 16, "packages": {**here["packages"], "torch": "0.0.1"}}
     found = wire.differences(expected, other)
     assert any("torch 0.0.1 (grader: " in f for f in found) and any("coursekit/ differs" in f for f in found), found
+
+
+def test_what_a_sandbox_left_is_rebuilt_for_the_same_checks(tmp_path):
+    """wire.outputs (worker) then wire.rebuild (grader): every kind of thing a sandbox can leave in out/
+    reads back with the same bytes or the same refusal as it does where it was written."""
+    from types import SimpleNamespace
+
+    from coursekit.grading import safeio, worker
+    ctx = SimpleNamespace(notebooks=["a", "b", "c", "d"], grading=SimpleNamespace(max_notebook_mb=0.25))
+    cap = int(0.25 * 4 * 2**20)
+    src = tmp_path / "job"
+    (src / "out").mkdir(parents=True)
+    (src / "out" / "result.json").write_bytes(b'{"status": "graded"}')
+    (src / "out" / "a.ipynb").write_bytes(b"x" * cap)                 # at the cap: read
+    (src / "out" / "b.ipynb").write_bytes(b"x" * (cap + 1))           # over it
+    os.symlink("/etc/passwd", src / "out" / "c.ipynb")                # a link
+    os.mkfifo(src / "out" / "d.ipynb")                                # not a regular file
+    (src / "out" / "extra.txt").write_text("not asked for")
+
+    def read(jdir: Path) -> dict:
+        out = {}
+        for name in ["result.json", "a.ipynb", "b.ipynb", "c.ipynb", "d.ipynb", "extra.txt", "missing.ipynb"]:
+            try:
+                out[name] = safeio.read_file(jdir / "out", name, worker.RESULT_CAP if name == "result.json" else cap,
+                                             below=jdir)
+            except safeio.Unsafe as exc:
+                out[name] = str(exc)
+        return out
+    sent = wire.outputs(ctx, src)
+    assert set(sent) == {"result.json", "a.ipynb", "b.ipynb", "c.ipynb", "d.ipynb"}
+    wire.rebuild(sent, tmp_path / "here", ctx.notebooks)
+    there, here = read(src), read(tmp_path / "here")
+    del there["extra.txt"]        # never sent: here it is missing, as a file no check reads
+    assert here.pop("extra.txt").startswith("extra.txt: cannot be opened")
+    assert here == there, (here, there)
+    assert here["a.ipynb"] == b"x" * cap and "larger than" in here["b.ipynb"] and "not a regular file" in here["d.ipynb"]

@@ -545,3 +545,16 @@ def test_a_graded_cell_the_assignment_does_not_have_is_named_in_a_note():
     flags, notes = diagnostics.tamper_notes(json.dumps(nb).encode(), released)
     assert flags == [] and any("other_hw_q3 is not one of the assignment's" in n for n in notes), notes
     assert diagnostics.tamper_notes(json.dumps(released).encode(), released) == ([], [])
+
+
+@pytest.mark.parametrize("section, values, words", [
+    ("Execute", {"enabled": False}, "--no-execute"),
+    ("CourseDirectory", {"directory_structure": "{nbgrader_step}/{assignment_id}/{student_id}"}, "directory_structure"),
+    ("CourseDirectory", {"student_id": "ann"}, "--student ID"),
+])
+def test_nbgrader_options_the_kit_does_not_do_are_refused_loudly(section, values, words):
+    from coursekit.grading import assignment
+    cfg = Config({section: values})
+    with pytest.raises(assignment.AssignmentError, match=re.escape(words)):
+        assignment.refuse_options(cfg, False)
+    assignment.refuse_options(Config({"CourseDirectory": {"student_id": "*", "ignore": [".x"]}}), False)
