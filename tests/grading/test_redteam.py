@@ -124,7 +124,7 @@ def _import(tmp_path: Path, entries):
     course = tmp_path / "course"
     course.mkdir()
     collect.import_download(course, NB, archive, [NB], KitGrading())
-    return sorted(p.name for p in (course / "submitted").iterdir())
+    return sorted(p.name for p in (course / "submitted").iterdir() if not p.name.startswith("."))
 
 
 def _nb() -> bytes:
@@ -156,7 +156,7 @@ def test_an_id_like_one_already_submitted_is_not_imported(tmp_path):
         zf.writestr(f"ALICE_{NB}.ipynb", _nb())
         zf.writestr(f"bob_{NB}.ipynb", _nb())
     report = collect.import_download(course, NB, archive, [NB], KitGrading())
-    assert sorted(p.name for p in (course / "submitted").iterdir()) == ["alice", "bob"]
+    assert sorted(p.name for p in (course / "submitted").iterdir() if not p.name.startswith(".")) == ["alice", "bob"]
     assert sorted(report.imported) == ["bob"]
     assert any("ALICE" in p and "alice" in p and "already in submitted/" in p for p in report.problems), report.problems
 
