@@ -239,10 +239,14 @@ def on_cluster(course: Path, topic: str, workers: int, sandbox: str | None):
     before the clock, its workers with the kit's modules preloaded (``--preload
     coursekit.grading.remote``), as a cluster is up before `make grade` runs; the workers' checks and
     slots count, as a local run's slots do."""
+    import dask
     from distributed import LocalCluster
 
     from coursekit.grading.pipeline import Options, grade
-    with CpuMeter() as meter, PeakRSS(os.getpid(), meter=meter) as mem:
+    # (Dask's statistical profiler samples every worker thread 100 times a second: 4% of a core for two idle
+    # workers here; the README's worker commands switch it off too)
+    with CpuMeter() as meter, PeakRSS(os.getpid(), meter=meter) as mem, \
+            dask.config.set({"distributed.worker.profile.enabled": False}):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                           host="127.0.0.1", preload=["coursekit.grading.remote"]) as cluster:
             c0 = meter.usage()

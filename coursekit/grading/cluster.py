@@ -128,7 +128,9 @@ class Farm:
             return
         self._polled = time.monotonic()
         try:
-            info = self.client.scheduler_info(n_workers=-1)["workers"]
+            # (the scheduler's own answer: Client.scheduler_info returns a cache that the client's periodic
+            # refresh may have just replaced with one listing no workers at all)
+            info = self.client.sync(self.client.scheduler.identity, n_workers=-1)["workers"]
         except Exception as exc:
             raise SystemExit(f"lost the Dask scheduler at {one_line(self.address, 200)} ({one_line(exc, 200)}); "
                              "what was graded is saved: run the same command again to continue") from None
