@@ -137,3 +137,67 @@ class ClearWorkdir(NbGraderPreprocessor):
             remove_tree(meta["path"])
             meta["path"] = original
         return nb, resources
+
+
+class JudgedExecute(TrackedExecute):
+    """TrackedExecute whose graded test cells (nbgrader ``grade`` without ``solution``, visible and
+    hidden tests) run in a judge kernel of their own (``judge_kernel``: coursekit/judge, in a sandbox
+    of its own), never in the student's kernel: every verdict, expected value and message is computed
+    where no student code runs, and the hidden tests never reach the student's kernel. The student's
+    cells run in the student's kernel as before; the judge looks up what a test cell uses there, as
+    data. Outputs and execution counts of graded cells are the judge's, so nbgrader's scores come
+    from the judge."""
+
+    judge_kernel = Unicode("", help="the judge's kernelspec name (empty: no judge)").tag(config=True)
+    judge_runtime = Unicode("", help="the judge kernel's connection folder (never the student's)").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._judge = None
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self._stop_judge()
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader") or {}
+        if not self.judge_kernel or cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            return super().preprocess_cell(cell, resources, index)
+        if self._judge is None:
+            self._judge = self._start_judge()
+        student = (self.km, self.kc)
+        self.km, self.kc = self._judge
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        finally:
+            self.km, self.kc = student
+
+    def _start_judge(self):
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+        km = AsyncKernelManager(kernel_name=self.judge_kernel, transport="ipc",
+                                ip=os.path.join(self.judge_runtime, "k"),
+                                connection_file=os.path.join(self.judge_runtime, "judge.json"))
+        cwd = (self.resources.get("metadata") or {}).get("path")
+        run_sync(km.start_kernel)(cwd=cwd, extra_arguments=list(self.extra_arguments))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            run_sync(kc.wait_for_ready)(timeout=self.startup_timeout)
+        except Exception:
+            kc.stop_channels()
+            run_sync(km.shutdown_kernel)(now=True)
+            raise
+        kc.allow_stdin = False
+        return km, kc
+
+    def _stop_judge(self):
+        if self._judge is None:
+            return
+        from jupyter_core.utils import run_sync
+        km, kc = self._judge
+        self._judge = None
+        try:
+            kc.stop_channels()
+            run_sync(km.shutdown_kernel)(now=True)
+        except Exception as exc:   # noqa: BLE001 - the notebook's results are complete already
+            self.log.warning("the judge kernel did not stop cleanly: %s", exc)

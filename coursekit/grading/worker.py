@@ -62,14 +62,17 @@ def _trusted_paths(ctx: Context) -> list[str]:
     return [*bwrap.python_paths(), bwrap.package_dir("utils"), bwrap.KIT_DIR, "/usr/"]
 
 
-def kernel_settings(ctx: Context, mpl_dir: str, cgroup: bool) -> str:
+def kernel_settings(ctx: Context, mpl_dir: str, cgroup: bool, link: str | None = "/link") -> str:
     """The kernel's settings (kernel_start.py reads them from $COURSEKIT_KERNEL)."""
     sb = ctx.sandbox
     trusted = _trusted_paths(ctx)
     if not ctx.isolation.isolated:
         trusted.append(str(Path(__file__).resolve().parent.parent / "sandbox"))
-    settings = {"guard": ctx.guard, "guarded_modules": list(sb.guarded_modules), "trusted_paths": trusted,
+    settings = {"guard": ctx.guard and not ctx.grading.judge, "guarded_modules": list(sb.guarded_modules), "trusted_paths": trusted,
                 "fsize": sb.max_file_mb << 20, "mpl_cache": mpl_dir, "own_pid_namespace": ctx.isolation.isolated}
+    if ctx.grading.judge and link is not None:
+        settings["judge_socket"] = f"{link}/student.sock"
+        settings["judge_dir"] = JUDGE_DIR if ctx.isolation.isolated else str(_JUDGE_SOURCE)
     if ctx.isolation.limiter.kind == "rlimit" or not cgroup:
         settings["address_space"] = sb.address_space_mb << 20
         if ctx.isolation.as_root:
@@ -78,6 +81,9 @@ def kernel_settings(ctx: Context, mpl_dir: str, cgroup: bool) -> str:
 
 
 HOME = "/home/student"
+JUDGE_DIR = bwrap.KIT_DIR + "/coursekit_judge"          # coursekit/judge, in both kernels' sandboxes
+JUDGE_START = bwrap.KIT_DIR + "/judge_start.py"
+_JUDGE_SOURCE = Path(__file__).resolve().parent.parent / "judge"
 
 
 # what nbgrader sets while it autogrades (nbgrader.utils.setenv): notebooks may test for it
@@ -123,9 +129,45 @@ def kernel_argv(ctx: Context, workdir: str, rt: str, cgroup: bool) -> list[str]:
     m.ro("/grade/etc/passwd", "/etc/passwd").ro("/grade/etc/group", "/etc/group")
     m.tmpfs("/tmp", sb.tmp_limit_mb, "1777").tmpfs("/dev/shm", sb.tmp_limit_mb, "1777")
     m.tmpfs(home, sb.tmp_limit_mb, "0700")
-    m.rw(workdir, f"{home}/{ctx.topic}").rw(rt).read_only_root()
+    m.rw(workdir, f"{home}/{ctx.topic}").rw(rt)
+    if ctx.grading.judge:
+        m.ro(bwrap.KIT_DIR + "/coursekit/judge", JUDGE_DIR).rw(str(Path(workdir).parent / "link"), "/link")
+    m.read_only_root()
     return [ctx.isolation.bwrap, *bwrap.common(1000, "kernel"), *m.args, *bwrap.env_args(env),
             "--chdir", f"{home}/{ctx.topic}", "--", py, "-I", bwrap.KERNEL_START, "-f", "{connection_file}"]
+
+
+def judge_environment(ctx: Context, cgroup: bool, link: str = "/link", mpl_dir: str | None = None,
+                      home: str = HOME) -> dict[str, str]:
+    """The judge kernel's environment: a student kernel's, and where to find the student's kernel."""
+    env = bwrap.kernel_env(home, ctx.sandbox.kernel_threads,
+                           kernel_settings(ctx, mpl_dir or bwrap.KIT_DIR + "/mpl", cgroup, None))
+    env["COURSEKIT_JUDGE"] = json.dumps({"socket": f"{link}/student.sock",
+                                         "judge_dir": JUDGE_DIR if ctx.isolation.isolated else str(_JUDGE_SOURCE)})
+    return {**env, **NBGRADER_ENV}
+
+
+def judge_argv(ctx: Context, work: str, cgroup: bool) -> list[str]:
+    """The judge kernel's command line: a sandbox of its own that sees the assignment's files (the
+    kernel's working copy) read-only and the student kernel's socket, never the student's kernel's
+    connection files (``rt/``), so that nothing there can reach the judge."""
+    py = sys.executable
+    if not ctx.isolation.isolated:
+        return [py, "-I", str(_JUDGE_SOURCE / "judge_start.py"), "-f", "{connection_file}"]
+    sb = ctx.sandbox
+    env = judge_environment(ctx, cgroup)
+    m = bwrap.Mounts().system()
+    for p in bwrap.python_paths():
+        m.ro(p)
+    m.ro(bwrap.package_dir("utils"))
+    m.ro(bwrap.KIT_DIR + "/coursekit/judge", JUDGE_DIR).ro(bwrap.KIT_DIR + "/coursekit/judge/judge_start.py", JUDGE_START)
+    m.ro("/grade/mpl", bwrap.KIT_DIR + "/mpl")
+    m.ro("/grade/etc/passwd", "/etc/passwd").ro("/grade/etc/group", "/etc/group")
+    m.tmpfs("/tmp", sb.tmp_limit_mb, "1777").tmpfs("/dev/shm", sb.tmp_limit_mb, "1777")
+    m.tmpfs(HOME, sb.tmp_limit_mb, "0700")
+    m.ro(f"{work}/kernel", f"{HOME}/{ctx.topic}").rw(f"{work}/rt-judge").rw(f"{work}/link", "/link").read_only_root()
+    return [ctx.isolation.bwrap, *bwrap.common(1000, "judge"), *m.args, *bwrap.env_args(env),
+            "--chdir", f"{HOME}/{ctx.topic}", "--", py, "-I", JUDGE_START, "-f", "{connection_file}"]
 
 
 def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -193,11 +235,18 @@ def prepare(ctx: Context, job: Job, name: str, jobs_dir: Path, base: str, uid: i
     dl = deadlines.for_context(ctx)
     job_json["extension_seconds"] = dl.extension(job.student)    # of the anonymous student (driver.py)
     job_json["modules"] = dl.modules                             # the late-penalty plugin's, if the course's
+    if ctx.grading.judge:
+        job_json["judge_argv"] = judge_argv(ctx, work, cgroup)
     if warm_kernels(ctx, cgroup):
         job_json["warm"] = {"env": kernel_environment(ctx, cgroup), "cwd": f"{HOME}/{ctx.topic}"}
+        if ctx.grading.judge:
+            job_json["warm"]["judge_env"] = judge_environment(ctx, cgroup)
     if not ctx.isolation.isolated:
         job_json["kernel_env"] = {**bwrap.kernel_env(f"{work}/home", ctx.sandbox.kernel_threads,
-                                                     kernel_settings(ctx, f"{base}/mpl", cgroup)), **NBGRADER_ENV}
+                                                     kernel_settings(ctx, f"{base}/mpl", cgroup, f"{work}/link")),
+                                  **NBGRADER_ENV}
+        if ctx.grading.judge:
+            job_json["judge_env"] = judge_environment(ctx, cgroup, f"{work}/link", f"{base}/mpl", f"{work}/home")
     _write(inp / "job.json", json.dumps(job_json).encode())
     (jdir / "out").mkdir(mode=0o700)
     if uid is not None:

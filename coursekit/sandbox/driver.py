@@ -36,6 +36,7 @@ IN, WORK, OUT = BASE / "in", BASE / "work", BASE / "out"          # one job's (s
 WORK_MB = int(os.environ.pop("COURSEKIT_WORK_MB", "") or 0)        # each job's own tmpfs (workspace.py); 0: none
 STUDENT = "student"   # the sandbox never learns who the student is
 KERNEL_NAME = "coursekit-sandbox"
+JUDGE_NAME = "coursekit-judge"
 
 
 class _Records(logging.Handler):
@@ -92,6 +93,20 @@ def _kernel_spec(job: dict) -> None:
     elif job.get("kernel_env"):           # only without isolation (bwrap sets the kernel's environment)
         spec["env"] = job["kernel_env"]
     (kdir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    if job.get("judge_argv"):      # the graded test cells' kernel (preprocessors.JudgedExecute)
+        jdir = WORK / "share" / "jupyter" / "kernels" / JUDGE_NAME
+        jdir.mkdir(parents=True)
+        judge = {**spec, "argv": job["judge_argv"], "display_name": "Judge (grading sandbox)",
+                 "metadata": {"debugger": False}}
+        judge.pop("env", None)
+        if warm and warm.get("judge_env") and _warm_kernels():
+            judge["metadata"]["kernel_provisioner"] = {"provisioner_name": "coursekit-sandboxed",
+                                                       "config": {"env": warm["judge_env"], "cwd": warm["cwd"]}}
+        elif job.get("judge_env"):
+            judge["env"] = job["judge_env"]
+        (jdir / "kernel.json").write_text(json.dumps(judge), encoding="utf-8")
+        for folder in ("link", "rt-judge", "home"):
+            (WORK / folder).mkdir(mode=0o700, exist_ok=True)
     os.environ["JUPYTER_PATH"] = str(WORK / "share" / "jupyter")
     os.environ["JUPYTER_RUNTIME_DIR"] = str(WORK / "rt")
     os.environ["JUPYTER_DATA_DIR"] = str(WORK / "share" / "jupyter")
@@ -102,7 +117,7 @@ def _config(job: dict, course: Path):
     from traitlets.config import Config
     from nbgrader.converters import Autograde
     from coursekit.grading.integrity import CheckGuards, InsertGuards
-    from coursekit.grading.preprocessors import ClearWorkdir, KernelFolder, TrackedExecute
+    from coursekit.grading.preprocessors import ClearWorkdir, JudgedExecute, KernelFolder, TrackedExecute
 
     cfg = Config(job["nbgrader_config"])
     cd = cfg.CourseDirectory
@@ -134,9 +149,14 @@ def _config(job: dict, course: Path):
     # the kernel works in a fresh copy of the notebook's folder (KernelFolder: the folder its sandbox
     # binds), removed once it is gone (ClearWorkdir); nbgrader's own folder is never the kernel's
     cfg.KernelFolder.folder = str(WORK / "kernel")
-    steps[at:at + 1] = [KernelFolder, TrackedExecute, ClearWorkdir]
-    if job.get("guard", True):
-        steps[at:at + 3] = [KernelFolder, InsertGuards, TrackedExecute, ClearWorkdir, CheckGuards]
+    execute = TrackedExecute
+    if job.get("judge_argv"):
+        execute = JudgedExecute
+        cfg.JudgedExecute.judge_kernel = JUDGE_NAME
+        cfg.JudgedExecute.judge_runtime = str(WORK / "rt-judge")
+    steps[at:at + 1] = [KernelFolder, execute, ClearWorkdir]
+    if job.get("guard", True) and execute is not JudgedExecute:   # the in-process verdict's guard (no judge)
+        steps[at:at + 3] = [KernelFolder, InsertGuards, execute, ClearWorkdir, CheckGuards]
     cfg.Autograde.autograde_preprocessors = steps
     cfg.Autograde.sanitize_preprocessors = _sanitize_steps(cfg)
     return cfg

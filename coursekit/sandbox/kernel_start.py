@@ -557,6 +557,19 @@ def _stored_exception(exception, *args, **kwargs) -> dict:
     return {"ename": type(exception).__name__, "evalue": value, "traceback": []}
 
 
+def _serve_judge(cfg: dict, namespace: dict) -> None:
+    import importlib.util
+    folder = cfg["judge_dir"]
+    if "coursekit_judge" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("coursekit_judge", os.path.join(folder, "__init__.py"),
+                                                      submodule_search_locations=[folder])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["coursekit_judge"] = module
+        spec.loader.exec_module(module)
+    from coursekit_judge.student_side import serve
+    serve(cfg["judge_socket"], namespace)
+
+
 def main() -> None:
     cfg = _settings()
     _limits(cfg)
@@ -574,6 +587,8 @@ def main() -> None:
     app = IPKernelApp.instance()
     app.initialize([*sys.argv[1:], "--HistoryManager.enabled=False"])
     app.shell._format_exception_for_storage = _stored_exception
+    if cfg.get("judge_socket"):     # the judge runs the graded test cells and asks this kernel (coursekit/judge)
+        _serve_judge(cfg, app.shell.user_ns)
     if guard is not None:
         guard.attach(app.shell, app.kernel)
     app.start()

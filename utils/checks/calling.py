@@ -16,7 +16,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from ._format import at_caller, describe, failure, is_failure, is_tensor, kind_hint, mark, short
-from .explain import explain, is_library_file, library_frames
+from .explain import explain, is_library_file, library_frames, walk_frames
 
 __all__ = ["call", "student_code", "check_raises", "defined"]
 
@@ -27,7 +27,7 @@ def _student_frames(err: BaseException, test_file: str | None) -> list[tuple[Any
     """(frame, line number) of the traceback that belong to the student's code: not a library,
     not utils, not the test cell that made the call."""
     frames = []
-    for frame, lineno in traceback.walk_tb(err.__traceback__):
+    for frame, lineno in walk_frames(err):
         filename = frame.f_code.co_filename
         if is_library_file(filename) or filename == test_file:
             continue
@@ -55,7 +55,7 @@ def _stub_error(err: BaseException, frames: list) -> bool:
     if not isinstance(err, NotImplementedError):
         return False
     last = None
-    for frame, lineno in traceback.walk_tb(err.__traceback__):
+    for frame, lineno in walk_frames(err):
         last = (frame, lineno)
     if last is None or is_library_file(last[0].f_code.co_filename):
         return False
@@ -175,16 +175,24 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
         grad_mode = torch.is_grad_enabled()
         saved = []
         spy = _Spy(autograd, forbid) if (forbid or not autograd) else None
+        remote = getattr(type(fn), "__coursekit_remote__", False)
         try:
-            if spy is None:
+            if remote:     # the judge: fn runs in the student's kernel, which reports what the spy saw
+                result, used, n_saved = fn.__coursekit_call__(args, kwargs, autograd=autograd, forbid=tuple(forbid))
+                if spy is None:
+                    return result
+                spy.used = used
+                saved.extend([1] * int(n_saved or 0))
+            elif spy is None:
                 return fn(*args, **kwargs)
-            with contextlib.ExitStack() as stack:
-                if not autograd:
-                    stack.enter_context(torch.no_grad())
-                    stack.enter_context(torch.autograd.graph.saved_tensors_hooks(
-                        lambda t: (saved.append(1), t)[1], lambda t: t))
-                stack.enter_context(spy)
-                result = fn(*args, **kwargs)
+            else:
+                with contextlib.ExitStack() as stack:
+                    if not autograd:
+                        stack.enter_context(torch.no_grad())
+                        stack.enter_context(torch.autograd.graph.saved_tensors_hooks(
+                            lambda t: (saved.append(1), t)[1], lambda t: t))
+                    stack.enter_context(spy)
+                    result = fn(*args, **kwargs)
         except AssertionError as err:
             if is_failure(err):
                 raise
@@ -194,6 +202,8 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
         except Exception as err:
             translated = _translate(err, what, exercise, test_file, objects)
             torch.set_grad_enabled(grad_mode)
+            if remote and spy is not None and isinstance(getattr(err, "__coursekit_spy__", None), str):
+                spy.used = err.__coursekit_spy__
             if spy is not None and spy.used is not None:   # e.g. backward() under no_grad: the cause is using it
                 hint = (f"write the formula yourself; the test compares your result with {spy.used}."
                         if spy.used in forbid else _AUTOGRAD_HINT)
@@ -304,8 +314,11 @@ def _previous_cell_error() -> BaseException | None:
     """The error that stopped the cell run just before this one (in a notebook), if any."""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
-    result = getattr(shell, "last_execution_result", None)
-    err = getattr(result, "error_in_exec", None)
+    if hasattr(shell, "coursekit_previous_error"):    # the judge: the student kernel's last error, as data
+        err = shell.coursekit_previous_error
+    else:
+        result = getattr(shell, "last_execution_result", None)
+        err = getattr(result, "error_in_exec", None)
     if err is None or is_failure(err):
         return None
     return err

@@ -33,8 +33,17 @@ def is_library_file(filename: str) -> bool:
     path = os.path.abspath(filename) if not filename.startswith("<") else filename
     return path.startswith(_LIBRARY_DIRS) or "site-packages" in path or "dist-packages" in path
 
+def walk_frames(err: BaseException) -> list:
+    """(frame, line number) of an error's traceback; for an error of student code that ran in the
+    student's kernel while the judge ran the test (``__coursekit_frames__``), records of its frames."""
+    records = getattr(err, "__coursekit_frames__", None)
+    if records is not None:
+        return [(r, r.f_lineno) for r in records]
+    return list(traceback.walk_tb(err.__traceback__))
+
+
 def library_frames(err: BaseException) -> list:
-    return [frame for frame, _ in traceback.walk_tb(err.__traceback__)]
+    return [frame for frame, _ in walk_frames(err)]
 
 
 def in_function(frames: list, *names: str) -> bool:
@@ -212,7 +221,7 @@ def explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str 
 def last_student_line(err: BaseException) -> str:
     """The source of the last line outside the libraries that the error went through ('' if none)."""
     line = ""
-    for frame, lineno in traceback.walk_tb(err.__traceback__):
+    for frame, lineno in walk_frames(err):
         if not is_library_file(frame.f_code.co_filename):
             line = linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
     return line

@@ -1,0 +1,98 @@
+"""The judge kernel's notebook namespace: names a test cell does not define itself are the
+student's, looked up in the student's kernel when first used in a cell and then kept for that cell.
+
+At the start of each cell the judge takes the student kernel's random generators, gradient mode and
+the error of the cell run last (``utils.checks.defined`` reads it); at the end it leaves its
+generators and the record of passed exercises (``passed``/``solved``) in the student's kernel, so
+the notebook goes on as it would have after the test cell.
+"""
+from __future__ import annotations
+
+import builtins
+import socket
+import time
+
+from . import peer as peer_mod
+from .values import Decoder
+from .wire import ProtocolError, check_error_info
+
+SOLVED_NAME = "__exercises_passed__"      # utils.checks.progress.SOLVED_NAME
+
+
+class JudgeNamespace(dict):
+    def __init__(self, path: str, connect_timeout: float = 30.0):
+        super().__init__()
+        self._path = path
+        self._timeout = connect_timeout
+        self._peer = None
+        self._fetched: set[str] = set()
+        self._shell = None
+
+    # dict's own __getitem__ calls this for a missing name: LOAD_NAME at a cell's top level and
+    # LOAD_GLOBAL in the cell's functions both come here (the namespace is not an exact dict)
+    def __missing__(self, name):
+        if not isinstance(name, str) or name.startswith("__") or hasattr(builtins, name):
+            raise KeyError(name)
+        reply = self.peer().request("lookup", name=name)
+        if reply["op"] == "error":
+            raise peer_mod.rebuild_error(reply["error"])
+        if reply["info"].get("missing"):
+            raise KeyError(name)
+        value = Decoder(self._peer.proxy, self._peer.own)(reply["value"])
+        dict.__setitem__(self, name, value)
+        self._fetched.add(name)
+        return value
+
+    def __contains__(self, name):
+        if dict.__contains__(self, name):
+            return True
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def get(self, name, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def peer(self):
+        if self._peer is None:
+            deadline = time.monotonic() + self._timeout
+            while True:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    sock.connect(self._path)
+                    break
+                except OSError as exc:
+                    sock.close()
+                    if time.monotonic() > deadline:
+                        raise ProtocolError(f"the student's kernel does not answer ({exc})") from None
+                    time.sleep(0.05)
+            self._peer = peer_mod.Peer(sock, "judge")
+        return self._peer
+
+    def attach(self, shell) -> None:
+        self._shell = shell
+        shell.events.register("pre_run_cell", self.begin_cell)
+        shell.events.register("post_run_cell", self.end_cell)
+
+    def begin_cell(self, info=None) -> None:
+        for name in self._fetched:
+            dict.pop(self, name, None)
+        self._fetched.clear()
+        reply = self.peer().request("pull")
+        peer_mod._set_rng_state(reply["state"])
+        last = reply["info"].get("last_error")
+        if last is not None:
+            check_error_info(last)
+        self._shell.coursekit_previous_error = peer_mod.rebuild_error(last) if last is not None else None
+
+    def end_cell(self, result=None) -> None:
+        from .values import Encoder
+        names = []
+        if dict.__contains__(self, SOLVED_NAME):
+            names.append([SOLVED_NAME, Encoder(self.peer().handle)(dict.__getitem__(self, SOLVED_NAME))])
+        self.peer().request("push", state=peer_mod._rng_state(), names=names)

@@ -1,0 +1,193 @@
+"""The student-judge protocol (coursekit/judge): values cross as data and come back equal, objects that
+crossed by value come back as their state after the call, gradients flow back through remote calls,
+and whatever the student's end sends is either a well-formed value or a ProtocolError, never code."""
+from __future__ import annotations
+
+import socket
+import threading
+
+import msgpack
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from torch import nn
+
+from coursekit.judge import wire
+from coursekit.judge.peer import Peer, Remote, RemoteModule
+from coursekit.judge.values import Decoder, Encoder
+from coursekit.judge.wire import ProtocolError
+
+
+@pytest.fixture
+def link():
+    a, b = socket.socketpair()
+    judge, student = Peer(a, "judge"), Peer(b, "student")
+    student.namespace = {}
+    threading.Thread(target=lambda: _serve(student), daemon=True).start()
+
+    def lookup(name, value):
+        student.namespace[name] = value
+        reply = judge.request("lookup", name=name)
+        return Decoder(judge.proxy, judge.own)(reply["value"])
+    yield judge, lookup
+    a.close()
+
+
+def _serve(peer):
+    try:
+        peer.serve_forever()
+    except ProtocolError:
+        pass
+
+
+def test_values_round_trip_as_plain_data(link):
+    _, lookup = link
+    t = torch.arange(6.0).reshape(2, 3)
+    value = {"t": t, "same": [t, t], "i": torch.tensor([1, 2], dtype=torch.int64), "b": torch.ones(2).bfloat16(),
+             "a": np.arange(4, dtype=np.uint8), "s": np.float32(2.5), "x": (1, 2.5, "s", None, True, 2**80),
+             "dt": torch.float64, "dev": torch.device("cpu"), "size": torch.Size([2, 3]), "sl": slice(1, None, 2)}
+    got = lookup("v", value)
+    assert torch.equal(got["t"], t) and type(got["t"]) is torch.Tensor
+    assert got["same"][0] is got["same"][1]
+    assert got["b"].dtype == torch.bfloat16 and got["a"].dtype == np.uint8 and got["s"] == np.float32(2.5)
+    assert got["x"] == (1, 2.5, "s", None, True, 2**80) and got["dt"] is torch.float64
+    assert got["size"] == torch.Size([2, 3]) and got["sl"] == slice(1, None, 2)
+
+
+def test_a_tensor_subclass_is_not_data_and_a_model_of_nn_layers_is_rebuilt(link):
+    _, lookup = link
+
+    class Liar(torch.Tensor):
+        pass
+    got = lookup("liar", torch.zeros(2).as_subclass(Liar))
+    assert isinstance(got, Remote) and not isinstance(got, torch.Tensor)
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Dropout(0.2)).eval()
+    copy = lookup("model", model)
+    assert type(copy) is nn.Sequential and not copy.training
+    x = torch.randn(4, 2)
+    assert torch.allclose(copy(x), model(x))
+
+    class Own(nn.Module):
+        def forward(self, x):
+            return x * 2
+    own = lookup("own", Own())
+    assert isinstance(own, RemoteModule) and torch.equal(own(torch.ones(2)), torch.full((2,), 2.0))
+
+
+def test_training_by_student_code_is_the_judges_model_trained(link):
+    _, lookup = link
+
+    def train_step(model, X, y, loss_fn, opt):
+        opt.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    step = lookup("train_step", train_step)
+    torch.manual_seed(0)
+    net, ref = nn.Linear(2, 1), nn.Linear(2, 1)
+    ref.load_state_dict(net.state_dict())
+    opt, ref_opt = torch.optim.Adam(net.parameters(), lr=0.1), torch.optim.Adam(ref.parameters(), lr=0.1)
+    X, y = torch.randn(8, 2), torch.randn(8, 1)
+    for _ in range(3):
+        loss = step(net, X, y, nn.MSELoss(), opt)
+        expected = train_step(ref, X, y, nn.MSELoss(), ref_opt)
+        assert loss == pytest.approx(expected)
+    assert torch.allclose(net.weight, ref.weight) and torch.allclose(net.weight.grad, ref.weight.grad)
+    assert len(opt.state) == 2
+
+
+def test_gradients_flow_back_and_in_place_changes_come_back(link):
+    _, lookup = link
+    f = lookup("f", lambda x, w: (x @ w).sum())
+    x = torch.randn(3, 2, requires_grad=True)
+    w = torch.randn(2, requires_grad=True)
+    f(x, w).backward()
+    assert torch.allclose(x.grad, w.detach().expand(3, 2)) and torch.allclose(w.grad, x.detach().sum(0))
+
+    def clamp(p):
+        p.data.clamp_(0, 1)
+        return p
+    p = torch.tensor([-1.0, 0.5, 2.0])
+    out = lookup("clamp", clamp)(p)
+    assert out is p and torch.equal(p, torch.tensor([0.0, 0.5, 1.0]))
+
+
+def test_errors_come_back_with_their_type_message_and_frames(link):
+    _, lookup = link
+
+    def bad(x):
+        return x @ x
+    with pytest.raises(RuntimeError, match="cannot be multiplied") as info:
+        lookup("bad", bad)(torch.ones(2, 3))
+    names = [f.f_code.co_name for f in info.value.__coursekit_frames__]
+    assert "bad" in names
+
+
+def test_the_judge_answers_nothing_but_calls_of_what_it_handed_out(link):
+    judge, lookup = link
+    secret = {"expected": 42}
+
+    def callback(x):
+        return x + 1
+
+    def probe(cb):
+        found = []
+        for op, fields in (("lookup", {"name": "secret"}), ("getattr", {"target": -1, "name": "__globals__"}),
+                           ("pull", {})):
+            try:
+                cb._peer.request(op, **fields)
+            except Exception as exc:      # noqa: BLE001
+                found.append(type(exc).__name__)
+        return found, cb(1)
+    assert secret
+    found, value = lookup("probe", probe)(callback)
+    assert value == 2
+    assert found == ["RemoteError", "RemoteError", "RemoteError"] or all(f != "dict" for f in found)
+
+
+_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+                       | st.binary(max_size=12),
+                       lambda children: st.lists(children, max_size=4)
+                       | st.dictionaries(st.text(max_size=3), children, max_size=3), max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_values, min_size=1, max_size=10), st.sampled_from(
+    ["N", "B", "I", "F", "S", "L", "T", "D", "TEN", "ND", "MOD", "OPT", "DL", "H", "REF", "ARG", "FN", "MODREF", "SL",
+     "DT", "SZ", "NS", "TDS", "SUB", "XX"]))
+def test_any_value_from_the_other_end_decodes_or_is_a_protocol_error(data, tag):
+    for value in ([tag, *data], data, data[0]):
+        try:
+            Decoder(lambda h, i: ("proxy", h), lambda h: (_ for _ in ()).throw(ProtocolError("no handle")))(value)
+        except ProtocolError:
+            pass
+
+
+@pytest.mark.parametrize("value, words", [
+    (["FN", "os", "system"], "module 'os'"),
+    (["MOD", "Parameter", True, [], [], [], [], 0], "not one the judge rebuilds"),
+    (["MOD", "../../x", True, [], [], [], [], 0], "not one the judge rebuilds"),
+    (["TEN", "float32", [2, 2], b"\0" * 3, False, "cpu", ["N"], False, 0], "3 bytes"),
+    (["ND", "|O", [1], b"\0" * 8, 0], "not a numeric one"),
+    (["TEN", "int64", [1], b"\0" * 8, True, "cpu", ["N"], False, 0], "integer tensor that requires grad"),
+    (["REF", 5], "not sent before"),
+])
+def test_malformed_values_are_refused_with_the_reason(value, words):
+    with pytest.raises(ProtocolError, match=words):
+        Decoder(lambda h, i: None, lambda h: None)(value)
+
+
+def test_frames_over_the_cap_or_of_another_version_are_refused():
+    a, b = socket.socketpair()
+    a.sendall((wire.MAX_FRAME + 1).to_bytes(8, "big"))
+    with pytest.raises(ProtocolError, match="over the cap"):
+        wire.receive(b)
+    data = msgpack.packb({"v": 2, "op": "pull", "id": 1})
+    a.sendall(len(data).to_bytes(8, "big") + data)
+    with pytest.raises(ProtocolError, match="version"):
+        wire.receive(b)
+    with pytest.raises(ProtocolError, match="unexpected fields"):
+        wire.validate({"v": 1, "op": "pull", "id": 1, "code": "print(1)"})
+    assert Encoder(lambda o: 1)(torch.zeros(1))[0] == "TEN"
