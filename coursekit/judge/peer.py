@@ -98,9 +98,9 @@ class _Spy(TorchFunctionMode):
 
 class _RemoteGrad(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, peer, graph, outputs, *inputs):
+    def forward(ctx, peer, graph, n_remote, outputs, *inputs):
         ctx.peer, ctx.graph = peer, graph
-        ctx.n = len(inputs)
+        ctx.n, ctx.extra = n_remote, len(inputs) - n_remote
         outs = tuple(o.detach().clone() for o in outputs)
         ctx.mark_non_differentiable(*[o for o in outs if not (o.is_floating_point() or o.is_complex())])
         return outs
@@ -108,7 +108,7 @@ class _RemoteGrad(torch.autograd.Function):
     @staticmethod
     def backward(ctx, *grads):
         found = ctx.peer.backward(ctx.graph, list(grads), ctx.n)
-        return (None, None, None, *found)
+        return (None, None, None, None, *found, *[None] * ctx.extra)
 
 
 def _replace(value, new: dict):
@@ -209,6 +209,8 @@ class Peer:
     def call(self, target, args, kwargs, options=None):
         """``target(*args, **kwargs)`` where target lives; returns (value, what the spy saw)."""
         options = dict(options or {})
+        instruments = sys.modules.get("utils.checks.instruments")
+        options["modes"] = instruments.active_modes() if instruments is not None else []
         enc = Encoder(self.handle)
         a = enc(list(args))
         kw = [[str(k), enc(v)] for k, v in kwargs.items()]
@@ -236,7 +238,10 @@ class Peer:
             if not all(isinstance(o, torch.Tensor) for o in outs):
                 raise ProtocolError("a graph's outputs are not tensors")
             inputs = [enc.objects[i] for i in grad_inputs]
-            joined = _RemoteGrad.apply(self, graph, outs, *inputs) if outs else ()
+            # outputs that depend only on the other end's parameters (a student's own model) still
+            # need a graph here: one empty input that requires grad gives them one
+            extra = [torch.empty(0, requires_grad=True)] if torch.is_grad_enabled() else []
+            joined = _RemoteGrad.apply(self, graph, len(inputs), outs, *inputs, *extra) if outs else ()
             value = _replace(value, {id(o): j for o, j in zip(outs, joined)})
         return value, info.get("spy"), info.get("saved", 0)
 
@@ -334,7 +339,17 @@ class Peer:
         spy = _Spy(autograd, forbid) if (forbid or not autograd) else None
         saved: list = []
         out = io.StringIO()
+        modes = options.get("modes") or []
+        if not isinstance(modes, list) or not all(isinstance(m, str) for m in modes):
+            raise ProtocolError("call: modes are names of the instruments' modes")
         with contextlib.redirect_stdout(out), contextlib.ExitStack() as stack:
+            if modes:
+                from utils.checks import instruments
+                for name in modes:
+                    try:
+                        stack.enter_context(instruments.mode(name))
+                    except KeyError:
+                        raise ProtocolError(f"call: no instrument mode {name!r:.60}") from None
             if spy is not None:
                 if not autograd:
                     stack.enter_context(torch.no_grad())
@@ -438,7 +453,7 @@ def _state(obj, kind, known, handle):
     if kind == "o":
         return enc(["O", [{k: v for k, v in g.items() if k != "params"} for g in obj.param_groups],
                         [[p, dict(s)] for p, s in obj.state.items()]])
-    return enc(list(obj) if kind == "s" else obj)
+    return enc(dict(obj) if kind == "d" else list(obj))     # the contents: the object itself would be an ARG
 
 
 def _write_back(orig, kind, new) -> None:

@@ -65,6 +65,21 @@ def module_class(cls) -> str | None:
     return None
 
 
+def tensor_class(cls) -> str | None:
+    """The name a tensor subclass crosses by (the instruments' only), else None."""
+    if cls.__module__ == INSTRUMENTS and issubclass(cls, torch.Tensor):
+        return f"instruments.{cls.__name__}"
+    return None
+
+
+def _resolve_tensor_class(name: str):
+    mod = importlib.import_module(INSTRUMENTS)
+    cls = getattr(mod, name.split(".", 1)[1], None) if name.startswith("instruments.") else None
+    if not (isinstance(cls, type) and issubclass(cls, torch.Tensor)) or tensor_class(cls) != name:
+        raise ProtocolError(f"tensor class {name!r:.60} is not one the judge rebuilds")
+    return cls
+
+
 def _resolve_module_class(name: str):
     if name.startswith("instruments."):
         mod = importlib.import_module(INSTRUMENTS)
@@ -208,7 +223,8 @@ class Encoder:
         raise NotData(type(value).__name__)
 
     def _tensor(self, t: torch.Tensor):
-        if type(t) not in (torch.Tensor, nn.Parameter) or t.layout != torch.strided or t.is_quantized:
+        kind = "P" if type(t) is nn.Parameter else "" if type(t) is torch.Tensor else tensor_class(type(t))
+        if kind is None or t.layout != torch.strided or t.is_quantized:
             raise NotData(f"a tensor of type {type(t).__name__}")
         name = str(t.dtype).removeprefix("torch.")
         if name not in _TORCH_DTYPES or t.numel() > MAX_ITEMS:
@@ -221,7 +237,7 @@ class Encoder:
             raw = (data.view(torch.int16) if t.dtype == torch.bfloat16 else data).numpy().tobytes()
         grad = t.grad if t.is_leaf and t.grad is not None else None
         return ["TEN", name, list(t.shape), raw, bool(t.requires_grad), str(t.device),
-                self(grad) if grad is not None else ["N"], isinstance(t, nn.Parameter)]
+                self(grad) if grad is not None else ["N"], kind]
 
     def _module(self, m: nn.Module, depth):
         name = module_class(type(m))
@@ -252,10 +268,14 @@ class Encoder:
         from torch.utils.data import RandomSampler, SequentialSampler
         from torch.utils.data._utils.collate import default_collate
         sampler = type(dl.sampler)
-        if dl.num_workers or dl.collate_fn is not default_collate or sampler not in (RandomSampler, SequentialSampler) \
+        collate = dl.collate_fn
+        named = by_name(collate) if collate is not default_collate else ["N"]
+        if dl.num_workers or named is None or (named[0] == "FN" and named[1] != INSTRUMENTS) \
+                or sampler not in (RandomSampler, SequentialSampler) \
                 or dl.batch_size is None or getattr(dl.sampler, "generator", None) is not None:
             raise NotData("a DataLoader with its own sampler, collate function or workers")
-        return ["DL", self(dl.dataset, depth + 1), int(dl.batch_size), sampler is RandomSampler, bool(dl.drop_last)]
+        return ["DL", self(dl.dataset, depth + 1), int(dl.batch_size), sampler is RandomSampler, bool(dl.drop_last),
+                named]
 
 
 def _info(obj) -> list:
@@ -372,8 +392,9 @@ class Decoder:
         dtype = _TORCH_DTYPES.get(name) if isinstance(name, str) else None
         shape = _shape(shape)
         if dtype is None or not isinstance(raw, bytes) or not isinstance(requires_grad, bool) \
-                or not isinstance(device, str) or not isinstance(param, bool):
+                or not isinstance(device, str) or not isinstance(param, str):
             raise ProtocolError("a malformed tensor")
+        subclass = _resolve_tensor_class(param) if param not in ("", "P") else None
         if device.startswith("meta"):
             t = torch.empty(shape, dtype=dtype, device="meta")
         else:
@@ -389,7 +410,9 @@ class Decoder:
             t = t.reshape(shape)
         if requires_grad and not (dtype.is_floating_point or dtype.is_complex):
             raise ProtocolError("an integer tensor that requires grad")
-        t = nn.Parameter(t, requires_grad=requires_grad) if param else t.requires_grad_(requires_grad)
+        t = nn.Parameter(t, requires_grad=requires_grad) if param == "P" else t.requires_grad_(requires_grad)
+        if subclass is not None:
+            t = t.as_subclass(subclass)
         g = self(grad, depth + 1)
         if g is not None:
             if not isinstance(g, torch.Tensor) or g.shape != t.shape:
@@ -465,14 +488,18 @@ class Decoder:
         return self._keep(index, opt)
 
     def _DL(self, v, depth):
-        _arity(v, 6)
-        _, dataset, batch_size, shuffle, drop_last, index = v
+        _arity(v, 7)
+        _, dataset, batch_size, shuffle, drop_last, collate, index = v
         ds = self(dataset, depth + 1)
         if not isinstance(ds, torch.utils.data.Dataset) or not isinstance(batch_size, int) or batch_size < 1 \
                 or not isinstance(shuffle, bool) or not isinstance(drop_last, bool):
             raise ProtocolError("a malformed DataLoader")
+        if collate != ["N"] and not (isinstance(collate, list) and len(collate) == 3 and collate[0] == "FN"
+                                     and collate[1] == INSTRUMENTS):
+            raise ProtocolError("a DataLoader's collate function must be one of the instruments'")
+        fn = None if collate == ["N"] else self(collate, depth + 1)
         return self._keep(index, torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=shuffle,
-                                                             drop_last=drop_last))
+                                                             drop_last=drop_last, collate_fn=fn))
 
     def _TDS(self, v, depth):
         _arity(v, 3)

@@ -18,7 +18,8 @@ from packaging.utils import canonicalize_name
 from coursekit.paths import ROOT
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-FIRST_PARTY = {"utils", "coursekit", "benchmarks", "tests", "conftest", "wrong_answers"}
+FIRST_PARTY = {"utils", "coursekit", "benchmarks", "tests", "conftest", "wrong_answers",
+               "coursekit_judge"}   # coursekit/judge, loaded by path under this name in the grading kernels
 
 
 def _requirements(project=PROJECT) -> list[Requirement]:

@@ -169,9 +169,10 @@ def test_any_value_from_the_other_end_decodes_or_is_a_protocol_error(data, tag):
     (["FN", "os", "system"], "module 'os'"),
     (["MOD", "Parameter", True, [], [], [], [], 0], "not one the judge rebuilds"),
     (["MOD", "../../x", True, [], [], [], [], 0], "not one the judge rebuilds"),
-    (["TEN", "float32", [2, 2], b"\0" * 3, False, "cpu", ["N"], False, 0], "3 bytes"),
+    (["TEN", "float32", [2, 2], b"\0" * 3, False, "cpu", ["N"], "", 0], "3 bytes"),
+    (["TEN", "float32", [1], b"\0" * 4, False, "cpu", ["N"], "instruments.ModeRecorder", 0], "tensor class"),
     (["ND", "|O", [1], b"\0" * 8, 0], "not a numeric one"),
-    (["TEN", "int64", [1], b"\0" * 8, True, "cpu", ["N"], False, 0], "integer tensor that requires grad"),
+    (["TEN", "int64", [1], b"\0" * 8, True, "cpu", ["N"], "", 0], "integer tensor that requires grad"),
     (["REF", 5], "not sent before"),
 ])
 def test_malformed_values_are_refused_with_the_reason(value, words):
@@ -191,3 +192,67 @@ def test_frames_over_the_cap_or_of_another_version_are_refused():
     with pytest.raises(ProtocolError, match="unexpected fields"):
         wire.validate({"v": 1, "op": "pull", "id": 1, "code": "print(1)"})
     assert Encoder(lambda o: 1)(torch.zeros(1))[0] == "TEN"
+
+
+def test_instruments_cross_by_value_and_their_records_come_back(link):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from utils.checks.instruments import DeviceModel, ModeRecorder, NotMovedYet, OnDevice, StandInGpuTensor, \
+        unmoved_batches
+    _, lookup = link
+
+    def evaluate(model, loader):
+        import copy
+        frozen = copy.deepcopy(model).eval()
+        with torch.inference_mode():
+            return [frozen(x.to("cpu")).sum().item() for x, _ in loader]
+    rec = ModeRecorder(nn.Linear(2, 1)).train()
+    loader = DataLoader(TensorDataset(torch.ones(5, 2), torch.zeros(5)), batch_size=2, collate_fn=unmoved_batches)
+    out = lookup("evaluate", evaluate)(rec, loader)
+    assert len(out) == 3 and rec.training
+    assert rec.modes == [(False, False)] * 3 and rec.any_training == [False] * 3 and rec.moved == [True] * 3
+
+    def to_numpy(t):
+        return t.numpy()
+    with pytest.raises(TypeError, match="cuda:0"):
+        lookup("to_numpy", to_numpy)(torch.ones(2).as_subclass(StandInGpuTensor))
+    model = DeviceModel(nn.Linear(2, 1))
+    y = lookup("forward", lambda m, x: m(x))(model, torch.ones(3, 2))
+    assert type(y) is OnDevice and type(y.cpu()) is torch.Tensor
+    with pytest.raises(RuntimeError, match="same device"):
+        lookup("forward", lambda m, x: m(x))(model, torch.ones(3, 2).as_subclass(NotMovedYet))
+
+
+def test_a_students_own_model_keeps_its_graph(link):
+    _, lookup = link
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.layer(x).relu()
+    net = Net()
+    out = lookup("net", net)(torch.ones(4, 2))
+    assert out.requires_grad
+    out.sum().backward()
+    assert net.layer.weight.grad is not None      # backward ran where the model lives
+
+
+def test_an_instruments_mode_is_active_where_the_student_code_runs(link):
+    from utils.checks.instruments import SimulatedGpuTensor, on_gpu, simulated_gpu
+    _, lookup = link
+
+    def descend(x, w0):
+        w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+        ones = torch.ones(3, device=x.device)
+        return (x * w + ones).sum()
+    x = on_gpu(torch.ones(3))
+    with simulated_gpu():
+        assert type(lookup("descend", descend)(x, 2.0)) is SimulatedGpuTensor
+
+    def forgets(x, w0):
+        return (x * torch.ones(3)).sum()
+    with simulated_gpu(), pytest.raises(RuntimeError, match="cuda:0 and cpu"):
+        lookup("forgets", forgets)(x, 2.0)

@@ -1,0 +1,284 @@
+"""Instruments for test cells: models that record how student code used them, and tensors that make a
+device visible on a CPU. Test cells pass these into student code instead of classes of their own.
+
+They are public library code, the same in every kernel: while grading, the graded test cells run in
+a judge kernel of their own and student code in the student's kernel, and an instrument crosses
+between the two as data (its class name, settings, weights and records) and is rebuilt there
+(coursekit/judge). A class defined in a test cell cannot cross: its code would have to run where the
+student's code runs.
+
+Records are plain data (lists of tuples of booleans and numbers). A deep copy of a recorder shares
+its record, so a correct answer that evaluates ``copy.deepcopy(model)`` is seen as well.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_flatten
+from torch.utils.data import default_collate
+
+__all__ = ["ModeRecorder", "Probe", "LookupModel", "TargetRecorder", "StandInGpuTensor", "NotMovedYet", "OnDevice",
+           "DeviceModel", "unmoved_batches", "SimulatedGpuTensor", "on_gpu", "GpuFactories", "simulated_gpu",
+           "active_modes"]
+
+
+class _SharedRecord:
+    """Mixin: the record lists are shared with deep copies."""
+    _records: tuple[str, ...] = ()
+
+    def __deepcopy__(self, memo):
+        for name in self._records:
+            memo[id(getattr(self, name))] = getattr(self, name)
+        cls = type(self)
+        clone = cls.__new__(cls)
+        memo[id(self)] = clone
+        for key, value in self.__dict__.items():
+            clone.__dict__[key] = copy.deepcopy(value, memo)
+        return clone
+
+
+def _moved(x) -> bool:
+    return not isinstance(x, NotMovedYet)
+
+
+class ModeRecorder(_SharedRecord, nn.Module):
+    """Wraps ``net``; at every forward pass records ``(training, grad_enabled)`` of the wrapper in
+    ``modes``, whether every layer (the wrapper included) was in training mode in ``all_training``
+    and whether any was in ``any_training`` (modes are read on every layer, not on the wrapper only),
+    and whether the input was moved to the device (``NotMovedYet`` batches are not) in ``moved``."""
+    _records = ("modes", "all_training", "any_training", "moved")
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+        self.modes: list = []
+        self.all_training: list = []
+        self.any_training: list = []
+        self.moved: list = []
+
+    def forward(self, x):
+        flags = [m.training for m in self.modules()]
+        self.modes.append((self.training, torch.is_grad_enabled()))
+        self.all_training.append(all(flags))
+        self.any_training.append(any(flags))
+        self.moved.append(_moved(x))
+        return self.net(x)
+
+
+class Probe(_SharedRecord, nn.Module):
+    """Dropout (``drop``, probability ``p``) and a linear layer (``linear``); every forward pass, of the
+    probe or of a deep copy of it, appends ``(grad_enabled, training, any layer training)`` to
+    ``forwards``."""
+    _records = ("forwards",)
+
+    def __init__(self, n_in: int, n_out: int = 1, p: float = 0.0):
+        super().__init__()
+        self.drop = nn.Dropout(p)
+        self.linear = nn.Linear(n_in, n_out)
+        self.forwards: list = []
+
+    def forward(self, x):
+        self.forwards.append((torch.is_grad_enabled(), self.training, any(m.training for m in self.modules())))
+        return self.linear(self.drop(x))
+
+
+class LookupModel(_SharedRecord, nn.Module):
+    """Input row i holds the number i in its first column; the output is row i of ``logits``.
+    Records ``(training, grad_enabled)`` in ``modes``."""
+    _records = ("modes",)
+
+    def __init__(self, logits: torch.Tensor):
+        super().__init__()
+        self.register_buffer("table", logits)
+        self.dummy = nn.Parameter(torch.zeros(1))
+        self.modes: list = []
+
+    def forward(self, x):
+        self.modes.append((self.training, torch.is_grad_enabled()))
+        return self.table[x[:, 0].long()] + 0 * self.dummy
+
+
+class TargetRecorder(_SharedRecord, nn.Module):
+    """Wraps a loss function; records ``(the model's training flag, target moved to the device?)``."""
+    _records = ("seen",)
+
+    def __init__(self, loss_fn: nn.Module, model: nn.Module):
+        super().__init__()
+        self.loss_fn, self.model = loss_fn, model
+        self.seen: list = []
+
+    def forward(self, output, target):
+        self.seen.append((self.model.training, _moved(target)))
+        return self.loss_fn(output, target)
+
+
+class StandInGpuTensor(torch.Tensor):
+    """Behaves like a tensor on a GPU where it matters for NumPy: ``.numpy()`` refuses until ``.cpu()``
+    (or ``.to("cpu")``) copies it."""
+
+    def cpu(self, *args, **kwargs):
+        return self.as_subclass(torch.Tensor).clone()
+
+    def to(self, *args, **kwargs):
+        return self.as_subclass(torch.Tensor).to(*args, **kwargs)
+
+    def numpy(self, *args, force=False, **kwargs):
+        if force:
+            return self.as_subclass(torch.Tensor).numpy(force=True)
+        raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
+                        "to host memory first.")
+
+
+class _FakeDevice(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        flat, _ = tree_flatten((args, kwargs or {}))
+        with torch._C.DisableTorchFunctionSubclass():
+            mixed = (any(isinstance(t, NotMovedYet) and t.dim() > 0 for t in flat)
+                     and any(isinstance(t, OnDevice) and t.dim() > 0 for t in flat))
+        if mixed:
+            raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices: "
+                               "a batch that was not moved to device, and the model's output on the device")
+        return super().__torch_function__(func, types, args, kwargs)
+
+
+class NotMovedYet(_FakeDevice):
+    """A batch as a DataLoader yields it, before ``.to(device)``: ``.to(...)`` returns a plain tensor."""
+
+    def to(self, *args, **kwargs):
+        return self.as_subclass(torch.Tensor).to(*args, **kwargs)
+
+
+class OnDevice(_FakeDevice):
+    """A model's output on the device: ``.cpu()`` (or ``.to("cpu")``) returns a plain tensor; mixing it
+    with a ``NotMovedYet`` batch fails as mixing devices does."""
+
+    def cpu(self, *args, **kwargs):
+        return self.as_subclass(torch.Tensor).cpu(*args, **kwargs)
+
+    def to(self, *args, **kwargs):
+        out = self.as_subclass(torch.Tensor).to(*args, **kwargs)
+        target = kwargs.get("device", args[0] if args and isinstance(args[0], (str, torch.device)) else None)
+        return out if target is not None and torch.device(target).type == "cpu" else out.as_subclass(OnDevice)
+
+
+class DeviceModel(nn.Module):
+    """``net`` on the device: refuses batches that were not moved, and marks its outputs as on it."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        if isinstance(x, NotMovedYet):
+            raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices: "
+                               "the model's weights on the device and a batch that was not moved there")
+        return self.net(x).as_subclass(OnDevice)
+
+
+def unmoved_batches(batch):
+    """A DataLoader's ``collate_fn`` whose batches are ``NotMovedYet`` until moved with ``.to(device)``."""
+    return [t.as_subclass(NotMovedYet) for t in default_collate(batch)]
+
+
+_CUDA0 = torch.device("cuda", 0)
+
+
+class SimulatedGpuTensor(torch.Tensor):
+    """A CPU tensor that plays one on a GPU: ``.device`` says cuda:0, ``.numpy()`` refuses, and mixing
+    it with a CPU tensor of one or more dimensions fails as it does on a GPU (``on_gpu`` makes one)."""
+
+    @property
+    def device(self):
+        return _CUDA0
+
+    def numpy(self, *args, **kwargs):
+        raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to "
+                        "host memory first.")
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        from torch.utils._pytree import tree_leaves
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name not in ("__get__", "__set__", "cpu") and any(
+                isinstance(t, torch.Tensor) and not isinstance(t, cls) and t.dim() > 0
+                for t in tree_leaves((args, kwargs))):
+            raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                               "cuda:0 and cpu!")
+        out = super().__torch_function__(func, types, args, kwargs)
+        if name == "cpu" and isinstance(out, cls):
+            out = out.as_subclass(torch.Tensor)
+        elif name == "__get__" and type(out) is torch.Tensor:         # .grad and .data live on the GPU too
+            out = out.as_subclass(cls)
+        return out
+
+
+def on_gpu(t: torch.Tensor) -> torch.Tensor:
+    """``t`` as a SimulatedGpuTensor (a leaf stays a leaf)."""
+    plain = t.as_subclass(torch.Tensor) if isinstance(t, SimulatedGpuTensor) else t
+    if plain.is_leaf:
+        return torch.Tensor._make_subclass(SimulatedGpuTensor, plain.detach(), plain.requires_grad)
+    return plain.as_subclass(SimulatedGpuTensor)
+
+
+class GpuFactories(TorchFunctionMode):
+    """While active: tensors made for cuda:0 (``device=...``, ``.to(...)``, ``.cuda()``) come out as
+    SimulatedGpuTensor on the CPU."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        from torch.utils._pytree import tree_map
+        kwargs = kwargs or {}
+        if func is torch.device:
+            return func(*args, **kwargs)
+        found = []
+
+        def to_cpu(v):
+            if isinstance(v, (str, torch.device)):
+                try:
+                    dev = v if isinstance(v, torch.device) else torch.device(v)
+                except (RuntimeError, TypeError):
+                    return v
+                if dev.type == "cuda":
+                    found.append(v)
+                    return torch.device("cpu")
+            return v
+        if getattr(func, "__name__", "") == "cuda":
+            found.append("cuda")
+            func, args, kwargs = torch.Tensor.clone, args[:1], {}
+        args, kwargs = tree_map(to_cpu, (args, kwargs))
+        out = func(*args, **kwargs)
+        return on_gpu(out) if found and type(out) is torch.Tensor else out
+
+
+_ACTIVE: list[str] = []
+_MODES = {"GpuFactories": GpuFactories}
+
+
+class simulated_gpu:
+    """``with simulated_gpu():`` -- student code called inside makes tensors for cuda:0 as
+    SimulatedGpuTensor (GpuFactories), in this kernel and, while grading, in the student's kernel
+    (the judge sends the names of the active instruments' modes with every call: ``active_modes``)."""
+
+    def __enter__(self):
+        self._mode = GpuFactories()
+        self._mode.__enter__()
+        _ACTIVE.append("GpuFactories")
+        return self
+
+    def __exit__(self, *exc):
+        _ACTIVE.pop()
+        return self._mode.__exit__(*exc)
+
+
+def active_modes() -> list[str]:
+    """The instruments' torch function modes active now (names), innermost last."""
+    return list(_ACTIVE)
+
+
+def mode(name: str) -> TorchFunctionMode:
+    """A fresh instance of the instruments' mode called ``name`` (KeyError for any other name)."""
+    return _MODES[name]()
