@@ -156,6 +156,38 @@ def _submitted_shown(ctx: Context, job: Job) -> dict[str, bytes]:
     return out
 
 
+def judge_imports(released: dict[str, bytes]) -> list[str]:
+    """The import statements of the instructor's code cells (not answer cells) of the released notebooks:
+    the judge binds these names to its own imports before any test cell runs, so a student who rebinds
+    ``torch`` or ``np`` in the notebook changes only their own kernel's (coursekit/judge/namespace.py)."""
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+    python = TransformerManager().transform_cell       # %pip and !commands become Python calls
+    found: list[str] = []
+    for data in released.values():
+        try:
+            cells = json.loads(data).get("cells", [])
+        except ValueError:
+            continue
+        for cell in cells:
+            meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+            if cell.get("cell_type") != "code" or meta.get("solution"):
+                continue
+            src = cell.get("source", "")
+            src = "".join(src) if isinstance(src, list) else src
+            try:
+                tree = ast.parse(python(src))
+            except (SyntaxError, ValueError):
+                continue
+            for node in ast.walk(tree):          # the first cell imports inside `try:` blocks too
+                if isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0):
+                    line = ast.unparse(node)
+                    if line not in found:
+                        found.append(line)
+    return found
+
+
 def _released(root: Path, release_dir: str, topic: str, notebooks: list[str]):
     released, sources, kernelspec = {}, set(), None
     for name in notebooks:
@@ -284,7 +316,7 @@ def grade(opts: Options) -> Summary:
                       nbgrader_config=_sandbox_config(cfg), isolation=isolation, run=run, grading=grading,
                       sandbox=sandbox, cell_timeout=float(cell_timeout), mpl_cache=_mpl_cache(),
                       scrub=_scrub_paths(root, run),
-                      released_sources=sources, kernelspec=kernelspec)
+                      released_sources=sources, kernelspec=kernelspec, judge_imports=judge_imports(released))
         lap("plan")
         # one more slot than cores: each slot idles while its kernel starts and nbgrader reads and writes
         workers = opts.workers or grading.workers or (os.cpu_count() or 1) + 1

@@ -9,7 +9,7 @@ import shutil
 import stat
 
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import List, Unicode
 
 
 class DropClearedGradingMetadata(NbGraderPreprocessor):
@@ -150,6 +150,7 @@ class JudgedExecute(TrackedExecute):
 
     judge_kernel = Unicode("", help="the judge's kernelspec name (empty: no judge)").tag(config=True)
     judge_runtime = Unicode("", help="the judge kernel's connection folder (never the student's)").tag(config=True)
+    judge_imports = List(Unicode(), help="the instructor's import statements, run in the judge first").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._judge = None
@@ -188,6 +189,10 @@ class JudgedExecute(TrackedExecute):
             run_sync(km.shutdown_kernel)(now=True)
             raise
         kc.allow_stdin = False
+        if self.judge_imports:     # silent: no cell of its own, no lookups in the student's kernel
+            code = "\n".join(f"try:\n    {line}\nexcept Exception:\n    pass" for line in self.judge_imports)
+            run_sync(kc.execute_interactive)(code, silent=True, store_history=False, timeout=self.startup_timeout,
+                                             output_hook=lambda msg: None)
         return km, kc
 
     def _stop_judge(self):

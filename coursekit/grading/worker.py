@@ -52,6 +52,7 @@ class Context:
     scrub: list[str] = field(default_factory=list)          # host paths removed from outputs
     released_sources: set[str] = field(default_factory=set)  # the course's own cell sources
     kernelspec: dict | None = None                           # the released notebook's kernelspec
+    judge_imports: list[str] = field(default_factory=list)   # the instructor's imports, bound in the judge first
     ignore: list[str] | None = None                          # CourseDirectory.ignore (files nbgrader skips)
     kernelspecs: dict[str, dict | None] = field(default_factory=dict)   # notebook -> kernelspec nbgrader recorded
     source_cells: dict[str, list] = field(default_factory=dict)  # notebook -> the gradebook's cells (tamper check)
@@ -237,6 +238,7 @@ def prepare(ctx: Context, job: Job, name: str, jobs_dir: Path, base: str, uid: i
     job_json["modules"] = dl.modules                             # the late-penalty plugin's, if the course's
     if ctx.grading.judge:
         job_json["judge_argv"] = judge_argv(ctx, work, cgroup)
+        job_json["judge_imports"] = list(ctx.judge_imports)
     if warm_kernels(ctx, cgroup):
         job_json["warm"] = {"env": kernel_environment(ctx, cgroup), "cwd": f"{HOME}/{ctx.topic}"}
         if ctx.grading.judge:

@@ -154,6 +154,7 @@ def _config(job: dict, course: Path):
         execute = JudgedExecute
         cfg.JudgedExecute.judge_kernel = JUDGE_NAME
         cfg.JudgedExecute.judge_runtime = str(WORK / "rt-judge")
+        cfg.JudgedExecute.judge_imports = list(job.get("judge_imports") or [])
     steps[at:at + 1] = [KernelFolder, execute, ClearWorkdir]
     if job.get("guard", True) and execute is not JudgedExecute:   # the in-process verdict's guard (no judge)
         steps[at:at + 3] = [KernelFolder, InsertGuards, execute, ClearWorkdir, CheckGuards]

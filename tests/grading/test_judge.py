@@ -95,8 +95,10 @@ def _grade(tmp_path, judge: bool, submissions: dict) -> tuple[dict, dict]:
 def test_the_judge_scores_honest_work_as_before_and_attacks_zero(tmp_path):
     right = synth.correct_answers(ROOT / "solutions" / TOPIC / f"{TOPIC}.ipynb")
     leak = right["ex6_to_numpy"] + "\nprint('LEAK', '\\n'.join(In))\n"
+    shadow = right["ex5_flatten_images"] + "\ntorch = np = None\n"     # rebinds what the tests use
     submissions = {"solution": right, "checks": _answers(PATCH_CHECKS), "numpy": _answers(PATCH_NUMPY),
-                   "liar": _answers(LIAR, liar=True), "reader": {**right, "ex6_to_numpy": leak}}
+                   "liar": _answers(LIAR, liar=True), "reader": {**right, "ex6_to_numpy": leak},
+                   "shadow": {**right, "ex5_flatten_images": shadow}}
     plain, plain_out = _grade(tmp_path, False, submissions)
     judged, judged_out = _grade(tmp_path, True, submissions)
 
@@ -104,6 +106,8 @@ def test_the_judge_scores_honest_work_as_before_and_attacks_zero(tmp_path):
     assert all(judged["solution"][c] == 2 for c in JUDGED), judged["solution"]
     for attack in ("checks", "numpy", "liar"):
         assert sum(judged[attack][c] for c in JUDGED) == 0, (attack, judged[attack])
+    # the judge binds the instructor's imports itself: a student's `torch = None` is their kernel's only
+    assert judged["shadow"]["ex5_flatten_images_tests"] == 2, judged["shadow"]
     hidden = "a uint8 array of shape (3,)"          # a label only exercise 1's hidden tests hold
     assert hidden in plain_out["reader"]             # in-process, the student's kernel has run them
     assert "LEAK" in judged_out["reader"] and hidden not in judged_out["reader"]
