@@ -197,7 +197,10 @@ class Peer:
         except BaseException as exc:  # noqa: BLE001 - the caller gets it as data
             if isinstance(exc, (SystemExit, KeyboardInterrupt)) and self.side == "judge":
                 raise
-            wire.send(self.sock, message("error", msg["id"], error=error_info(exc)))
+            info = error_info(exc)
+            if op == "call":
+                info["state"] = _rng_state()      # e.g. gradients switched off before the error
+            wire.send(self.sock, message("error", msg["id"], error=info))
             return
         wire.send(self.sock, message("result", msg["id"], **reply))
 
@@ -210,8 +213,9 @@ class Peer:
         """``target(*args, **kwargs)`` where target lives; returns (value, what the spy saw)."""
         options = dict(options or {})
         instruments = sys.modules.get("utils.checks.instruments")
-        options["modes"] = instruments.active_modes() if instruments is not None else []
+        active = instruments.active_modes() if instruments is not None else []
         enc = Encoder(self.handle)
+        options["modes"] = [[type(m).__name__, enc(m.settings())] for m in active]
         a = enc(list(args))
         kw = [[str(k), enc(v)] for k, v in kwargs.items()]
         grad_inputs = [i for i, o in enumerate(enc.objects) if isinstance(o, torch.Tensor) and o.requires_grad
@@ -219,10 +223,17 @@ class Peer:
         options["grad_inputs"] = grad_inputs
         reply = self.request("call", target=self.handle(target) if not isinstance(target, int) else target,
                              args=a, kwargs=kw, state=_rng_state(), options=options)
-        return self._result(reply, enc, grad_inputs)
+        return self._result(reply, enc, grad_inputs, active)
 
-    def _result(self, reply, enc, grad_inputs):
+    def _result(self, reply, enc, grad_inputs, active=()):
+        records = (reply.get("info") or {}).get("mode_records") if reply["op"] == "result" else \
+            reply["error"].get("mode_records")
+        if active and isinstance(records, list) and len(records) == len(active):
+            for m, rec in zip(active, records):      # what each instrument's mode saw where the code ran
+                m.absorb(Decoder(self.proxy, self.own)(rec))
         if reply["op"] == "error":
+            if isinstance(reply["error"].get("state"), dict):
+                _set_rng_state(reply["error"]["state"])
             raise rebuild_error(reply["error"])
         if reply["state"]:
             _set_rng_state(reply["state"])
@@ -330,7 +341,6 @@ class Peer:
             raise ProtocolError("call: args must be a list")
         options = msg["options"]
         _set_rng_state(msg["state"])
-        before = {i: _snapshot(o) for i, o in dec.memo.items()}
         grad_inputs = options.get("grad_inputs") or []
         if not isinstance(grad_inputs, list) or not all(isinstance(i, int) and i in dec.memo for i in grad_inputs):
             raise ProtocolError("call: grad_inputs must be indices of the arguments")
@@ -340,16 +350,24 @@ class Peer:
         saved: list = []
         out = io.StringIO()
         modes = options.get("modes") or []
-        if not isinstance(modes, list) or not all(isinstance(m, str) for m in modes):
-            raise ProtocolError("call: modes are names of the instruments' modes")
+        if not isinstance(modes, list) or not all(isinstance(m, list) and len(m) == 2 and isinstance(m[0], str)
+                                                  for m in modes):
+            raise ProtocolError("call: modes are [name, settings] of the instruments' modes")
+        instances = []
+        if modes:
+            from utils.checks import instruments
+            for name, settings in modes:
+                settings = dec(settings)
+                if not isinstance(settings, dict) or not all(isinstance(k, str) for k in settings):
+                    raise ProtocolError("call: a mode's settings are a dict of names")
+                try:
+                    instances.append(instruments.mode(name, settings))
+                except KeyError:
+                    raise ProtocolError(f"call: no instrument mode {name!r:.60}") from None
+        before = {i: _snapshot(o) for i, o in dec.memo.items()}
         with contextlib.redirect_stdout(out), contextlib.ExitStack() as stack:
-            if modes:
-                from utils.checks import instruments
-                for name in modes:
-                    try:
-                        stack.enter_context(instruments.mode(name))
-                    except KeyError:
-                        raise ProtocolError(f"call: no instrument mode {name!r:.60}") from None
+            for instance in instances:
+                stack.enter_context(instance)
             if spy is not None:
                 if not autograd:
                     stack.enter_context(torch.no_grad())
@@ -361,11 +379,14 @@ class Peer:
             except BaseException as exc:
                 if spy is not None and spy.used is not None:
                     exc.__coursekit_spy__ = spy.used
+                if instances:
+                    exc.__coursekit_modes__ = [Encoder(self.handle)(m.record) for m in instances]
                 raise
         known = {id(o): i for i, o in dec.memo.items()}
         enc = Encoder(self.handle, known)
         encoded = enc(value)
-        info: dict = {"spy": spy.used if spy is not None else None, "saved": len(saved)}
+        info: dict = {"spy": spy.used if spy is not None else None, "saved": len(saved),
+                      "mode_records": [Encoder(self.handle)(m.record) for m in instances]}
         outs = [i for i, o in enumerate(enc.objects) if isinstance(o, torch.Tensor) and o.grad_fn is not None]
         if outs:
             gid = len(self.graphs) + 1
@@ -424,7 +445,9 @@ def _changed(obj, before):
         now = (obj._version, obj.requires_grad, id(g), g._version if g is not None else None)
         data = before[4]      # p.data.clamp_() changes the values but not the tensor's version
         moved = data is not None and (data.shape != obj.shape or not torch.equal(data, obj.detach()))
-        return "t" if now != before[:4] or moved else None
+        if now[0] != before[0]:
+            return "t"            # an in-place operation on the tensor itself (its version moved)
+        return "td" if now != before[:4] or moved else None     # through .data, or its grad
     if isinstance(obj, np.ndarray):
         return "a" if obj.shape != before.shape or not np.array_equal(obj, before, equal_nan=True) else None
     if type(obj) is list:
@@ -441,7 +464,7 @@ def _changed(obj, before):
 
 
 def _state(obj, kind, known, handle):
-    if kind in ("t", "a"):
+    if kind in ("t", "td", "a"):
         return Encoder(handle)(obj)
     enc = Encoder(handle, known)
     if kind == "m":
@@ -457,12 +480,14 @@ def _state(obj, kind, known, handle):
 
 
 def _write_back(orig, kind, new) -> None:
-    if kind == "t" and isinstance(orig, torch.Tensor) and isinstance(new, torch.Tensor):
-        with torch.no_grad():
-            if orig.shape == new.shape and orig.dtype == new.dtype:
+    if kind in ("t", "td") and isinstance(orig, torch.Tensor) and isinstance(new, torch.Tensor):
+        if orig.shape != new.shape or orig.dtype != new.dtype:
+            orig.data = new.detach()
+        elif kind == "t":                  # the version moves, as it did where the code ran
+            with torch.no_grad():
                 orig.copy_(new)
-            else:
-                orig.data = new.detach()
+        elif not torch.equal(orig.detach(), new.detach()):
+            orig.data.copy_(new)           # .data: the version stays, as it did there
         if orig.is_leaf:
             if orig.requires_grad != new.requires_grad and (orig.is_floating_point() or orig.is_complex()):
                 orig.requires_grad_(new.requires_grad)
@@ -526,9 +551,10 @@ def error_info(exc: BaseException) -> dict:
         text = "<unprintable>"
     cls = type(exc)
     return {"type": cls.__name__[:100], "module": cls.__module__[:100], "message": text[:4000],
-            "frames": frames[-40:], "stub": False, **({"spy": exc.__coursekit_spy__}
-                                                      if isinstance(getattr(exc, "__coursekit_spy__", None), str)
-                                                      else {})}
+            "frames": frames[-40:], "stub": False,
+            **({"spy": exc.__coursekit_spy__} if isinstance(getattr(exc, "__coursekit_spy__", None), str) else {}),
+            **({"mode_records": exc.__coursekit_modes__} if isinstance(getattr(exc, "__coursekit_modes__", None), list)
+               else {})}
 
 
 _NOT_REBUILT = (SystemExit, KeyboardInterrupt, GeneratorExit)

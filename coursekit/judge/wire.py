@@ -20,8 +20,10 @@ Requests (``op``) and what they carry besides ``v``, ``op`` and ``id``:
 ``push``      ``state``, ``names``: the state and notebook names the judge leaves at a cell's end
 ============  =================================================================================
 
-Replies: ``result`` (``id``, ``value``, ``state``, ``synced``, ``stdout``, ``info``) or ``error``
-(``id``, ``error``: the exception's type, message and the student's frames).
+Replies: ``result`` (``id``, ``value``, ``state``, ``synced``, ``stdout``, ``info``: the graph of
+outputs that need gradients, what ``call``'s spy saw, each instrument mode's ``record``) or ``error``
+(``id``, ``error``: the exception's type, message and the student's frames, and the spy's and the
+modes' findings).
 """
 from __future__ import annotations
 

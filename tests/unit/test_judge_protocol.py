@@ -256,3 +256,60 @@ def test_an_instruments_mode_is_active_where_the_student_code_runs(link):
         return (x * torch.ones(3)).sum()
     with simulated_gpu(), pytest.raises(RuntimeError, match="cuda:0 and cpu"):
         lookup("forgets", forgets)(x, 2.0)
+
+
+def test_an_instrument_modes_record_comes_back_from_where_the_code_ran(link, monkeypatch):
+    from utils.checks import instruments
+    _, lookup = link
+
+    class CountOps(instruments.InstrumentMode):
+        def __init__(self, watch=("matmul",)):
+            super().__init__()
+            self.watch, self.record = tuple(watch), 0
+
+        def settings(self):
+            return {"watch": list(self.watch)}
+
+        def absorb(self, record):
+            self.record += record
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if getattr(func, "__name__", "") in self.watch:
+                self.record += 1
+            return func(*args, **(kwargs or {}))
+    CountOps.__module__ = instruments.__name__
+    monkeypatch.setitem(instruments._MODES, "CountOps", CountOps)
+    f = lookup("f", lambda x: x @ x.T @ x)
+    with instruments.use(CountOps()) as counter:
+        f(torch.ones(2, 2))
+        f(torch.ones(2, 2))
+    assert counter.record == 4
+    with pytest.raises(TypeError, match="not one of the instruments' modes"):
+        instruments.use(torch.overrides.TorchFunctionMode())
+
+
+def test_versions_and_gradient_mode_come_back_as_they_were_left(link):
+    _, lookup = link
+
+    def through_data(p):
+        p.data -= 1.0
+
+    def in_place(p):
+        with torch.no_grad():
+            p -= 1.0
+    p, q = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    v_p, v_q = p._version, q._version
+    lookup("through_data", through_data)(p)
+    lookup("in_place", in_place)(q)
+    assert torch.equal(p, torch.zeros(2)) and p._version == v_p      # .data: no version change, as in-process
+    assert torch.equal(q, torch.zeros(2)) and q._version > v_q
+
+    def off_then_fail(x):
+        torch.set_grad_enabled(False)
+        raise ValueError("late")
+    try:
+        with pytest.raises(ValueError):
+            lookup("off", off_then_fail)(1)
+        assert not torch.is_grad_enabled()
+    finally:
+        torch.set_grad_enabled(True)

@@ -22,7 +22,7 @@ from torch.utils.data import default_collate
 
 __all__ = ["ModeRecorder", "Probe", "LookupModel", "TargetRecorder", "StandInGpuTensor", "NotMovedYet", "OnDevice",
            "DeviceModel", "unmoved_batches", "SimulatedGpuTensor", "on_gpu", "GpuFactories", "simulated_gpu",
-           "active_modes"]
+           "active_modes", "InstrumentMode", "use", "TrainingRecorder"]
 
 
 class _SharedRecord:
@@ -140,8 +140,8 @@ class _FakeDevice(torch.Tensor):
             mixed = (any(isinstance(t, NotMovedYet) and t.dim() > 0 for t in flat)
                      and any(isinstance(t, OnDevice) and t.dim() > 0 for t in flat))
         if mixed:
-            raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices: "
-                               "a batch that was not moved to device, and the model's output on the device")
+            raise RuntimeError("Expected all tensors to be on the same device: a batch not moved met the "
+                               "model's output (x.to(device) returns a moved copy: keep it, x = x.to(device))")
         return super().__torch_function__(func, types, args, kwargs)
 
 
@@ -174,8 +174,8 @@ class DeviceModel(nn.Module):
 
     def forward(self, x):
         if isinstance(x, NotMovedYet):
-            raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices: "
-                               "the model's weights on the device and a batch that was not moved there")
+            raise RuntimeError("Expected all tensors to be on the same device: a batch not moved met the model "
+                               "(x.to(device) returns a moved copy: keep it, x = x.to(device))")
         return self.net(x).as_subclass(OnDevice)
 
 
@@ -225,7 +225,25 @@ def on_gpu(t: torch.Tensor) -> torch.Tensor:
     return plain.as_subclass(SimulatedGpuTensor)
 
 
-class GpuFactories(TorchFunctionMode):
+class InstrumentMode(TorchFunctionMode):
+    """Base of the instruments' torch function modes: student code called inside ``with use(mode):``
+    runs under the mode, in this kernel and, while grading, in the student's kernel (the judge sends
+    each active mode's class name and ``settings()``, rebuilds it there, and brings its ``record`` back
+    as data into this object with ``absorb``). A subclass keeps what it observed in ``record`` (plain
+    data: numbers, strings, lists, dicts), takes its settings as keyword arguments, and is registered
+    in ``_MODES``."""
+
+    record = None
+
+    def settings(self) -> dict:
+        return {}
+
+    def absorb(self, record) -> None:
+        """What the same mode observed in the student's kernel during one call (default: replace)."""
+        self.record = record
+
+
+class GpuFactories(InstrumentMode):
     """While active: tensors made for cuda:0 (``device=...``, ``.to(...)``, ``.cuda()``) come out as
     SimulatedGpuTensor on the CPU."""
 
@@ -254,31 +272,113 @@ class GpuFactories(TorchFunctionMode):
         return on_gpu(out) if found and type(out) is torch.Tensor else out
 
 
-_ACTIVE: list[str] = []
-_MODES = {"GpuFactories": GpuFactories}
+_ACTIVE: list[InstrumentMode] = []
+_MODES: dict[str, type] = {"GpuFactories": GpuFactories}
 
 
-class simulated_gpu:
-    """``with simulated_gpu():`` -- student code called inside makes tensors for cuda:0 as
-    SimulatedGpuTensor (GpuFactories), in this kernel and, while grading, in the student's kernel
-    (the judge sends the names of the active instruments' modes with every call: ``active_modes``)."""
+class use:
+    """``with use(SomeInstrumentMode(...)) as m:`` -- the mode is active around student code called
+    inside, wherever that code runs; afterwards ``m.record`` holds what it observed."""
+
+    def __init__(self, mode: InstrumentMode):
+        if type(mode).__name__ not in _MODES or _MODES[type(mode).__name__] is not type(mode):
+            raise TypeError(f"use(): {type(mode).__name__} is not one of the instruments' modes ({sorted(_MODES)})")
+        self.mode = mode
 
     def __enter__(self):
-        self._mode = GpuFactories()
-        self._mode.__enter__()
-        _ACTIVE.append("GpuFactories")
-        return self
+        self.mode.__enter__()
+        _ACTIVE.append(self.mode)
+        return self.mode
 
     def __exit__(self, *exc):
-        _ACTIVE.pop()
-        return self._mode.__exit__(*exc)
+        _ACTIVE.remove(self.mode)
+        return self.mode.__exit__(*exc)
 
 
-def active_modes() -> list[str]:
-    """The instruments' torch function modes active now (names), innermost last."""
+def simulated_gpu() -> use:
+    """``with simulated_gpu():`` -- student code called inside makes tensors for cuda:0 as
+    SimulatedGpuTensor (GpuFactories)."""
+    return use(GpuFactories())
+
+
+def active_modes() -> list[InstrumentMode]:
+    """The instruments' modes active now, outermost first."""
     return list(_ACTIVE)
 
 
-def mode(name: str) -> TorchFunctionMode:
+def mode(name: str, settings: dict) -> InstrumentMode:
     """A fresh instance of the instruments' mode called ``name`` (KeyError for any other name)."""
-    return _MODES[name]()
+    return _MODES[name](**settings)
+
+
+class TrainingRecorder(InstrumentMode):
+    """While active (``with use(TrainingRecorder(shape=X.shape)) as seen:``), records what training
+    code does with the models and optimizers it makes itself. ``seen.record`` is a dict:
+
+    * ``forwards``: for each module that ran forward passes on an input of ``shape`` with gradients
+      on, how many (largest first: the outermost module's count is the number of full-batch steps);
+    * ``optimizers``: ``[class name, [learning rate of each parameter group]]`` of the optimizers'
+      steps, each pair once;
+    * ``built``: how many modules got parameters; ``devices``: the devices of their parameters, read
+      when the record is (so a call that raised still shows where its network was)."""
+
+    def __init__(self, shape=None):
+        super().__init__()
+        self.shape = None if shape is None else [int(s) for s in shape]
+        self._forwards: dict = {}
+        self._optimizers: list = []
+        self._built: list = []
+        self._hooks: list = []
+        self._absorbed = None
+
+    def settings(self) -> dict:
+        return {"shape": self.shape}
+
+    @property
+    def record(self) -> dict:
+        if self._absorbed is not None:
+            return self._absorbed
+        return {"forwards": sorted(self._forwards.values(), reverse=True),
+                "optimizers": [[name, list(lrs)] for name, lrs in self._optimizers], "built": len(self._built),
+                "devices": sorted({str(p.device) for m in self._built for p in m.parameters()})}
+
+    @record.setter
+    def record(self, value) -> None:
+        self._absorbed = value
+
+    def absorb(self, record) -> None:
+        self._absorbed = record
+
+    def _forward(self, module, args, output):
+        x = args[0] if args else None
+        if torch.is_grad_enabled() and isinstance(x, torch.Tensor) and (self.shape is None or list(x.shape) == self.shape):
+            self._forwards[module] = self._forwards.get(module, 0) + 1
+
+    def _registered(self, module, name, param):
+        if not any(m is module for m in self._built):
+            self._built.append(module)
+
+    def _step(self, optimizer, args, kwargs):
+        seen = (type(optimizer).__name__, tuple(float(g["lr"]) for g in optimizer.param_groups))
+        if seen not in self._optimizers:
+            self._optimizers.append(seen)
+
+    def __enter__(self):
+        from torch.nn.modules import module as _module
+        from torch.optim.optimizer import register_optimizer_step_pre_hook
+        self._hooks = [_module.register_module_forward_hook(self._forward),
+                       _module.register_module_parameter_registration_hook(self._registered),
+                       register_optimizer_step_pre_hook(self._step)]
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
+        return super().__exit__(*exc)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+
+
+_MODES["TrainingRecorder"] = TrainingRecorder
