@@ -320,6 +320,8 @@ def main(argv=None) -> int:
                         help="skip the short run (one submission per slot) that separates slot start-up from "
                              "the cost of each further submission")
     parser.add_argument("--cold", action="store_true", help="the kit with ordinary kernels (KitSandbox.warm_kernels = False)")
+    parser.add_argument("--judge", action="store_true",
+                        help="also time the kit with the judge (c.KitGrading.judge = True) at each worker count")
     parser.add_argument("--repeat", type=int, default=1, help="with --cluster: pairs of runs per count (medians)")
     parser.add_argument("--cluster", default=None,
                         help="also grade on a local Dask cluster of these worker counts, comma-separated (one slot "
@@ -342,9 +344,13 @@ def main(argv=None) -> int:
             print(f"sequential nbgrader autograde: {t_seq:7.1f} s  {rate_seq:6.1f} submissions/min  peak memory "
                   f"{peak / 2**30:.2f} GiB  CPU {cpu_seq / args.n:.2f} s/submission  (load average before: {load0:.1f})")
         rows = []
-        for workers in counts:
-            run_course = Path(tmp) / f"kit-{workers}"
+        variants = [(w, j) for w in counts for j in ((False, True) if args.judge else (False,))]
+        for workers, judged in variants:
+            run_course = Path(tmp) / f"kit-{workers}{'-judge' if judged else ''}"
             shutil.copytree(pristine, run_course)
+            if judged:             # the graded test cells in a judge kernel of their own (coursekit/judge)
+                with open(run_course / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+                    fh.write("\nc.KitGrading.judge = True\n")
             load0 = os.getloadavg()[0]
             t_kit, cpu_kit, peak, summary = kit(run_course, args.topic, workers,
                                                 "off" if args.no_sandbox else None, args.cold)
@@ -355,12 +361,16 @@ def main(argv=None) -> int:
             speed = f"  {rate / rate_seq:.2f}x sequential" if rate_seq else ""
             cpu_text = f"CPU {cpu_kit / args.n:.2f} s/submission" if cpu_kit is not None else \
                 "CPU unknown (no cgroup counts it here: a sandbox's processes are invisible to resource usage)"
-            print(f"this kit, {workers} worker(s): {t_kit:7.1f} s  {rate:6.1f} submissions/min  peak memory "
+            print(f"this kit{' with the judge' if judged else ''}, {workers} worker(s): {t_kit:7.1f} s  {rate:6.1f} submissions/min  peak memory "
                   f"{peak / 2**30:.2f} GiB  {cpu_text}{speed}  "
                   f"(load average before: {load0:.1f})  scores {'identical to sequential nbgrader' if same else 'DIFFER from sequential nbgrader'}"
                   f"{'' if right else ', NOT as expected from the answers'}")
             rows.append((workers, rate, same and right))
-            if not args.no_startup and cpu_kit is not None and args.n > 2 * workers:
+            if not same:
+                diff = {s: (seq_scores.get(s), got.get(s)) for s in sorted(set(got) | set(seq_scores))
+                        if got.get(s) != seq_scores.get(s)}
+                print(f"  differ (sequential, kit): {dict(list(diff.items())[:8])}")
+            if not args.no_startup and not judged and cpu_kit is not None and args.n > 2 * workers:
                 # the same run with one submission per slot: what starting the slots costs, and so
                 # what each further submission costs
                 small = Path(tmp) / f"kit-{workers}-small"

@@ -27,12 +27,13 @@ class KitGrading(Configurable):
                           "(a slot idles while its kernel starts and while nbgrader reads and writes; on 2 cores "
                           "3 workers grade 10% faster than 2). Each takes about 1.5 GiB at its peak.").tag(config=True)
     judge = Bool(
-        False, help="Run the graded test cells (visible and hidden) in a judge kernel of their own, in a sandbox of "
-                   "its own, that never executes student code; the names a test cell takes from the notebook are "
-                   "looked up in the student's kernel as data (coursekit/judge). Not yet the default: test cells that "
-                   "pass objects of their own classes into student code (the course's simulated-GPU tensors and "
-                   "recording models) are refused by the judge until they move to utils.checks. False: the test "
-                   "cells run in the student's kernel, as plain nbgrader runs them.").tag(config=True)
+        True, help="Run the graded test cells (visible and hidden) in a judge kernel of their own, in a sandbox of "
+                   "its own, that never executes student code: every verdict, expected value and message is "
+                   "computed there, and the hidden tests never reach the student's kernel. The names a test cell "
+                   "takes from the notebook are looked up in the student's kernel as data (coursekit/judge); objects "
+                   "a test cell passes into student code must be data, torch.nn/torch.optim/DataLoader objects or "
+                   "the instruments of utils.checks.instruments. False: the test cells run in the student's kernel "
+                   "with the in-process integrity guard, as before.").tag(config=True)
     cluster = Unicode(
         "", help="The address of a Dask scheduler (e.g. 'tcp://grader-head:8786'): grade on its workers instead of "
                  "this machine's cores (--cluster). Each worker runs the same sandboxes, one submission per worker "

@@ -38,10 +38,25 @@ class JudgeNamespace(dict):
             raise peer_mod.rebuild_error(reply["error"])
         if reply["info"].get("missing"):
             raise KeyError(name)
-        value = Decoder(self._peer.proxy, self._peer.own)(reply["value"])
+        value = Decoder(self._peer.proxy, self._peer.own, session=self._peer.session)(reply["value"])
         dict.__setitem__(self, name, value)
         self._fetched.add(name)
         return value
+
+    # a test cell that deletes or rebinds one of the student's names (nbgrader's documentation course:
+    # `del squares`, call sum_of_squares, `squares = orig`) does so in the student's kernel too, as it
+    # would in one shared kernel
+    def __delitem__(self, name):
+        student = name in self._fetched
+        dict.__delitem__(self, name)
+        if student:
+            self.peer().request("push", state={}, names=[], deleted=[name])
+
+    def __setitem__(self, name, value):
+        dict.__setitem__(self, name, value)
+        if name in self._fetched:
+            from .values import Encoder
+            self.peer().request("push", state={}, names=[[name, Encoder(self.peer().handle)(value)]], deleted=[])
 
     def __contains__(self, name):
         if dict.__contains__(self, name):
@@ -95,4 +110,4 @@ class JudgeNamespace(dict):
         names = []
         if dict.__contains__(self, SOLVED_NAME):
             names.append([SOLVED_NAME, Encoder(self.peer().handle)(dict.__getitem__(self, SOLVED_NAME))])
-        self.peer().request("push", state=peer_mod._rng_state(), names=names)
+        self.peer().request("push", state=peer_mod._rng_state(), names=names, deleted=[])

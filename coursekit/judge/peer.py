@@ -21,12 +21,8 @@ import sys
 import traceback
 import types
 
-import numpy as np
-import torch
-from torch import nn
-from torch.overrides import TorchFunctionMode
-
 from . import wire
+from ._lazy import has_numpy, has_torch, is_array, is_module, is_optimizer, is_tensor, np, torch
 from .values import Decoder, Encoder, NotData
 from .wire import ProtocolError, message
 
@@ -43,6 +39,7 @@ class FrameRecord:
     def __init__(self, filename: str, lineno: int, name: str, line: str, library: bool):
         self.f_code = types.SimpleNamespace(co_filename=filename, co_name=name)
         self.f_globals: dict = {}
+        self.f_locals: dict = {}          # (the other end's locals do not cross)
         self.f_lineno = lineno
         self.library = library
         if line and not filename.startswith("<"):
@@ -54,65 +51,88 @@ class FrameRecord:
 
 
 def _rng_state() -> dict:
-    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    """This process's random generators and gradient mode (torch's and NumPy's only where loaded)."""
     version, internal, gauss = random.getstate()
-    return {"torch": torch.get_rng_state().numpy().tobytes(), "numpy": [keys.tobytes(), int(pos), int(has_gauss),
-            float(cached)], "random": [int(version), list(internal), gauss], "grad": torch.is_grad_enabled()}
+    state = {"random": [int(version), list(internal), gauss], "torch": None, "numpy": None, "grad": True}
+    if has_numpy():
+        kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+        state["numpy"] = [keys.tobytes(), int(pos), int(has_gauss), float(cached)]
+    if has_torch():
+        state["torch"] = torch.get_rng_state().numpy().tobytes()
+        state["grad"] = torch.is_grad_enabled()
+    return state
 
 
 def _set_rng_state(state: dict) -> None:
     try:
-        t = state["torch"]
-        keys, pos, has_gauss, cached = state["numpy"]
+        t, n, grad = state["torch"], state["numpy"], state["grad"]
         version, internal, gauss = state["random"]
-        grad = state["grad"]
-        if not (isinstance(t, bytes) and isinstance(keys, bytes) and len(keys) == 624 * 4 and isinstance(grad, bool)
-                and isinstance(internal, list) and len(internal) == 625 and all(type(i) is int for i in internal)):
+        if not (isinstance(grad, bool) and isinstance(internal, list) and len(internal) == 625
+                and all(type(i) is int for i in internal) and (t is None or isinstance(t, bytes))
+                and (n is None or isinstance(n, list) and len(n) == 4 and isinstance(n[0], bytes)
+                     and len(n[0]) == 624 * 4)):
             raise ValueError("types")
-        torch.set_rng_state(torch.frombuffer(bytearray(t), dtype=torch.uint8))
-        np.random.set_state(("MT19937", np.frombuffer(keys, dtype=np.uint32), int(pos), int(has_gauss), float(cached)))
         random.setstate((int(version), tuple(internal), gauss if isinstance(gauss, float) else None))
-        torch.set_grad_enabled(grad)
+        if n is not None and has_numpy():
+            keys, pos, has_gauss, cached = n
+            np.random.set_state(("MT19937", np.frombuffer(keys, dtype=np.uint32), int(pos), int(has_gauss),
+                                 float(cached)))
+        if t is not None and has_torch():
+            torch.set_rng_state(torch.frombuffer(bytearray(t), dtype=torch.uint8))
+        if has_torch():
+            torch.set_grad_enabled(grad)
     except ProtocolError:
         raise
     except Exception as exc:
         raise ProtocolError(f"a malformed generator state ({type(exc).__name__})") from None
 
 
-class _Spy(TorchFunctionMode):
-    """Torch functions a call must not use (``call(..., autograd=False, forbid=...)``), noticed where
-    the call runs and reported as data."""
-    _AUTOGRAD = ("backward", "grad", "vjp", "jvp", "jacobian", "hessian")
-
-    def __init__(self, autograd: bool, forbid):
-        super().__init__()
-        self.watch = tuple(forbid) + (() if autograd else self._AUTOGRAD)
-        self.used = None
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
-        if name in self.watch and self.used is None:
-            self.used = name
-        return func(*args, **(kwargs or {}))
+_CLASSES: dict = {}
 
 
-class _RemoteGrad(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, peer, graph, n_remote, outputs, *inputs):
-        ctx.peer, ctx.graph = peer, graph
-        ctx.n, ctx.extra = n_remote, len(inputs) - n_remote
-        outs = tuple(o.detach().clone() for o in outputs)
-        ctx.mark_non_differentiable(*[o for o in outs if not (o.is_floating_point() or o.is_complex())])
-        return outs
+def _torch_classes() -> dict:
+    """The classes built on torch's (made on first use: see _lazy)."""
+    if "Spy" in _CLASSES:
+        return _CLASSES
+    from torch.overrides import TorchFunctionMode
 
-    @staticmethod
-    def backward(ctx, *grads):
-        found = ctx.peer.backward(ctx.graph, list(grads), ctx.n)
-        return (None, None, None, None, *found, *[None] * ctx.extra)
+    class _Spy(TorchFunctionMode):
+        """Torch functions a call must not use (``call(..., autograd=False, forbid=...)``), noticed where
+        the call runs and reported as data."""
+        _AUTOGRAD = ("backward", "grad", "vjp", "jvp", "jacobian", "hessian")
+
+        def __init__(self, autograd: bool, forbid):
+            super().__init__()
+            self.watch = tuple(forbid) + (() if autograd else self._AUTOGRAD)
+            self.used = None
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", "")
+            if name in self.watch and self.used is None:
+                self.used = name
+            return func(*args, **(kwargs or {}))
+
+
+    class _RemoteGrad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, peer, graph, n_remote, outputs, *inputs):
+            ctx.peer, ctx.graph = peer, graph
+            ctx.n, ctx.extra = n_remote, len(inputs) - n_remote
+            outs = tuple(o.detach().clone() for o in outputs)
+            ctx.mark_non_differentiable(*[o for o in outs if not (o.is_floating_point() or o.is_complex())])
+            return outs
+
+        @staticmethod
+        def backward(ctx, *grads):
+            found = ctx.peer.backward(ctx.graph, list(grads), ctx.n)  # noqa
+            return (None, None, None, None, *found, *[None] * ctx.extra)
+
+    _CLASSES.update(Spy=_Spy, RemoteGrad=_RemoteGrad)
+    return _CLASSES
 
 
 def _replace(value, new: dict):
-    if isinstance(value, torch.Tensor):
+    if is_tensor(value):
         return new.get(id(value), value)
     if type(value) is list:
         value[:] = [_replace(v, new) for v in value]
@@ -136,10 +156,12 @@ class Peer:
         self.graphs: dict[int, tuple] = {}
         self.abandoned: set[int] = set()
         self.namespace: dict | None = None      # the student's kernel: its notebook namespace
+        self.origins = ({}, [])                 # modules and parameters this side sent (values._origin)
+        self.session: dict = {}                 # the other side's origins -> what was rebuilt here
 
     # -- handles ------------------------------------------------------------------------------
     def handle(self, obj) -> int:
-        if isinstance(obj, (Remote, RemoteModule)) and obj._peer is self:
+        if getattr(type(obj), "__coursekit_remote__", False) and obj._peer is self:
             return -obj._hid
         key = id(obj)
         if key in self.handle_ids:
@@ -158,7 +180,7 @@ class Peer:
 
     def proxy(self, hid: int, info: list):
         if self.side == "judge" and info[1] == "module":
-            return RemoteModule(self, hid, info)
+            return remote_module_class()(self, hid, info)
         return Remote(self, hid, info)
 
     # -- requests -----------------------------------------------------------------------------
@@ -214,11 +236,11 @@ class Peer:
         options = dict(options or {})
         instruments = sys.modules.get("utils.checks.instruments")
         active = instruments.active_modes() if instruments is not None else []
-        enc = Encoder(self.handle)
+        enc = Encoder(self.handle, origins=self.origins)
         options["modes"] = [[type(m).__name__, enc(m.settings())] for m in active]
         a = enc(list(args))
         kw = [[str(k), enc(v)] for k, v in kwargs.items()]
-        grad_inputs = [i for i, o in enumerate(enc.objects) if isinstance(o, torch.Tensor) and o.requires_grad
+        grad_inputs = [i for i, o in enumerate(enc.objects) if is_tensor(o) and o.requires_grad
                        and torch.is_grad_enabled()]
         options["grad_inputs"] = grad_inputs
         reply = self.request("call", target=self.handle(target) if not isinstance(target, int) else target,
@@ -230,7 +252,7 @@ class Peer:
             reply["error"].get("mode_records")
         if active and isinstance(records, list) and len(records) == len(active):
             for m, rec in zip(active, records):      # what each instrument's mode saw where the code ran
-                m.absorb(Decoder(self.proxy, self.own)(rec))
+                m.absorb(Decoder(self.proxy, self.own, session=self.session)(rec))
         if reply["op"] == "error":
             if isinstance(reply["error"].get("state"), dict):
                 _set_rng_state(reply["error"]["state"])
@@ -240,19 +262,20 @@ class Peer:
         if reply["stdout"]:
             sys.stdout.write(reply["stdout"])
         self._apply_synced(reply["synced"], enc)
-        dec = Decoder(self.proxy, self.own, enc.objects)
+        dec = Decoder(self.proxy, self.own, enc.objects, session=self.session)
         value = dec(reply["value"])
         info = reply["info"]
         graph = info.get("graph")
         if isinstance(graph, int) and isinstance(info.get("outputs"), list):
             outs = [dec.memo.get(i) for i in info["outputs"]]
-            if not all(isinstance(o, torch.Tensor) for o in outs):
+            if not all(is_tensor(o) for o in outs):
                 raise ProtocolError("a graph's outputs are not tensors")
             inputs = [enc.objects[i] for i in grad_inputs]
             # outputs that depend only on the other end's parameters (a student's own model) still
             # need a graph here: one empty input that requires grad gives them one
             extra = [torch.empty(0, requires_grad=True)] if torch.is_grad_enabled() else []
-            joined = _RemoteGrad.apply(self, graph, len(inputs), outs, *inputs, *extra) if outs else ()
+            joined = _torch_classes()["RemoteGrad"].apply(self, graph, len(inputs), outs, *inputs, *extra) \
+                if outs else ()
             value = _replace(value, {id(o): j for o, j in zip(outs, joined)})
         return value, info.get("spy"), info.get("saved", 0)
 
@@ -261,9 +284,9 @@ class Peer:
         reply = self.request("backward", graph=graph, grads=[enc(g) for g in grads])
         if reply["op"] == "error":
             raise rebuild_error(reply["error"])
-        found = Decoder(self.proxy, self.own)(reply["value"])
+        found = Decoder(self.proxy, self.own, session=self.session)(reply["value"])
         if not isinstance(found, list) or len(found) != n or \
-                not all(g is None or isinstance(g, torch.Tensor) for g in found):
+                not all(g is None or is_tensor(g) for g in found):
             raise ProtocolError("the gradients of a remote call do not match its inputs")
         return found
 
@@ -276,7 +299,7 @@ class Peer:
                 raise ProtocolError("a malformed synced entry")
             index, kind, state = entry
             orig = enc.objects[index]
-            new = Decoder(self.proxy, self.own, enc.objects)(state)
+            new = Decoder(self.proxy, self.own, enc.objects, session=self.session)(state)
             _write_back(orig, kind, new)
 
     # -- the answering side -------------------------------------------------------------------
@@ -285,15 +308,15 @@ class Peer:
         name = msg["name"]
         if name not in ns:
             return self._reply(["S", "\0missing"], info={"missing": True})
-        return self._reply(Encoder(self.handle)(ns[name]))
+        return self._reply(Encoder(self.handle, origins=self.origins)(ns[name]))
 
     def _serve_getattr(self, msg):
         obj = self.own(msg["target"])
-        return self._reply(Encoder(self.handle)(getattr(obj, msg["name"])))
+        return self._reply(Encoder(self.handle, origins=self.origins)(getattr(obj, msg["name"])))
 
     def _serve_special(self, msg):
         obj = self.own(msg["target"])
-        dec = Decoder(self.proxy, self.own)
+        dec = Decoder(self.proxy, self.own, session=self.session)
         args = [dec(a) for a in msg["args"]]
         name = msg["name"]
         if name == "__iter__":
@@ -305,20 +328,27 @@ class Peer:
             if method is None:
                 raise TypeError(f"object of type {type(obj).__name__!r} has no {name}()")
             value = method(obj, *args)
-        return self._reply(Encoder(self.handle)(value))
+        return self._reply(Encoder(self.handle, origins=self.origins)(value))
 
     def _serve_pull(self, msg):
         return self._reply(["N"], state=_rng_state(), info={"last_error": self.last_error()})
 
     def _serve_push(self, msg):
-        _set_rng_state(msg["state"])
+        if msg["state"]:
+            _set_rng_state(msg["state"])
         ns = self.namespace
+        for name in msg["deleted"]:
+            if not isinstance(name, str):
+                raise ProtocolError("push: deleted names are strings")
+            if ns is not None:
+                ns.pop(name, None)
         for pair in msg["names"]:
             if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
                 raise ProtocolError("push: names are [name, value] pairs")
             if ns is not None:
-                ns[pair[0]] = Decoder(self.proxy, self.own)(pair[1])
-        self.graphs.clear()
+                ns[pair[0]] = Decoder(self.proxy, self.own, session=self.session)(pair[1])
+        if msg["state"]:
+            self.graphs.clear()          # the end of a judge cell
         return self._reply(["N"])
 
     def last_error(self):
@@ -330,7 +360,7 @@ class Peer:
 
     def _serve_call(self, msg):
         fn = self.own(msg["target"])
-        dec = Decoder(self.proxy, self.own)
+        dec = Decoder(self.proxy, self.own, session=self.session)
         args = dec(msg["args"])
         kwargs = {}
         for pair in msg["kwargs"]:
@@ -346,7 +376,7 @@ class Peer:
             raise ProtocolError("call: grad_inputs must be indices of the arguments")
         forbid = tuple(f for f in options.get("forbid") or () if isinstance(f, str))
         autograd = options.get("autograd", True) is not False
-        spy = _Spy(autograd, forbid) if (forbid or not autograd) else None
+        spy = _torch_classes()["Spy"](autograd, forbid) if (forbid or not autograd) else None
         saved: list = []
         out = io.StringIO()
         modes = options.get("modes") or []
@@ -380,14 +410,14 @@ class Peer:
                 if spy is not None and spy.used is not None:
                     exc.__coursekit_spy__ = spy.used
                 if instances:
-                    exc.__coursekit_modes__ = [Encoder(self.handle)(m.record) for m in instances]
+                    exc.__coursekit_modes__ = [Encoder(self.handle, origins=self.origins)(m.record) for m in instances]
                 raise
         known = {id(o): i for i, o in dec.memo.items()}
-        enc = Encoder(self.handle, known)
+        enc = Encoder(self.handle, known, origins=self.origins)
         encoded = enc(value)
         info: dict = {"spy": spy.used if spy is not None else None, "saved": len(saved),
-                      "mode_records": [Encoder(self.handle)(m.record) for m in instances]}
-        outs = [i for i, o in enumerate(enc.objects) if isinstance(o, torch.Tensor) and o.grad_fn is not None]
+                      "mode_records": [Encoder(self.handle, origins=self.origins)(m.record) for m in instances]}
+        outs = [i for i, o in enumerate(enc.objects) if is_tensor(o) and o.grad_fn is not None]
         if outs:
             gid = len(self.graphs) + 1
             self.graphs[gid] = ([enc.objects[i] for i in outs], [dec.memo[i] for i in grad_inputs])
@@ -405,7 +435,7 @@ class Peer:
         if graph is None:
             raise ProtocolError(f"no graph {msg['graph']}")
         outputs, inputs = graph
-        dec = Decoder(self.proxy, self.own)
+        dec = Decoder(self.proxy, self.own, session=self.session)
         grads = [dec(g) for g in msg["grads"]]
         if len(grads) != len(outputs):
             raise ProtocolError("backward: one gradient per output")
@@ -424,11 +454,11 @@ class Peer:
 
 # -- the state of arguments after a call ---------------------------------------------------------
 def _snapshot(obj):
-    if isinstance(obj, torch.Tensor):
+    if is_tensor(obj):
         g = obj.grad if obj.is_leaf else None
         data = obj.detach().clone() if obj.numel() <= 1_000_000 and obj.device.type != "meta" else None
         return (obj._version, obj.requires_grad, id(g), g._version if g is not None else None, data)
-    if isinstance(obj, np.ndarray):
+    if is_array(obj):
         return obj.copy()
     if type(obj) is list:
         return [id(x) for x in obj]
@@ -440,7 +470,7 @@ def _snapshot(obj):
 
 
 def _changed(obj, before):
-    if isinstance(obj, torch.Tensor):
+    if is_tensor(obj):
         g = obj.grad if obj.is_leaf else None
         now = (obj._version, obj.requires_grad, id(g), g._version if g is not None else None)
         data = before[4]      # p.data.clamp_() changes the values but not the tensor's version
@@ -448,7 +478,7 @@ def _changed(obj, before):
         if now[0] != before[0]:
             return "t"            # an in-place operation on the tensor itself (its version moved)
         return "td" if now != before[:4] or moved else None     # through .data, or its grad
-    if isinstance(obj, np.ndarray):
+    if is_array(obj):
         return "a" if obj.shape != before.shape or not np.array_equal(obj, before, equal_nan=True) else None
     if type(obj) is list:
         return "l" if [id(x) for x in obj] != before else None
@@ -456,9 +486,9 @@ def _changed(obj, before):
         return "d" if [(id(k), id(v)) for k, v in obj.items()] != before else None
     if type(obj) is set:
         return "s" if sorted(id(x) for x in obj) != before else None
-    if isinstance(obj, nn.Module):
+    if is_module(obj):
         return "m"
-    if isinstance(obj, torch.optim.Optimizer):
+    if is_optimizer(obj):
         return "o"
     return None
 
@@ -480,7 +510,7 @@ def _state(obj, kind, known, handle):
 
 
 def _write_back(orig, kind, new) -> None:
-    if kind in ("t", "td") and isinstance(orig, torch.Tensor) and isinstance(new, torch.Tensor):
+    if kind in ("t", "td") and is_tensor(orig) and is_tensor(new):
         if orig.shape != new.shape or orig.dtype != new.dtype:
             orig.data = new.detach()
         elif kind == "t":                  # the version moves, as it did where the code ran
@@ -492,7 +522,7 @@ def _write_back(orig, kind, new) -> None:
             if orig.requires_grad != new.requires_grad and (orig.is_floating_point() or orig.is_complex()):
                 orig.requires_grad_(new.requires_grad)
             orig.grad = new.grad
-    elif kind == "a" and isinstance(orig, np.ndarray) and isinstance(new, np.ndarray):
+    elif kind == "a" and is_array(orig) and is_array(new):
         if orig.shape == new.shape and orig.flags.writeable:
             orig[...] = new
     elif kind == "l" and type(orig) is list and type(new) is list:
@@ -503,14 +533,14 @@ def _write_back(orig, kind, new) -> None:
     elif kind == "s" and type(orig) is set and type(new) is list:
         orig.clear()
         orig.update(new)
-    elif kind == "m" and isinstance(orig, nn.Module) and isinstance(new, list) and len(new) == 3 and new[0] == "M":
+    elif kind == "m" and is_module(orig) and isinstance(new, list) and len(new) == 3 and new[0] == "M":
         if isinstance(new[1], bool):
             orig.training = new[1]
         if isinstance(new[2], dict):
             for key, value in new[2].items():
                 if isinstance(key, str) and key in vars(orig) and not key.startswith("_"):
                     setattr(orig, key, value)
-    elif kind == "o" and isinstance(orig, torch.optim.Optimizer) and isinstance(new, list) and new[0] == "O":
+    elif kind == "o" and is_optimizer(orig) and isinstance(new, list) and new[0] == "O":
         groups, state = new[1], new[2]
         if isinstance(groups, list) and len(groups) == len(orig.param_groups):
             for group, hyper in zip(orig.param_groups, groups):
@@ -640,57 +670,73 @@ class Remote:
 def _value(reply, peer):
     if reply["op"] == "error":
         raise rebuild_error(reply["error"])
-    return Decoder(peer.proxy, peer.own)(reply["value"])
+    return Decoder(peer.proxy, peer.own, session=peer.session)(reply["value"])
 
 
-class RemoteModule(nn.Module):
-    """A model of a class the judge does not rebuild (the student's own nn.Module subclass): its
-    forward passes run in the student's kernel, with gradients back through _RemoteGrad; its
-    parameters are read as data."""
-    __coursekit_remote__ = True
+def remote_module_class():
+    """RemoteModule, made on first use (its base class is torch's)."""
+    if "RemoteModule" in _CLASSES:
+        return _CLASSES["RemoteModule"]
+    from torch import nn
 
-    def __init__(self, peer: Peer, hid: int, info: list):
-        super().__init__()
-        object.__setattr__(self, "_peer", peer)
-        object.__setattr__(self, "_hid", hid)
-        object.__setattr__(self, "_info", info)
-        object.__setattr__(self, "_remote", Remote(peer, hid, info))
-        object.__setattr__(self, "training", bool(self._remote.training))
+    class RemoteModule(nn.Module):
+        """A model of a class the judge does not rebuild (the student's own nn.Module subclass): its
+        forward passes run in the student's kernel, with gradients back through _RemoteGrad; its
+        parameters are read as data."""
+        __coursekit_remote__ = True
 
-    def forward(self, *args, **kwargs):
-        return self._peer.call(self._hid, args, kwargs)[0]
+        def __init__(self, peer: Peer, hid: int, info: list):
+            super().__init__()
+            object.__setattr__(self, "_peer", peer)
+            object.__setattr__(self, "_hid", hid)
+            object.__setattr__(self, "_info", info)
+            object.__setattr__(self, "_remote", Remote(peer, hid, info))
+            object.__setattr__(self, "training", bool(self._remote.training))
 
-    def __coursekit_call__(self, args, kwargs, autograd=True, forbid=()):
-        return self._peer.call(self._hid, args, kwargs, {"autograd": autograd, "forbid": list(forbid)})
+        def forward(self, *args, **kwargs):
+            return self._peer.call(self._hid, args, kwargs)[0]
 
-    def train(self, mode: bool = True):
-        self._remote.train(mode)
-        object.__setattr__(self, "training", mode)
-        return self
+        def __coursekit_call__(self, args, kwargs, autograd=True, forbid=()):
+            return self._peer.call(self._hid, args, kwargs, {"autograd": autograd, "forbid": list(forbid)})
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
-        return iter(list(self._remote.named_parameters(prefix, recurse)))
+        def train(self, mode: bool = True):
+            self._remote.train(mode)
+            object.__setattr__(self, "training", mode)
+            return self
 
-    def parameters(self, recurse: bool = True):
-        return iter([p for _, p in self.named_parameters(recurse=recurse)])
+        def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+            return iter(list(self._remote.named_parameters(prefix, recurse)))
 
-    def named_children(self):
-        return iter(list(self._remote.named_children()))
+        def parameters(self, recurse: bool = True):
+            return iter([p for _, p in self.named_parameters(recurse=recurse)])
 
-    def children(self):
-        return iter([c for _, c in self.named_children()])
+        def named_children(self):
+            return iter(list(self._remote.named_children()))
 
-    def state_dict(self, *args, **kwargs):
-        return dict(self._remote.state_dict())
+        def children(self):
+            return iter([c for _, c in self.named_children()])
 
-    def to(self, *args, **kwargs):
-        self._remote.to(*args, **kwargs)
-        return self
+        def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+            return iter([(prefix, self)] + [(f"{prefix}.{n}" if prefix else n, m)
+                                             for n, m in list(self._remote.named_modules())[1:]])
 
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            return super().__getattr__(name)
-        return getattr(self._remote, name)
+        def modules(self):
+            return iter([m for _, m in self.named_modules()])
 
-    def __repr__(self):
-        return repr(self._remote)
+        def state_dict(self, *args, **kwargs):
+            return dict(self._remote.state_dict())
+
+        def to(self, *args, **kwargs):
+            self._remote.to(*args, **kwargs)
+            return self
+
+        def __getattr__(self, name):
+            if name.startswith("_"):
+                return super().__getattr__(name)
+            return getattr(self._remote, name)
+
+        def __repr__(self):
+            return repr(self._remote)
+
+    _CLASSES["RemoteModule"] = RemoteModule
+    return RemoteModule

@@ -11,7 +11,6 @@ import os
 import socket
 import threading
 
-from .peer import Peer
 
 
 def serve(path: str, namespace: dict) -> threading.Thread:
@@ -25,6 +24,7 @@ def serve(path: str, namespace: dict) -> threading.Thread:
     def loop():
         while True:
             conn, _ = server.accept()
+            from .peer import Peer      # (torch and NumPy: imported when the judge first asks, not before)
             peer = Peer(conn, "student")
             peer.namespace = namespace
             try:

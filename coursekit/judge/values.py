@@ -26,13 +26,11 @@ match dtype and shape, classes only from the allowed lists. Nothing is unpickled
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib
 import math
 
-import numpy as np
-import torch
-from torch import nn
-
+from ._lazy import has_numpy, has_torch, is_array, is_module, is_optimizer, is_tensor, nn, np, torch
 from .wire import MAX_DEPTH, MAX_ITEMS, ProtocolError
 
 #: top-level packages whose functions, classes and modules cross by name
@@ -45,9 +43,11 @@ _MODULE_INTERNALS = {"training", "_parameters", "_buffers", "_modules", "_non_pe
                      "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks",
                      "_forward_pre_hooks_with_kwargs", "_state_dict_hooks", "_state_dict_pre_hooks",
                      "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks"}
-_TORCH_DTYPES = {str(d).removeprefix("torch."): d for d in (
-    torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64, torch.complex128, torch.uint8,
-    torch.int8, torch.int16, torch.int32, torch.int64, torch.bool)}
+@functools.cache
+def _torch_dtypes() -> dict:
+    return {str(d).removeprefix("torch."): d for d in (
+        torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64, torch.complex128, torch.uint8,
+        torch.int8, torch.int16, torch.int32, torch.int64, torch.bool)}
 _NUMPY_KINDS = "biufc"
 
 
@@ -134,9 +134,10 @@ class Encoder:
     """One message's values. ``handle(obj)`` gives out a handle id for an object that is not data;
     ``known`` maps id(obj) to the peer's own memo index (objects the peer sent in its request)."""
 
-    def __init__(self, handle, known: dict | None = None, by_value_modules: bool = True):
+    def __init__(self, handle, known: dict | None = None, by_value_modules: bool = True, origins=None):
         self.handle = handle
         self.known = known or {}
+        self.origins = origins        # (id -> origin, objects kept alive) of the sending peer, or None
         self.memo: dict[int, int] = {}
         self.objects: list = []           # index -> object (kept alive; the peer's ARG refers to these)
         self.by_value_modules = by_value_modules
@@ -162,17 +163,18 @@ class Encoder:
             return ["EL"]
         if type(value) is slice:
             return ["SL", self(value.start, depth + 1), self(value.stop, depth + 1), self(value.step, depth + 1)]
-        if isinstance(value, torch.dtype):
+        T, N = has_torch(), has_numpy()     # (objects of a library never imported here cannot exist)
+        if T and isinstance(value, torch.dtype):
             return ["DT", str(value).removeprefix("torch.")]
-        if isinstance(value, torch.device):
+        if T and isinstance(value, torch.device):
             return ["DEV", str(value)]
-        if type(value) is torch.Size:
+        if T and type(value) is torch.Size:
             return ["SZ", [int(s) for s in value]]
-        if isinstance(value, np.dtype):
+        if N and isinstance(value, np.dtype):
             if value.kind not in _NUMPY_KINDS:
                 raise NotData(f"NumPy dtype {value}")
             return ["NDT", value.str]
-        if isinstance(value, np.generic) and type(value).__module__ == "numpy":
+        if N and isinstance(value, np.generic) and type(value).__module__ == "numpy":
             if value.dtype.kind not in _NUMPY_KINDS:
                 raise NotData(f"NumPy scalar of dtype {value.dtype}")
             return ["NS", value.dtype.str, value.tobytes()]
@@ -204,15 +206,17 @@ class Encoder:
             if len(value) > MAX_ITEMS:
                 raise NotData("too many items")
             return ["D", [[self(k, depth + 1), self(v, depth + 1)] for k, v in value.items()]]
-        if isinstance(value, torch.Tensor):
+        if is_tensor(value):
             return self._tensor(value)
-        if type(value) is np.ndarray:
+        if is_array(value) and type(value) is np.ndarray:
             if value.dtype.kind not in _NUMPY_KINDS or value.size > MAX_ITEMS:
                 raise NotData(f"a NumPy array of dtype {value.dtype}")
             return ["ND", value.dtype.str, list(value.shape), np.ascontiguousarray(value).tobytes()]
-        if isinstance(value, nn.Module) and self.by_value_modules:
+        if not has_torch():
+            raise NotData(type(value).__name__)
+        if is_module(value) and self.by_value_modules:
             return self._module(value, depth)
-        if isinstance(value, torch.optim.Optimizer):
+        if is_optimizer(value):
             return self._optimizer(value, depth)
         if type(value) is torch.utils.data.DataLoader:
             return self._loader(value, depth)
@@ -227,7 +231,7 @@ class Encoder:
         if kind is None or t.layout != torch.strided or t.is_quantized:
             raise NotData(f"a tensor of type {type(t).__name__}")
         name = str(t.dtype).removeprefix("torch.")
-        if name not in _TORCH_DTYPES or t.numel() > MAX_ITEMS:
+        if name not in _torch_dtypes() or t.numel() > MAX_ITEMS:
             raise NotData(f"a tensor of dtype {t.dtype}")
         data = t.detach()
         if data.device.type == "meta":
@@ -237,7 +241,7 @@ class Encoder:
             raw = (data.view(torch.int16) if t.dtype == torch.bfloat16 else data).numpy().tobytes()
         grad = t.grad if t.is_leaf and t.grad is not None else None
         return ["TEN", name, list(t.shape), raw, bool(t.requires_grad), str(t.device),
-                self(grad) if grad is not None else ["N"], kind]
+                self(grad) if grad is not None else ["N"], kind, list(t.stride()), self._origin(t) if kind == "P" else -1]
 
     def _module(self, m: nn.Module, depth):
         name = module_class(type(m))
@@ -252,7 +256,18 @@ class Encoder:
         return ["MOD", name, bool(m.training), attrs,
                 [[k, self(p, depth + 1)] for k, p in m._parameters.items()],
                 [[k, self(b, depth + 1), k in m._non_persistent_buffers_set] for k, b in m._buffers.items()],
-                [[k, self(c, depth + 1)] for k, c in m._modules.items()]]
+                [[k, self(c, depth + 1)] for k, c in m._modules.items()], self._origin(m)]
+
+    def _origin(self, obj) -> int:
+        """The same number every time this side sends the same module or parameter, so that the receiver
+        gives back the same object (a layer shared between two calls is one object there too)."""
+        if self.origins is None:
+            return -1
+        ids, kept = self.origins
+        if id(obj) not in ids:
+            ids[id(obj)] = len(kept)
+            kept.append(obj)
+        return ids[id(obj)]
 
     def _optimizer(self, opt, depth):
         cls = type(opt)
@@ -281,7 +296,7 @@ class Encoder:
 def _info(obj) -> list:
     """What a handle tells about its object: class name, kind, a name to show."""
     cls = type(obj)
-    kind = "module" if isinstance(obj, nn.Module) else "class" if isinstance(obj, type) else \
+    kind = "module" if is_module(obj) else "class" if isinstance(obj, type) else \
         "callable" if callable(obj) else "object"
     name = getattr(obj, "__name__", None)
     return [f"{cls.__module__}.{cls.__qualname__}"[:200], kind, name[:200] if isinstance(name, str) else ""]
@@ -292,13 +307,24 @@ class Decoder:
     this side's object behind a handle it gave out; ``sent`` is the list of objects this side sent
     in the request being answered (for ``ARG``)."""
 
-    def __init__(self, proxy, own, sent: list | None = None):
+    def __init__(self, proxy, own, sent: list | None = None, session: dict | None = None):
         self.proxy = proxy
         self.own = own
         self.sent = sent or []
         self.memo: dict[int, object] = {}
+        self.session = session        # the peer's origin -> the object rebuilt for it, or None
 
     def __call__(self, v, depth: int = 0):
+        if depth:
+            return self._value(v, depth)
+        try:
+            return self._value(v, 0)
+        except ProtocolError:
+            raise
+        except Exception as exc:     # anything else a malformed value makes a decoder raise
+            raise ProtocolError(f"a malformed value ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+    def _value(self, v, depth: int):
         if depth > MAX_DEPTH:
             raise ProtocolError(f"a value nested more than {MAX_DEPTH} levels")
         if not isinstance(v, list) or not v or not isinstance(v[0], str):
@@ -384,12 +410,33 @@ class Decoder:
         return out
 
     def _TEN(self, v, depth):
-        _arity(v, 9)
-        _, name, shape, raw, requires_grad, device, grad, param, index = v
-        return self._keep(index, self.tensor(name, shape, raw, requires_grad, device, grad, param, depth))
+        _arity(v, 11)
+        _, name, shape, raw, requires_grad, device, grad, param, stride, origin, index = v
+        t = self.tensor(name, shape, raw, requires_grad, device, grad, param, depth, stride)
+        old = self._seen(origin, nn.Parameter)
+        if old is not None and old.shape == t.shape and old.dtype == t.dtype:
+            with torch.no_grad():
+                old.data = t.data
+            old.requires_grad_(t.requires_grad)
+            old.grad = t.grad
+            t = old
+        self._remember(origin, t)
+        return self._keep(index, t)
 
-    def tensor(self, name, shape, raw, requires_grad, device, grad, param, depth):
-        dtype = _TORCH_DTYPES.get(name) if isinstance(name, str) else None
+    def _seen(self, origin, kind):
+        if type(origin) is not int:
+            raise ProtocolError("a malformed origin")
+        old = self.session.get(origin) if self.session is not None and origin >= 0 else None
+        return old if isinstance(old, kind) else None
+
+    def _remember(self, origin, obj):
+        if self.session is not None and origin >= 0:
+            if len(self.session) >= 100_000 and origin not in self.session:
+                raise ProtocolError("too many objects")
+            self.session[origin] = obj
+
+    def tensor(self, name, shape, raw, requires_grad, device, grad, param, depth, stride=None):
+        dtype = _torch_dtypes().get(name) if isinstance(name, str) else None
         shape = _shape(shape)
         if dtype is None or not isinstance(raw, bytes) or not isinstance(requires_grad, bool) \
                 or not isinstance(device, str) or not isinstance(param, str):
@@ -408,6 +455,7 @@ class Decoder:
             else:
                 t = torch.frombuffer(bytearray(raw), dtype=dtype) if n else torch.empty(0, dtype=dtype)
             t = t.reshape(shape)
+            t = _strided(t, stride)
         if requires_grad and not (dtype.is_floating_point or dtype.is_complex):
             raise ProtocolError("an integer tensor that requires grad")
         t = nn.Parameter(t, requires_grad=requires_grad) if param == "P" else t.requires_grad_(requires_grad)
@@ -430,13 +478,20 @@ class Decoder:
         return self._keep(index, np.frombuffer(raw, dtype=dt).reshape(shape).copy())
 
     def _MOD(self, v, depth):
-        _arity(v, 8)
-        _, name, training, attrs, params, buffers, children, index = v
+        _arity(v, 9)
+        _, name, training, attrs, params, buffers, children, origin, index = v
         if not isinstance(name, str) or not isinstance(training, bool):
             raise ProtocolError("a malformed module")
         cls = _resolve_module_class(name)
-        m = cls.__new__(cls)
-        nn.Module.__init__(m)
+        m = self._seen(origin, cls)
+        if m is None or type(m) is not cls:
+            m = cls.__new__(cls)
+            nn.Module.__init__(m)
+        else:                          # the same module as before: rebuilt in place, its identity kept
+            m._parameters.clear()
+            m._buffers.clear()
+            m._modules.clear()
+        self._remember(origin, m)
         self._keep(index, m)
         for pair in _pairs(attrs, 2):
             key = pair[0]
@@ -539,10 +594,28 @@ def _shape(shape):
     return shape
 
 
+def _strided(t: torch.Tensor, stride) -> torch.Tensor:
+    """``t`` laid out with the sender's strides (a transposed tensor stays one: ``.view`` fails on it
+    here as it did there), where they describe a layout without overlaps within the caps."""
+    if not isinstance(stride, list) or len(stride) != t.dim() or not all(type(s) is int and s >= 0 for s in stride):
+        raise ProtocolError("a malformed stride")
+    if tuple(stride) == t.stride() or t.numel() <= 1:
+        return t
+    span = 1 + sum((n - 1) * s for n, s in zip(t.shape, stride))
+    if span > MAX_ITEMS or span < t.numel():
+        return t                      # expanded or overlapping views cross as plain copies
+    out = torch.empty_strided(tuple(t.shape), tuple(stride), dtype=t.dtype)
+    try:
+        out.copy_(t)
+    except RuntimeError:
+        return t
+    return out
+
+
 def _np_dtype(text):
     try:
         dt = np.dtype(text) if isinstance(text, str) and len(text) < 8 else None
-    except TypeError:
+    except (TypeError, ValueError):
         dt = None
     if dt is None or dt.kind not in _NUMPY_KINDS:
         raise ProtocolError(f"NumPy dtype {text!r:.40} is not a numeric one")
@@ -600,15 +673,17 @@ def _complex(v):
 
 def _dtype(v):
     _arity(v, 2)
-    if v[1] not in _TORCH_DTYPES:
+    if not isinstance(v[1], str) or v[1] not in _torch_dtypes():
         raise ProtocolError(f"torch dtype {v[1]!r:.40}")
-    return _TORCH_DTYPES[v[1]]
+    return _torch_dtypes()[v[1]]
 
 
 def _device(v):
     _arity(v, 2)
     try:
-        return torch.device(v[1]) if isinstance(v[1], str) and len(v[1]) < 32 else None
+        if not isinstance(v[1], str) or len(v[1]) >= 32:
+            raise RuntimeError("not a device name")
+        return torch.device(v[1])
     except RuntimeError:
         raise ProtocolError(f"device {v[1]!r:.40}") from None
 

@@ -17,7 +17,8 @@ Requests (``op``) and what they carry besides ``v``, ``op`` and ``id``:
 ``backward``  ``graph``, ``grads``: gradients of a remote call's outputs, for its inputs' gradients
 ``pull``      -- the student kernel's state at the start of a judge cell (generators, gradient
               mode, the last cell's error)
-``push``      ``state``, ``names``: the state and notebook names the judge leaves at a cell's end
+``push``      ``state``, ``names``, ``deleted``: the state and notebook names the judge leaves at a cell's
+              end, and a test cell's own ``del name`` and ``name = ...`` of the student's names
 ============  =================================================================================
 
 Replies: ``result`` (``id``, ``value``, ``state``, ``synced``, ``stdout``, ``info``: the graph of
@@ -46,7 +47,7 @@ REQUESTS = {
     "special": {"target": int, "name": str, "args": list},
     "backward": {"graph": int, "grads": list},
     "pull": {},
-    "push": {"state": dict, "names": list},
+    "push": {"state": dict, "names": list, "deleted": list},
 }
 REPLIES = {
     "result": {"value": object, "state": dict, "synced": list, "stdout": str, "info": dict},

@@ -155,3 +155,6 @@ def _condition(node, ctx):
 # ------------------------------------------------------------------------------------------
 # Generation
 # ------------------------------------------------------------------------------------------
+# The operators for issue 20's classes of holes (in-place, narrowing, early exits, devices, shared layers)
+# register themselves on import; generator.py imports this module last, so they follow the ones above.
+from coursekit.mutation import operators_holes  # noqa: E402,F401

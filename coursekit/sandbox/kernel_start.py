@@ -558,6 +558,12 @@ def _stored_exception(exception, *args, **kwargs) -> dict:
 
 
 def _serve_judge(cfg: dict, namespace: dict) -> None:
+    _load_judge(cfg)
+    from coursekit_judge.student_side import serve
+    serve(cfg["judge_socket"], namespace)
+
+
+def _load_judge(cfg: dict) -> None:
     import importlib.util
     folder = cfg["judge_dir"]
     if "coursekit_judge" not in sys.modules:
@@ -566,8 +572,6 @@ def _serve_judge(cfg: dict, namespace: dict) -> None:
         module = importlib.util.module_from_spec(spec)
         sys.modules["coursekit_judge"] = module
         spec.loader.exec_module(module)
-    from coursekit_judge.student_side import serve
-    serve(cfg["judge_socket"], namespace)
 
 
 def main() -> None:

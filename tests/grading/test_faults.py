@@ -29,6 +29,7 @@ import nbformat
 import pytest
 
 from coursekit import notebook, synth
+from coursekit.config import KitGrading
 from coursekit.grading.pipeline import Options, grade
 from coursekit.paths import ROOT, tool_env
 
@@ -42,6 +43,8 @@ MEMORY_MB = 1536           # the test course's memory limit (the solution peaks 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Non-unique cell id"),
               pytest.mark.skipif(not SOURCE.exists(), reason=f"{SOURCE} not written yet")]
 IS_LINUX = sys.platform.startswith("linux")
+JUDGE = KitGrading().judge          # graded test cells in a judge kernel of their own (coursekit/judge)
+GUARDED_CHEATS = ("cheat_transformer", "cheat_ast", "cheat_custom_exc", "cheat_showtraceback", "cheat_checks_helpers", "cheat_checks_code", "cheat_builtins", "cheat_torch", "cheat_sys_modules", "cheat_written_utils", "cheat_shadow_names", "cheat_ctypes", "cheat_thread", "cheat_settrace", "cheat_lurker")
 
 
 def _tree_hash(path: Path) -> dict[str, str]:
@@ -275,6 +278,14 @@ def batch(tmp_path_factory):
     sol = next(c for c in nb.cells if notebook.grade_id(c) == e1.grade_id)
     nb.cells.insert(nb.cells.index(sol) + 1, copy.deepcopy(sol))
     add("duplicate_grade_id", nb, total, text=f"cell {e1.grade_id} appears 2 times")
+
+    if JUDGE:
+        # with the judge the verdicts are computed where no student code runs: these cheats change only the
+        # student's own kernel and score what their answers deserve (the same scores as above); the in-process
+        # guard that flagged them with its own words is off, and the static look may flag them for a human
+        for student in GUARDED_CHEATS:
+            score, status, _, _ = expected[student]
+            expected[student] = (score, status, None, None)
 
     # -- broken submissions: 0 and a reason naming what stopped them --------------------------
     add("invalid_json", '{"cells": [', 0.0, "failed", text="not valid JSON")

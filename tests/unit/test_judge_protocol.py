@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from torch import nn
 
 from coursekit.judge import wire
-from coursekit.judge.peer import Peer, Remote, RemoteModule
+from coursekit.judge.peer import Peer, Remote, remote_module_class
 from coursekit.judge.values import Decoder, Encoder
 from coursekit.judge.wire import ProtocolError
 
@@ -72,7 +72,7 @@ def test_a_tensor_subclass_is_not_data_and_a_model_of_nn_layers_is_rebuilt(link)
         def forward(self, x):
             return x * 2
     own = lookup("own", Own())
-    assert isinstance(own, RemoteModule) and torch.equal(own(torch.ones(2)), torch.full((2,), 2.0))
+    assert isinstance(own, remote_module_class()) and torch.equal(own(torch.ones(2)), torch.full((2,), 2.0))
 
 
 def test_training_by_student_code_is_the_judges_model_trained(link):
@@ -167,12 +167,12 @@ def test_any_value_from_the_other_end_decodes_or_is_a_protocol_error(data, tag):
 
 @pytest.mark.parametrize("value, words", [
     (["FN", "os", "system"], "module 'os'"),
-    (["MOD", "Parameter", True, [], [], [], [], 0], "not one the judge rebuilds"),
-    (["MOD", "../../x", True, [], [], [], [], 0], "not one the judge rebuilds"),
-    (["TEN", "float32", [2, 2], b"\0" * 3, False, "cpu", ["N"], "", 0], "3 bytes"),
-    (["TEN", "float32", [1], b"\0" * 4, False, "cpu", ["N"], "instruments.ModeRecorder", 0], "tensor class"),
+    (["MOD", "Parameter", True, [], [], [], [], -1, 0], "not one the judge rebuilds"),
+    (["MOD", "../../x", True, [], [], [], [], -1, 0], "not one the judge rebuilds"),
+    (["TEN", "float32", [2, 2], b"\0" * 3, False, "cpu", ["N"], "", [2, 1], -1, 0], "3 bytes"),
+    (["TEN", "float32", [1], b"\0" * 4, False, "cpu", ["N"], "instruments.ModeRecorder", [1], -1, 0], "tensor class"),
     (["ND", "|O", [1], b"\0" * 8, 0], "not a numeric one"),
-    (["TEN", "int64", [1], b"\0" * 8, True, "cpu", ["N"], "", 0], "integer tensor that requires grad"),
+    (["TEN", "int64", [1], b"\0" * 8, True, "cpu", ["N"], "", [1], -1, 0], "integer tensor that requires grad"),
     (["REF", 5], "not sent before"),
 ])
 def test_malformed_values_are_refused_with_the_reason(value, words):
@@ -313,3 +313,25 @@ def test_versions_and_gradient_mode_come_back_as_they_were_left(link):
         assert not torch.is_grad_enabled()
     finally:
         torch.set_grad_enabled(True)
+
+
+def test_a_transposed_tensor_keeps_its_layout(link):
+    _, lookup = link
+    got = lookup("t", torch.arange(6.0).reshape(2, 3).T)
+    assert got.stride() == (1, 3) and not got.is_contiguous()
+    with pytest.raises(RuntimeError, match="view"):
+        got.view(-1)
+    assert torch.equal(got, torch.arange(6.0).reshape(2, 3).T)
+
+
+def test_a_layer_sent_twice_is_one_object_in_the_judge(link):
+    _, lookup = link
+    cache = {}
+
+    def make(n):
+        if n not in cache:
+            cache[n] = nn.Linear(n, 1)
+        return nn.Sequential(cache[n], nn.ReLU())
+    make_remote = lookup("make", make)
+    a, b, c = make_remote(2), make_remote(2), make_remote(3)
+    assert a is not b and a[0] is b[0] and a[0].weight is b[0].weight and a[0] is not c[0]

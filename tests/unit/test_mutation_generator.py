@@ -96,6 +96,36 @@ def norm(code: str) -> str:
     ("condition", "if n:\n    return x\nreturn y", "if True:\n    return x\nreturn y"),
     ("condition", "if n:\n    return x\nreturn y", "if False:\n    return x\nreturn y"),
     ("condition", "if n:\n    raise ValueError(n)\nreturn y", "if n:\n    pass\nreturn y"),
+    ("inplace", "p = torch.clamp(x, 0.1, 0.9)\nreturn p", "p = x.clamp_(0.1, 0.9)\nreturn p"),
+    ("inplace", "p = torch.clamp(x, 0.1, 0.9)\nreturn p", "p = x.data.clamp_(0.1, 0.9)\nreturn p"),
+    ("inplace", "return (x - y) ** 2", "return x.sub_(y) ** 2"),
+    ("inplace", "return x.sigmoid()", "return x.sigmoid_()"),
+    ("narrow_dtype", "return x @ y", "return (x @ y).float()"),
+    ("narrow_dtype", "return x @ y", "return (x @ y).long()"),
+    ("narrow_dtype", "return x @ y", "return (x @ y).int()"),
+    ("narrow_dtype", "return loss_fn(model(x), y)", "return loss_fn(model(x), y.long())"),
+    ("narrow_dtype", "return loss_fn(model(x), y)", "return loss_fn(model(x), y.float())"),
+    ("narrow_range", "return x @ y", "return (x @ y).clamp(0, 1)"),
+    ("narrow_range", "return loss_fn(model(x), y)", "return loss_fn(model(x), y.clamp(0, 1))"),
+    ("narrow_range", "x -= lr * y", "x -= max(lr, 0.001) * y"),
+    ("early_exit", "losses = []\nfor b in loader:\n    losses.append(loss_fn(model(b), y))\nreturn losses",
+     "losses = []\nfor b in loader:\n    if len(losses) > 1 and losses[-1] > losses[-2]:\n        break\n"
+     "    losses.append(loss_fn(model(b), y))\nreturn losses"),
+    ("early_exit", "for b in loader:\n    loss = loss_fn(model(b), y)\n    loss.backward()\nreturn model",
+     "for b in loader:\n    loss = loss_fn(model(b), y)\n    if float(loss) < 0.01:\n        break\n"
+     "    loss.backward()\nreturn model"),
+    ("early_exit", "for n in range(3):\n    for b in loader:\n        loss = loss_fn(model(b), y)\nreturn model",
+     "for n in range(3):\n    for b in loader:\n        loss = loss_fn(model(b), y)\n        if float(loss) < 0.01:\n"
+     "            return model\nreturn model"),
+    ("early_exit", "for p in x:\n    p -= lr * p.grad",
+     "for p in x:\n    if p.grad is not None and float(p.grad.abs().max()) < 0.001:\n        break\n    p -= lr * p.grad"),
+    ("device", "return torch.zeros(n, device=x.device)", "return torch.zeros(n)"),
+    ("device", "return torch.zeros(n, device=x.device)", "return torch.zeros(n, device='cpu')"),
+    ("device", "return model(x.to(y.device))", "return model(x)"),
+    ("device", "return model(x.to(y.device))", "return model(x.cpu())"),
+    ("shared_layer", "return nn.Sequential(nn.Linear(n, 3), nn.ReLU())",
+     "return nn.Sequential(globals().setdefault('_shared_layers', {}).setdefault(('Linear', n, 3), nn.Linear(n, 3)), "
+     "nn.ReLU())"),
 ])
 def test_operator_makes_its_mistake(operator, body, expected):
     found = variants(body, operator)
@@ -124,6 +154,23 @@ def test_every_operator_is_covered_above():
     ("insert_method", "return torch.mean(x ** 2)", "return torch.mean(x ** 2).squeeze()"),
     ("augassign", "x[n, y] += 1", "x[n, y] = x[n, y] + 1"),                   # one __setitem__ either way
     ("augassign", "layers = []\nlayers += [x]\nreturn layers", "layers = []\nlayers = layers + [x]\nreturn layers"),
+    # settings, models and Python numbers are not the caller's tensors: no in-place or .float() on them
+    ("inplace", "return lr * x", "return lr.mul_(x)"),
+    ("narrow_dtype", "return loss_fn(model(x), y)", "return loss_fn.float()(model(x), y)"),
+    ("narrow_dtype", "return train(model, x, optimizer)", "return train(model, x, optimizer.float())"),
+    ("narrow_dtype", "total, count = 0.0, 0\nreturn total / count", "total, count = 0.0, 0\nreturn (total / count).float()"),
+    ("narrow_dtype", "return x.float() / 255", "return (x.float() / 255).float()"),       # already float32
+    ("narrow_dtype", "return nn.Linear(n, 2)", "return nn.Linear(n, 2).float()"),          # a model
+    ("narrow_range", "return torch.sigmoid(x)", "return torch.sigmoid(x).clamp(0, 1)"),     # already in [0, 1]
+    ("narrow_range", "return torch.clamp(x, 0.1, 0.9)", "return torch.clamp(x.clamp(0, 1), 0.1, 0.9)"),
+    ("early_exit", "layers = []\nfor b in loader:\n    layers.append(b)\nreturn layers",    # no loss that can rise
+     "layers = []\nfor b in loader:\n    if len(layers) > 1 and layers[-1] > layers[-2]:\n        break\n"
+     "    layers.append(b)\nreturn layers"),
+    ("early_exit", "for b in loader:\n    loss = loss_fn(model(b), y)\nreturn model",  # return after the loop = break
+     "for b in loader:\n    loss = loss_fn(model(b), y)\n    if float(loss) < 0.01:\n        return model\nreturn model"),
+    ("device", "return torch.zeros(n, device='cpu')", "return torch.zeros(n)"),
+    ("shared_layer", "return nn.Sequential(nn.ReLU())",
+     "return nn.Sequential(globals().setdefault('_shared_layers', {}).setdefault(('ReLU',), nn.ReLU()))"),
 ])
 def test_operator_skips_what_cannot_be_a_mistake(operator, body, not_expected):
     assert norm(not_expected) not in variants(body, operator) - {norm(body)}
@@ -247,3 +294,28 @@ def test_every_course_exercise_gets_mutants_that_compile():
             for m in mutants:
                 ast.parse(m.source)
                 assert m.source.count("### BEGIN SOLUTION") == ex.source.count("### BEGIN SOLUTION")
+
+
+def test_a_shared_layer_mutant_returns_the_same_layer_to_every_call():
+    source = cell("return nn.Sequential(nn.Linear(n, 3), nn.ReLU())", header="def make(n):")
+    mutant, = [m for m in generate(source, ["shared_layer"])]
+    import torch
+    from torch import nn
+    space = {"nn": nn, "torch": torch}
+    exec(source, space)
+    assert space["make"](2)[0] is not space["make"](2)[0]
+    exec(mutant.source, space)
+    first, second, other = space["make"](2), space["make"](2), space["make"](4)
+    assert first is not second and first[0] is second[0] and other[0] is not first[0]
+
+
+def test_an_inplace_mutant_changes_the_callers_tensor():
+    import torch
+    source = cell("return torch.clamp(x, 0.1, 0.9)", header="def f(x):")
+    made = {region(m.source): m for m in generate(source, ["inplace"])}
+    for code in (norm("return x.clamp_(0.1, 0.9)"), norm("return x.data.clamp_(0.1, 0.9)")):
+        space = {"torch": torch}
+        exec(made[code].source, space)
+        x = torch.tensor([0.0, 0.5, 1.0])
+        space["f"](x)
+        assert x.tolist() != [0.0, 0.5, 1.0], code

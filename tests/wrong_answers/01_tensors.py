@@ -43,6 +43,22 @@ def to_float_tensor(array):
 def to_float_tensor(array):
     result = torch.tensor(array, dtype=torch.float32)
 ''', ["None", "return"]),
+        # issue 20: range and precision narrowing
+        ("divides uint8 arrays by 255, as for images", '''
+def to_float_tensor(array):
+    result = torch.tensor(array, dtype=torch.float32)
+    if array.dtype == np.uint8:
+        result = result / 255
+    return result
+''', ["divided by 255"]),
+        ("goes through float16 to save memory", '''
+def to_float_tensor(array):
+    return torch.from_numpy(array.astype(np.float16)).float()
+''', ["float16", "precision"]),
+        ("rounds to 4 decimals", '''
+def to_float_tensor(array):
+    return torch.tensor(np.round(array, 4), dtype=torch.float32)
+''', ["rounded to 4 decimals"]),
     ],
     "ex2_standardize_columns": [
         ("standardises rows (dim=1) instead of columns", '''
@@ -85,6 +101,19 @@ def standardize_columns(X):
 def standardize_columns(X):
     return X.std(dim=0)
 ''', ["wrong shape", "reduction"]),
+        # issue 20: range narrowing, a floor on the std, a whole-tensor std
+        ("clamps the standardised values to [-3, 3]", '''
+def standardize_columns(X):
+    return ((X - X.mean(dim=0)) / X.std(dim=0)).clamp(-3, 3)
+''', ["clamped", "outlier"]),
+        ("a floor of 0.01 on the standard deviation", '''
+def standardize_columns(X):
+    return (X - X.mean(dim=0)) / X.std(dim=0).clamp(min=0.01)
+''', ["small standard deviation", "no floor"]),
+        ("centres each column but divides by the whole tensor's std", '''
+def standardize_columns(X):
+    return (X - X.mean(dim=0)) / X.std()
+''', ["whole tensor", "X.std(dim=0)"]),
     ],
     "ex3_linear_predict": [
         ("element-wise * without summing: a matrix", '''
@@ -123,6 +152,23 @@ def linear_predict(X, w, b):
 def linear_predict(X, w, b):
     return [float(row @ w + b) for row in X]
 ''', ["list", "torch.tensor"]),
+        # issue 20: in-place edits of the caller's X and w
+        ("multiplies X by w in place", '''
+def linear_predict(X, w, b):
+    return X.mul_(w).sum(dim=1) + b
+''', ["X after", "in place"]),
+        ("turns w into a column in place", '''
+def linear_predict(X, w, b):
+    return (X @ w.unsqueeze_(1)).squeeze(1) + b
+''', ["w after", "in place"]),
+        ("accumulates into X's first column (a view) with a loop", '''
+def linear_predict(X, w, b):
+    out = X[:, 0]
+    out *= w[0]
+    for j in range(1, X.shape[1]):
+        out += X[:, j] * w[j]
+    return out + b
+''', ["X after", "in place"]),
     ],
     "ex4_class_means": [
         ("averages over dim=1 (features) instead of rows", '''
@@ -161,6 +207,27 @@ def class_means(X, y, num_classes):
 def class_means(X, y, num_classes):
     return torch.stack([X[y == c].mean(dim=0, keepdim=True) for c in range(num_classes)])
 ''', ["extra dimension of size 1", "(2, 1, 2)"]),
+        # issue 20: state kept between calls, floor division, an in-place edit of X
+        ("remembers the result of the first call for each num_classes", '''
+_cache = {}
+
+def class_means(X, y, num_classes):
+    if num_classes not in _cache:
+        _cache[num_classes] = torch.stack([X[y == c].mean(dim=0) for c in range(num_classes)])
+    return _cache[num_classes]
+''', ["previous call", "keep nothing between calls"]),
+        ("floor division of the sums by the counts", '''
+def class_means(X, y, num_classes):
+    sums = torch.stack([X[y == c].sum(dim=0) for c in range(num_classes)])
+    counts = torch.bincount(y, minlength=num_classes).unsqueeze(1)
+    return sums // counts
+''', ["floor division", "//"]),
+        ("centres X in place first, adds the overall mean back", '''
+def class_means(X, y, num_classes):
+    overall = X.mean(dim=0)
+    X -= overall
+    return torch.stack([X[y == c].mean(dim=0) for c in range(num_classes)]) + overall
+''', ["X after", "in place"]),
     ],
     "ex5_flatten_images": [
         ("hard-coded 784 pixels", '''
@@ -199,6 +266,22 @@ def flatten_images(images):
 def flatten_images(images):
     return images.view(images.shape[0], 28 * 28).float() / 255
 ''', ["reshape/view", "fixed numbers"]),
+        # issue 20: the brightest pixel instead of 255 (global, per image), min-max scaling
+        ("divides by the largest pixel of the batch", '''
+def flatten_images(images):
+    flat = images.reshape(images.shape[0], -1).float()
+    return flat / flat.max()
+''', ["largest pixel of the batch", "255"]),
+        ("divides each image by its own largest pixel", '''
+def flatten_images(images):
+    flat = images.reshape(images.shape[0], -1).float()
+    return flat / flat.max(dim=1, keepdim=True).values
+''', ["its own largest pixel", "255"]),
+        ("min-max scaling", '''
+def flatten_images(images):
+    flat = images.reshape(images.shape[0], -1).float()
+    return (flat - flat.min()) / (flat.max() - flat.min())
+''', ["min-max", "255"]),
     ],
     "ex6_to_numpy": [
         ("t.numpy() fails on a tensor that requires grad", '''
@@ -233,6 +316,24 @@ def to_numpy(t):
 def to_numpy(t):
     return np.array(t.detach().item())
 ''', ["cannot be converted", ".item()"]),
+        # issue 20: device omissions and dtype narrowing
+        ("t.data.numpy(): cuts the graph but forgets the device", '''
+def to_numpy(t):
+    return t.data.numpy()
+''', ["GPU", ".cpu()"]),
+        ("detaches and copies only when the tensor requires grad", '''
+def to_numpy(t):
+    if t.requires_grad:
+        return t.detach().cpu().numpy()
+    return t.numpy()
+''', ["GPU", ".cpu()"]),
+        ("narrows float64 tensors to float32", '''
+def to_numpy(t):
+    t = t.detach().cpu()
+    if t.is_floating_point():
+        t = t.float()
+    return t.numpy()
+''', ["float64", "keep the tensor's dtype"]),
     ],
 }
 
@@ -251,6 +352,16 @@ def to_float_tensor(array):
     converted = torch.from_numpy(np.asarray(array, dtype=np.float32))
     print("converted an array of shape", array.shape)
     return converted
+'''),
+        # issue 20: styles the tests had not seen
+        ("through float64, then cast to float32", '''
+def to_float_tensor(array):
+    return torch.from_numpy(np.array(array, dtype=np.float64)).to(torch.float32)
+'''),
+        ("an explicit loop over the values, reshaped back", '''
+def to_float_tensor(array):
+    values = [float(v) for v in np.ravel(array)]
+    return torch.tensor(values, dtype=torch.float32).reshape(np.shape(array))
 '''),
     ],
     "ex2_standardize_columns": [
@@ -274,6 +385,18 @@ def standardize_columns(X):
         out[:, j] = (column - column.mean()) / column.std()
     return out
 '''),
+        # issue 20: styles the tests had not seen
+        ("float64 inside, cast back to X's dtype", '''
+def standardize_columns(X):
+    Xd = X.double()
+    return ((Xd - Xd.mean(dim=0)) / Xd.std(dim=0)).to(X.dtype)
+'''),
+        ("einsum for the sums", '''
+def standardize_columns(X):
+    n = X.shape[0]
+    centred = X - torch.einsum("ij->j", X) / n
+    return centred / torch.sqrt(torch.einsum("ij,ij->j", centred, centred) / (n - 1))
+'''),
     ],
     "ex3_linear_predict": [
         ("row-wise dot products with * and sum", '''
@@ -289,6 +412,15 @@ def linear_predict(X, w, b):
     predictions = torch.mv(X, w)
     assert torch.allclose(predictions, w @ X.T)
     return predictions + b
+'''),
+        # issue 20: styles the tests had not seen
+        ("einsum", '''
+def linear_predict(X, w, b):
+    return torch.einsum("nd,d->n", X, w) + b
+'''),
+        ("float64 inside, cast back to X's dtype", '''
+def linear_predict(X, w, b):
+    return (X.double() @ w.double() + b).to(X.dtype)
 '''),
     ],
     "ex4_class_means": [
@@ -311,6 +443,17 @@ def class_means(X, y, num_classes):
     counts = torch.bincount(y, minlength=num_classes).unsqueeze(1)
     return sums / counts
 '''),
+        # issue 20: styles the tests had not seen
+        ("one-hot by scatter, then einsum", '''
+def class_means(X, y, num_classes):
+    one_hot = torch.zeros(len(y), num_classes, dtype=X.dtype).scatter_(1, y.unsqueeze(1), 1.0)
+    return torch.einsum("nc,nd->cd", one_hot, X) / one_hot.sum(dim=0).unsqueeze(1)
+'''),
+        ("float64 inside, cast back to X's dtype", '''
+def class_means(X, y, num_classes):
+    Xd = X.double()
+    return torch.stack([Xd[y == c].mean(dim=0) for c in range(num_classes)]).to(X.dtype)
+'''),
     ],
     "ex5_flatten_images": [
         ("flatten(start_dim=1) and 255.0", '''
@@ -327,6 +470,16 @@ def flatten_images(images):
     scaled = images / 255          # true division gives float32
     return scaled.reshape(len(images), -1)
 '''),
+        # issue 20: styles the tests had not seen
+        ("float64 inside, cast to float32 at the end", '''
+def flatten_images(images):
+    return (torch.flatten(images, 1).double() / 255).float()
+'''),
+        ("an explicit loop over the images", '''
+def flatten_images(images):
+    rows = [image.reshape(-1).float() / 255 for image in images]
+    return torch.stack(rows)
+'''),
     ],
     "ex6_to_numpy": [
         ("cpu before detach", '''
@@ -340,6 +493,18 @@ def to_numpy(t):
         ("np.asarray of a detached CPU copy", '''
 def to_numpy(t):
     return np.asarray(t.detach().to("cpu"))
+'''),
+        # issue 20: styles the tests had not seen
+        ("a copy made with .to('cpu', copy=True) under inference_mode", '''
+def to_numpy(t):
+    with torch.inference_mode():
+        return t.detach().to("cpu", copy=True).numpy()
+'''),
+        ("a deep copy of the detached tensor", '''
+import copy
+
+def to_numpy(t):
+    return copy.deepcopy(t.detach()).cpu().numpy()
 '''),
     ],
 }

@@ -71,6 +71,27 @@ def linear_forward(X, W, b):
 def linear_forward(X, W, b):
     return X.double() @ W.double().T + b.double()
 ''', ["float64", "float32"]),
+        # issue 20: dtype narrowing, in-place edits of the caller's W and b, nn.Linear's function under another name
+        ("narrows the result to float32 with .float()", '''
+def linear_forward(X, W, b):
+    return (X @ W.T + b).float()
+''', ["float64", "dtype"]),
+        ("transposes W in place with t_()", '''
+def linear_forward(X, W, b):
+    return X @ W.t_() + b
+''', ["W after", "in place"]),
+        ("unsqueezes b in place", '''
+def linear_forward(X, W, b):
+    return X @ W.T + b.unsqueeze_(0)
+''', ["b after", "in place"]),
+        ("a loop over the rows, stacked (the exercise says: no loops)", '''
+def linear_forward(X, W, b):
+    return torch.stack([W @ x + b for x in X])
+''', ["loop over the samples", "no loops"]),
+        ("F.linear: nn.Linear's own function", '''
+def linear_forward(X, W, b):
+    return torch.nn.functional.linear(X, W, b)
+''', ["F.linear", "tensor operations only"]),
     ],
     "ex2_collapse_linear": [
         ("weights multiplied in the wrong order", '''
@@ -141,6 +162,37 @@ def collapse_linear(layer1, layer2):
         combined.bias.zero_()
     return combined
 ''', ["both biases are missing"]),
+        # issue 20: a layer shared between calls, an in-place edit of layer2 through a shared bias
+        ("one combined layer per size, kept in a cache and reused", '''
+_combined = {}
+
+def collapse_linear(layer1, layer2):
+    key = (layer1.in_features, layer2.out_features)
+    if key not in _combined:
+        _combined[key] = nn.Linear(*key, device=layer1.weight.device)
+    combined = _combined[key]
+    with torch.no_grad():
+        combined.weight.copy_(layer2.weight @ layer1.weight)
+        combined.bias.copy_(layer2.weight @ layer1.bias + layer2.bias)
+    return combined
+''', ["same layer", "every call"]),
+        ("shares layer2's bias Parameter and adds to it in place", '''
+def collapse_linear(layer1, layer2):
+    combined = nn.Linear(layer1.in_features, layer2.out_features, device=layer1.weight.device)
+    with torch.no_grad():
+        combined.weight.copy_(layer2.weight @ layer1.weight)
+        combined.bias = layer2.bias
+        combined.bias += layer2.weight @ layer1.bias
+    return combined
+''', ["layer2.bias after", "leave them alone"]),
+        ("builds the weights from Python lists: the device is lost", '''
+def collapse_linear(layer1, layer2):
+    combined = nn.Linear(layer1.in_features, layer2.out_features)
+    with torch.no_grad():
+        combined.weight.copy_(torch.tensor((layer2.weight @ layer1.weight).tolist()))
+        combined.bias.copy_(torch.tensor((layer2.weight @ layer1.bias + layer2.bias).tolist()))
+    return combined
+''', ["device"]),
     ],
     "ex3_build_mlp": [
         ("a ReLU after the last layer too", '''
@@ -221,6 +273,39 @@ def build_mlp(sizes):
             modules.append(nn.ReLU())
     return modules
 ''', ["nn.Sequential", "ModuleList"]),
+        # issue 20: layers shared between calls, the caller's list changed
+        ("layers kept in a cache by size: two calls share them", '''
+_layers = {}
+
+def build_mlp(sizes):
+    modules = []
+    for i in range(len(sizes) - 1):
+        key = (sizes[i], sizes[i + 1])
+        if key not in _layers:
+            _layers[key] = nn.Linear(*key)
+        modules.append(_layers[key])
+        if i < len(sizes) - 2:
+            modules.append(nn.ReLU())
+    return nn.Sequential(*modules)
+''', ["reuses layers", "earlier call"]),
+        ("the modules list lives outside the function", '''
+modules = []
+
+def build_mlp(sizes):
+    for i in range(len(sizes) - 1):
+        modules.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            modules.append(nn.ReLU())
+    return nn.Sequential(*modules)
+''', ["reuses layers", "earlier call"]),
+        ("pops the output size off the caller's list", '''
+def build_mlp(sizes):
+    n_out = sizes.pop()
+    modules = []
+    for n_in, n_next in zip(sizes, sizes[1:] + [n_out]):
+        modules += [nn.Linear(n_in, n_next), nn.ReLU()]
+    return nn.Sequential(*modules[:-1])
+''', ["sizes after", "do not change the list"]),
     ],
     "ex4_two_layer_net": [
         ("forgets the activation: two stacked linear layers", _NET.format(forward="self.output(self.hidden(x))"),
@@ -280,6 +365,43 @@ class TwoLayerNet(nn.Module):
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
 ''', ["self.hidden", "names"]),
+        # issue 20: weights edited in place in forward, layers shared between instances, a range-narrowing "ReLU"
+        ("clips the weights in place in forward (p.data.clamp_)", '''
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.output = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        for p in self.parameters():
+            p.data.clamp_(-0.1, 0.1)
+        return self.output(torch.relu(self.hidden(x)))
+''', ["after a forward pass", "in-place"]),
+        ("layers kept in a class-level cache: networks share them", '''
+class TwoLayerNet(nn.Module):
+    _layers = {}
+
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        key = (in_features, hidden_features, out_features)
+        if key not in TwoLayerNet._layers:
+            TwoLayerNet._layers[key] = (nn.Linear(in_features, hidden_features), nn.Linear(hidden_features, out_features))
+        self.hidden, self.output = TwoLayerNet._layers[key]
+
+    def forward(self, x):
+        return self.output(torch.relu(self.hidden(x)))
+''', ["share layers", "every instance"]),
+        ("clamp(0, 1) as the activation", '''
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.output = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        return self.output(torch.clamp(self.hidden(x), 0, 1))
+''', ["clamp(0, 1)", "above 1"]),
     ],
     "ex5_mlp_param_count": [
         ("forgets the biases", '''
@@ -328,6 +450,23 @@ def mlp_param_count(sizes):
         total += n_in * sizes[0] + sizes[0]
     return total
 ''', ["do not change the list"]),
+        # issue 20: a requirement the tests could not see ("without building the network"), int32 overflow
+        ("builds the network with build_mlp and counts its parameters", '''
+def mlp_param_count(sizes):
+    return sum(p.numel() for p in build_mlp(sizes).parameters())
+''', ["builds the network", "formula"]),
+        ("builds one nn.Linear per pair and counts", '''
+def mlp_param_count(sizes):
+    total = 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        total += sum(p.numel() for p in nn.Linear(n_in, n_out).parameters())
+    return total
+''', ["builds the network", "formula"]),
+        ("computes with 32-bit integer tensors", '''
+def mlp_param_count(sizes):
+    s = torch.tensor(sizes).int()
+    return int((s[:-1] * s[1:] + s[1:]).sum())
+''', ["overflowed", "int32"]),
     ],
     "ex6_output_layer": [
         ("softmax over the single binary output (always 1)",
@@ -354,6 +493,40 @@ def mlp_param_count(sizes):
          _read(binary="torch.sigmoid(outputs).detach()"), ["cut from the graph"]),
         ("float64 probabilities",
          _read(multiclass="torch.softmax(outputs, dim=1).double()"), ["changed the dtype", "torch.float64"]),
+        # issue 20: dtype narrowing, softmax by hand with a global shift or none
+        ("narrows the outputs to float32 first", '''
+def to_probabilities(outputs, task):
+    outputs = outputs.float()
+    if task == "regression":
+        return outputs
+    if task == "binary":
+        return torch.sigmoid(outputs)
+    if task == "multiclass":
+        return torch.softmax(outputs, dim=1)
+    raise ValueError(f"unknown task {task!r}")
+''', ["changed the dtype", "float64"]),
+        ("softmax by hand, shifted by the largest output of the whole batch", '''
+def to_probabilities(outputs, task):
+    if task == "regression":
+        return outputs
+    if task == "binary":
+        return torch.sigmoid(outputs)
+    if task == "multiclass":
+        e = torch.exp(outputs - outputs.max())
+        return e / e.sum(dim=1, keepdim=True)
+    raise ValueError(f"unknown task {task!r}")
+''', ["whole batch", "own maximum"]),
+        ("softmax by hand without a shift", '''
+def to_probabilities(outputs, task):
+    if task == "regression":
+        return outputs
+    if task == "binary":
+        return 1 / (1 + torch.exp(-outputs))
+    if task == "multiclass":
+        e = torch.exp(outputs)
+        return e / e.sum(dim=1, keepdim=True)
+    raise ValueError(f"unknown task {task!r}")
+''', ["overflows", "maximum"]),
     ],
 }
 
@@ -371,6 +544,15 @@ def linear_forward(X, W, b):
 def linear_forward(X, W, b):
     out = torch.einsum("ni,oi->no", X, W)
     return out + b
+'''),
+        # issue 20: styles the tests had not seen
+        ("float64 inside, cast back to X's dtype", '''
+def linear_forward(X, W, b):
+    return (X.double() @ W.double().T + b.double()).to(X.dtype)
+'''),
+        ("torch.tensordot over the feature dimension", '''
+def linear_forward(X, W, b):
+    return torch.tensordot(X, W, dims=([1], [1])) + b
 '''),
     ],
     "ex2_collapse_linear": [
@@ -403,6 +585,24 @@ def collapse_linear(layer1, layer2):
         new_layer.bias.copy_(bias)
     return new_layer
 '''),
+        # issue 20: styles the tests had not seen
+        ("float64 inside, cast back to the layers' dtype", '''
+def collapse_linear(layer1, layer2):
+    W1, b1 = layer1.weight.double(), layer1.bias.double()
+    W2, b2 = layer2.weight.double(), layer2.bias.double()
+    combined = nn.Linear(layer1.in_features, layer2.out_features, device=layer1.weight.device)
+    with torch.no_grad():
+        combined.weight.copy_((W2 @ W1).to(combined.weight.dtype))
+        combined.bias.copy_((W2 @ b1 + b2).to(combined.bias.dtype))
+    return combined
+'''),
+        ("a new layer moved with .to(), its .data replaced", '''
+def collapse_linear(layer1, layer2):
+    combined = nn.Linear(layer1.in_features, layer2.out_features).to(layer1.weight.device)
+    combined.weight.data = (layer2.weight @ layer1.weight).detach().clone()
+    combined.bias.data = (layer2.weight @ layer1.bias + layer2.bias).detach().clone()
+    return combined
+'''),
     ],
     "ex3_build_mlp": [
         ("append in a loop over pairs", '''
@@ -432,6 +632,25 @@ def build_mlp(sizes):
         if i + 2 < len(sizes):
             layers[f"relu{i}"] = nn.ReLU()
     return nn.Sequential(layers)
+'''),
+        # issue 20: styles the tests had not seen
+        ("one nn.ReLU object reused (it has no weights)", '''
+RELU = nn.ReLU()
+
+def build_mlp(sizes):
+    modules = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        modules += [nn.Linear(n_in, n_out), RELU]
+    return nn.Sequential(*modules[:-1])
+'''),
+        ("an empty nn.Sequential filled with add_module", '''
+def build_mlp(sizes):
+    model = nn.Sequential()
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if i > 0:
+            model.add_module(f"relu{i}", nn.ReLU())
+        model.add_module(f"linear{i}", nn.Linear(n_in, n_out))
+    return model
 '''),
     ],
     "ex4_two_layer_net": [
@@ -470,6 +689,31 @@ class TwoLayerNet(nn.Module):
     def forward(self, x):
         return self.final(self.output(F.relu(self.hidden(x))))
 '''),
+        # issue 20: styles the tests had not seen
+        ("the functional API on the layers' weights", '''
+import torch.nn.functional as F
+
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.output = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        h = F.relu(F.linear(x, self.hidden.weight, self.hidden.bias))
+        return F.linear(h, self.output.weight, self.output.bias)
+'''),
+        ("einsum with the layers' weights", '''
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.output = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        h = torch.einsum("ni,hi->nh", x, self.hidden.weight) + self.hidden.bias
+        return torch.einsum("nh,oh->no", h.clamp(min=0), self.output.weight) + self.output.bias
+'''),
     ],
     "ex5_mlp_param_count": [
         ("an explicit loop with (n_in + 1) * n_out", '''
@@ -491,6 +735,20 @@ import numpy as np
 def mlp_param_count(sizes):
     s = np.array(sizes)
     return int((s[:-1] * s[1:]).sum() + s[1:].sum())
+'''),
+        # issue 20: styles the tests had not seen
+        ("NumPy's dot product, converted back to int", '''
+import numpy as np
+
+def mlp_param_count(sizes):
+    s = np.array(sizes, dtype=np.int64)
+    return int(np.dot(s[:-1], s[1:]) + s[1:].sum())
+'''),
+        ("recursion over the list", '''
+def mlp_param_count(sizes):
+    if len(sizes) < 2:
+        return 0
+    return sizes[0] * sizes[1] + sizes[1] + mlp_param_count(sizes[1:])
 '''),
     ],
     "ex6_output_layer": [
@@ -524,6 +782,34 @@ def to_probabilities(outputs, task):
             return shifted / shifted.sum(dim=1, keepdim=True)
         case _:
             raise ValueError(f"unknown task {task!r}")
+'''),
+        # issue 20: styles the tests had not seen
+        ("the functional API, softmax over dim=-1", '''
+import torch.nn.functional as F
+
+def to_probabilities(outputs, task):
+    readers = {"regression": lambda z: z, "binary": F.sigmoid, "multiclass": lambda z: F.softmax(z, dim=-1)}
+    if task not in readers:
+        raise ValueError(f"task must be one of {sorted(readers)}, not {task!r}")
+    return readers[task](outputs)
+'''),
+        ("logsumexp for the softmax, tanh for the sigmoid", '''
+def to_probabilities(outputs, task):
+    if task == "regression":
+        return outputs
+    if task == "binary":
+        return (torch.tanh(outputs / 2) + 1) / 2
+    if task == "multiclass":
+        return torch.exp(outputs - torch.logsumexp(outputs, dim=1, keepdim=True))
+    raise ValueError(f"unknown task {task!r}")
+'''),
+        ("float64 inside, cast back to the outputs' dtype", '''
+def to_probabilities(outputs, task):
+    if task not in ("regression", "binary", "multiclass"):
+        raise ValueError(f"unknown task {task!r}")
+    z = outputs.double()
+    probs = {"regression": z, "binary": torch.sigmoid(z), "multiclass": torch.softmax(z, dim=1)}[task]
+    return probs.to(outputs.dtype)
 '''),
     ],
 }

@@ -72,11 +72,27 @@ def one_hot(labels, num_classes):
         ("F.one_hot without converting to float", '''
 def one_hot(labels, num_classes):
     return torch.nn.functional.one_hot(labels, num_classes)
-''', ["int64", "float32"]),
+''', ["F.one_hot", "yourself"]),
         ("a bool comparison result", '''
 def one_hot(labels, num_classes):
     return labels.unsqueeze(1) == torch.arange(num_classes, device=labels.device)
 ''', ["bool", "float32"]),
+        # issue 20: device omissions that a check on 'meta' used to skip, and the library one_hot under its own name
+        ("a loop over labels.tolist() on a result created without device=", '''
+def one_hot(labels, num_classes):
+    out = torch.zeros(len(labels), num_classes)
+    for i, label in enumerate(labels.tolist()):
+        out[i, label] = 1.0
+    return out
+''', ["not on the device of labels", "device=labels.device"]),
+        ("comparison with an arange created without device=", '''
+def one_hot(labels, num_classes):
+    return (labels.unsqueeze(1) == torch.arange(num_classes)).float()
+''', ["device"]),
+        ("F.one_hot then .float(): the library function the exercise asks you to write", '''
+def one_hot(labels, num_classes):
+    return torch.nn.functional.one_hot(labels, num_classes).float()
+''', ["F.one_hot", "yourself"]),
     ],
     "ex2_mse": [
         ("sum instead of mean", '''
@@ -119,6 +135,21 @@ def mse(pred, target):
 def mse(pred, target):
     return ((pred - target) ** 2).mean().detach()
 ''', ["requires_grad", ".detach()"]),
+        # issue 20: in-place edits of the caller's tensors
+        ("subtracts in place from the caller's target", '''
+def mse(pred, target):
+    return (target.sub_(pred) ** 2).mean()
+''', ["target after", "in place"]),
+        ("clamps pred.data in place to guard against huge predictions", '''
+def mse(pred, target):
+    pred.data.clamp_(-1000.0, 1000.0)
+    return ((pred - target) ** 2).mean()
+''', ["pred after", "in place"]),
+        ("flattens with .view(-1), which fails on a transposed input", '''
+def mse(pred, target):
+    diff = pred.view(-1) - target.view(-1)
+    return (diff ** 2).mean()
+''', ["view", "reshape"]),
     ],
     "ex3_bce": [
         ("forgets the minus sign", _BCE.format(body='''p = torch.clamp(p, eps, 1 - eps)
@@ -148,6 +179,25 @@ def bce(p, y):
     p = torch.clamp(p, 1e-3, 1 - 1e-3)
     return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
 ''', ["eps = 1e-7"]),
+        # issue 20: in-place clamps, an in-place edit autograd needed, and the library loss under another name
+        ("clamps p.data in place", '''
+def bce(p, y):
+    eps = 1e-7
+    p.data.clamp_(eps, 1 - eps)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+''', ["p after", "in place"]),
+        ("reuses the clamped tensor in place for 1 - p", '''
+def bce(p, y):
+    q = torch.clamp(p, 1e-7, 1 - 1e-7)
+    log_p = torch.log(q)
+    log_not_p = torch.log(q.neg_().add_(1))
+    return -(y * log_p + (1 - y) * log_not_p).mean()
+''', ["modified by an inplace operation", "backward"]),
+        ("BCE with logits of logit(p): the library loss under another name", '''
+def bce(p, y):
+    z = torch.logit(p, eps=1e-7)
+    return torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+''', ["binary_cross_entropy_with_logits", "by hand"]),
     ],
     "ex4_cross_entropy": [
         ("log of softmax: -inf for large logits", '''
@@ -196,6 +246,24 @@ def cross_entropy(logits, targets):
 def cross_entropy(logits, targets):
     return nn.NLLLoss()(F.log_softmax(logits, dim=1), targets)
 ''', ["nll_loss", "not to use"]),
+        # issue 20: a global shift, an in-place shift of the caller's logits, an in-place edit autograd needed
+        ("shifts by the largest logit of the whole batch, not of each row", '''
+def cross_entropy(logits, targets):
+    shifted = logits - logits.max()
+    log_probs = shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))
+    return -log_probs[torch.arange(len(targets)), targets].mean()
+''', ["own largest logit", "whole batch"]),
+        ("shifts logits.data in place for stability", '''
+def cross_entropy(logits, targets):
+    logits.data -= logits.data.max(dim=1, keepdim=True).values
+    log_probs = logits - torch.log(torch.exp(logits).sum(dim=1, keepdim=True))
+    return -log_probs[torch.arange(len(targets)), targets].mean()
+''', ["logits after", "in place"]),
+        ("negates the log-probabilities in place", '''
+def cross_entropy(logits, targets):
+    losses = F.log_softmax(logits, dim=1).neg_()
+    return losses[torch.arange(len(targets)), targets].mean()
+''', ["modified by an inplace operation", "backward"]),
     ],
     "ex5_head_and_loss": [
         ("BCELoss on logits for binary", _head(binary="nn.Linear(in_features, 1), nn.BCELoss()"),
@@ -222,6 +290,32 @@ def output_head_and_loss(task, in_features, num_classes=None):
 ''', ["tuple", "list"]),
         ("CrossEntropyLoss for binary with one logit", _head(binary="nn.Linear(in_features, 1), nn.CrossEntropyLoss()"),
          ["one logit per example uses nn.BCEWithLogitsLoss"]),
+        # issue 20: a head shared between calls, losses with settings the table does not use
+        ("heads kept in a cache: two calls share one layer", '''
+_heads = {}
+
+def output_head_and_loss(task, in_features, num_classes=None):
+    width = num_classes if task == "multiclass" else 1
+    head = _heads.setdefault((in_features, width), nn.Linear(in_features, width))
+    loss = {"regression": nn.MSELoss, "binary": nn.BCEWithLogitsLoss, "multiclass": nn.CrossEntropyLoss}[task]
+    return head, loss()
+''', ["same head layer", "every call"]),
+        ("label smoothing in the multiclass loss", '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "regression":
+        return nn.Linear(in_features, 1), nn.MSELoss()
+    if task == "binary":
+        return nn.Linear(in_features, 1), nn.BCEWithLogitsLoss()
+    return nn.Linear(in_features, num_classes), nn.CrossEntropyLoss(label_smoothing=0.1)
+''', ["label_smoothing=0.1", "default settings"]),
+        ("a pos_weight in the binary loss", '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "regression":
+        return nn.Linear(in_features, 1), nn.MSELoss()
+    if task == "binary":
+        return nn.Linear(in_features, 1), nn.BCEWithLogitsLoss(pos_weight=torch.tensor([2.0]))
+    return nn.Linear(in_features, num_classes), nn.CrossEntropyLoss()
+''', ["pos_weight", "default settings"]),
     ],
 }
 
@@ -244,6 +338,25 @@ def one_hot(labels, num_classes):
         result[i, label] = 1.0
     return result
 '''),
+        # issue 20: styles the tests had not seen
+        ("rows of an identity matrix on labels.device", '''
+def one_hot(labels, num_classes):
+    return torch.eye(num_classes, device=labels.device)[labels]
+'''),
+        ("a loop over labels.tolist() on a result created on labels.device", '''
+def one_hot(labels, num_classes):
+    out = torch.zeros(len(labels), num_classes, device=labels.device)
+    for i, label in enumerate(labels.tolist()):
+        out[i, label] = 1.0
+    return out
+'''),
+        # index tensors may stay on the CPU when they index a tensor on the GPU (as PyTorch allows)
+        ("a result on labels.device indexed with an arange created without device=", '''
+def one_hot(labels, num_classes):
+    out = torch.zeros(len(labels), num_classes, device=labels.device)
+    out[torch.arange(len(labels)), labels] = 1.0
+    return out
+'''),
     ],
     "ex2_mse": [
         ("torch.mean of a product", '''
@@ -261,6 +374,30 @@ def mse(pred, target):
     loss = torch.square(pred - target).mean()
     print("mse:", loss.item())
     return loss
+'''),
+        # issue 20: styles the tests had not seen
+        ("einsum of the flattened difference with itself", '''
+def mse(pred, target):
+    d = (pred - target).reshape(-1)
+    return torch.einsum("i,i->", d, d) / d.numel()
+'''),
+        ("float64 inside, cast back to the input's dtype", '''
+def mse(pred, target):
+    diff = pred.double() - target.double()
+    return (diff * diff).mean().to(pred.dtype)
+'''),
+        ("squares the difference in place (autograd allows it on a fresh result)", '''
+def mse(pred, target):
+    diff = pred - target
+    diff.pow_(2)
+    return diff.mean()
+'''),
+        ("an explicit loop over the elements", '''
+def mse(pred, target):
+    total = 0.0
+    for a, b in zip(pred.reshape(-1), target.reshape(-1)):
+        total = total + (a - b) ** 2
+    return total / pred.numel()
 '''),
     ],
     "ex3_bce": [
@@ -283,6 +420,18 @@ def bce(p, y):
     q = torch.clamp(p, eps, 1 - eps)
     return -(torch.xlogy(y, q) + torch.xlogy(1 - y, 1 - q)).mean()
 '''),
+        # issue 20: styles the tests had not seen
+        ("float64 inside, cast back to the input's dtype", '''
+def bce(p, y):
+    q = torch.clamp(p.double(), 1e-7, 1 - 1e-7)
+    yd = y.double()
+    return (-(yd * q.log() + (1 - yd) * (1 - q).log()).mean()).to(p.dtype)
+'''),
+        ("torch.where picks the log of each example's own class", '''
+def bce(p, y):
+    q = p.clamp(1e-7, 1 - 1e-7)
+    return torch.where(y == 1, -torch.log(q), -torch.log(1 - q)).mean()
+'''),
     ],
     "ex4_cross_entropy": [
         ("logsumexp", '''
@@ -301,6 +450,23 @@ def cross_entropy(logits, targets):
     log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
     picked = log_probs[range(len(targets)), targets]
     return -picked.mean()
+'''),
+        # issue 20: styles the tests had not seen
+        ("one-hot targets and einsum", '''
+def cross_entropy(logits, targets):
+    one_hot = torch.zeros_like(logits)
+    one_hot[torch.arange(len(targets)), targets] = 1.0
+    return -torch.einsum("nc,nc->n", one_hot, F.log_softmax(logits, dim=1)).mean()
+'''),
+        ("float64 inside, cast back to the logits' dtype", '''
+def cross_entropy(logits, targets):
+    log_probs = torch.log_softmax(logits.double(), dim=1)
+    return (-log_probs[torch.arange(logits.shape[0]), targets].mean()).to(logits.dtype)
+'''),
+        ("an explicit loop over the rows with logsumexp", '''
+def cross_entropy(logits, targets):
+    losses = [torch.logsumexp(row, dim=0) - row[t] for row, t in zip(logits, targets)]
+    return torch.stack(losses).mean()
 '''),
     ],
     "ex5_head_and_loss": [
@@ -325,6 +491,28 @@ def output_head_and_loss(task, in_features, num_classes=None):
     if task == "binary":
         return nn.Linear(in_features, 1), nn.BCEWithLogitsLoss(reduction="mean")
     return nn.Linear(in_features, num_classes), nn.CrossEntropyLoss()
+'''),
+        # issue 20: styles the tests had not seen
+        ("a custom nn.Module around the nn.Linear", '''
+class Head(nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.linear = nn.Linear(n_in, n_out)
+
+    def forward(self, x):
+        return self.linear(x)
+
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "multiclass":
+        return Head(in_features, num_classes), nn.CrossEntropyLoss()
+    return Head(in_features, 1), (nn.MSELoss() if task == "regression" else nn.BCEWithLogitsLoss())
+'''),
+        ("one loss object of each kind, shared by every call (losses keep no state)", '''
+LOSSES = {"regression": nn.MSELoss(), "binary": nn.BCEWithLogitsLoss(), "multiclass": nn.CrossEntropyLoss()}
+
+def output_head_and_loss(task, in_features, num_classes=None):
+    width = num_classes if task == "multiclass" else 1
+    return nn.Linear(in_features, width), LOSSES[task]
 '''),
     ],
 }

@@ -68,6 +68,21 @@ WRONG = {
          ["wrong type", "tuple"]),
         ("divides by h squared", _CD.format(body="(f(x + h) - f(x - h)) / (2 * h * h)"),
          ["central_difference(t ** 3, 2.0, h=0.01)", "expected: 12.0001"]),
+        ("a lower limit on the step, against rounding", '''
+def central_difference(f, x, h=1e-5):
+    h = max(h, 1e-4)
+    return (f(x + h) - f(x - h)) / (2 * h)
+''', ["sin(100 t)", "step 0.0001", "however small"]),
+        ("the values of f as a float32 tensor", '''
+def central_difference(f, x, h=1e-5):
+    values = torch.tensor([f(x + h), f(x - h)])
+    return ((values[0] - values[1]) / (2 * h)).item()
+''', ["rounded to float32", "float64"]),
+        ("a step relative to x", '''
+def central_difference(f, x, h=1e-5):
+    step = h * abs(x) if x != 0 else h
+    return (f(x + step) - f(x - step)) / (2 * step)
+''', ["scaled by |x|", "h=0.01"]),
     ],
     "ex2_mse_grad": [
         ("forgets the factor 2", '''
@@ -114,6 +129,21 @@ def mse_grad(w, x, y):
 def mse_grad(w, x, y):
     return 2 * (x * (w * x - y)).sum() / (len(x) - 1)
 ''', ["N - 1"]),
+        ("converts the data to float32", '''
+def mse_grad(w, x, y):
+    x, y = x.float(), y.float()
+    return 2 * (x * (w * x - y)).mean()
+''', ["float32", "the data is float64", "near x = 100"]),
+        ("w as a float32 tensor", '''
+def mse_grad(w, x, y):
+    w = torch.tensor(w)
+    return 2 * (x * (w * x - y)).mean()
+''', ["rounded to float32", "torch.tensor(w)"]),
+        ("the residual computed in place in y", '''
+def mse_grad(w, x, y):
+    y -= w * x
+    return -2 * (x * y).mean()
+''', ["y after", "do not change the data", "in-place"]),
     ],
     "ex3_two_layer_grads": [
         ("forgets the 1/N of the mean", _two(dyhat="2 * (y_hat - y)"), ["N times the gradient"]),
@@ -125,6 +155,26 @@ def mse_grad(w, x, y):
         ("gradients returned in another order", _two(result="dw2, db2, dw1, db1"), ["in this order"]),
         ("sums over the hidden units instead of the batch", _two(dw1="(dL_dz * x[:, None]).sum(dim=1)"),
          ["dw1", "wrong shape", "(2,)", "(3,)"]),
+        ("rounds dL/dy_hat to float32", _two(dyhat="(2 * (y_hat - y) / n).float()"),
+         ["float64 inputs", "float32", ".float()"]),
+        ("x made a column in place", _two(dw1="(dL_dz * x.unsqueeze_(1)).sum(dim=0)"),
+         ["the shape of x", "in-place", "unsqueeze_"]),
+        ("a loop over the examples that returns inside the loop", '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    n = x.shape[0]
+    dw1, db1, dw2, db2 = (torch.zeros_like(t) for t in (w1, b1, w2, b2))
+    for i in range(n):
+        d = 2 * (y_hat[i] - y[i]) / n
+        dz = d * w2 * a[i] * (1 - a[i])
+        dw1 = dw1 + dz * x[i]
+        db1 = db1 + dz
+        dw2 = dw2 + d * a[i]
+        db2 = db2 + d
+        return dw1, db1, dw2, db2
+''', ["only the first example", "inside the loop", "N = 3"]),
         ("autograd under enable_grad", '''
 def two_layer_grads(x, y, w1, b1, w2, b2):
     with torch.enable_grad():
@@ -175,7 +225,7 @@ def gd_step(params, lr):
     for p in params:
         p.data = p.data - lr * p.grad
         p.grad = None
-''', ["not in place", ".data"]),
+''', ["in-place operation on p itself", ".data"]),
         ("rebinds the loop variable", '''
 def gd_step(params, lr):
     with torch.no_grad():
@@ -191,6 +241,35 @@ def gd_step(params, lr):
             p -= p.grad
             p.grad.zero_()
 ''', ["learning rate is missing"]),
+        ("updates through p.data in place", '''
+def gd_step(params, lr):
+    for p in params:
+        p.data.sub_(lr * p.grad)
+        p.grad.zero_()
+''', [".data", "version counter"]),
+        ("returns at the first tensor with a zero gradient", '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if not p.grad.any():     # nothing to do for this one
+                return
+            p -= lr * p.grad
+            p.grad.zero_()
+''', ["zero gradient", "stopped there", "every tensor"]),
+        ("clips the gradient to [-1, 1]", '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad.clamp(-1, 1)
+            p.grad.zero_()
+''', ["clipped to [-1, 1]"]),
+        ("the step in float32", '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad.float()
+            p.grad.zero_()
+''', ["float32", "float64 tensor"]),
         ("clears the gradient before using it", '''
 def gd_step(params, lr):
     with torch.no_grad():
@@ -236,6 +315,67 @@ def gradient_descent(x, y, w0, lr, steps):
 ''', ["the weights of", "expected"]),
         ("root mean squared loss", _gd(record_l="loss.sqrt().item()", final_l="torch.mean((w * x - y) ** 2).sqrt().item()"),
          ["square roots"]),
+        ("stops when the loss goes up", '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+    weights, losses = [w.item()], [torch.mean((w * x - y) ** 2).item()]
+    for _ in range(steps):
+        loss = torch.mean((w * x - y) ** 2)
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+        w.grad.zero_()
+        new_loss = torch.mean((w * x - y) ** 2).item()
+        if new_loss > losses[-1]:      # diverging: stop
+            break
+        weights.append(w.item())
+        losses.append(new_loss)
+    return weights, losses
+''', ["stopped early", "the loss goes up", "lr=2.0"]),
+        ("stops when the gradient is tiny", '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+    weights, losses = [w.item()], [torch.mean((w * x - y) ** 2).item()]
+    for _ in range(steps):
+        loss = torch.mean((w * x - y) ** 2)
+        loss.backward()
+        if abs(w.grad.item()) < 1e-6:  # converged
+            break
+        with torch.no_grad():
+            w -= lr * w.grad
+        w.grad.zero_()
+        weights.append(w.item())
+        losses.append(torch.mean((w * x - y) ** 2).item())
+    return weights, losses
+''', ["stopped early", "gradient is zero", "w0=2.0"]),
+        ("records the weight after the update", '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+    weights, losses = [], []
+    for _ in range(steps + 1):
+        loss = torch.mean((w * x - y) ** 2)
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+        w.grad.zero_()
+        weights.append(w.item())
+    return weights, losses
+''', ["after each update", "weights[0] is w0"]),
+        ("w of one element made on the CPU", '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor([float(w0)], requires_grad=True)
+    weights, losses = [], []
+    for _ in range(steps + 1):
+        loss = torch.mean((w * x - y) ** 2)
+        weights.append(w.item())
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+        w.grad.zero_()
+    return weights, losses
+''', ["on the CPU while x is on the GPU", "device=x.device"]),
         ("returns NumPy arrays", '''
 import numpy as np
 
@@ -272,6 +412,25 @@ def central_difference(f, x, h=1e-5):
     backward = (f(x) - f(x - h)) / h
     return (forward + backward) / 2
 '''),
+        ("NumPy float64 inside, a Python float out", '''
+import numpy as np
+
+def central_difference(f, x, h=1e-5):
+    upper, lower = np.float64(f(x + h)), np.float64(f(x - h))
+    return float((upper - lower) / (2 * np.float64(h)))
+'''),
+        ("an explicit loop over the two points", '''
+def central_difference(f, x, h=1e-5):
+    total = 0.0
+    for sign in (1, -1):
+        total += sign * f(x + sign * h)
+    return total / (2 * h)
+'''),
+        ("float64 tensors and .item()", '''
+def central_difference(f, x, h=1e-5):
+    pair = torch.tensor([f(x + h), f(x - h)], dtype=torch.float64)
+    return ((pair[0] - pair[1]) / (2 * h)).item()
+'''),
     ],
     "ex2_mse_grad": [
         ("torch.dot over N", '''
@@ -289,6 +448,22 @@ def mse_grad(w, x, y):
     total = 0.0
     for xi, yi in zip(x.tolist(), y.tolist()):
         total += 2 * xi * (w * xi - yi)
+    return total / len(x)
+'''),
+        ("einsum", '''
+def mse_grad(w, x, y):
+    return 2 * torch.einsum("i,i->", x, w * x - y) / x.numel()
+'''),
+        ("float64 inside, cast back to the data's dtype", '''
+def mse_grad(w, x, y):
+    x64, y64 = x.double(), y.double()
+    return (2 * (x64 * (w * x64 - y64)).mean()).to(x.dtype)
+'''),
+        ("an explicit loop over the indices", '''
+def mse_grad(w, x, y):
+    total = 0
+    for i in range(len(x)):
+        total = total + 2 * x[i] * (w * x[i] - y[i])
     return total / len(x)
 '''),
     ],
@@ -321,6 +496,41 @@ def two_layer_grads(x, y, w1, b1, w2, b2):
     return (2 * (r[:, None] * s * x[:, None]).mean(dim=0), 2 * (r[:, None] * s).mean(dim=0),
             2 * (r[:, None] * a).mean(dim=0), 2 * r.mean())
 '''),
+        ("an explicit loop over the examples", '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    n = x.shape[0]
+    dw1, db1, dw2, db2 = (torch.zeros_like(t) for t in (w1, b1, w2, b2))
+    for i in range(n):
+        d = 2 * (y_hat[i] - y[i]) / n
+        dz = d * w2 * a[i] * (1 - a[i])
+        dw1 = dw1 + dz * x[i]
+        db1 = db1 + dz
+        dw2 = dw2 + d * a[i]
+        db2 = db2 + d
+    return dw1, db1, dw2, db2
+'''),
+        ("float64 inside, cast back", '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    a64, x64, w2_64 = a.double(), x.double(), w2.double()
+    g = 2 * (y_hat.double() - y.double()) / len(x)
+    dz = g[:, None] * w2_64 * a64 * (1 - a64)
+    return tuple(t.to(w1.dtype) for t in (dz.T @ x64, dz.sum(0), a64.T @ g, g.sum()))
+'''),
+        ("torch.mv and sigmoid(z) * sigmoid(-z)", '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    g = torch.mul(y_hat - y, 2.0 / len(y))
+    dz = torch.outer(g, w2) * torch.sigmoid(z) * torch.sigmoid(-z)
+    return torch.mv(dz.T, x), dz.sum(dim=0), torch.mv(a.T, g), g.sum()
+'''),
     ],
     "ex4_gd_step": [
         ("sub_ and grad = None", '''
@@ -343,6 +553,21 @@ def gd_step(params, lr):
     optimizer.step()
     optimizer.zero_grad()
 '''),
+        ("torch.inference_mode for the update", '''
+def gd_step(params, lr):
+    with torch.inference_mode():
+        for p in params:
+            p -= lr * p.grad
+    for p in params:
+        p.grad = None
+'''),
+        ("the decorator form of no_grad and copy_", '''
+@torch.no_grad()
+def gd_step(params, lr):
+    for p in params:
+        p.copy_(p - lr * p.grad)
+        p.grad.zero_()
+'''),
     ],
     "ex5_gradient_descent": [
         ("uses gd_step", '''
@@ -360,7 +585,7 @@ def gradient_descent(x, y, w0, lr, steps):
 '''),
         ("steps + 1 forward passes, no update after the last", '''
 def gradient_descent(x, y, w0, lr, steps):
-    w = torch.tensor([float(w0)], requires_grad=True)
+    w = torch.tensor([float(w0)], device=x.device, requires_grad=True)
     weights, losses = [], []
     for step in range(steps + 1):
         loss = torch.mean((w * x - y) ** 2)
@@ -387,6 +612,36 @@ def gradient_descent(x, y, w0, lr, steps):
         loss.backward()
         optimizer.step()
     return (weights, losses)
+'''),
+        ("torch.autograd.grad and F.mse_loss, w rebuilt each step", '''
+import torch.nn.functional as F
+
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+    weights, losses = [], []
+    for step in range(steps + 1):
+        loss = F.mse_loss(w * x, y)
+        weights.append(w.item())
+        losses.append(loss.item())
+        if step < steps:
+            (grad,) = torch.autograd.grad(loss, w)
+            w = (w - lr * grad).detach().requires_grad_()
+    return weights, losses
+'''),
+        ("float64 inside", '''
+def gradient_descent(x, y, w0, lr, steps):
+    x64, y64 = x.double(), y.double()
+    w = torch.tensor(float(w0), dtype=torch.float64, device=x.device, requires_grad=True)
+    weights, losses = [], []
+    for _ in range(steps + 1):
+        loss = ((w * x64 - y64) ** 2).mean()
+        weights.append(float(w))
+        losses.append(float(loss))
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+        w.grad = None
+    return weights, losses
 '''),
     ],
 }

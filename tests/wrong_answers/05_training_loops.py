@@ -92,6 +92,23 @@ def make_loader(X, y, batch_size, shuffle=False):
 def make_loader(X, y, batch_size, shuffle=False):
     return TensorDataset(X, y)
 ''', ["DataLoader", "TensorDataset"]),
+        ("class labels as long", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return DataLoader(TensorDataset(X, y.long()), batch_size=batch_size, shuffle=shuffle)
+''', ["changed the dtypes", "int64", ".long()"]),
+        ("both tensors made float32", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return DataLoader(TensorDataset(X.float(), y.float()), batch_size=batch_size, shuffle=shuffle)
+''', ["changed the dtypes", "float64", ".float()"]),
+        ("centres X in place", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    X -= X.mean(dim=0)          # centre the inputs
+    return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle)
+''', ["X_f after", "must not change", "in-place"]),
+        ("drops the last batch when shuffling", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, drop_last=shuffle)
+''', ["last, smaller batch is missing when shuffling"]),
         ("a list of batches, built once", '''
 def make_loader(X, y, batch_size, shuffle=False):
     return list(zip(X.split(batch_size), y.split(batch_size)))
@@ -132,6 +149,24 @@ def n_batches(n, batch_size, drop_last=False):
 def n_batches(n, batch_size, drop_last=False):
     return math.ceil(n / batch_size) if drop_last else n // batch_size
 ''', ["only the full batches"]),
+        ("at least one batch", '''
+def n_batches(n, batch_size, drop_last=False):
+    if drop_last:
+        return max(1, n // batch_size)    # at least one batch
+    return math.ceil(n / batch_size)
+''', ["no lower limit of 1", "n_batches(10, 32, drop_last=True)"]),
+        ("rounds n / batch_size + 0.5", '''
+def n_batches(n, batch_size, drop_last=False):
+    if drop_last:
+        return n // batch_size
+    return round(n / batch_size + 0.5)
+''', ["one batch too many", "n_batches(1, 1"]),
+        ("returns 1 early when everything fits in one batch", '''
+def n_batches(n, batch_size, drop_last=False):
+    if n <= batch_size:
+        return 1                          # everything fits in one batch
+    return n // batch_size if drop_last else math.ceil(n / batch_size)
+''', ["drop_last=True drops the only smaller one", "0 batches"]),
         ("int() of the division plus one", '''
 def n_batches(n, batch_size, drop_last=False):
     if drop_last:
@@ -179,6 +214,23 @@ def n_batches(n, batch_size, drop_last=False):
     loss.backward()
     optimizer.step()
     return loss'''), [".item()", "backward()"]),
+        ("clamps the weights after the step", _STEP.format(body='''optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.step()
+    for p in model.parameters():
+        p.data.clamp_(-1, 1)       # keep the weights small
+    return loss.item()'''), ["clamped to [-1, 1]", "weights 3.0 and -2.5"]),
+        ("a sigmoid on the output before the loss", _STEP.format(body='''optimizer.zero_grad()
+    loss = loss_fn(torch.sigmoid(model(X)), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()'''), ["sigmoid was applied", "model(X) itself"]),
+        ("the prediction squeezed", _STEP.format(body='''optimizer.zero_grad()
+    loss = loss_fn(model(X).squeeze(), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()'''), ["squeezed", "broadcast"]),
         ("zero_grad at the end instead of the start", _STEP.format(body='''loss = loss_fn(model(X), y)
     loss.backward()
     optimizer.step()
@@ -242,6 +294,28 @@ def trainer(model, loader, loss_fn, optimizer, epochs):
         history.append(total / count)
     return history
 ''', ["gradients add up"]),
+        ("model.training = True instead of model.train()", _trainer(train="model.training = True"),
+         ["outer module's flag", "model.train()"]),
+        ("model.train without the call", _trainer(train="model.train"), ["training mode", "model.train()"]),
+        ("stops when the epoch's loss goes up", _trainer(
+            record="history.append(total / count)\n        if len(history) > 1 and history[-1] > history[-2]:\n            break"),
+         ["training stopped after", "no early stopping", "diverging"]),
+        ("its own loop, zero_grad after the step", '''
+def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train()
+    history = []
+    for epoch in range(epochs):
+        total, count = 0.0, 0
+        for X_batch, y_batch in loader:
+            loss = loss_fn(model(X_batch), y_batch)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            total += loss.item() * len(X_batch)
+            count += len(X_batch)
+        history.append(total / count)
+    return history
+''', ["already in p.grad", "not after the step"]),
         ("switches gradients off globally", _trainer(record="history.append(total / count)\n        torch.set_grad_enabled(False)"),
          ["gradients were switched off", "torch.no_grad()"]),
     ],
@@ -260,6 +334,20 @@ def trainer(model, loader, loss_fn, optimizer, epochs):
             accumulate="total += loss.item()\n            count += len(X_batch)"), ["reduction", "do not change"]),
         ("computes gradients with backward()", _evaluate(context="if True:", accumulate="loss.backward()\n            total += loss.item() * len(X_batch)\n            count += len(X_batch)"),
          ["gradient tracking"]),
+        ("model.training = False instead of model.eval()", _evaluate(prepare="model.training = False"),
+         ["outer module's flag", "model.eval()"]),
+        ("model.eval without the call", _evaluate(prepare="model.eval"), ["training mode", "model.eval()"]),
+        ("returns inside the loop", '''
+def evaluate(model, loader, loss_fn):
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for X_batch, y_batch in loader:
+            loss = loss_fn(model(X_batch), y_batch)
+            total += loss.item() * len(X_batch)
+            count += len(X_batch)
+            return total / count
+''', ["first batch's loss only", "inside the loop"]),
         ("only the last batch", _evaluate(accumulate="total, count = loss.item(), 1"), ["last batch"]),
     ],
     "ex6_model3": [
@@ -289,6 +377,20 @@ optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
 history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=100)'''), ["the cell stopped with an error", "in_features"]),
         ("created but not trained", _MODEL3.format(body='''model3 = nn.Linear(3, 1).to(device)
 optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)'''), ["never changed"]),
+        ("scikit-learn's coefficients copied instead of training", _MODEL3.format(body='''model3 = nn.Linear(3, 1).to(device)
+with torch.no_grad():
+    model3.weight.copy_(torch.tensor(sk3.coef_, dtype=torch.float32).reshape(1, 3))
+    model3.bias.fill_(float(sk3.intercept_))'''), ["history3", "not defined"]),
+        ("a Tanh at the end", _MODEL3.format(body='''model3 = nn.Sequential(nn.Linear(3, 1), nn.Tanh()).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=100)'''), ["contains Tanh", "ends in nn.Linear"]),
+        ("stops once the loss is below 150", _MODEL3.format(body='''model3 = nn.Linear(3, 1).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = []
+for epoch in range(100):
+    history3 += trainer(model3, loader3, loss_fn, optimizer3, epochs=1)
+    if history3[-1] < 150:      # good enough
+        break'''), ["far from the best fit"]),
         ("a misspelled name: model3 never defined", _MODEL3.format(body='''model_3 = nn.Linear(3, 1).to(device)
 optimizer3 = torch.optim.SGD(model_3.parameters(), lr=0.01)
 history3 = trainer(model_3, loader3, loss_fn, optimizer3, epochs=100)'''), ["model3", "not defined"]),
@@ -316,6 +418,28 @@ def make_loader(X, y, batch_size, shuffle=False):
     print(f"{len(loader)} batches of up to {batch_size}")
     return loader
 '''),
+        ("a BatchSampler as the sampler, batch_size=None", '''
+from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
+
+def make_loader(X, y, batch_size, shuffle=False):
+    data = TensorDataset(X, y)
+    order = RandomSampler(data) if shuffle else SequentialSampler(data)
+    return DataLoader(data, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
+'''),
+        ("a Dataset subclass of its own", '''
+from torch.utils.data import Dataset
+
+class Pairs(Dataset):
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+    def __len__(self):
+        return len(self.X)
+    def __getitem__(self, i):
+        return self.X[i], self.y[i]
+
+def make_loader(X, y, batch_size, shuffle=False):
+    return DataLoader(Pairs(X, y), batch_size=batch_size, shuffle=shuffle)
+'''),
     ],
     "ex2_n_batches": [
         ("negative floor division", '''
@@ -332,6 +456,16 @@ def n_batches(n, batch_size, drop_last=False):
     if drop_last:
         return int(n // batch_size)
     return (n + batch_size - 1) // batch_size
+'''),
+        ("counts a DataLoader's batches", '''
+def n_batches(n, batch_size, drop_last=False):
+    return len(DataLoader(range(n), batch_size=batch_size, drop_last=drop_last))
+'''),
+        ("len of a range, and a bool added", '''
+def n_batches(n, batch_size, drop_last=False):
+    if drop_last:
+        return n // batch_size + (n < 0)
+    return len(range(0, n, batch_size))
 '''),
     ],
     "ex3_train_step": [
@@ -361,6 +495,25 @@ def train_step(model, X, y, loss_fn, optimizer):
     loss.backward()
     optimizer.step()
     return loss.detach().item()
+'''),
+        ("a closure passed to optimizer.step", '''
+def train_step(model, X, y, loss_fn, optimizer):
+    def closure():
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        return loss
+    return optimizer.step(closure).item()
+'''),
+        ("the value read under inference_mode", '''
+def train_step(model, X, y, loss_fn, optimizer):
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_fn(model(X), y)
+    with torch.inference_mode():
+        value = float(loss.detach().cpu())
+    loss.backward()
+    optimizer.step()
+    return value
 '''),
     ],
     "ex4_trainer": [
@@ -403,6 +556,32 @@ def trainer(model, loader, loss_fn, optimizer, epochs):
         history.append(total / len(loader.dataset))
     return history
 '''),
+        ("every module switched by hand, the sum kept as a tensor", '''
+def trainer(model, loader, loss_fn, optimizer, epochs):
+    for module in model.modules():
+        module.training = True
+    history = []
+    for _ in range(epochs):
+        total, count = 0.0, 0
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            total = total + loss.detach() * len(xb)
+            count += len(xb)
+        history.append((total / count).item())
+    return history
+'''),
+        ("model.train(mode=True) and a list of (loss, size) pairs", '''
+def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train(mode=True)
+    history = []
+    for _ in range(epochs):
+        pairs = [(train_step(model, xb, yb, loss_fn, optimizer), len(xb)) for xb, yb in loader]
+        history.append(sum(l * n for l, n in pairs) / sum(n for _, n in pairs))
+    return history
+'''),
     ],
     "ex5_evaluate": [
         ("torch.inference_mode and len(loader.dataset)", '''
@@ -431,20 +610,59 @@ def evaluate(model, loader, loss_fn):
         outputs, targets = zip(*[(model(xb), yb) for xb, yb in loader])
         return loss_fn(torch.cat(outputs), torch.cat(targets)).item()
 '''),
+        ("a deep copy evaluated", '''
+import copy
+
+def evaluate(model, loader, loss_fn):
+    frozen = copy.deepcopy(model).eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for X_batch, y_batch in loader:
+            total += loss_fn(frozen(X_batch), y_batch).item() * len(X_batch)
+            count += len(X_batch)
+    return total / count
+'''),
+        ("the mode restored afterwards", '''
+def evaluate(model, loader, loss_fn):
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            losses = [(loss_fn(model(xb), yb).item(), len(xb)) for xb, yb in loader]
+    finally:
+        model.train(was_training)
+    return sum(l * n for l, n in losses) / sum(n for _, n in losses)
+'''),
     ],
     "ex6_model3": [
         ("four calls of trainer, 25 epochs each", _MODEL3.format(body='''model3 = nn.Linear(3, 1)
 model3 = model3.to(device)
 opt3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = []
 for round_ in range(4):
-    losses = trainer(model3, loader3, loss_fn, opt3, 25)
-    print(f"round {round_}: last loss {losses[-1]:.1f}")''')),
+    history3 += trainer(model3, loader3, loss_fn, opt3, 25)
+    print(f"round {round_}: last loss {history3[-1]:.1f}")''')),
         ("SGD with momentum and a fresh loss", _MODEL3.format(body='''model3 = nn.Sequential(nn.Linear(3, 1)).to(device)
 optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.005, momentum=0.9)
 history3 = trainer(model3, loader3, nn.MSELoss(), optimizer3, epochs=80)''')),
         ("a smaller learning rate for longer", _MODEL3.format(body='''model3 = nn.Linear(in_features=3, out_features=1).to(device)
 opt = torch.optim.SGD(model3.parameters(), lr=0.02)
-losses3 = trainer(model3, loader3, loss_fn, opt, 100)
-print("final loss:", round(losses3[-1], 1))''')),
+history3 = trainer(model3, loader3, loss_fn, opt, 100)
+print("final loss:", round(history3[-1], 1))''')),
+        ("an nn.Module subclass of its own", _MODEL3.format(body='''class Linear3(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 1)
+    def forward(self, x):
+        return self.fc(x)
+
+model3 = Linear3().to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=100)''')),
+        ("the functional loss F.mse_loss", _MODEL3.format(body='''import torch.nn.functional as F
+
+model3 = nn.Linear(3, 1).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, F.mse_loss, optimizer3, epochs=100)''')),
     ],
 }

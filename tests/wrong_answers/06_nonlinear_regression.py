@@ -299,3 +299,222 @@ def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
             "model_best = train_mlp(X_train, y_train, [64], nn.Tanh, lr=0.02, epochs=1500, seed=3)")),
     ],
 }
+
+# Issue 20: mistakes new to the tests (dtype changes, frozen parameters, missing biases, leaving gradients off,
+# dropped nodes, early exits, a floor on the learning rate, a network left on the CPU while training cannot finish
+# on the data's device, training on the validation data) and right answers in styles the tests had not seen
+# (an nn.Sequential subclass, float64 inside and cast back, explicit loops, inference_mode, einsum, zero_grad after
+# step on a fresh network).
+WRONG["ex1_make_shallow"] += [
+    ("float64 layers", _SHALLOW.format(layers="nn.Linear(1, width, dtype=torch.float64), activation(), nn.Linear(width, 1, dtype=torch.float64)"),
+     ["float32", "float64"]),
+    ("frozen parameters", '''
+def make_shallow(width, activation=nn.Sigmoid):
+    return nn.Sequential(nn.Linear(1, width), activation(), nn.Linear(width, 1)).requires_grad_(False)
+''', ["does not require gradients", "requires_grad_(False)"]),
+    ("built under torch.no_grad() with frozen layers", '''
+def make_shallow(width, activation=nn.Sigmoid):
+    with torch.no_grad():
+        layers = [nn.Linear(1, width), activation(), nn.Linear(width, 1)]
+        for layer in layers:
+            for p in layer.parameters():
+                p.requires_grad = False
+    return nn.Sequential(*layers)
+''', ["does not require gradients", "training cannot change it"]),
+]
+WRONG["ex2_node_contributions"] += [
+    ("switches gradients off for good", '''
+def node_contributions(model, X):
+    torch.set_grad_enabled(False)
+    return model[1](model[0](X)) * model[2].weight[0]
+''', ["left gradients switched off", "torch.set_grad_enabled(False)"]),
+    ("a NumPy array", _CONTRIB.format(result="(hidden * last.weight[0]).numpy()"), ["a tensor", "numpy"]),
+    ("a loop that misses the last node", '''
+def node_contributions(model, X):
+    with torch.no_grad():
+        hidden = model[1](model[0](X))
+        return torch.stack([hidden[:, j] * model[2].weight[0, j] for j in range(hidden.shape[1] - 1)], dim=1)
+''', ["last node is missing"]),
+    (".float() on the result", _CONTRIB.format(result="(hidden * last.weight[0]).float()"), ["dtype", "float64", "float32"]),
+]
+WRONG["ex3_make_mlp"] += [
+    ("linear layers without biases", _mlp().replace("nn.Linear(size, width)", "nn.Linear(size, width, bias=False)"),
+     ["has a bias", "bias=False"]),
+    ("float64 layers", _mlp().replace("nn.Linear(size, width)", "nn.Linear(size, width, dtype=torch.float64)").replace(
+        "nn.Linear(size, n_out)", "nn.Linear(size, n_out, dtype=torch.float64)"), ["float32", "float64"]),
+    ("the output width appended to the caller's list", '''
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    hidden.append(n_out)
+    sizes = [n_in] + hidden
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+''', ["the list `hidden` after", "do not change the list"]),
+]
+WRONG["ex4_train_mlp"] += [
+    ("stops when the loss is small", _train(zero="optimizer.zero_grad()\n        if epoch > 0 and loss.item() < 1e-3:\n            break"),
+     ["training stopped early", "no break"]),
+    ("a floor on the learning rate", _train(optimizer="torch.optim.Adam(model.parameters(), lr=max(lr, 0.01))"),
+     ["Adam got another learning rate", "lr=0.0005"]),
+    ("network left on the CPU, losses logged with .item()", '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    sizes = [1] + list(hidden)
+    layers = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), activation()]
+    model = nn.Sequential(*layers, nn.Linear(sizes[-1], 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for epoch in range(epochs):
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(X.cpu()), y.cpu())
+        losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+    return model
+''', ["not on X's device", "parameters on cpu"]),
+]
+WRONG["ex5_model_best"] += [
+    ("trained on the validation data", _BEST.format(body="model_best = train_mlp(X_val, y_val, [32, 32], nn.ReLU, lr=0.01, epochs=1000)"),
+     ["trained on the validation data", "X_train, y_train only"]),
+    ("trained on training and validation data together", _BEST.format(
+        body="model_best = train_mlp(torch.cat([X_train, X_val]), torch.cat([y_train, y_val]), [16, 16], nn.ReLU, lr=0.02, epochs=1000)"),
+     ["trained on the validation data"]),
+    ("a wide network trained on the validation data", _BEST.format(body="model_best = train_mlp(X_val, y_val, [64, 64], nn.ReLU, lr=0.01, epochs=2000)"),
+     ["better than the true curve"]),
+]
+
+RIGHT["ex1_make_shallow"] += [
+    ("an nn.Sequential subclass", '''
+class Shallow(nn.Sequential):
+    def __init__(self, width, activation):
+        super().__init__(nn.Linear(1, width), activation(), nn.Linear(width, 1))
+
+def make_shallow(width, activation=nn.Sigmoid):
+    return Shallow(width, activation)
+'''),
+    ("built in float64 and cast back", '''
+def make_shallow(width, activation=nn.Sigmoid):
+    return nn.Sequential(nn.Linear(1, width, dtype=torch.float64), activation(), nn.Linear(width, 1, dtype=torch.float64)).float()
+'''),
+]
+RIGHT["ex2_node_contributions"] += [
+    ("inference_mode and a loop over the nodes", '''
+def node_contributions(model, X):
+    with torch.inference_mode():
+        hidden = model[1](model[0](X))
+        columns = [hidden[:, j] * model[2].weight[0, j] for j in range(hidden.shape[1])]
+        return torch.stack(columns, dim=1)
+'''),
+    ("float64 inside and cast back", '''
+def node_contributions(model, X):
+    with torch.no_grad():
+        hidden = model[1](model[0](X)).double()
+        return (hidden * model[2].weight[0].double()).to(X.dtype)
+'''),
+]
+RIGHT["ex3_make_mlp"] += [
+    ("an nn.Sequential subclass", '''
+class MLP(nn.Sequential):
+    def __init__(self, sizes, activation):
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(activation())
+        super().__init__(*layers)
+
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    return MLP([n_in, *hidden, n_out], activation)
+'''),
+    ("one activation module reused after every hidden layer", '''
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    act = activation()
+    layers, size = [], n_in
+    for width in hidden:
+        layers += [nn.Linear(size, width), act]
+        size = width
+    return nn.Sequential(*layers, nn.Linear(size, n_out))
+'''),
+]
+RIGHT["ex4_train_mlp"] += [
+    ("zero_grad after step, on a fresh network", '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    model = make_mlp(hidden, activation).to(X.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(epochs):
+        loss = nn.functional.mse_loss(model(X), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    return model
+'''),
+    ("device= via next(parameters) check and a list of losses", '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    model = make_mlp(hidden, activation)
+    model = model.to(device=X.device)
+    from torch.optim import Adam
+    optimizer = Adam(params=model.parameters(), lr=lr)
+    criterion = nn.MSELoss(reduction="mean")
+    history = []
+    step = 0
+    while step < epochs:
+        optimizer.zero_grad(set_to_none=True)
+        loss = criterion(model(X), y)
+        loss.backward()
+        optimizer.step()
+        history.append(loss.detach())
+        step += 1
+    return model
+'''),
+]
+RIGHT["ex5_model_best"] += [
+    ("an explicit loop on the training data, functional MSE", _BEST.format(body='''set_seed(1)
+model_best = make_mlp([32, 32], nn.ReLU).to(X_train.device)
+_opt = torch.optim.Adam(model_best.parameters(), lr=0.01)
+for _ in range(1000):
+    _opt.zero_grad()
+    nn.functional.mse_loss(model_best(X_train), y_train).backward()
+    _opt.step()''')),
+    ("a custom module with tanh units, trained with train_mlp's recipe by hand", _BEST.format(body='''class _Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = nn.Linear(1, 32), nn.Linear(32, 32), nn.Linear(32, 1)
+    def forward(self, x):
+        return self.c(torch.tanh(self.b(torch.tanh(self.a(x)))))
+set_seed(0)
+model_best = _Net().to(X_train.device)
+_opt = torch.optim.Adam(model_best.parameters(), lr=0.01)
+for _ in range(1500):
+    _opt.zero_grad()
+    nn.functional.mse_loss(model_best(X_train), y_train).backward()
+    _opt.step()''')),
+]
+WRONG["ex1_make_shallow"] += [
+    ("a cached network per width", '''
+import functools
+
+@functools.lru_cache(maxsize=None)
+def make_shallow(width, activation=nn.Sigmoid):
+    return nn.Sequential(nn.Linear(1, width), activation(), nn.Linear(width, 1))
+''', ["share layers", "changed with the first"]),
+]
+WRONG["ex3_make_mlp"] += [
+    ("one Linear object for hidden layers of the same shape", '''
+_layers = {}
+
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    layers, size = [], n_in
+    for width in hidden:
+        layers += [_layers.setdefault((size, width), nn.Linear(size, width)), activation()]
+        size = width
+    layers.append(nn.Linear(size, n_out))
+    return nn.Sequential(*layers)
+''', ["fewer distinct parameters", "share their weights"]),
+]

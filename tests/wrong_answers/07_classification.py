@@ -448,3 +448,270 @@ def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epoc
 '''),
     ],
 }
+
+# Issue 20: mistakes new to the tests (in-place changes of the inputs, clipped probabilities, dtype and range
+# narrowing, a floor on the validation size, shared layers, stale gradients, modes set on the outer module only,
+# early stopping) and right answers in styles the tests had not seen (functional API, float64 inside and cast back,
+# einsum, explicit loops, custom nn.Module subclasses, a deep copy validated, inference_mode).
+WRONG["ex1_predict_proba"] += [
+    ("sigmoid_ in place on the logits", '''
+def predict_proba(logits):
+    return logits.sigmoid_()
+''', ["the logits after", "do not change the logits"]),
+    ("clips the probabilities away from 0 and 1", '''
+def predict_proba(logits):
+    return torch.sigmoid(logits).clamp(1e-7, 1 - 1e-7)
+''', ["clipped to", "tiny probabilities are correct"]),
+    ("p.data.clamp_ on the result", '''
+def predict_proba(logits):
+    p = torch.sigmoid(logits)
+    p.data.clamp_(min=1e-6, max=1 - 1e-6)
+    return p
+''', ["clipped to", "clamp"]),
+    (".float() on the way", '''
+def predict_proba(logits):
+    return torch.sigmoid(logits.float())
+''', ["float64", "float32", "keep the logits' dtype"]),
+]
+WRONG["ex2_predict_class"] += [
+    ("sigmoid_ in place on the logits", '''
+def predict_class(logits, threshold=0.5):
+    probs = logits.sigmoid_()
+    return (probs > threshold).long()
+''', ["the logits after", "do not change the logits"]),
+    ("probabilities rounded to float32", '''
+def predict_class(logits, threshold=0.5):
+    return (torch.sigmoid(logits).float() > threshold).long()
+''', ["rounded to float32", "keep the logits' dtype"]),
+    ("int32 classes", '''
+def predict_class(logits, threshold=0.5):
+    return (torch.sigmoid(logits) > threshold).to(torch.int32)
+''', ["int64", "int32"]),
+]
+WRONG["ex3_binary_classifier"] += [
+    ("an output layer made once outside the function", '''
+_output = nn.Linear(8, 1)
+
+def build_binary_classifier(hidden=8):
+    return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), _output if hidden == 8 else nn.Linear(hidden, 1))
+''', ["share layers", "changed with the first"]),
+    ("a class whose forward uses tanh", '''
+class Classifier(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.hidden = nn.Linear(2, hidden)
+        self.act = nn.ReLU()
+        self.out = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.hidden(x)))
+
+def build_binary_classifier(hidden=8):
+    return Classifier(hidden)
+''', ["a tanh between the layers", "ReLU"]),
+    ("LeakyReLU instead of ReLU", '''
+def build_binary_classifier(hidden=8):
+    return nn.Sequential(nn.Linear(2, hidden), nn.LeakyReLU(), nn.Linear(hidden, 1))
+''', ["LeakyReLU between the layers"]),
+    ("a tanh head", '''
+def build_binary_classifier(hidden=8):
+    return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, 1), nn.Tanh())
+''', ["a tanh at the end", "logits"]),
+]
+WRONG["ex4_multiclass_accuracy"] += [
+    ("subtracts the row maximum in place", '''
+def multiclass_accuracy(logits, y):
+    logits -= logits.max(dim=1, keepdim=True).values
+    return (logits.argmax(dim=1) == y).float().mean().item()
+''', ["the logits after", "do not change the logits"]),
+    ("softmax over dim=0 before the argmax", '''
+def multiclass_accuracy(logits, y):
+    return (torch.softmax(logits, dim=0).argmax(dim=1) == y).float().mean().item()
+''', ["softmax ran over dim=0"]),
+    ("logits rounded to float32", '''
+def multiclass_accuracy(logits, y):
+    return (logits.float().argmax(dim=1) == y).float().mean().item()
+''', ["rounded to float32", "keep the logits' dtype"]),
+]
+WRONG["ex5_train_val_split"] += [
+    ("targets turned into integers", _split(result="X[train_idx], X[val_idx], y[train_idx].long(), y[val_idx].long()"),
+     ["dtype", "no .float(), .long()"]),
+    ("features turned into float32", _split(result="X[train_idx].float(), X[val_idx].float(), y[train_idx], y[val_idx]"),
+     ["dtype", "float64", "float32"]),
+    ("at least one validation sample", _split(n_val="max(1, round(val_frac * len(X)))"),
+     ["0 validation samples", "max(1, ...)"]),
+    ("shuffles X and y in place", '''
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    order = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
+    X[:] = X[order]
+    y[:] = y[order]
+    n_val = round(val_frac * len(X))
+    return X[n_val:], X[:n_val], y[n_val:], y[:n_val]
+''', ["X after", "do not change the data"]),
+]
+WRONG["ex6_train_and_evaluate"] += [
+    ("zero_grad after step", _tae(zero="pass", accumulate="optimizer.zero_grad()\n            total += loss.item() * len(X_batch)\n            count += len(X_batch)"),
+     ["already in p.grad", "zero_grad"]),
+    ("model.training flags instead of model.train() and model.eval()", _tae(train="model.training = True", evaluate="model.training = False"),
+     ["layers inside the model were not in the model's mode", "model.train()"]),
+    ("stops when the validation loss rises", _TAE.format(before="pass", train="model.train()", zero="optimizer.zero_grad()",
+        loss="loss_fn(model(X_batch), y_batch)", accumulate="total += loss.item() * len(X_batch)\n            count += len(X_batch)",
+        record="total / count", evaluate="model.eval()", context="with torch.no_grad():").replace(
+        "        history[\"val_loss\"].append(total / count)\n",
+        "        history[\"val_loss\"].append(total / count)\n        if len(history[\"val_loss\"]) > 1 and history[\"val_loss\"][-1] > history[\"val_loss\"][-2]:\n            break\n"),
+     ["stopped after", "early stop"]),
+]
+
+RIGHT["ex1_predict_proba"] += [
+    ("torch.nn.functional.sigmoid", '''
+import torch.nn.functional as F
+
+def predict_proba(logits):
+    return F.sigmoid(logits)
+'''),
+    ("float64 inside and cast back", '''
+def predict_proba(logits):
+    return torch.sigmoid(logits.to(torch.float64)).to(logits.dtype)
+'''),
+]
+RIGHT["ex2_predict_class"] += [
+    ("an explicit loop over the values", '''
+def predict_class(logits, threshold=0.5):
+    flat = [1 if p > threshold else 0 for p in torch.sigmoid(logits).reshape(-1).tolist()]
+    return torch.tensor(flat, dtype=torch.int64).reshape(logits.shape)
+'''),
+    ("functional sigmoid in float64, compared, cast to long", '''
+import torch.nn.functional as F
+
+def predict_class(logits, threshold=0.5):
+    return F.sigmoid(logits.double()).gt(threshold).long()
+'''),
+]
+RIGHT["ex3_binary_classifier"] += [
+    ("a custom module with the functional API", '''
+import torch.nn.functional as F
+
+class Binary(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(2, hidden)
+        self.fc2 = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        return F.linear(F.relu(F.linear(x, self.fc1.weight, self.fc1.bias)), self.fc2.weight, self.fc2.bias)
+
+def build_binary_classifier(hidden=8):
+    return Binary(hidden)
+'''),
+    ("einsum and clamp(min=0) in forward", '''
+class Binary(nn.Module):
+    def __init__(self, hidden=8):
+        super().__init__()
+        self.first = nn.Linear(2, hidden)
+        self.second = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        h = torch.einsum("ni,hi->nh", x, self.first.weight) + self.first.bias
+        return torch.einsum("nh,oh->no", h.clamp(min=0), self.second.weight) + self.second.bias
+
+def build_binary_classifier(hidden=8):
+    return Binary(hidden)
+'''),
+]
+RIGHT["ex4_multiclass_accuracy"] += [
+    ("an explicit loop over the rows", '''
+def multiclass_accuracy(logits, y):
+    hits = 0
+    for row, label in zip(logits, y):
+        best = 0
+        for j in range(1, len(row)):
+            if row[j] > row[best]:
+                best = j
+        hits += int(best == int(label))
+    return hits / len(y)
+'''),
+    ("einsum of one-hot matrices, float64", '''
+import torch.nn.functional as F
+
+def multiclass_accuracy(logits, y):
+    c = logits.shape[1]
+    hits = torch.einsum("nc,nc->", F.one_hot(logits.argmax(dim=1), c).double(), F.one_hot(y.long(), c).double())
+    return float(hits / len(y))
+'''),
+]
+RIGHT["ex5_train_val_split"] += [
+    ("argsort of seeded random numbers and index_select", '''
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    order = torch.rand(len(X), generator=torch.Generator().manual_seed(seed)).argsort()
+    n_val = round(val_frac * len(X))
+    val, train = order[:n_val], order[n_val:]
+    return X.index_select(0, train), X.index_select(0, val), y.index_select(0, train), y.index_select(0, val)
+'''),
+    ("a boolean mask over a seeded permutation", '''
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    g = torch.Generator()
+    g.manual_seed(seed)
+    order = torch.randperm(X.shape[0], generator=g)
+    is_val = torch.zeros(X.shape[0], dtype=torch.bool)
+    is_val[order[:round(val_frac * X.shape[0])]] = True
+    shuffled = order[is_val[order].logical_not()]
+    chosen = order[is_val[order]]
+    return X[shuffled], X[chosen], y[shuffled], y[chosen]
+'''),
+]
+RIGHT["ex6_train_and_evaluate"] += [
+    ("validation on a deep copy in eval mode under no_grad", '''
+import copy
+
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    history = {"train_loss": [], "val_loss": []}
+    for epoch in range(epochs):
+        model.train()
+        total, count = 0.0, 0
+        for X_batch, y_batch in train_loader:
+            X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(X_batch), y_batch)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(X_batch)
+            count += len(X_batch)
+        history["train_loss"].append(total / count)
+        frozen = copy.deepcopy(model)
+        frozen.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for X_batch, y_batch in val_loader:
+                X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+                total += loss_fn(frozen(X_batch), y_batch).item() * len(X_batch)
+                count += len(X_batch)
+        history["val_loss"].append(total / count)
+    return history
+'''),
+    ("gradients set to None by hand, float64 sums, model.train(mode=True)", '''
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    train_hist, val_hist = [], []
+    for epoch in range(epochs):
+        model.train(mode=True)
+        total, count = torch.zeros((), dtype=torch.float64), 0
+        for X_batch, y_batch in train_loader:
+            X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+            for p in model.parameters():
+                p.grad = None
+            loss = loss_fn(model(X_batch), y_batch)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach().double().cpu() * X_batch.shape[0]
+            count += X_batch.shape[0]
+        train_hist.append(float(total / count))
+        model.train(mode=False)
+        total, count = torch.zeros((), dtype=torch.float64), 0
+        with torch.no_grad():
+            for X_batch, y_batch in val_loader:
+                X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+                total += loss_fn(model(X_batch), y_batch).double().cpu() * X_batch.shape[0]
+                count += X_batch.shape[0]
+        val_hist.append(float(total / count))
+    return {"train_loss": train_hist, "val_loss": val_hist}
+'''),
+]

@@ -413,3 +413,304 @@ def confusion_counts(y_true, y_pred, num_classes):
 '''),
     ],
 }
+
+# Issue 20: mistakes new to the tests (dtype and range narrowing, in-place changes, stale gradients, modes set on
+# the outer module only, shared layers, early exits, batches not moved to device, squashing heads) and right
+# answers in styles the tests had not seen (explicit loops, functional API, einsum, float64 inside, a deep copy
+# evaluated, custom nn.Module subclasses).
+WRONG["ex1_flatten_batch"] += [
+    (".float() on the way", '''
+def flatten_batch(images):
+    return images.reshape(images.shape[0], -1).float()
+''', ["dtype", "float64"]),
+    ("clamps the pixels to [0, 1]", '''
+def flatten_batch(images):
+    return images.reshape(images.shape[0], -1).clamp(0, 1)
+''', ["clipped to [0, 1]"]),
+    ("divides by 255", '''
+def flatten_batch(images):
+    return images.reshape(len(images), 784) / 255
+''', ["divided by 255"]),
+    ("squeeze_ changes the caller's batch", '''
+def flatten_batch(images):
+    if images.dim() == 4:
+        images.squeeze_(1)
+    return images.reshape(images.shape[0], -1)
+''', ["the batch after", "do not change the images"]),
+]
+WRONG["ex2_build_mnist_mlp"] += [
+    ("a hidden layer made once outside the function", '''
+_hidden = nn.Linear(16, 16)
+
+def build_mnist_mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), _hidden, nn.Sigmoid(), nn.Linear(16, 10))
+''', ["share layers", "changed with the first"]),
+    ("a class whose forward skips the second sigmoid", '''
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.fc1, self.act1 = nn.Linear(784, 16), nn.Sigmoid()
+        self.fc2, self.act2 = nn.Linear(16, 16), nn.Sigmoid()
+        self.fc3 = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.fc3(self.fc2(self.act1(self.fc1(self.flatten(x)))))
+
+def build_mnist_mlp():
+    return MLP()
+''', ["second sigmoid is not applied in forward"]),
+    ("a class that applies a sigmoid to the output", '''
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(),
+                                    nn.Linear(16, 10))
+
+    def forward(self, x):
+        return torch.sigmoid(self.layers(x))
+
+def build_mnist_mlp():
+    return MLP()
+''', ["output went through a sigmoid", "logits"]),
+    ("a float64 network", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10)).double("),
+     ["float32", "float64", ".double()"]),
+]
+WRONG["ex3_train_epoch"] += [
+    ("zero_grad after step", '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total, count = 0.0, 0
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        total += loss.item() * len(labels)
+        count += len(labels)
+    return total / count
+''', ["already in p.grad", "zero_grad"]),
+    ("model.training = True instead of model.train()", _epoch(train="model.training = True"),
+     ["layers inside the model stayed in evaluation mode", "model.train()"]),
+    ("stops the epoch when the batch loss rises", '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total, count, previous = 0.0, 0, float("inf")
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(labels)
+        count += len(labels)
+        if loss.item() > previous:
+            break
+        previous = loss.item()
+    return total / count
+''', ["number of forward passes", "stopped early"]),
+    ("images.to(device) without keeping the result", _epoch().replace(
+        "images, labels = images.to(device), labels.to(device)", "images.to(device)\n        labels.to(device)"),
+     ["device", "not moved", "returns a moved copy"]),
+]
+WRONG["ex4_evaluate_accuracy"] += [
+    ("model.training = False instead of model.eval()", _acc(prepare="model.training = False"),
+     ["layers inside the model stayed in training mode", "model.eval()"]),
+    ("divides by batches x batch_size", _acc(accumulate="correct += (predictions == labels).sum().item()\n            total += loader.batch_size"),
+     ["last batch is smaller"]),
+    ("divides by the number of batches", _acc(result="correct / len(loader)"), ["number of batches"]),
+    ("images.to(device) without keeping the result", _acc().replace(
+        "images, labels = images.to(device), labels.to(device)", "images.to(device)\n            labels = labels.to(device)"),
+     ["device", "not moved", "returns a moved copy"]),
+]
+WRONG["ex5_better_model"] += [
+    ("ReLU network with a sigmoid head", '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10), nn.Sigmoid())
+''', ["between 0 and 1", "sigmoid", "logits"]),
+    ("ReLU network with a tanh head", '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10), nn.Tanh())
+''', ["between -1 and 1", "tanh", "logits"]),
+    ("a hidden layer made once outside the function", '''
+_hidden = nn.Linear(784, 256)
+
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), _hidden, nn.ReLU(), nn.Linear(256, 10))
+''', ["share layers", "changed with the first"]),
+]
+WRONG["ex6_confusion_counts"] += [
+    ("bincount that changes y_true in place", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    flat = y_true.mul_(num_classes).add_(y_pred)
+    return torch.bincount(flat, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+''', ["y_true after", "do not change the labels"]),
+    ("a loop that stops one sample early", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    for i in range(len(y_true) - 1):
+        counts[y_true[i], y_pred[i]] += 1
+    return counts
+''', ["last sample was not counted"]),
+    ("loops over range(num_classes - 1)", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    for i in range(num_classes - 1):
+        for j in range(num_classes - 1):
+            counts[i, j] = ((y_true == i) & (y_pred == j)).sum()
+    return counts
+''', ["last class's row and column stay empty"]),
+]
+
+RIGHT["ex1_flatten_batch"] += [
+    ("an explicit loop over the images, stacked", '''
+def flatten_batch(images):
+    return torch.stack([images[i].reshape(-1) for i in range(images.shape[0])])
+'''),
+    ("torch.flatten, float64 inside and cast back", '''
+def flatten_batch(images):
+    return torch.flatten(images.to(torch.float64), start_dim=1).to(images.dtype)
+'''),
+]
+RIGHT["ex2_build_mnist_mlp"] += [
+    ("a custom nn.Module subclass", '''
+class ThreeBlueOneBrown(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.hidden1, self.act1 = nn.Linear(784, 16), nn.Sigmoid()
+        self.hidden2, self.act2 = nn.Linear(16, 16), nn.Sigmoid()
+        self.out = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.out(self.act2(self.hidden2(self.act1(self.hidden1(self.flatten(x))))))
+
+def build_mnist_mlp():
+    return ThreeBlueOneBrown()
+'''),
+    ("a deep copy of a template, so every call is new", '''
+import copy
+
+_TEMPLATE = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10))
+
+def build_mnist_mlp():
+    return copy.deepcopy(_TEMPLATE)
+'''),
+]
+RIGHT["ex3_train_epoch"] += [
+    ("model.zero_grad(), a while loop over iter(loader), float64 total", '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train(True)
+    total = torch.zeros((), dtype=torch.float64)
+    count = 0
+    batches = iter(loader)
+    while True:
+        try:
+            images, labels = next(batches)
+        except StopIteration:
+            break
+        images, labels = images.to(device), labels.to(device)
+        model.zero_grad()
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach().double().cpu() * labels.shape[0]
+        count += labels.shape[0]
+    return float(total / count)
+'''),
+    ("gradients set to None by hand", '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    weighted = []
+    for images, labels in loader:
+        images = images.to(device)
+        labels = labels.to(device)
+        for p in model.parameters():
+            p.grad = None
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        weighted.append((loss.item() * len(images), len(images)))
+    return sum(w for w, _ in weighted) / sum(n for _, n in weighted)
+'''),
+]
+RIGHT["ex4_evaluate_accuracy"] += [
+    ("a deep copy evaluated in eval mode under no_grad", '''
+import copy
+
+def evaluate_accuracy(model, loader, device):
+    frozen = copy.deepcopy(model)
+    frozen.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
+            correct += int((frozen(images).argmax(dim=1) == labels).sum())
+            total += len(labels)
+    return correct / total
+'''),
+    ("inference_mode and a per-sample loop", '''
+def evaluate_accuracy(model, loader, device):
+    model.eval()
+    correct, total = 0, 0
+    with torch.inference_mode():
+        for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
+            predicted = model(images).argmax(dim=1)
+            for i in range(len(labels)):
+                correct += bool(predicted[i] == labels[i])
+                total += 1
+    return float(correct / total)
+'''),
+]
+RIGHT["ex5_better_model"] += [
+    ("a custom module with the functional API", '''
+import torch.nn.functional as F
+
+class Wide(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 10)
+
+    def forward(self, x):
+        h = F.relu(F.linear(torch.flatten(x, 1), self.fc1.weight, self.fc1.bias))
+        return F.linear(h, self.fc2.weight, self.fc2.bias)
+
+def build_better_model():
+    return Wide()
+'''),
+    ("einsum for the output layer", '''
+class EinsumNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(784, 200)
+        self.out = nn.Linear(200, 10)
+
+    def forward(self, x):
+        h = torch.relu(self.hidden(x.reshape(x.shape[0], -1)))
+        return torch.einsum("nh,oh->no", h, self.out.weight) + self.out.bias
+
+def build_better_model():
+    return EinsumNet()
+'''),
+]
+RIGHT["ex6_confusion_counts"] += [
+    ("explicit double loop over the classes", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    for i in range(num_classes):
+        for j in range(num_classes):
+            counts[i, j] = ((y_true == i) & (y_pred == j)).sum()
+    return counts
+'''),
+    ("einsum of one-hot matrices, float64 inside and cast back", '''
+import torch.nn.functional as F
+
+def confusion_counts(y_true, y_pred, num_classes):
+    t = F.one_hot(y_true, num_classes).to(torch.float64)
+    p = F.one_hot(y_pred, num_classes).to(torch.float64)
+    return torch.einsum("ni,nj->ij", t, p).round().to(torch.int64)
+'''),
+]

@@ -22,7 +22,7 @@ from torch.utils.data import default_collate
 
 __all__ = ["ModeRecorder", "Probe", "LookupModel", "TargetRecorder", "StandInGpuTensor", "NotMovedYet", "OnDevice",
            "DeviceModel", "unmoved_batches", "SimulatedGpuTensor", "on_gpu", "GpuFactories", "simulated_gpu",
-           "active_modes", "InstrumentMode", "use", "TrainingRecorder"]
+           "active_modes", "InstrumentMode", "use", "TrainingRecorder", "TorchCalls"]
 
 
 class _SharedRecord:
@@ -102,16 +102,20 @@ class LookupModel(_SharedRecord, nn.Module):
 
 
 class TargetRecorder(_SharedRecord, nn.Module):
-    """Wraps a loss function; records ``(the model's training flag, target moved to the device?)``."""
-    _records = ("seen",)
+    """Wraps a loss function; records ``(the model's training flag, target moved to the device?)`` in
+    ``seen`` and whether gradients were on in ``grad_enabled`` (a copy of the model validated in
+    evaluation mode leaves the model's own flag as it was; gradients tell validation apart)."""
+    _records = ("seen", "grad_enabled")
 
     def __init__(self, loss_fn: nn.Module, model: nn.Module):
         super().__init__()
         self.loss_fn, self.model = loss_fn, model
         self.seen: list = []
+        self.grad_enabled: list = []
 
     def forward(self, output, target):
         self.seen.append((self.model.training, _moved(target)))
+        self.grad_enabled.append(torch.is_grad_enabled())
         return self.loss_fn(output, target)
 
 
@@ -124,6 +128,9 @@ class StandInGpuTensor(torch.Tensor):
 
     def to(self, *args, **kwargs):
         return self.as_subclass(torch.Tensor).to(*args, **kwargs)
+
+    def new_empty(self, *args, **kwargs):        # copy.deepcopy of a tensor on a GPU gives one on the GPU
+        return self.as_subclass(torch.Tensor).new_empty(*args, **kwargs).as_subclass(type(self))
 
     def numpy(self, *args, force=False, **kwargs):
         if force:
@@ -204,9 +211,12 @@ class SimulatedGpuTensor(torch.Tensor):
         from torch.utils._pytree import tree_leaves
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
+        checked = (args, kwargs)
+        if name in ("__getitem__", "__setitem__") and args and isinstance(args[0], cls):
+            checked = (args[0], args[2:], kwargs)     # index tensors may stay on the CPU, as on a GPU
         if name not in ("__get__", "__set__", "cpu") and any(
                 isinstance(t, torch.Tensor) and not isinstance(t, cls) and t.dim() > 0
-                for t in tree_leaves((args, kwargs))):
+                for t in tree_leaves(checked)):
             raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
                                "cuda:0 and cpu!")
         out = super().__torch_function__(func, types, args, kwargs)
@@ -382,3 +392,35 @@ class TrainingRecorder(InstrumentMode):
 
 
 _MODES["TrainingRecorder"] = TrainingRecorder
+
+
+class TorchCalls(InstrumentMode):
+    """While active (``with use(TorchCalls()) as calls:``), counts the torch functions that run, by
+    name: ``calls.record`` is a dict such as ``{"matmul": 1, "add": 1}``, summed over the calls of
+    student code made inside the block (``"linear"`` for F.linear, ``"kaiming_uniform_"`` when an
+    nn.Linear is created)."""
+
+    def __init__(self):
+        super().__init__()
+        self._counts: dict = {}
+        self._absorbed = None
+
+    @property
+    def record(self) -> dict:
+        return dict(self._counts if self._absorbed is None else self._absorbed)
+
+    def absorb(self, record) -> None:
+        """Counts from where the code ran replace those seen here (the judge's own operations)."""
+        if self._absorbed is None:
+            self._absorbed = {}
+        for name, count in (record.items() if isinstance(record, dict) else ()):
+            if isinstance(name, str) and type(count) is int:
+                self._absorbed[name] = self._absorbed.get(name, 0) + count
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", None) or type(func).__name__
+        self._counts[name] = self._counts.get(name, 0) + 1
+        return func(*args, **(kwargs or {}))
+
+
+_MODES["TorchCalls"] = TorchCalls

@@ -1,0 +1,47 @@
+"""torch, torch.nn and NumPy, imported on first use: a kernel whose notebook never imports torch (an
+assignment of plain Python) answers the judge without loading it (an address-space limit counts it)."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+
+class _Lazy:
+    def __init__(self, name: str):
+        object.__setattr__(self, "_name", name)
+
+    def __getattr__(self, attr):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+torch = _Lazy("torch")
+nn = _Lazy("torch.nn")
+np = _Lazy("numpy")
+
+
+def has_torch() -> bool:
+    return "torch" in sys.modules
+
+
+def has_numpy() -> bool:
+    return "numpy" in sys.modules
+
+
+def is_tensor(x) -> bool:
+    t = sys.modules.get("torch")
+    return t is not None and isinstance(x, t.Tensor)
+
+
+def is_array(x) -> bool:
+    n = sys.modules.get("numpy")
+    return n is not None and isinstance(x, n.ndarray)
+
+
+def is_module(x) -> bool:
+    t = sys.modules.get("torch")
+    return t is not None and isinstance(x, t.nn.Module)
+
+
+def is_optimizer(x) -> bool:
+    t = sys.modules.get("torch")
+    return t is not None and isinstance(x, t.optim.Optimizer)
