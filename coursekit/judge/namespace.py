@@ -9,8 +9,12 @@ the notebook goes on as it would have after the test cell.
 from __future__ import annotations
 
 import builtins
+import importlib.util
+import os
 import socket
+import sys
 import time
+import types
 
 from . import peer as peer_mod
 from .values import Decoder
@@ -94,7 +98,27 @@ class JudgeNamespace(dict):
         shell.events.register("pre_run_cell", self.begin_cell)
         shell.events.register("post_run_cell", self.end_cell)
 
+    def _student_modules(self) -> None:
+        """The student's own modules beside the notebook (``helper.py``, ``mypkg/``): a test cell's
+        ``import helper`` gets a module whose attributes are the student kernel's (imported there)."""
+        try:
+            entries = os.listdir(".")
+        except OSError:
+            return
+        for entry in entries:
+            name = entry[:-3] if entry.endswith(".py") else entry if os.path.isfile(
+                os.path.join(entry, "__init__.py")) else None
+            if not name or not name.isidentifier() or name in sys.modules or hasattr(builtins, name):
+                continue
+            try:
+                if importlib.util.find_spec(name) is not None:      # the judge's own library wins, as in
+                    continue                                          # the student's kernel (folder last)
+            except (ImportError, ValueError):
+                continue
+            sys.modules[name] = StudentModule(name, self)
+
     def begin_cell(self, info=None) -> None:
+        self._student_modules()
         for name in self._fetched:
             dict.pop(self, name, None)
         self._fetched.clear()
@@ -111,3 +135,24 @@ class JudgeNamespace(dict):
         if dict.__contains__(self, SOLVED_NAME):
             names.append([SOLVED_NAME, Encoder(self.peer().handle)(dict.__getitem__(self, SOLVED_NAME))])
         self.peer().request("push", state=peer_mod._rng_state(), names=names, deleted=[])
+
+
+class StudentModule(types.ModuleType):
+    """A module of the student's files: imported in the student's kernel when first used; every
+    attribute is looked up there (functions and classes as handles, values as data)."""
+
+    def __init__(self, name: str, namespace: JudgeNamespace):
+        super().__init__(name)
+        object.__setattr__(self, "_namespace", namespace)
+        object.__setattr__(self, "_handle", None)
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        if self._handle is None:
+            peer = self._namespace.peer()
+            reply = peer.request("import", name=self.__name__)
+            if reply["op"] == "error":
+                raise peer_mod.rebuild_error(reply["error"])
+            object.__setattr__(self, "_handle", Decoder(peer.proxy, peer.own, session=peer.session)(reply["value"]))
+        return getattr(self._handle, attr)

@@ -10,6 +10,7 @@ Requests (``op``) and what they carry besides ``v``, ``op`` and ``id``:
 
 ============  =================================================================================
 ``lookup``    ``name``: a notebook variable of the student's kernel (the reply's value, or MISSING)
+``import``    ``name``: a module of the student's own files, imported in the student's kernel (a handle)
 ``call``      ``target`` (a handle of the receiver), ``args``, ``kwargs``, ``state`` (the caller's
               random generators and gradient mode), ``options`` (``autograd``, ``forbid``)
 ``getattr``   ``target``, ``name`` (served by the student's kernel only)
@@ -42,6 +43,7 @@ MAX_TEXT = 1 << 20           # one string
 
 REQUESTS = {
     "lookup": {"name": str},
+    "import": {"name": str},
     "call": {"target": int, "args": list, "kwargs": list, "state": dict, "options": dict},
     "getattr": {"target": int, "name": str},
     "special": {"target": int, "name": str, "args": list},

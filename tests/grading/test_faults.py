@@ -47,6 +47,13 @@ JUDGE = KitGrading().judge          # graded test cells in a judge kernel of the
 GUARDED_CHEATS = ("cheat_transformer", "cheat_ast", "cheat_custom_exc", "cheat_showtraceback", "cheat_checks_helpers", "cheat_checks_code", "cheat_builtins", "cheat_torch", "cheat_sys_modules", "cheat_written_utils", "cheat_shadow_names", "cheat_ctypes", "cheat_thread", "cheat_settrace", "cheat_lurker")
 
 
+class AtMost:
+    """An expected score that may be lower: at most ``limit``."""
+
+    def __init__(self, limit: float):
+        self.limit = limit
+
+
 def _tree_hash(path: Path) -> dict[str, str]:
     out = {}
     for p in sorted(Path(path).rglob("*")):
@@ -281,11 +288,21 @@ def batch(tmp_path_factory):
 
     if JUDGE:
         # with the judge the verdicts are computed where no student code runs: these cheats change only the
-        # student's own kernel and score what their answers deserve (the same scores as above); the in-process
-        # guard that flagged them with its own words is off, and the static look may flag them for a human
+        # student's own kernel and score what their answers deserve; the in-process guard that flagged them with
+        # its own words is off (the static look may still flag them for a human). A cheat that breaks the
+        # student's own code in their kernel (a patched Tensor.__eq__, shadowed torch) may score less: at most
+        # what its answers deserve (`AT_MOST`)
         for student in GUARDED_CHEATS:
             score, status, _, _ = expected[student]
             expected[student] = (score, status, None, None)
+        expected["cheat_transformer"] = (e1.points, "graded", None, None)    # its first answer ran, the rest are gone
+        expected["cheat_ast"] = (w3, "graded", None, None)                   # defs are not expressions: they ran
+        for student in ("cheat_torch", "cheat_written_utils", "cheat_shadow_names"):
+            expected[student] = (AtMost(w3), "graded", None, None)
+        expected["good_warns"] = (total, "graded", False, None)      # (the guard's note on stderr is gone with it)
+        # patched builtins stay patched in the student's kernel (no guard puts them back), and the notebook's own
+        # plotting cells then run out of memory, as under plain nbgrader: the student's own doing, never more points
+        expected["cheat_builtins"] = (AtMost(total), None, None, None)
 
     # -- broken submissions: 0 and a reason naming what stopped them --------------------------
     add("invalid_json", '{"cells": [', 0.0, "failed", text="not valid JSON")
@@ -408,7 +425,9 @@ def test_every_submission_gets_its_defined_score_reason_and_flag(batch):
             continue
         got = summary.scores.get(student, (None, None))[0]
         said = _said(summary, student)
-        if score is not None and got != pytest.approx(score):
+        if isinstance(score, AtMost) and not (got is not None and got <= score.limit):
+            problems.append(f"{student}: score {got}, expected at most {score.limit} ({said})")
+        elif score is not None and not isinstance(score, AtMost) and got != pytest.approx(score):
             problems.append(f"{student}: score {got}, expected {score} ({said})")
         if status is not None and r.status != status:
             problems.append(f"{student}: {r.status}, expected {status} ({said})")
