@@ -157,3 +157,32 @@ def start_lab():
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def remote():
+    """``remote(fn)``: ``fn`` as the judge sees a function of the student's kernel (coursekit/judge, both
+    ends in this process over a socket pair)."""
+    import socket
+    import threading
+
+    from coursekit.judge.peer import Peer
+    from coursekit.judge.values import Decoder
+    from coursekit.judge.wire import ProtocolError
+    a, b = socket.socketpair()
+    judge, student = Peer(a, "judge"), Peer(b, "student")
+    student.namespace = {}
+
+    def serve():
+        try:
+            student.serve_forever()
+        except (ProtocolError, OSError):
+            pass
+    threading.Thread(target=serve, daemon=True).start()
+
+    def lookup(fn):
+        student.namespace["fn"] = fn
+        return Decoder(judge.proxy, judge.own)(judge.request("lookup", name="fn")["value"])
+    yield lookup
+    a.close()
+    b.close()

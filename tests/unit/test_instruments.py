@@ -5,40 +5,13 @@ where the student's code runs (coursekit/judge): these tests check both."""
 from __future__ import annotations
 
 import copy
-import socket
-import threading
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coursekit.judge.peer import Peer
-from coursekit.judge.values import Decoder
-from coursekit.judge.wire import ProtocolError
 from utils.checks.instruments import StandInGpuTensor, TorchCalls, on_gpu, simulated_gpu, use
-
-
-@pytest.fixture
-def remote():
-    """``remote(fn)``: ``fn`` as the judge sees a function of the student's kernel."""
-    a, b = socket.socketpair()
-    judge, student = Peer(a, "judge"), Peer(b, "student")
-    student.namespace = {}
-
-    def serve():
-        try:
-            student.serve_forever()
-        except (ProtocolError, OSError):
-            pass
-    threading.Thread(target=serve, daemon=True).start()
-
-    def lookup(fn):
-        student.namespace["fn"] = fn
-        return Decoder(judge.proxy, judge.own)(judge.request("lookup", name="fn")["value"])
-    yield lookup
-    a.close()
-    b.close()
 
 
 def _by_library(X, W, b):
