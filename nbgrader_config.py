@@ -34,13 +34,13 @@ c.OverwriteCells.add_missing_cells = True
 # coursekit/config.py; `python -m coursekit grade --help-config` lists them. Set one here to change
 # it, e.g. c.KitGrading.workers = 4. A misspelt name stops `make grade` with a message.
 
-# nbgrader's own sanitizing steps, plus one (coursekit/grading/preprocessors.py) that works around
+# nbgrader's own sanitizing steps, plus one (coursekit/slot/preprocessors.py) that works around
 # an nbgrader 0.9.6 bug: with add_missing_cells, a submission holding a copied cell (duplicate
 # grade_id) failed to grade at all.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
-    "coursekit.grading.preprocessors.DropClearedGradingMetadata",
+    "coursekit.slot.preprocessors.DropClearedGradingMetadata",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",

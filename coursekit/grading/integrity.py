@@ -3,7 +3,7 @@ the static look at what a student wrote (run by the trusted grader).
 
 ``InsertGuards`` (before nbgrader's Execute) puts a guard cell before every graded test cell and
 one at the end of the notebook. Each guard cell calls the kernel's trusted guard
-(``coursekit/sandbox/kernel_start.py``), which restores what graded cells rely on (IPython's input
+(``coursekit/kernel/start.py``), which restores what graded cells rely on (IPython's input
 transformers and exception handlers, builtins, sys.modules, the student library, torch and numpy
 functions ...), kills processes the notebook left running, and publishes what it found. The guard
 also arms a trusted ``post_run_cell`` callback that publishes, right after the graded cell, whether

@@ -209,7 +209,7 @@ def _argv(ctx: Context, sdir: Path, uid: int | None, cgroup: bool) -> tuple[list
         env = {"PATH": f"{os.path.dirname(py)}:/usr/bin:/bin", "HOME": str(sdir / "work"), "LANG": "C.UTF-8",
                "PYTHONPATH": kit_parent, "PYTHONSAFEPATH": "1", "PYTHONDONTWRITEBYTECODE": "1",
                "COURSEKIT_GRADE_DIR": str(sdir), "TMPDIR": str(sdir / "work"), "OMP_NUM_THREADS": "1"}
-        cmd = [py, "-m", "coursekit.sandbox.driver"]
+        cmd = [py, "-m", "coursekit.slot.driver"]
         if uid is not None:
             cmd = bwrap.drop_to(uid, cmd)
         return cmd, env
@@ -237,7 +237,7 @@ def _argv(ctx: Context, sdir: Path, uid: int | None, cgroup: bool) -> tuple[list
         env["COURSEKIT_WARM_KERNELS"] = json.dumps({"env": worker.zygote_environment(ctx, cgroup),
                                                     "preload": list(ctx.sandbox.preload_modules)})
     argv = [ctx.isolation.bwrap, *bwrap.common(1000), *m.args, *bwrap.env_args(env), "--chdir", "/grade/work",
-            "--", py, "-m", "coursekit.sandbox.driver"]
+            "--", py, "-m", "coursekit.slot.driver"]
     if uid is not None:
         argv = bwrap.privileged_view(binds, uid, argv)
     return argv, None

@@ -118,7 +118,7 @@ def kernel_argv(ctx: Context, workdir: str, rt: str, cgroup: bool) -> list[str]:
     py = sys.executable
     home = HOME
     if not ctx.isolation.isolated:
-        return [py, "-I", str(Path(__file__).resolve().parent.parent / "sandbox" / "kernel_start.py"),
+        return [py, "-I", str(Path(__file__).resolve().parent.parent / "kernel" / "start.py"),
                 "-f", "{connection_file}"]
     sb = ctx.sandbox
     env = kernel_environment(ctx, cgroup)
@@ -126,7 +126,7 @@ def kernel_argv(ctx: Context, workdir: str, rt: str, cgroup: bool) -> list[str]:
     for p in bwrap.python_paths():
         m.ro(p)
     m.ro(bwrap.package_dir("utils"))
-    m.ro(bwrap.KIT_DIR + "/coursekit/sandbox/kernel_start.py", bwrap.KERNEL_START).ro("/grade/mpl", bwrap.KIT_DIR + "/mpl")
+    m.ro(bwrap.KIT_DIR + "/coursekit/kernel/start.py", bwrap.KERNEL_START).ro("/grade/mpl", bwrap.KIT_DIR + "/mpl")
     m.ro("/grade/etc/passwd", "/etc/passwd").ro("/grade/etc/group", "/etc/group")
     m.tmpfs("/tmp", sb.tmp_limit_mb, "1777").tmpfs("/dev/shm", sb.tmp_limit_mb, "1777")
     m.tmpfs(home, sb.tmp_limit_mb, "0700")

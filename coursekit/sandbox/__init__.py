@@ -60,7 +60,7 @@ def unreachable_as(uid: int, python: str | None = None) -> str | None:
     python = python or sys.executable
     kit = os.path.dirname(bwrap.package_dir("coursekit"))
     ok, err = _works(bwrap.drop_to(uid, [python, "-I", "-c", f"import sys; sys.path.insert(0, {kit!r}); "
-                                                               "import coursekit.sandbox.driver, ipykernel"]))
+                                                               "import coursekit.slot.driver, ipykernel"]))
     if ok:
         return None
     last = (err.strip().splitlines() or ["no reason given"])[-1]

@@ -1,6 +1,6 @@
 """Warm grading kernels: forked from a zygote in the grading slot, each inside a sandbox of its own.
 
-A grading slot's driver (``coursekit/sandbox/driver.py``) starts one zygote (``zygote.py``) when it
+A grading slot's driver (``coursekit/slot/driver.py``) starts one zygote (``zygote.py``) when it
 starts: a process of the slot, outside every submission's sandbox, that imports the course's heavy
 modules once (torch, NumPy, matplotlib, IPython/ipykernel, the student library, the guarded modules)
 and never runs student code. For each submission nbgrader asks this module's provisioner

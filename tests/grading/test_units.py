@@ -350,7 +350,7 @@ def test_formgrader_finds_the_tools_and_hides_the_exchange_panels(tmp_path, monk
 
 
 # --------------------------------------------------------------------------------------------
-# what a grading slot's driver does once instead of in every job (coursekit/sandbox/driver.py)
+# what a grading slot's driver does once instead of in every job (coursekit/slot/driver.py)
 # --------------------------------------------------------------------------------------------
 NBGRADER_METADATA = [
     {"schema_version": 3, "grade": True, "solution": False, "locked": True, "grade_id": "t1", "points": 2},
@@ -370,7 +370,7 @@ def test_nbgraders_metadata_check_gives_the_same_verdicts_with_its_schema_checke
     itself each time; the driver's stand-in checks it once and must decide exactly the same."""
     import jsonschema
     from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
-    from coursekit.sandbox.driver import _MetadataSchema
+    from coursekit.slot.driver import _MetadataSchema
 
     schema = MetadataValidatorV3().schema
 
@@ -402,7 +402,7 @@ def test_a_jobs_gradebooks_share_one_engine_and_still_work(tmp_path, monkeypatch
     import sys
     import nbgrader.api
     import sqlalchemy
-    from coursekit.sandbox.driver import _one_engine_per_database
+    from coursekit.slot.driver import _one_engine_per_database
 
     shared = _one_engine_per_database(sqlalchemy.create_engine)
     url_a, url_b = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
@@ -504,7 +504,7 @@ def test_untouched_student_version_is_not_flagged_against_the_gradebook(topic):
 
 def test_kernel_folder_holds_the_assignments_files_but_no_graded_notebook(tmp_path):
     """A later notebook's kernel never sees the notebooks graded before it (they hold hidden tests)."""
-    from coursekit.grading.preprocessors import ClearWorkdir, KernelFolder
+    from coursekit.slot.preprocessors import ClearWorkdir, KernelFolder
     graded = tmp_path / "autograded"
     (graded / "data").mkdir(parents=True)
     (graded / "data" / "numbers.csv").write_text("1,2\n")

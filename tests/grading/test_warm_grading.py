@@ -229,7 +229,7 @@ def test_a_sandbox_that_cannot_be_entered_gives_an_ordinary_kernel(tmp_path):
         conn = str(tmp_path / "kernel.json")
         # bwrap that shares every namespace with us (no --unshare-*): not a sandbox of its own
         cmd = [bwrap.bwrap_path(), "--unshare-pid", "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--", sys.executable,
-               "-I", str(ROOT / "coursekit" / "sandbox" / "kernel_start.py"), "-f", conn]
+               "-I", str(ROOT / "coursekit" / "kernel" / "start.py"), "-f", conn]
         prov = sandboxed.SandboxedProvisioner(kernel_id="k", kernel_spec=None, parent=None,
                                               env={**env, "COURSEKIT_KERNEL": json.dumps({"guard": False})},
                                               cwd=str(tmp_path))

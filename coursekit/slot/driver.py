@@ -1,6 +1,6 @@
 """Inside a grading slot's sandbox: nbgrader autograde of one submission at a time, results as data.
 
-    python -m coursekit.sandbox.driver      (started by the grader through bwrap; see slot.py)
+    python -m coursekit.slot.driver      (started by the grader through bwrap; see slot.py)
 
 It imports nbgrader once, then reads job names on stdin; for each it forks a fresh process that
 grades that one submission and answers ``done <name>`` on stdout. A job sees ``/grade/jobs/<name>/in``
@@ -117,7 +117,7 @@ def _config(job: dict, course: Path):
     from traitlets.config import Config
     from nbgrader.converters import Autograde
     from coursekit.grading.integrity import CheckGuards, InsertGuards
-    from coursekit.grading.preprocessors import ClearWorkdir, JudgedExecute, KernelFolder, TrackedExecute
+    from coursekit.slot.preprocessors import ClearWorkdir, JudgedExecute, KernelFolder, TrackedExecute
 
     cfg = Config(job["nbgrader_config"])
     cd = cfg.CourseDirectory
@@ -168,7 +168,7 @@ def _sanitize_steps(cfg) -> list:
     right after DeduplicateIds where the course did not name it (nbgrader's OverwriteCells fails a
     submission with a copied or unknown graded cell: KeyError 'grade_id')."""
     from nbgrader.converters import Autograde
-    from coursekit.grading.preprocessors import DropClearedGradingMetadata
+    from coursekit.slot.preprocessors import DropClearedGradingMetadata
     steps = list(cfg.Autograde.sanitize_preprocessors) if "sanitize_preprocessors" in cfg.get("Autograde", {}) \
         else list(Autograde.class_traits()["sanitize_preprocessors"].default())
     names = [(s if isinstance(s, str) else s.__name__).rsplit(".", 1)[-1] for s in steps]
@@ -216,7 +216,7 @@ def run(job: dict) -> dict:
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
     from coursekit.grading.integrity import FINDINGS
-    from coursekit.grading.preprocessors import TrackedExecute
+    from coursekit.slot.preprocessors import TrackedExecute
 
     course = _course(job)
     _kernel_spec(job)
@@ -317,7 +317,7 @@ def _preload() -> None:
     import nbgrader.converters  # noqa: F401
     import nbclient  # noqa: F401
     import coursekit.grading.integrity  # noqa: F401
-    import coursekit.grading.preprocessors  # noqa: F401
+    import coursekit.slot.preprocessors  # noqa: F401
     # what grading a notebook imports on the way (measured): imported here once, not in every job
     import codeop  # noqa: F401
     import encodings.unicode_escape  # noqa: F401
