@@ -321,7 +321,8 @@ def main(argv=None) -> int:
                              "the cost of each further submission")
     parser.add_argument("--cold", action="store_true", help="the kit with ordinary kernels (KitSandbox.warm_kernels = False)")
     parser.add_argument("--judge", action="store_true",
-                        help="also time the kit with the judge (c.KitGrading.judge = True) at each worker count")
+                        help="time the kit both without the judge (c.KitGrading.judge = False) and with it at each "
+                             "worker count (without --judge: the course's own setting, the judge by default)")
     parser.add_argument("--repeat", type=int, default=1, help="with --cluster: pairs of runs per count (medians)")
     parser.add_argument("--cluster", default=None,
                         help="also grade on a local Dask cluster of these worker counts, comma-separated (one slot "
@@ -335,7 +336,7 @@ def main(argv=None) -> int:
         shutil.copytree(course, pristine)
         print(f"{args.n} submissions of {args.topic}, {cores} cores, "
               f"expected mean score {sum(expected.values()) / len(expected):.2f}; CPU counted by {CpuMeter().describe()}")
-        rate_seq = seq_scores = None
+        rate_seq = seq_scores = cpu_seq = None
         if not args.skip_sequential:
             load0 = os.getloadavg()[0]
             t_seq, cpu_seq, peak = sequential(seq, args.topic, args.n)
@@ -348,9 +349,9 @@ def main(argv=None) -> int:
         for workers, judged in variants:
             run_course = Path(tmp) / f"kit-{workers}{'-judge' if judged else ''}"
             shutil.copytree(pristine, run_course)
-            if judged:             # the graded test cells in a judge kernel of their own (coursekit/judge)
-                with open(run_course / "nbgrader_config.py", "a", encoding="utf-8") as fh:
-                    fh.write("\nc.KitGrading.judge = True\n")
+            if args.judge:         # with the judge (graded test cells in a kernel of their own: coursekit/judge)
+                with open(run_course / "nbgrader_config.py", "a", encoding="utf-8") as fh:    # and without
+                    fh.write(f"\nc.KitGrading.judge = {judged}\n")
             load0 = os.getloadavg()[0]
             t_kit, cpu_kit, peak, summary = kit(run_course, args.topic, workers,
                                                 "off" if args.no_sandbox else None, args.cold)
@@ -359,9 +360,10 @@ def main(argv=None) -> int:
             same = seq_scores is None or got == seq_scores
             right = all(got.get(s) == e for s, e in expected.items())
             speed = f"  {rate / rate_seq:.2f}x sequential" if rate_seq else ""
-            cpu_text = f"CPU {cpu_kit / args.n:.2f} s/submission" if cpu_kit is not None else \
+            cpu_text = f"CPU {cpu_kit / args.n:.2f} s/submission" + (
+                f" ({cpu_kit / cpu_seq:.2f}x sequential's)" if cpu_seq else "") if cpu_kit is not None else \
                 "CPU unknown (no cgroup counts it here: a sandbox's processes are invisible to resource usage)"
-            print(f"this kit{' with the judge' if judged else ''}, {workers} worker(s): {t_kit:7.1f} s  {rate:6.1f} submissions/min  peak memory "
+            print(f"this kit{(' with the judge' if judged else ' without the judge') if args.judge else ''}, {workers} worker(s): {t_kit:7.1f} s  {rate:6.1f} submissions/min  peak memory "
                   f"{peak / 2**30:.2f} GiB  {cpu_text}{speed}  "
                   f"(load average before: {load0:.1f})  scores {'identical to sequential nbgrader' if same else 'DIFFER from sequential nbgrader'}"
                   f"{'' if right else ', NOT as expected from the answers'}")
@@ -370,11 +372,14 @@ def main(argv=None) -> int:
                 diff = {s: (seq_scores.get(s), got.get(s)) for s in sorted(set(got) | set(seq_scores))
                         if got.get(s) != seq_scores.get(s)}
                 print(f"  differ (sequential, kit): {dict(list(diff.items())[:8])}")
-            if not args.no_startup and not judged and cpu_kit is not None and args.n > 2 * workers:
+            if not args.no_startup and judged == args.judge and cpu_kit is not None and args.n > 2 * workers:
                 # the same run with one submission per slot: what starting the slots costs, and so
                 # what each further submission costs
                 small = Path(tmp) / f"kit-{workers}-small"
                 shutil.copytree(pristine, small)
+                if args.judge:
+                    with open(small / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+                        fh.write(f"\nc.KitGrading.judge = {judged}\n")
                 for extra in sorted(expected)[workers:]:
                     shutil.rmtree(small / "submitted" / extra)
                 _, cpu_small, _, _ = kit(small, args.topic, workers, "off" if args.no_sandbox else None, args.cold)

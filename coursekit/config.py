@@ -32,8 +32,9 @@ class KitGrading(Configurable):
                    "computed there, and the hidden tests never reach the student's kernel. The names a test cell "
                    "takes from the notebook are looked up in the student's kernel as data (coursekit/judge); objects "
                    "a test cell passes into student code must be data, torch.nn/torch.optim/DataLoader objects or "
-                   "the instruments of utils.checks.instruments. False: the test cells run in the student's kernel "
-                   "with the in-process integrity guard, as before.").tag(config=True)
+                   "the instruments of utils.checks.instruments. False: plain nbgrader's way, for comparison only: the "
+                   "test cells (hidden ones included) run in the student's own kernel, which can change their "
+                   "verdicts, with no defence (the static look still flags suspicious code).").tag(config=True)
     cluster = Unicode(
         "", help="The address of a Dask scheduler (e.g. 'tcp://grader-head:8786'): grade on its workers instead of "
                  "this machine's cores (--cluster). Each worker runs the same sandboxes, one submission per worker "
@@ -133,13 +134,6 @@ class KitSandbox(Configurable):
                                 "[uid_base, uid_base + uid_count), locked while it runs, so that concurrent "
                                 "grading runs never share one.").tag(config=True)
     uid_count = Int(60000, help="Size of the uid range for sandboxes (see uid_base).").tag(config=True)
-    guarded_modules = List(
-        Unicode(), ["utils", "utils.checks", "torch", "torch.nn", "torch.nn.functional", "torch.testing", "numpy",
-                    "math"],
-        help="Modules the student kernel imports before any student code and restores before every graded "
-             "cell (their attributes, and the code of their Python functions), so that replacing e.g. "
-             "utils.checks.check_close or torch.allclose does not change a test's verdict. Submodules of "
-             "'utils' are all guarded.").tag(config=True)
 
 
 KIT_CLASSES = (KitGrading, KitSandbox)

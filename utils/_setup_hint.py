@@ -6,12 +6,13 @@ extension adds one line under that traceback: run the setup cell (the first code
 setup cell has run, NameErrors are shown exactly as IPython shows them.
 
 The course environment loads it in every kernel through ``{sys.prefix}/etc/ipython/ipython_kernel_config.py``,
-written by ``make setup`` (``python -m utils._setup_hint install``). Grading kernels, whose exception
-handlers belong to the grader's integrity guard, are left alone.
+written by ``make setup`` (``python -m utils._setup_hint install``). Kernels that nbgrader runs to
+autograde (``NBGRADER_EXECUTION=autograde``: plain nbgrader's and the kit's, the judge's included) are
+left alone: their tracebacks are exactly IPython's.
 """
 from __future__ import annotations
 
-import builtins
+import os
 import sys
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def _handler(shell, etype, value, tb, tb_offset=None):
 
 
 def load_ipython_extension(ip) -> None:
-    if hasattr(builtins, "__kit_guard__"):   # a grading kernel: its guard owns the exception handlers
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":     # a grading kernel: tracebacks as IPython's
         return
     ip.set_custom_exc((NameError,), _handler)
 

@@ -29,7 +29,8 @@ import threading
 import time
 from collections import deque
 
-from coursekit.grading import pool, wire, worker
+from coursekit import wire as messages
+from coursekit.grading import cluster_data, pool, worker
 from coursekit.grading.model import Job, JobResult
 from coursekit.grading.sanitize import one_line
 
@@ -89,7 +90,7 @@ class Farm:
             raise SystemExit(f"cannot reach the Dask scheduler at {one_line(address, 200)} ({one_line(exc, 200)}): "
                              "start it there with `dask scheduler`, or check the address "
                              "(--cluster / KitGrading.cluster, e.g. tcp://HOST:8786)") from None
-        farm = cls(address, client, wire.expected_environment(run_id, sandbox))
+        farm = cls(address, client, cluster_data.expected_environment(run_id, sandbox))
         try:
             farm._wait_for_first()
         except BaseException:
@@ -177,7 +178,7 @@ class Farm:
                 w.name = answer.get("worker") or w.name
                 w.state = "opening"
                 if self.isolation is None:
-                    self.isolation = wire.isolation(answer)
+                    self.isolation = cluster_data.isolation(answer)
                 self._say(f"worker {w.name} passed the checks ({answer.get('host', '?')})")
             elif w.state == "opening":
                 w.state = "ready"
@@ -224,7 +225,7 @@ class Farm:
     def run(self, ctx: worker.Context, jobs: list[Job], timeout: float, on_result, progress: bool = True) -> None:
         """Grade ``jobs`` on the workers; ``on_result`` once per job, here, as pool.run does."""
         from tqdm.auto import tqdm
-        self.spec = wire.spec(ctx)
+        self.spec = cluster_data.spec(ctx)
         self.ctx = ctx
         self.timeout = timeout
         self.on_result = on_result
@@ -296,7 +297,7 @@ class Farm:
             w = max(ready, key=lambda w: (room(w), -self.counts.get(w.name, 0)))
             attempt.tries += 1
             attempt.worker, attempt.sent = w, time.monotonic()
-            payload = {"job": wire.job_description(attempt.job), "timeout": self.timeout}
+            payload = messages.make("cluster_job", job=cluster_data.job_description(attempt.job), timeout=self.timeout)
             fut = self._submit(w, f"grade{attempt.seq}", self._remote().grade, self.ctx.run.id, payload)
             self.futures[fut] = attempt
             w.running.add(attempt)
@@ -334,8 +335,11 @@ class Farm:
             attempt.result.worker = w.name
             self._record(attempt.result)
             return
-        reply = fut.result()
-        status = reply.get("status") if isinstance(reply, dict) else None
+        try:
+            reply = messages.read("cluster_reply", fut.result())
+        except messages.MessageError as exc:      # (another version of the kit on the worker, or a broken one)
+            reply = {"status": "error", "reason": f"Dask worker {w.name} sent a malformed reply ({exc})"}
+        status = reply.get("status")
         if status in ("no-run", "closed"):        # the worker forgot the run (idle, restarted): send it again
             w.state = "opening"
             self._requeue(attempt, front=True)
@@ -355,10 +359,10 @@ class Farm:
         ctx = self.ctx
         if w.ctx is None:
             scrub = [p for p in w.report.get("scrub", []) if isinstance(p, str) and p.startswith("/") and len(p) > 1]
-            w.ctx = dataclasses.replace(ctx, isolation=wire.isolation(w.report),
+            w.ctx = dataclasses.replace(ctx, isolation=cluster_data.isolation(w.report),
                                         scrub=sorted(set(ctx.scrub) | set(scrub), key=len, reverse=True))
         jdir = ctx.run.dir / f"r{attempt.seq}-{attempt.tries}"
-        wire.rebuild(reply.get("files"), jdir, ctx.notebooks)
+        cluster_data.rebuild(reply.get("files"), jdir, ctx.notebooks)
         return worker.collect(w.ctx, attempt.job, attempt.result, jdir, timed_out=bool(reply.get("timed_out")),
                               ended=str(reply.get("ended") or ""), oom=int(reply.get("oom") or 0),
                               pids_hit=int(reply.get("pids_hit") or 0), seconds=float(reply.get("seconds") or 0.0))

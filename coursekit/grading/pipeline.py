@@ -203,6 +203,20 @@ def _released(root: Path, release_dir: str, topic: str, notebooks: list[str]):
     return released, sources, kernelspec
 
 
+def _reference(folder: Path, notebooks: list[str]) -> dict[str, bytes]:
+    """The instructor's version of each notebook (nbgrader's source/, the course's solutions/), outputs
+    dropped: what ``utils.checks.reference`` reads in the judge (worker.REFERENCE_DIR)."""
+    out = {}
+    for name in notebooks:
+        path = folder / f"{name}.ipynb"
+        if path.is_file() and not path.is_symlink():
+            try:
+                out[name] = worker.reference_notebook(path.read_bytes())
+            except ValueError:      # not JSON: nbgrader's own steps report the notebook
+                continue
+    return out
+
+
 def _scrub_paths(root: Path, run: Run) -> list[str]:
     """Paths of this machine removed from what students and the instructor read (longest first)."""
     from coursekit.paths import ROOT
@@ -316,7 +330,8 @@ def grade(opts: Options) -> Summary:
                       nbgrader_config=_sandbox_config(cfg), isolation=isolation, run=run, grading=grading,
                       sandbox=sandbox, cell_timeout=float(cell_timeout), mpl_cache=_mpl_cache(),
                       scrub=_scrub_paths(root, run),
-                      released_sources=sources, kernelspec=kernelspec, judge_imports=judge_imports(released))
+                      released_sources=sources, kernelspec=kernelspec, judge_imports=judge_imports(released),
+                      reference=_reference(root / cd.source_directory / opts.topic, notebooks))
         lap("plan")
         # one more slot than cores: each slot idles while its kernel starts and nbgrader reads and writes
         workers = opts.workers or grading.workers or (os.cpu_count() or 1) + 1

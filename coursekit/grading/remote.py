@@ -13,7 +13,7 @@ float, bytes, lists and dicts of them; never an object that came from a sandbox)
 * :func:`grade`: one submission's notebooks, graded in one of this worker's slots exactly as a local
   run grades it (``worker.prepare``, ``Slot.start``, the same time limit, the same stop and
   replacement of a slot that dies or overruns); what comes back is what the sandbox wrote in
-  ``out/`` (see :func:`wire.outputs`), for the client to check as it checks a local slot's results.
+  ``out/`` (see :func:`cluster_data.outputs`), for the client to check as it checks a local slot's results.
 
 Start workers with ``--preload coursekit.grading.remote``: this module imports what grading needs
 (nbgrader's parts, about 3 CPU-seconds) when the worker starts instead of on its first job.
@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit.config import KitGrading, KitSandbox
-from coursekit.grading import wire, worker
+from coursekit import wire as messages
+from coursekit.grading import cluster_data, worker
 from coursekit.grading.model import Job
 from coursekit.grading.slot import Slot, wait
 from coursekit.paths import ROOT
@@ -69,7 +70,7 @@ def check(expected: dict) -> dict:
     address, shown = _where()
     report = {"worker": shown, "host": socket.gethostname(), "problems": [], "isolation": None}
     try:
-        report["problems"] = wire.differences(expected, wire.environment(sorted(expected["packages"])))
+        report["problems"] = cluster_data.differences(expected, cluster_data.environment(sorted(expected["packages"])))
     except Exception as exc:       # anything unreadable here is a reason to refuse, with what it was
         report["problems"] = [f"its environment could not be read ({type(exc).__name__}: {exc})"]
     if report["problems"]:
@@ -138,6 +139,7 @@ class _RunState:
 def open_run(spec: dict) -> str:
     """Task: this worker's Context for the run ``spec`` describes (see cluster.spec)."""
     from coursekit.grading.pipeline import _mpl_cache
+    spec = messages.read("cluster_run", spec)
     run_id = spec["run"]
     with _LOCK:
         if run_id in _RUNS and not _RUNS[run_id].closed:
@@ -204,7 +206,16 @@ def _reap() -> None:
 # -- one submission ------------------------------------------------------------------------------
 def grade(run_id: str, payload: dict) -> dict:
     """Task: grade one submission (``payload``: the job without its folder, and the time limit) in a slot of this
-    worker, as pool.run grades one locally; returns plain data (see :func:`wire.outputs`)."""
+    worker, as pool.run grades one locally; returns plain data (a ``cluster_reply``: see
+    :func:`cluster_data.outputs`)."""
+    try:
+        payload = messages.read("cluster_job", payload)
+    except messages.MessageError as exc:
+        return messages.make("cluster_reply", status="error", worker=_where()[1], reason=str(exc))
+    return messages.make("cluster_reply", **_grade(run_id, payload))
+
+
+def _grade(run_id: str, payload: dict) -> dict:
     address, shown = _where()
     with _LOCK:
         state = _RUNS.get(run_id)
@@ -247,7 +258,7 @@ def grade(run_id: str, payload: dict) -> dict:
         reply["oom"], reply["pids_hit"] = slot.counters()
         reply["seconds"] = time.monotonic() - slot.started
         if not reply["timed_out"]:
-            reply["files"] = wire.outputs(ctx, jdir)
+            reply["files"] = cluster_data.outputs(ctx, jdir)
         shutil.rmtree(jdir, ignore_errors=True)
         slot.job = None
         if reply["timed_out"] or reply["ended"]:     # the whole sandbox stopped; a fresh slot takes its place

@@ -31,13 +31,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coursekit import wire
 from coursekit.grading import worker
 from coursekit.grading.worker import Context
 from coursekit.sandbox import bwrap, limits, workspace
 
 # The sandbox waits at this gate, on its stdin (a pipe from the grader), until it is in its cgroup
 # (what it starts later inherits the cgroup); then the same pipe brings it the names of its jobs.
-GATE = 'read -r go && [ "$go" = go ] || exit 97; exec "$@"'
+GATE = 'read -r go && [ "$go" = go ] || exit 97; exec "$@"'      # wire.control_line("go")
 ZYGOTE_HEADROOM_MB = 768      # the slot's own driver and kernel zygote, on top of a submission's memory limit
 #: With isolation, every job of a slot works on a fresh tmpfs of its own (KitSandbox.disk_limit_mb), made
 #: in the job's own namespaces and gone with its last process; False (tests): a folder of the slot's
@@ -85,7 +86,7 @@ class Slot:
         try:
             if cgroup is not None:
                 cgroup.add(proc.pid)
-            slot._send("go")
+            slot._send(wire.control_line("go"))
         except OSError:
             slot.close()
             raise
@@ -122,10 +123,10 @@ class Slot:
         self.job, self.started = name, time.monotonic()
         if self.cgroup is not None:
             self.oom_before, self.pids_before = self.cgroup.oom_kills(), self.cgroup.pids_max_hits()
-        self._send(name)
+        self._send(wire.control_line("grade", name))
 
-    def _send(self, line: str) -> None:
-        self.proc.stdin.write(line.encode() + b"\n")
+    def _send(self, line: bytes) -> None:
+        self.proc.stdin.write(line)
         self.proc.stdin.flush()
 
     def counters(self) -> tuple[int, int]:
@@ -145,8 +146,7 @@ class Slot:
         if chunk:
             self.buffer = (self.buffer + chunk)[-65536:]
             *lines, self.buffer = self.buffer.split(b"\n")
-            self.done += [line.decode("ascii", "replace").split()[-1] for line in lines
-                          if line.startswith(b"done ") and line.split()[-1:]]
+            self.done += [name for name in map(lambda line: wire.parse_control(line, "done"), lines) if name]
         return self.job is not None and self.job in self.done
 
     def alive(self) -> bool:

@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coursekit import wire
 from coursekit.config import KitGrading, KitSandbox
 from coursekit.grading import deadlines, diagnostics, nbcheck, safeio, sanitize
 from coursekit.grading.model import Grade, Job, JobResult, NotebookResult
@@ -48,7 +49,6 @@ class Context:
     sandbox: KitSandbox
     cell_timeout: float
     mpl_cache: list[Path] = field(default_factory=list)
-    guard: bool = True
     scrub: list[str] = field(default_factory=list)          # host paths removed from outputs
     released_sources: set[str] = field(default_factory=set)  # the course's own cell sources
     kernelspec: dict | None = None                           # the released notebook's kernelspec
@@ -56,21 +56,15 @@ class Context:
     ignore: list[str] | None = None                          # CourseDirectory.ignore (files nbgrader skips)
     kernelspecs: dict[str, dict | None] = field(default_factory=dict)   # notebook -> kernelspec nbgrader recorded
     source_cells: dict[str, list] = field(default_factory=dict)  # notebook -> the gradebook's cells (tamper check)
+    reference: dict[str, bytes] = field(default_factory=dict)    # notebook -> the instructor's version (judge only)
     deadlines: deadlines.Deadlines | None = None            # due date and extensions, read on the first job
 
 
-def _trusted_paths(ctx: Context) -> list[str]:
-    return [*bwrap.python_paths(), bwrap.package_dir("utils"), bwrap.KIT_DIR, "/usr/"]
-
-
 def kernel_settings(ctx: Context, mpl_dir: str, cgroup: bool, link: str | None = "/link") -> str:
-    """The kernel's settings (kernel_start.py reads them from $COURSEKIT_KERNEL)."""
+    """The kernel's settings (coursekit/kernel/start.py reads them from $COURSEKIT_KERNEL): its limits,
+    matplotlib's font cache, and with the judge where to answer it."""
     sb = ctx.sandbox
-    trusted = _trusted_paths(ctx)
-    if not ctx.isolation.isolated:
-        trusted.append(str(Path(__file__).resolve().parent.parent / "sandbox"))
-    settings = {"guard": ctx.guard and not ctx.grading.judge, "guarded_modules": list(sb.guarded_modules), "trusted_paths": trusted,
-                "fsize": sb.max_file_mb << 20, "mpl_cache": mpl_dir, "own_pid_namespace": ctx.isolation.isolated}
+    settings = {"fsize": sb.max_file_mb << 20, "mpl_cache": mpl_dir}
     if ctx.grading.judge and link is not None:
         settings["judge_socket"] = f"{link}/student.sock"
         settings["judge_dir"] = JUDGE_DIR if ctx.isolation.isolated else str(_JUDGE_SOURCE)
@@ -78,13 +72,52 @@ def kernel_settings(ctx: Context, mpl_dir: str, cgroup: bool, link: str | None =
         settings["address_space"] = sb.address_space_mb << 20
         if ctx.isolation.as_root:
             settings["nproc"] = sb.max_processes
-    return json.dumps(settings)
+    return json.dumps(wire.make("kernel_settings", **settings))
 
 
 HOME = "/home/student"
 JUDGE_DIR = bwrap.KIT_DIR + "/coursekit_judge"          # coursekit/judge, in both kernels' sandboxes
 JUDGE_START = bwrap.KIT_DIR + "/judge_start.py"
+WIRE_FILE = bwrap.KIT_DIR + "/coursekit_wire.py"              # coursekit/wire.py, beside JUDGE_DIR (judge/wire.py)
 _JUDGE_SOURCE = Path(__file__).resolve().parent.parent / "judge"
+# the instructor's notebooks (nbgrader's source version, outputs dropped), for hidden tests that call
+# utils.checks.reference: read-only in the judge's sandbox only (judge = False: the student's kernel's,
+# as plain nbgrader's hidden tests run there); $COURSEKIT_REFERENCE names the folder
+REFERENCE_DIR = bwrap.KIT_DIR + "/reference"
+REFERENCE_ENV = "COURSEKIT_REFERENCE"
+
+
+def reference_notebook(data: bytes) -> bytes:
+    """An instructor's notebook as the judge gets it: its cells' sources and metadata, without outputs."""
+    nb = json.loads(data)
+    for cell in nb.get("cells", []):
+        cell.pop("attachments", None)
+        if cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    return json.dumps(nb).encode()
+
+
+def _job_in(work: str) -> str:
+    """A job's in/ folder as the slot sees it, from its work folder (``BASE/work/NAME`` -> ``BASE/jobs/NAME/in``,
+    as coursekit/slot/driver.py lays them out)."""
+    path = Path(work)
+    return str(path.parent.parent / "jobs" / path.name / "in")
+
+
+def write_reference(ctx: Context, inp: Path) -> None:
+    """The instructor's notebooks into the job's in/reference/ (the slot's, root-owned, read-only; bound
+    into the judge's sandbox only, see REFERENCE_DIR)."""
+    if ctx.reference:
+        (inp / "reference").mkdir(mode=0o755)
+        for nb_name, data in ctx.reference.items():
+            _write(inp / "reference" / f"{nb_name}.ipynb", data)
+
+
+def _reference_env(ctx: Context, judge: bool, work: str | None = None) -> dict[str, str]:
+    """$COURSEKIT_REFERENCE for the judge's kernel (``judge``), or for the student's without the judge."""
+    if not ctx.reference or judge != ctx.grading.judge:
+        return {}
+    return {REFERENCE_ENV: REFERENCE_DIR if work is None else _job_in(work) + "/reference"}
 
 
 # what nbgrader sets while it autogrades (nbgrader.utils.setenv): notebooks may test for it
@@ -94,7 +127,7 @@ NBGRADER_ENV = {"NBGRADER_EXECUTION": "autograde"}
 def kernel_environment(ctx: Context, cgroup: bool) -> dict[str, str]:
     """The whole environment of a sandboxed student kernel (cold, and warm: see warm_kernels)."""
     env = bwrap.kernel_env(HOME, ctx.sandbox.kernel_threads, kernel_settings(ctx, bwrap.KIT_DIR + "/mpl", cgroup))
-    return {**env, **NBGRADER_ENV}
+    return {**env, **NBGRADER_ENV, **_reference_env(ctx, judge=False)}
 
 
 def warm_kernels(ctx: Context, cgroup: bool) -> bool:
@@ -107,9 +140,26 @@ def warm_kernels(ctx: Context, cgroup: bool) -> bool:
 def zygote_environment(ctx: Context, cgroup: bool) -> dict[str, str]:
     """The environment a slot's zygote imports the course's modules in: the kernels' own, but with
     the slot's warm matplotlib font cache (the driver removes the per-kernel settings)."""
-    env = kernel_environment(ctx, cgroup)      # its COURSEKIT_KERNEL names the guarded modules (read, then removed)
+    env = kernel_environment(ctx, cgroup)
     env["MPLCONFIGDIR"] = "/grade/mpl"
     return env
+
+
+def _kernel_mounts(ctx: Context) -> bwrap.Mounts:
+    """What both kernels' sandboxes (the student's and the judge's) see alike: the system, the Python
+    environment, the course library, the slot's matplotlib font cache, its passwd and group files, private
+    size-limited /tmp, /dev/shm and home, and with the judge the judge's package and the message tables."""
+    sb = ctx.sandbox
+    m = bwrap.Mounts().system()
+    for p in bwrap.python_paths():
+        m.ro(p)
+    m.ro(bwrap.package_dir("utils")).ro("/grade/mpl", bwrap.KIT_DIR + "/mpl")
+    m.ro("/grade/etc/passwd", "/etc/passwd").ro("/grade/etc/group", "/etc/group")
+    m.tmpfs("/tmp", sb.tmp_limit_mb, "1777").tmpfs("/dev/shm", sb.tmp_limit_mb, "1777")
+    m.tmpfs(HOME, sb.tmp_limit_mb, "0700")
+    if ctx.grading.judge:
+        m.ro(bwrap.KIT_DIR + "/coursekit/judge", JUDGE_DIR).ro(bwrap.KIT_DIR + "/coursekit/wire.py", WIRE_FILE)
+    return m
 
 
 def kernel_argv(ctx: Context, workdir: str, rt: str, cgroup: bool) -> list[str]:
@@ -120,19 +170,14 @@ def kernel_argv(ctx: Context, workdir: str, rt: str, cgroup: bool) -> list[str]:
     if not ctx.isolation.isolated:
         return [py, "-I", str(Path(__file__).resolve().parent.parent / "kernel" / "start.py"),
                 "-f", "{connection_file}"]
-    sb = ctx.sandbox
     env = kernel_environment(ctx, cgroup)
-    m = bwrap.Mounts().system()
-    for p in bwrap.python_paths():
-        m.ro(p)
-    m.ro(bwrap.package_dir("utils"))
-    m.ro(bwrap.KIT_DIR + "/coursekit/kernel/start.py", bwrap.KERNEL_START).ro("/grade/mpl", bwrap.KIT_DIR + "/mpl")
-    m.ro("/grade/etc/passwd", "/etc/passwd").ro("/grade/etc/group", "/etc/group")
-    m.tmpfs("/tmp", sb.tmp_limit_mb, "1777").tmpfs("/dev/shm", sb.tmp_limit_mb, "1777")
-    m.tmpfs(home, sb.tmp_limit_mb, "0700")
+    m = _kernel_mounts(ctx)
+    m.ro(bwrap.KIT_DIR + "/coursekit/kernel/start.py", bwrap.KERNEL_START)
     m.rw(workdir, f"{home}/{ctx.topic}").rw(rt)
     if ctx.grading.judge:
-        m.ro(bwrap.KIT_DIR + "/coursekit/judge", JUDGE_DIR).rw(str(Path(workdir).parent / "link"), "/link")
+        m.rw(str(Path(workdir).parent / "link"), "/link")
+    elif ctx.reference:          # without the judge the hidden tests run here, as in plain nbgrader
+        m.ro(_job_in(str(Path(workdir).parent)) + "/reference", REFERENCE_DIR)
     m.read_only_root()
     return [ctx.isolation.bwrap, *bwrap.common(1000, "kernel"), *m.args, *bwrap.env_args(env),
             "--chdir", f"{home}/{ctx.topic}", "--", py, "-I", bwrap.KERNEL_START, "-f", "{connection_file}"]
@@ -140,12 +185,14 @@ def kernel_argv(ctx: Context, workdir: str, rt: str, cgroup: bool) -> list[str]:
 
 def judge_environment(ctx: Context, cgroup: bool, link: str = "/link", mpl_dir: str | None = None,
                       home: str = HOME) -> dict[str, str]:
-    """The judge kernel's environment: a student kernel's, and where to find the student's kernel."""
+    """The judge kernel's environment: a student kernel's, where to find the student's kernel, and
+    $COURSEKIT_REFERENCE (the instructor's notebooks, see REFERENCE_DIR)."""
     env = bwrap.kernel_env(home, ctx.sandbox.kernel_threads,
                            kernel_settings(ctx, mpl_dir or bwrap.KIT_DIR + "/mpl", cgroup, None))
-    env["COURSEKIT_JUDGE"] = json.dumps({"socket": f"{link}/student.sock",
-                                         "judge_dir": JUDGE_DIR if ctx.isolation.isolated else str(_JUDGE_SOURCE)})
-    return {**env, **NBGRADER_ENV}
+    env["COURSEKIT_JUDGE"] = json.dumps(wire.make("judge_settings", socket=f"{link}/student.sock",
+                                                  judge_dir=JUDGE_DIR if ctx.isolation.isolated else str(_JUDGE_SOURCE)))
+    work = None if ctx.isolation.isolated else str(Path(link).parent)
+    return {**env, **NBGRADER_ENV, **_reference_env(ctx, judge=True, work=work)}
 
 
 def judge_argv(ctx: Context, work: str, cgroup: bool) -> list[str]:
@@ -155,18 +202,12 @@ def judge_argv(ctx: Context, work: str, cgroup: bool) -> list[str]:
     py = sys.executable
     if not ctx.isolation.isolated:
         return [py, "-I", str(_JUDGE_SOURCE / "judge_start.py"), "-f", "{connection_file}"]
-    sb = ctx.sandbox
     env = judge_environment(ctx, cgroup)
-    m = bwrap.Mounts().system()
-    for p in bwrap.python_paths():
-        m.ro(p)
-    m.ro(bwrap.package_dir("utils"))
-    m.ro(bwrap.KIT_DIR + "/coursekit/judge", JUDGE_DIR).ro(bwrap.KIT_DIR + "/coursekit/judge/judge_start.py", JUDGE_START)
-    m.ro("/grade/mpl", bwrap.KIT_DIR + "/mpl")
-    m.ro("/grade/etc/passwd", "/etc/passwd").ro("/grade/etc/group", "/etc/group")
-    m.tmpfs("/tmp", sb.tmp_limit_mb, "1777").tmpfs("/dev/shm", sb.tmp_limit_mb, "1777")
-    m.tmpfs(HOME, sb.tmp_limit_mb, "0700")
-    m.ro(f"{work}/kernel", f"{HOME}/{ctx.topic}").rw(f"{work}/rt-judge").rw(f"{work}/link", "/link").read_only_root()
+    m = _kernel_mounts(ctx).ro(bwrap.KIT_DIR + "/coursekit/judge/judge_start.py", JUDGE_START)
+    m.ro(f"{work}/kernel", f"{HOME}/{ctx.topic}").rw(f"{work}/rt-judge").rw(f"{work}/link", "/link")
+    if ctx.reference:
+        m.ro(_job_in(work) + "/reference", REFERENCE_DIR)
+    m.read_only_root()
     return [ctx.isolation.bwrap, *bwrap.common(1000, "judge"), *m.args, *bwrap.env_args(env),
             "--chdir", f"{HOME}/{ctx.topic}", "--", py, "-I", JUDGE_START, "-f", "{connection_file}"]
 
@@ -229,9 +270,10 @@ def prepare(ctx: Context, job: Job, name: str, jobs_dir: Path, base: str, uid: i
         _write_below(inp / "source", rel, data)
     shutil.copyfile(ctx.template, inp / "gradebook.db")
     os.chmod(inp / "gradebook.db", 0o644)
+    write_reference(ctx, inp)
     work = f"{base}/work/{name}"
     job_json = {"topic": ctx.topic, "notebooks": ctx.notebooks, "course_id": ctx.course_id, "ignore": ctx.ignore,
-                "nbgrader_config": ctx.nbgrader_config, "guard": ctx.guard,
+                "nbgrader_config": ctx.nbgrader_config,
                 "kernel_argv": kernel_argv(ctx, f"{work}/kernel", f"{work}/rt", cgroup)}
     dl = deadlines.for_context(ctx)
     job_json["extension_seconds"] = dl.extension(job.student)    # of the anonymous student (driver.py)
@@ -246,10 +288,10 @@ def prepare(ctx: Context, job: Job, name: str, jobs_dir: Path, base: str, uid: i
     if not ctx.isolation.isolated:
         job_json["kernel_env"] = {**bwrap.kernel_env(f"{work}/home", ctx.sandbox.kernel_threads,
                                                      kernel_settings(ctx, f"{base}/mpl", cgroup, f"{work}/link")),
-                                  **NBGRADER_ENV}
+                                  **NBGRADER_ENV, **_reference_env(ctx, judge=False, work=work)}
         if ctx.grading.judge:
             job_json["judge_env"] = judge_environment(ctx, cgroup, f"{work}/link", f"{base}/mpl", f"{work}/home")
-    _write(inp / "job.json", json.dumps(job_json).encode())
+    _write(inp / "job.json", json.dumps(wire.make("job", **job_json)).encode())
     (jdir / "out").mkdir(mode=0o700)
     if uid is not None:
         os.chown(jdir / "out", uid, uid)
@@ -267,10 +309,8 @@ def collect(ctx: Context, job: Job, result: JobResult, jdir: Path, *, timed_out:
             return result
         try:
             raw = safeio.read_file(jdir / "out", "result.json", RESULT_CAP, below=jdir)
-            data = nbcheck.load(raw, replace_surrogates=True)
-            if not isinstance(data, dict):
-                raise ValueError("result.json is not an object")
-        except (safeio.Unsafe, ValueError) as exc:
+            data = wire.read("result", nbcheck.load(raw, replace_surrogates=True))
+        except (safeio.Unsafe, ValueError) as exc:          # (wire.MessageError is a ValueError)
             result.reason = diagnostics.no_result_reason(ctx, ended, oom, str(exc))
             return result
         read_result(ctx, job, jdir, data, result, oom, pids_hit)
@@ -309,16 +349,6 @@ def read_executed(ctx: Context, raw: bytes) -> bytes | str:
 def _apply(ctx: Context, job: Job, jdir: Path, data: dict, result: JobResult, oom: int, pids_hit: int) -> None:
     if isinstance(data.get("kernel"), str):
         result.kernel = data["kernel"][:300]
-    integrity = data.get("integrity") if isinstance(data.get("integrity"), dict) else {}
-    for found in integrity.values():
-        if isinstance(found, dict):
-            for item in _strings(found.get("flags"))[:30]:
-                result.flag(item)
-            for item in _strings(found.get("notes"))[:30]:
-                result.note(item)
-            kept = _strings(found.get("stderr_kept"))
-            if kept:
-                result.note("output on stderr in graded cells that passed (kept their points): " + ", ".join(kept[:10]))
     if pids_hit:
         result.note(f"it reached the {ctx.sandbox.max_processes}-process limit (KitSandbox.max_processes)")
     if data.get("status") != "graded":
@@ -357,13 +387,6 @@ def _apply(ctx: Context, job: Job, jdir: Path, data: dict, result: JobResult, oo
                                             sum(nb.penalty or 0.0 for nb in result.notebooks.values()))
     result.note(late)
     result.status = "graded"
-
-
-def _strings(value) -> list[str]:
-    if not isinstance(value, list):
-        return []
-    # one line each: a flag or note the sandbox sends is shown on a line of its own (summary, problems file)
-    return [sanitize.one_line(v, 500) for v in value[:1000] if isinstance(v, (str, int, float))]
 
 
 def _checked_scores(ctx: Context, name: str, raw: dict) -> NotebookResult | str:

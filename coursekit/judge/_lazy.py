@@ -11,7 +11,12 @@ class _Lazy:
         object.__setattr__(self, "_name", name)
 
     def __getattr__(self, attr):
-        return getattr(importlib.import_module(self._name), attr)
+        # (the module once imported: sys.modules, as import_module would find it, without its machinery:
+        # every tensor that crosses asks several times)
+        module = sys.modules.get(self._name)
+        if module is None:
+            module = importlib.import_module(self._name)
+        return getattr(module, attr)
 
 
 torch = _Lazy("torch")

@@ -26,6 +26,16 @@ def load_package(folder: str):
     return module
 
 
+def _stored_exception(exception, *args, **kwargs) -> dict:
+    """What the shell keeps of a cell's exception for ``%notebook`` (never read here): its name and
+    message, not a second formatting of the whole traceback (as the student's kernel, kernel/start.py)."""
+    try:
+        value = str(exception)
+    except Exception:  # noqa: BLE001 - as IPython's own formatting would have failed
+        value = "<unprintable>"
+    return {"ename": type(exception).__name__, "evalue": value, "traceback": []}
+
+
 def main() -> None:
     cfg = json.loads(os.environ.pop("COURSEKIT_JUDGE", "") or "{}")
     here = os.path.realpath(os.getcwd())
@@ -38,6 +48,7 @@ def main() -> None:
     app = IPKernelApp.instance()
     app.user_ns = ns
     app.initialize([*sys.argv[1:], "--HistoryManager.enabled=False"])
+    app.shell._format_exception_for_storage = _stored_exception
     ns.attach(app.shell)
     app.start()
 

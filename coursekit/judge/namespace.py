@@ -17,6 +17,8 @@ import time
 import types
 
 from . import peer as peer_mod
+from .errors import rebuild_error
+from .rng import _rng_state, _set_rng_state
 from .values import Decoder
 from .wire import ProtocolError, check_error_info
 
@@ -39,7 +41,7 @@ class JudgeNamespace(dict):
             raise KeyError(name)
         reply = self.peer().request("lookup", name=name)
         if reply["op"] == "error":
-            raise peer_mod.rebuild_error(reply["error"])
+            raise rebuild_error(reply["error"])
         if reply["info"].get("missing"):
             raise KeyError(name)
         value = Decoder(self._peer.proxy, self._peer.own, session=self._peer.session)(reply["value"])
@@ -123,18 +125,18 @@ class JudgeNamespace(dict):
             dict.pop(self, name, None)
         self._fetched.clear()
         reply = self.peer().request("pull")
-        peer_mod._set_rng_state(reply["state"])
+        _set_rng_state(reply["state"])
         last = reply["info"].get("last_error")
         if last is not None:
             check_error_info(last)
-        self._shell.coursekit_previous_error = peer_mod.rebuild_error(last) if last is not None else None
+        self._shell.coursekit_previous_error = rebuild_error(last) if last is not None else None
 
     def end_cell(self, result=None) -> None:
         from .values import Encoder
         names = []
         if dict.__contains__(self, SOLVED_NAME):
             names.append([SOLVED_NAME, Encoder(self.peer().handle)(dict.__getitem__(self, SOLVED_NAME))])
-        self.peer().request("push", state=peer_mod._rng_state(), names=names, deleted=[])
+        self.peer().request("push", state=_rng_state(), names=names, deleted=[])
 
 
 class StudentModule(types.ModuleType):
@@ -153,6 +155,6 @@ class StudentModule(types.ModuleType):
             peer = self._namespace.peer()
             reply = peer.request("import", name=self.__name__)
             if reply["op"] == "error":
-                raise peer_mod.rebuild_error(reply["error"])
+                raise rebuild_error(reply["error"])
             object.__setattr__(self, "_handle", Decoder(peer.proxy, peer.own, session=peer.session)(reply["value"]))
         return getattr(self._handle, attr)

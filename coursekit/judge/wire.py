@@ -1,4 +1,4 @@
-"""The student-judge protocol's messages: typed, versioned, validated, defined once.
+"""The student-judge protocol: framing and checking of its messages (their tables are in coursekit/wire.py).
 
 Both ends load this package: the judge kernel (graded test cells) and the student's kernel (which
 serves the judge's requests). Nothing crosses as a pickle or as code: a message is one msgpack map
@@ -33,30 +33,44 @@ import struct
 
 import msgpack
 
-VERSION = 1
+def _tables():
+    """coursekit/wire.py, where every message of the kit is defined: imported on the host, loaded by path
+    in the kernels (bound beside this package as ``coursekit_wire.py``; in the source tree it is
+    ``../wire.py``)."""
+    try:
+        from coursekit import wire
+        return wire
+    except ImportError:
+        pass
+    import importlib.util
+    import os
+    import sys
+    if "coursekit_wire" in sys.modules:
+        return sys.modules["coursekit_wire"]
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for name in ("coursekit_wire.py", "wire.py"):
+        path = os.path.join(top, name)
+        if os.path.isfile(path):
+            spec = importlib.util.spec_from_file_location("coursekit_wire", path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["coursekit_wire"] = module
+            spec.loader.exec_module(module)
+            return module
+    raise ImportError(f"coursekit/wire.py is not beside {os.path.dirname(os.path.abspath(__file__))}")
+
+
+_wire = _tables()
+VERSION = _wire.JUDGE_VERSION
+REQUESTS = _wire.JUDGE_REQUESTS
+REPLIES = _wire.JUDGE_REPLIES
+SPECIAL = _wire.JUDGE_SPECIAL
+ERROR_FIELDS = _wire.JUDGE_ERROR_FIELDS
 
 MAX_FRAME = 768 << 20        # one message (a batch of MNIST images is 15 MB)
 MAX_DEPTH = 48               # nesting of values
 MAX_ITEMS = 2_000_000        # elements of one tensor or array, and items of one container
 MAX_HANDLES = 100_000        # objects one side may hand out
 MAX_TEXT = 1 << 20           # one string
-
-REQUESTS = {
-    "lookup": {"name": str},
-    "import": {"name": str},
-    "call": {"target": int, "args": list, "kwargs": list, "state": dict, "options": dict},
-    "getattr": {"target": int, "name": str},
-    "special": {"target": int, "name": str, "args": list},
-    "backward": {"graph": int, "grads": list},
-    "pull": {},
-    "push": {"state": dict, "names": list, "deleted": list},
-}
-REPLIES = {
-    "result": {"value": object, "state": dict, "synced": list, "stdout": str, "info": dict},
-    "error": {"error": dict},
-}
-SPECIAL = ("__len__", "__iter__", "__next__", "__getitem__", "__repr__", "__str__", "__bool__", "__contains__")
-ERROR_FIELDS = {"type": str, "module": str, "message": str, "frames": list, "stub": bool}
 
 
 class ProtocolError(Exception):

@@ -11,7 +11,7 @@ kernel runs in a sandbox of its own, nested in this one, see ``kernel.json`` bel
 ``/grade/jobs/<name>/out``:
 
 * ``result.json``: the scores, comments and late penalty of each notebook as nbgrader recorded them
-  in the private gradebook, what the integrity guards found, and how the run ended;
+  in the private gradebook, and how the run ended;
 * ``<notebook>.ipynb``: each executed notebook.
 
 The trusted grader reads those back as data (no links followed, sizes capped) and checks them;
@@ -27,6 +27,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from coursekit import wire
 from coursekit.sandbox import workspace
 
 sys.modules.setdefault("rfc3987_syntax", None)   # jsonschema builds a large grammar on import otherwise
@@ -116,7 +117,6 @@ def _kernel_spec(job: dict) -> None:
 def _config(job: dict, course: Path):
     from traitlets.config import Config
     from nbgrader.converters import Autograde
-    from coursekit.grading.integrity import CheckGuards, InsertGuards
     from coursekit.slot.preprocessors import ClearWorkdir, JudgedExecute, KernelFolder, TrackedExecute
 
     cfg = Config(job["nbgrader_config"])
@@ -155,9 +155,9 @@ def _config(job: dict, course: Path):
         cfg.JudgedExecute.judge_kernel = JUDGE_NAME
         cfg.JudgedExecute.judge_runtime = str(WORK / "rt-judge")
         cfg.JudgedExecute.judge_imports = list(job.get("judge_imports") or [])
+    # without the judge (c.KitGrading.judge = False) the test cells run in the student's kernel, as in plain
+    # nbgrader: a comparison mode, with nothing to defend its verdicts
     steps[at:at + 1] = [KernelFolder, execute, ClearWorkdir]
-    if job.get("guard", True) and execute is not JudgedExecute:   # the in-process verdict's guard (no judge)
-        steps[at:at + 3] = [KernelFolder, InsertGuards, execute, ClearWorkdir, CheckGuards]
     cfg.Autograde.autograde_preprocessors = steps
     cfg.Autograde.sanitize_preprocessors = _sanitize_steps(cfg)
     return cfg
@@ -215,7 +215,6 @@ def _deadline(job: dict, course: Path) -> None:
 def run(job: dict) -> dict:
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
-    from coursekit.grading.integrity import FINDINGS
     from coursekit.slot.preprocessors import TrackedExecute
 
     course = _course(job)
@@ -229,7 +228,7 @@ def run(job: dict) -> dict:
     logger.setLevel(logging.INFO)
     for name in ("traitlets", "nbgrader"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    result: dict = {"version": 1, "status": "error", "notebooks": {}, "integrity": {}, "log": [], "failure": None}
+    result: dict = {"status": "error", "notebooks": {}, "log": [], "failure": None}
     try:
         converter = Autograde(coursedir=CourseDirectory(config=cfg), config=cfg, log=logger)
         converter.force = True
@@ -240,9 +239,6 @@ def run(job: dict) -> dict:
     if TrackedExecute.current is not None or TrackedExecute.kernel_exit is not None:
         result["execution"] = {"cell": TrackedExecute.current, "kernel_exit": TrackedExecute.kernel_exit}
     result["log"] = handler.records[-200:]
-    for name, found in FINDINGS.items():
-        result["integrity"][name] = {"flags": found.flags, "notes": found.notes, "zeroed": found.zeroed,
-                                     "stderr_kept": found.stderr_kept}
     if job.get("warm"):
         from coursekit.warm import sandboxed
         st = sandboxed.status()
@@ -279,11 +275,11 @@ def grade_one() -> None:
     """In a forked process: grade the job at IN, write OUT/result.json."""
     try:
         _workspace()
-        job = json.loads((IN / "job.json").read_text(encoding="utf-8"))
-        result = run(job)
+        job = wire.read("job", json.loads((IN / "job.json").read_text(encoding="utf-8")))
+        result = wire.make("result", **run(job))
     except Exception:
-        result = {"version": 1, "status": "error", "notebooks": {}, "integrity": {}, "log": [],
-                  "failure": {"exception": "grader error: " + traceback.format_exc()[-2000:]}}
+        result = wire.make("result", status="error", notebooks={}, log=[],
+                           failure={"exception": "grader error: " + traceback.format_exc()[-2000:]})
     _write_json(OUT / "result.json", result)
 
 
@@ -302,13 +298,13 @@ def _start_zygote() -> None:
     from coursekit.warm import sandboxed
     spec = json.loads(spec)
     env = spec["env"]
-    guarded = json.loads(env.pop("COURSEKIT_KERNEL", "{}")).get("guarded_modules", [])
+    env.pop("COURSEKIT_KERNEL", None)        # each kernel's own settings, not the zygote's
     mpl = BASE / "work" / ".zygote-mpl"      # matplotlib wants its font cache in a writable folder
     mpl.mkdir(mode=0o700)
     for src in Path(env.get("MPLCONFIGDIR", "/nonexistent")).glob("*.json"):
         shutil.copyfile(src, mpl / src.name)
     env["MPLCONFIGDIR"] = str(mpl)
-    sandboxed.start_zygote(sys.executable, env, guarded, spec["preload"])
+    sandboxed.start_zygote(sys.executable, env, spec["preload"])
 
 
 def _preload() -> None:
@@ -316,7 +312,6 @@ def _preload() -> None:
     import nbgrader.api  # noqa: F401
     import nbgrader.converters  # noqa: F401
     import nbclient  # noqa: F401
-    import coursekit.grading.integrity  # noqa: F401
     import coursekit.slot.preprocessors  # noqa: F401
     # what grading a notebook imports on the way (measured): imported here once, not in every job
     import codeop  # noqa: F401
@@ -407,8 +402,8 @@ def main() -> int:
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)                    # only "done" lines go to the grader
     for line in sys.stdin:
-        name = line.strip()
-        if not name.replace("-", "").isalnum():
+        name = wire.parse_control(line, "grade")
+        if name is None:
             continue
         _paths(name)
         pid = os.fork()
@@ -420,7 +415,7 @@ def main() -> int:
                 os._exit(0)
         _, status = os.waitpid(pid, 0)
         workspace.remove_tree(WORK)       # (only the mount point, where the job had a tmpfs of its own)
-        out.write(f"done {name}\n")
+        out.write(wire.control_line("done", name).decode("ascii"))
         out.flush()
     return 0
 

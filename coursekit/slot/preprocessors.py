@@ -1,4 +1,4 @@
-"""nbgrader preprocessors of the kit that are not about integrity (see integrity.py for those).
+"""nbgrader preprocessors of the kit, run by the slot's driver (coursekit/slot/driver.py).
 
 Named in ``nbgrader_config.py`` by dotted path, so this module imports only nbgrader.
 """
@@ -52,7 +52,7 @@ class TrackedExecute(Execute):
     submission whose kernel dies gets an accurate reason ("exited with code 3 during cell 7", "killed
     during cell 7") instead of nbgrader's "Kernel died"."""
 
-    #: set while executing: (1-based position among the student's cells, grade_id or None)
+    #: set while executing: (1-based position of the cell in the notebook, grade_id or None)
     current: tuple[int, str | None] | None = None
     #: the kernel process's exit status when it died (negative: killed by that signal)
     kernel_exit: int | None = None
@@ -63,10 +63,7 @@ class TrackedExecute(Execute):
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
-        if "coursekit_guard" not in cell.metadata or "done" in cell.metadata["coursekit_guard"]:
-            position = sum(1 for c in self.nb.cells[:index + 1]
-                           if "nonce" not in (c.metadata.get("coursekit_guard") or {}))
-            TrackedExecute.current = (position, (cell.metadata.get("nbgrader") or {}).get("grade_id"))
+        TrackedExecute.current = (index + 1, (cell.metadata.get("nbgrader") or {}).get("grade_id"))
         try:
             return super().preprocess_cell(cell, resources, index)
         except Exception:

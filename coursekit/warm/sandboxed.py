@@ -2,7 +2,7 @@
 
 A grading slot's driver (``coursekit/slot/driver.py``) starts one zygote (``zygote.py``) when it
 starts: a process of the slot, outside every submission's sandbox, that imports the course's heavy
-modules once (torch, NumPy, matplotlib, IPython/ipykernel, the student library, the guarded modules)
+modules once (torch, NumPy, matplotlib, IPython/ipykernel, the student library)
 and never runs student code. For each submission nbgrader asks this module's provisioner
 (``coursekit-sandboxed``, named in the job's kernelspec) for a kernel, and it
 
@@ -15,7 +15,7 @@ and never runs student code. For each submission nbgrader asks this module's pro
    namespace that owns its mounts, the mount, pid, network, IPC, UTS and cgroup namespaces, then
    bwrap's inner user namespace; each checked afterwards), forks again to be pid 2 of the sandbox's
    pid namespace (as a cold kernel is), drops every capability (bounding, ambient, permitted, effective) and sets
-   no_new_privs, then runs ``kernel_start.py`` (the integrity guard, then the IPython kernel) in the
+   no_new_privs, then runs ``coursekit/kernel/start.py`` (limits, then the IPython kernel) in the
    kernel's own folder with the kernel's own environment: what a cold kernel runs, minus the imports;
 3. ends the sandbox with the kernel: its init is ended, and the whole pid namespace with it.
 
@@ -63,7 +63,7 @@ READY_TIMEOUT_S = 30.0
 
 #: What every grading zygote imports: the IPython kernel, what kernel_start.py and IPython's first
 #: traceback (a failing test shows one) import. The course's own modules come from
-#: KitSandbox.preload_modules, the integrity guard's from KitSandbox.guarded_modules.
+#: KitSandbox.preload_modules.
 KERNEL_PRELOAD = (
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "IPython", "IPython.core.interactiveshell",
     "math", "json", "resource", "types", "sysconfig", "copy", "ctypes", "fcntl",
@@ -78,6 +78,9 @@ KERNEL_PRELOAD = (
     # what the first large message (a figure) imports: pyzmq's zero-copy garbage collector (its thread
     # starts in the kernel, on first use, as it would anyway)
     "zmq.utils.garbage")
+#: What the judge kernel imports besides (coursekit/judge's msgpack, and Hypothesis, which the property
+#: checks of hidden tests use: about 0.2 CPU-s per kernel otherwise; zygote.warm_caches fills its caches).
+JUDGE_PRELOAD = ("msgpack", "hypothesis", "hypothesis.strategies", "hypothesis.errors")
 #: Modules whose source a failing test's traceback shows (parsed once in the zygote, see zygote.parse_sources).
 TRACEBACK_SOURCES = ("utils.checks",)
 
@@ -86,18 +89,17 @@ _why_not: str | None = "no zygote was started"
 _fallbacks: list[str] = []
 
 
-def start_zygote(python: str, env: dict, guarded: list[str], course_modules: list[str]) -> str | None:
+def start_zygote(python: str, env: dict, course_modules: list[str]) -> str | None:
     """In a slot's driver: start the zygote (``python -I``, the kernel's own flags) with the kernels'
-    environment; it imports the integrity guard's modules (``guarded``) first, then the kernel's own
-    (KERNEL_PRELOAD) and the course's (``course_modules``). Returns None, or why kernels of this slot
+    environment; it imports the kernel's own modules (KERNEL_PRELOAD) and the course's (``course_modules``). Returns None, or why kernels of this slot
     will start cold."""
     global _zygote, _why_not
     why = client.supported()
     if why:
         _why_not = why
         return why
-    preload = tuple(dict.fromkeys((*KERNEL_PRELOAD, *course_modules)))
-    options = {"watch_parent": False, "guarded": list(guarded), "freeze": True, "warm_caches": True,
+    preload = tuple(dict.fromkeys((*KERNEL_PRELOAD, *JUDGE_PRELOAD, *course_modules)))
+    options = {"watch_parent": False, "freeze": True, "warm_caches": True,
                "parse_sources": [m for m in TRACEBACK_SOURCES if m in preload]}
     try:
         _zygote = client.Zygote(python, env, preload, flags=("-I",), options=options)
@@ -283,11 +285,6 @@ class SandboxedProvisioner(LocalProvisioner):
 
     def _fork(self, sandbox: list[str], kernel: list[str]) -> SandboxedKernel:
         env = dict(self.env)
-        # the guard snapshots the student library's modules a cold kernel would have loaded by then,
-        # not every one the zygote preloaded
-        settings = json.loads(env.get("COURSEKIT_KERNEL") or "{}")
-        settings["utils_scope"] = _zygote.hello.get("guard_scope") or ["utils"]
-        env["COURSEKIT_KERNEL"] = json.dumps(settings)
         env["PWD"] = self.cwd          # as bwrap --chdir sets it
         box, init_pid = start_sandbox(sandbox)
         stdin, w = os.pipe()           # a pipe at end of file, as jupyter_client's launcher gives a kernel

@@ -29,8 +29,7 @@ RandomState, Python's ``random`` via its own fork hook, multiprocessing's authke
 (non-daemon threads joined, atexit handlers run, stdio flushed).
 
 Grading (``coursekit.warm.sandboxed``) starts it with ``python -I`` and a fourth argument, OPTIONS_JSON:
-``watch_parent`` false (no ``JPY_PARENT_PID``), ``guarded`` (imported first; the ``utils`` modules they
-bring in are sent back as ``guard_scope``), ``parse_sources`` (see ``parse_sources``), ``warm_caches``
+``watch_parent`` false (no ``JPY_PARENT_PID``), ``parse_sources`` (see ``parse_sources``), ``warm_caches``
 (see ``warm_caches``) and ``freeze``
 (``gc.freeze()`` before serving). Its fork requests carry ``join`` (the pid of a waiting bubblewrap
 sandbox: the child enters it with ``enter_sandbox`` before anything else) and ``script`` (run as
@@ -124,7 +123,11 @@ def warm_caches() -> list:
     * Pillow's image plugins, which the first PNG figure imports (``PIL.Image.preinit``);
     * one IPython traceback, formatted as a kernel formats them (``Context`` mode, the ``neutral``
       theme): pygments' lexer and formatter, their compiled regular expressions and stack_data's
-      machinery. The exception is a stdlib one (``json``), raised and formatted here, then gone."""
+      machinery. The exception is a stdlib one (``json``), raised and formatted here, then gone;
+    * Hypothesis's constants of the local modules loaded (``_get_local_constants``: it AST-parses the
+      source of every module outside site-packages and the standard library, utils/ here, on a kernel's
+      first draw; the kernel then scans only the modules it loads itself, as a fresh one would scan
+      them all: the same constants either way)."""
     done = []
     try:
         import inspect
@@ -150,6 +153,12 @@ def warm_caches() -> list:
             done.append("traceback")
         except Exception:  # noqa: BLE001
             pass
+    if "hypothesis.internal.conjecture.providers" in sys.modules:
+        try:
+            sys.modules["hypothesis.internal.conjecture.providers"]._get_local_constants()
+            done.append("hypothesis")
+        except Exception:  # noqa: BLE001
+            pass
     return done
 
 
@@ -167,13 +176,7 @@ def main(argv):
     if not os.environ.get("MPLBACKEND"):   # what ipykernel does before any user code
         os.environ["MPLBACKEND"] = MPL_INLINE
     before = dict(os.environ)
-    # the integrity guard's modules first: which of the student library's modules importing them
-    # brings in is what a cold grading kernel's guard snapshots (sent back as "guard_scope")
-    first = list(dict.fromkeys(options.get("guarded", [])))
-    loaded, failed = preload(first)
-    scope = sorted(n for n in sys.modules if n == "utils" or n.startswith("utils."))
-    more, failed_more = preload([n for n in names if n not in first])
-    loaded, failed = loaded + more, {**failed, **failed_more}
+    loaded, failed = preload(names)
     parsed = parse_sources(options.get("parse_sources", []))
     warmed = warm_caches() if options.get("warm_caches", False) else []
     after = dict(os.environ)
@@ -185,7 +188,7 @@ def main(argv):
     send(ctl, {"op": "hello", "pid": os.getpid(), "loaded": loaded, "failed": failed, "threads": thread_count(),
                "zmq_context": bool(zmq is not None and getattr(zmq.Context, "_instance", None) is not None),
                "blas_pools_stopped": blas, "seconds": round(time.monotonic() - started, 3),
-               "modules": len(sys.modules), "guard_scope": scope, "parsed_sources": parsed,
+               "modules": len(sys.modules), "parsed_sources": parsed,
                "warmed": warmed})
     if options.get("freeze", False):
         import gc
@@ -493,6 +496,10 @@ def become(req, env_set, env_unset):
         sys.path_importer_cache.pop(old, None)
     import importlib
     importlib.invalidate_caches()
+    hypothesis = sys.modules.get("hypothesis.configuration")
+    if hypothesis is not None:       # its default storage folder: the cwd when imported, as in a fresh kernel
+        from pathlib import Path
+        setattr(hypothesis, "__hypothesis_home_directory_default", Path.cwd() / ".hypothesis")
     reseed()
     for fd, stream in ((0, sys.stdin), (1, sys.stdout)):
         try:

@@ -441,7 +441,7 @@ def move_first_slider(page, index: int) -> None:
 # notebook that holds this TeX (else its first with a formula). Course cells: the grader keeps them as they are.
 FORMULA_CELLS = {"03_loss_functions": "\\ell(z, y)", "04_autograd_backprop": "\\frac{1}{N}",
                  "06_nonlinear_regression": "\\hat y = W_2"}
-TINY_FAST = 'c.KitSandbox.guarded_modules = ["math"]\nc.KitSandbox.preload_modules = ["math"]\n'
+TINY_FAST = 'c.KitSandbox.preload_modules = ["math"]\n'
 # the LMS downloads of the class: (file in the download folder, entry name, answer to ex2_square or None)
 LMS_DOWNLOADS = [
     ("moodle_folders.zip", "Jane Doe_11_assignsubmission_file_/{nb}", None),

@@ -1,12 +1,11 @@
 """Correct work keeps its points under the defaults: the instructor's solution of every topic,
 submitted as a student, gets full marks through the real grader with the default settings (limits,
-isolation, integrity guards), without being flagged; the untouched student version gets 0.
+isolation, the judge), without being flagged; the untouched student version gets 0.
 
 This is the course's round trip through real nbgrader (generate_assignment, submit, nbgrader's own
 Autograde converter, the gradebook). Plain `nbgrader autograde` without the kit is compared with it
 by the fault suite (tests/grading/test_faults.py, a class of 01 submissions, identical scores), and
-nbval runs every solution's test cells in a plain kernel; the kit's guard can only take points away
-(a graded cell without proof that it ran gets 0), never add them."""
+nbval runs every solution's test cells in a plain kernel, where the judge runs them while grading."""
 from __future__ import annotations
 
 import sys

@@ -22,13 +22,14 @@ from pathlib import Path
 import pytest
 
 from coursekit import notebook, synth
-from coursekit.grading import cluster, pipeline, pool, wire
+from coursekit.grading import cluster, pipeline, pool
+from coursekit.grading import cluster_data
 from coursekit.grading.pipeline import Options, grade
 from coursekit.paths import ROOT, tool_env
 
 TOPIC = synth.TINY_TOPIC
 NB = f"{TOPIC}.ipynb"
-FAST = 'c.KitSandbox.guarded_modules = ["math"]\nc.KitSandbox.preload_modules = ["math"]\n'
+FAST = 'c.KitSandbox.preload_modules = ["math"]\n'
 DASK = [sys.executable, "-m", "dask"]
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap: Linux")]
 
@@ -296,16 +297,16 @@ def test_unreachable_scheduler_and_a_different_environment_are_refused(tmp_path,
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in str(exc.value), exc.value
     assert "\n" not in str(exc.value)
     from coursekit.config import KitSandbox
-    expected = wire.expected_environment("r", KitSandbox())
-    here = wire.environment(sorted(expected["packages"]))
-    assert wire.differences(expected, here) == []
+    expected = cluster_data.expected_environment("r", KitSandbox())
+    here = cluster_data.environment(sorted(expected["packages"]))
+    assert cluster_data.differences(expected, here) == []
     other = {**here, "coursekit": "0" * 16, "packages": {**here["packages"], "torch": "0.0.1"}}
-    found = wire.differences(expected, other)
+    found = cluster_data.differences(expected, other)
     assert any("torch 0.0.1 (grader: " in f for f in found) and any("coursekit/ differs" in f for f in found), found
 
 
 def test_what_a_sandbox_left_is_rebuilt_for_the_same_checks(tmp_path):
-    """wire.outputs (worker) then wire.rebuild (grader): every kind of thing a sandbox can leave in out/
+    """cluster_data.outputs (worker) then cluster_data.rebuild (grader): every kind of thing a sandbox can leave in out/
     reads back with the same bytes or the same refusal as it does where it was written."""
     from types import SimpleNamespace
 
@@ -314,7 +315,7 @@ def test_what_a_sandbox_left_is_rebuilt_for_the_same_checks(tmp_path):
     cap = int(0.25 * 4 * 2**20)
     src = tmp_path / "job"
     (src / "out").mkdir(parents=True)
-    (src / "out" / "result.json").write_bytes(b'{"status": "graded"}')
+    (src / "out" / "result.json").write_bytes(b'{"kind": "result", "v": 2, "status": "graded"}')
     (src / "out" / "a.ipynb").write_bytes(b"x" * cap)                 # at the cap: read
     (src / "out" / "b.ipynb").write_bytes(b"x" * (cap + 1))           # over it
     os.symlink("/etc/passwd", src / "out" / "c.ipynb")                # a link
@@ -330,9 +331,9 @@ def test_what_a_sandbox_left_is_rebuilt_for_the_same_checks(tmp_path):
             except safeio.Unsafe as exc:
                 out[name] = str(exc)
         return out
-    sent = wire.outputs(ctx, src)
+    sent = cluster_data.outputs(ctx, src)
     assert set(sent) == {"result.json", "a.ipynb", "b.ipynb", "c.ipynb", "d.ipynb"}
-    wire.rebuild(sent, tmp_path / "here", ctx.notebooks)
+    cluster_data.rebuild(sent, tmp_path / "here", ctx.notebooks)
     there, here = read(src), read(tmp_path / "here")
     del there["extra.txt"]        # never sent: here it is missing, as a file no check reads
     assert here.pop("extra.txt").startswith("extra.txt: cannot be opened")

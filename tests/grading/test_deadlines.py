@@ -21,7 +21,7 @@ from coursekit.grading import collect, deadlines, plan
 
 TOPIC = synth.TINY_TOPIC
 NB = f"{TOPIC}.ipynb"
-FAST = 'c.KitSandbox.guarded_modules = ["math"]\nc.KitSandbox.preload_modules = ["math"]\n'
+FAST = 'c.KitSandbox.preload_modules = ["math"]\n'
 DUE = "2026-12-01 17:00 Europe/Berlin"            # 16:00 UTC
 # nbgrader's documentation example of a custom late-penalty plugin (plugins/late-plugin.rst): 1 point per hour
 SUBMARKS = '''from nbgrader.plugins import BasePlugin

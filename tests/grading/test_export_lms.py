@@ -329,8 +329,7 @@ def test_a_moodle_download_graded_by_the_kit_then_exported(tmp_path):
     tiny = synth.TINY_TOPIC
     synth.write_tiny_topic(tmp_path / "src")
     course = synth.make_course(tmp_path / "course", tiny, source_dir=tmp_path / "src" / tiny,
-                               config_extra='c.KitSandbox.guarded_modules = ["math"]\n'
-                                            'c.KitSandbox.preload_modules = ["math"]\n')
+                               config_extra='c.KitSandbox.preload_modules = ["math"]\n')
     student_nb = course / "notebooks" / tiny / f"{tiny}.ipynb"
     right = synth.correct_answers(course / "solutions" / tiny / f"{tiny}.ipynb")
     wrong = {**right, "ex2_square": "def square(x):\n    return 9"}

@@ -1,10 +1,11 @@
 """Whatever students submit: one batch of honest, broken, cheating and hostile submissions of the real
-topic 01_tensors, graded once by the kit with its default isolation (module-scoped fixture), checked
-by many tests. Every defence the README claims has an attack here that fails without it.
+topic 01_tensors, graded once by the kit with its default isolation and the judge (module-scoped fixture),
+checked by many tests. Every defence the README claims has an attack here that fails without it.
 
 Each submission has an expected score, status and flag: honest students keep their exact scores;
-every cheat scores as if the cheat did nothing (the wrong answers it hides fail) or is flagged,
-usually both; broken submissions get 0 with a reason naming what stopped them; nothing outside a
+every cheat scores exactly what its answers deserve (the wrong answers it hides fail), and the same
+cheats graded without the judge (``unjudged``: plain nbgrader's way) each get more, one class of
+attack after another; broken submissions get 0 with a reason naming what stopped them; nothing outside a
 submission changes. The table (student, score, status, reason, flags) is printed (-s) for the report.
 """
 from __future__ import annotations
@@ -29,9 +30,11 @@ import nbformat
 import pytest
 
 from coursekit import notebook, synth
-from coursekit.config import KitGrading
 from coursekit.grading.pipeline import Options, grade
 from coursekit.paths import ROOT, tool_env
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_judge import LIAR  # noqa: E402  (a tensor that claims any shape and dtype and equals anything)
 
 TOPIC = "01_tensors"
 NB = f"{TOPIC}.ipynb"
@@ -43,8 +46,14 @@ MEMORY_MB = 1536           # the test course's memory limit (the solution peaks 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Non-unique cell id"),
               pytest.mark.skipif(not SOURCE.exists(), reason=f"{SOURCE} not written yet")]
 IS_LINUX = sys.platform.startswith("linux")
-JUDGE = KitGrading().judge          # graded test cells in a judge kernel of their own (coursekit/judge)
-GUARDED_CHEATS = ("cheat_transformer", "cheat_ast", "cheat_custom_exc", "cheat_showtraceback", "cheat_checks_helpers", "cheat_checks_code", "cheat_builtins", "cheat_torch", "cheat_sys_modules", "cheat_written_utils", "cheat_shadow_names", "cheat_ctypes", "cheat_thread", "cheat_settrace", "cheat_lurker")
+
+
+def _hidden_line() -> str:
+    """A line only exercise 1's hidden tests hold (what a reader of the hidden tests would show)."""
+    cell = next(c for c in notebook.read(SOURCE).cells if notebook.grade_id(c) == notebook.exercises(SOURCE)[0].tests[0])
+    return next(line.strip() for region in notebook.marked_regions(cell.source, notebook.BEGIN_HIDDEN_TESTS,
+                                                                    notebook.END_HIDDEN_TESTS)
+                for line in region if len(line.strip()) > 25 and not line.strip().startswith("#"))
 
 
 class AtMost:
@@ -168,13 +177,126 @@ except OSError:
 '''
 
 
+
+def _zeros(ex, value: str = "") -> str:
+    """The exercise's function returning zeros shaped like its first argument (or ``value``): answered, and wrong."""
+    m = re.search(r"^def (\w+)\(((\w+).*?)\):", ex.answer, re.M)
+    assert m, f"{ex.grade_id}: the fault suite expects the exercise to define a function"
+    value = value or f"torch.zeros_like(torch.as_tensor({m[3]}), dtype=torch.float32)"
+    return f"def {m[1]}({m[2]}):\n    return {value}"
+
+
+NOOP_CHECKS = "(lambda *a, **k: None)"
+FAKE_CHECKS = ("import types as _t, utils.checks as _real\n"
+               "_fake = _t.ModuleType('utils.checks')\n_fake.__dict__.update(vars(_real))\n"
+               "for _n in dir(_real):\n"
+               "    if _n.startswith('check_'):\n"
+               f"        setattr(_fake, _n, {NOOP_CHECKS})\n")
+
+
+def _cheats(exs, right: dict, total: float) -> dict[str, tuple]:
+    """Every class of attack on the verdicts: student -> (answers, deserved score, class, extra files).
+
+    Each answers the first three exercises with zeros (wrong; ``w3`` is what the rest deserve) or not at all,
+    and attacks the test cells that judge them. Without the judge (plain nbgrader's way, test cells in the
+    student's kernel) each gets more than it deserves (the reader: shows the hidden tests); with the judge
+    each gets exactly what it deserves. The answers' order: a prefix runs first in exercise 1's cell."""
+    e1, e2, e3 = exs[0], exs[1], exs[2]
+    zeros = {e.grade_id: _zeros(e) for e in (e1, e2, e3)}
+    w3 = total - e1.points - e2.points - e3.points
+
+    def prefixed(prefix: str, answers=None):
+        a = {**right, **zeros, **(answers or {})}
+        a[e1.grade_id] = prefix + "\n" + a[e1.grade_id]
+        return a
+
+    zero_all = {e.grade_id: None for e in exs[1:]}
+    out = {
+        # -- state patched in a module the checks use --------------------------------------------------
+        "cheat_checks_helpers": (prefixed("import utils.checks as _c\nfor _n in dir(_c):\n    if _n.startswith('check_'):\n"
+                                          f"        setattr(_c, _n, {NOOP_CHECKS})"), w3, "patched state"),
+        "cheat_checks_code": (prefixed("import utils.checks as _c\nfor _n in dir(_c):\n    if _n.startswith('check_'):\n"
+                                       f"        getattr(_c, _n).__code__ = {NOOP_CHECKS}.__code__"), w3, "patched state"),
+        "cheat_builtins": (prefixed(FAKE_CHECKS + "import builtins as _b\n_imp = _b.__import__\n"
+                                    "def _hook(name, *a, **k):\n"
+                                    "    return _fake if name == 'utils.checks' else _imp(name, *a, **k)\n"
+                                    "_b.__import__ = _hook"), w3, "patched state"),
+        "cheat_numpy_torch": (prefixed("import numpy, numpy._core.numeric as _num, torch\n"
+                                       "_num.isclose = lambda a, b, *x, **k: numpy.ones(numpy.broadcast(numpy.asarray(a), "
+                                       "numpy.asarray(b)).shape, bool)\n"
+                                       "numpy.isclose = _num.isclose\nnumpy.allclose = lambda *a, **k: True\n"
+                                       "torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True"),
+                              w3, "patched state"),
+        "cheat_sys_modules": (prefixed(FAKE_CHECKS + "import sys\nsys.modules['utils.checks'] = _fake"), w3,
+                              "patched state"),
+        "cheat_written_utils": (prefixed("import os, sys\nos.makedirs('utils', exist_ok=True)\n"
+                                         "open('utils/__init__.py', 'w').close()\n"
+                                         "open('utils/checks.py', 'w').write('def __getattr__(n):\\n    return lambda *a, **k: None\\n')\n"
+                                         "sys.path.insert(0, os.getcwd())\n"
+                                         "for _m in [m for m in sys.modules if m == 'utils' or m.startswith('utils.')]:\n"
+                                         "    del sys.modules[_m]"), w3, "patched state"),
+        # -- IPython's input transformers and exception handlers -----------------------------------------
+        "cheat_transformer": (prefixed("get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])",
+                                       {**zero_all, e1.grade_id: right[e1.grade_id]}), e1.points, "input transformers"),
+        "cheat_ast": (prefixed("import ast\nclass _Drop(ast.NodeTransformer):\n    def visit_Expr(self, node):\n"
+                               "        return ast.Pass()\nget_ipython().ast_transformers.append(_Drop())"), w3,
+                      "input transformers"),
+        # (ipykernel 7 reports an exception itself when no traceback was shown: these fail without the judge too)
+        "cheat_custom_exc": (prefixed("get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"), w3, None),
+        "cheat_showtraceback": (prefixed("get_ipython().showtraceback = lambda *a, **k: None\n"
+                                         "get_ipython()._showtraceback = lambda *a, **k: None"), w3, None),
+        # -- values that lie ------------------------------------------------------------------------------
+        # (utils.checks refuses a value that is not plain data in both places, so this fails without the judge
+        # too; what the judge adds is that no patch of that refusal in the student's kernel reaches the verdict)
+        "cheat_liar": (prefixed(LIAR, {e.grade_id: _zeros(e, "torch.empty(0).as_subclass(_Liar)")
+                                       for e in (e1, e2, e3)}), w3, None),
+        # -- reading or printing the hidden tests ---------------------------------------------------------
+        "cheat_reader": ({**right, exs[-1].grade_id: right[exs[-1].grade_id] + "\nprint('LEAK', '\\n'.join(In))\n"},
+                         total, "reading the hidden tests"),
+        # -- forging the outputs of graded cells ----------------------------------------------------------
+        "cheat_forged_outputs": (prefixed("_shell = get_ipython()\n"
+                                          "for _s in {id(s): s for s in (_shell.kernel.session, _shell.displayhook.session,\n"
+                                          "                              _shell.display_pub.session)}.values():\n"
+                                          "    def _send(stream, msg, content=None, *a, _orig=_s.send, **k):\n"
+                                          "        kind = msg if isinstance(msg, str) else msg.get('header', {}).get('msg_type')\n"
+                                          "        if kind == 'error':\n"
+                                          "            return None\n"
+                                          "        if kind == 'execute_reply' and (content or {}).get('status') == 'error':\n"
+                                          "            content = {'status': 'ok', 'execution_count': content.get('execution_count'),\n"
+                                          "                       'user_expressions': {}, 'payload': []}\n"
+                                          "        return _orig(stream, msg, content, *a, **k)\n"
+                                          "    _s.send = _send"), w3, "forged outputs"),
+        # -- threads, tracing, ctypes ------------------------------------------------------------------------
+        "cheat_thread": (prefixed("import threading, time, utils.checks as _c\ndef _loop():\n    while True:\n"
+                                  "        for _n in dir(_c):\n            if _n.startswith('check_'):\n"
+                                  f"                setattr(_c, _n, {NOOP_CHECKS})\n        time.sleep(0.001)\n"
+                                  "threading.Thread(target=_loop, daemon=True).start()"), w3, "threads, tracing, ctypes"),
+        "cheat_settrace": (prefixed("import sys\n_noop, _ns = (lambda *a, **k: None), globals()\n"
+                                    "def _local(frame, event, arg):\n"
+                                    "    for _n in [n for n in _ns if n.startswith('check_')]:\n"
+                                    "        _ns[_n] = _noop\n    return _local\n"
+                                    "def _global(frame, event, arg):\n"
+                                    "    return _local if frame.f_globals is _ns else None\n"
+                                    "sys.settrace(_global)"), w3, "threads, tracing, ctypes"),
+        "cheat_ctypes": (prefixed("import ctypes, utils.checks as _c\n"
+                                  "_d = ctypes.cast(id(vars(_c)), ctypes.py_object).value\n"
+                                  "for _n in [n for n in _d if n.startswith('check_')]:\n"
+                                  f"    _d[_n] = {NOOP_CHECKS}"), w3, "threads, tracing, ctypes"),
+    }
+    return {k: (answers, score, kind, {}) for k, (answers, score, kind) in out.items()}
+
+
+def _config(judge: bool) -> str:
+    return (f"c.ExecutePreprocessor.timeout = {CELL_TIMEOUT}\n"
+            f"c.KitGrading.submission_timeout = {SUBMISSION_TIMEOUT}\n"
+            f"c.KitSandbox.memory_limit_mb = {MEMORY_MB}\n"
+            f"c.KitGrading.judge = {judge}\n")
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     base = tmp_path_factory.mktemp("faults")
-    course = synth.make_course(base / "course", TOPIC, config_extra=(
-        f"c.ExecutePreprocessor.timeout = {CELL_TIMEOUT}\n"
-        f"c.KitGrading.submission_timeout = {SUBMISSION_TIMEOUT}\n"
-        f"c.KitSandbox.memory_limit_mb = {MEMORY_MB}\n"))
+    course = synth.make_course(base / "course", TOPIC, config_extra=_config(judge=True))
     student_nb = course / "notebooks" / TOPIC / NB
     exs = notebook.exercises(SOURCE)
     assert len(exs) >= 3, "the fault suite needs at least three exercises"
@@ -207,66 +329,29 @@ def batch(tmp_path_factory):
     add("good_one_wrong", sub({e2.grade_id: _stub(e2)}), total - e2.points)
     warns = {ex.grade_id: ex.answer.replace(":\n", ":\n    import sys, warnings\n    warnings.warn('careful', "
              "UserWarning)\n    print('debug', file=sys.stderr)\n", 1) for ex in exs}
-    add("good_warns", sub(warns), total, text="stderr in graded cells that passed")
+    add("good_warns", sub(warns), total)      # (what student code writes to stderr stays in its kernel)
 
-    # -- cheats: each scores nothing extra, or is flagged ------------------------------------
-    add("cheat_transformer", prefixed("get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])",
-                                      {e.grade_id: None for e in exs[1:]}), 0.0, flagged=True,
-        text="did not run to their end")
-    add("cheat_ast", prefixed("import ast\nclass _Drop(ast.NodeTransformer):\n    def visit_Expr(self, node):\n"
-                              "        return ast.Pass()\nget_ipython().ast_transformers.append(_Drop())",
-                              three_wrong), 0.0, flagged=True, text="did not run to their end")
-    add("cheat_custom_exc", prefixed("get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)", three_wrong),
-        w3, flagged=True, text="custom exception handler")
-    add("cheat_showtraceback", prefixed("get_ipython().showtraceback = lambda *a, **k: None\n"
-                                        "get_ipython()._showtraceback = lambda *a, **k: None", three_wrong),
-        w3, flagged=True, text="showtraceback")
-    add("cheat_checks_helpers", prefixed("import utils.checks as _c\n"
-                                         "for _n in ('check_close', 'check_type', 'check_dtype', 'check_shape'):\n"
-                                         "    setattr(_c, _n, lambda *a, **k: None)", three_wrong),
-        w3, flagged=True, text="utils.checks.check_close was replaced")
-    add("cheat_checks_code", prefixed("import utils.checks as _c\n"
-                                      "for _n in ('check_close', 'check_type', 'check_dtype'):\n"
-                                      "    getattr(_c, _n).__code__ = (lambda *a, **k: None).__code__", three_wrong),
-        w3, flagged=True, text="the code of utils.checks.check_close was changed")
-    add("cheat_builtins", prefixed("import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.round = lambda *a, **k: 0"),
-        total, flagged=True, text="builtins.abs was replaced")
-    add("cheat_torch", prefixed("import torch, numpy\ntorch.allclose = lambda *a, **k: True\n"
-                                "torch.equal = lambda *a, **k: True\nnumpy.allclose = lambda *a, **k: True\n"
-                                "numpy.isclose = lambda a, b, *x, **k: numpy.ones(numpy.shape(a), bool)\n"
-                                "torch.Tensor.__eq__ = lambda s, o: torch.ones((), dtype=torch.bool)",
-                                three_wrong), w3, flagged=True, text="was replaced")
-    add("cheat_sys_modules", prefixed("import sys, types\n_fake = types.ModuleType('utils.checks')\n"
-                                      "import utils.checks as _real\n_fake.__dict__.update(vars(_real))\n"
-                                      "for _n in ('check_close', 'check_type', 'check_dtype', 'check_shape'):\n"
-                                      "    setattr(_fake, _n, lambda *a, **k: None)\n"
-                                      "sys.modules['utils.checks'] = _fake", three_wrong),
-        w3, flagged=True, text="sys.modules['utils.checks'] was replaced")
+    # -- cheats: with the judge each scores exactly what its answers deserve (test_cheats_succeed_without_the_judge:
+    # each gets more in plain nbgrader's way); the static look may flag them for a human, which is not required
+    for student, (answers, deserved, _, extra) in _cheats(exs, right, total).items():
+        add(student, synth.make_submission(student_nb, answers), deserved, flagged=None, extra=extra)
+    # a student's own utils/ in place of the library breaks their own kernel's instruments too (exercise 6 passes
+    # a simulated-GPU tensor, rebuilt there from utils.checks.instruments): at most what the answers deserve
+    expected["cheat_written_utils"] = (AtMost(w3), "graded", None, None)
+    # a student's utils/ beside the notebook, put first on sys.path: the library is imported already
     local_utils = {"utils/__init__.py": "", "utils/checks.py": "def __getattr__(name):\n    return lambda *a, **k: None\n"}
     add("cheat_local_utils", prefixed("import sys\nsys.path.insert(0, '.')\nsys.path.insert(0, '')", three_wrong),
         w3, extra=local_utils)
-    add("cheat_written_utils", prefixed("import os, sys\nos.makedirs('utils', exist_ok=True)\n"
-                                        "open('utils/__init__.py', 'w').close()\n"
-                                        "open('utils/checks.py', 'w').write('def __getattr__(n):\\n    return lambda *a, **k: None\\n')\n"
-                                        "sys.path.insert(0, os.getcwd())\n"
-                                        "for _m in [m for m in sys.modules if m == 'utils' or m.startswith('utils.')]:\n"
-                                        "    del sys.modules[_m]", three_wrong),
-        w3, flagged=True, text="sys.modules")
+    # rebinding the names the tests use: the judge binds the instructor's imports itself; the student's own later
+    # answers break in their kernel (torch is gone there), so at most what the first three deserve
     add("cheat_shadow_names", prefixed("import types\ntorch = types.SimpleNamespace(tensor=lambda *a, **k: 0)\n"
                                        "np = types.SimpleNamespace(array=lambda *a, **k: 0)", three_wrong),
-        w3, flagged=True, text="is not the real")
-    add("cheat_ctypes", prefixed("import ctypes\n_peek = ctypes.string_at(id(12345), 8)"), total, flagged=True,
-        text="ctypes")
-    add("cheat_thread", prefixed("import threading, time, utils.checks as _c\ndef _loop():\n    while True:\n"
-                                 "        _c.check_close = lambda *a, **k: None\n        time.sleep(0.001)\n"
-                                 "threading.Thread(target=_loop, daemon=True).start()", three_wrong),
-        w3, flagged=True, text="thread")
-    add("cheat_settrace", prefixed("import sys\nsys.settrace(lambda *a: None)"), total, flagged=True,
-        text="trace function")
-    add("cheat_lurker", prefixed(LURKER), total, flagged=True, text="process(es) left running")
+        AtMost(w3), flagged=None)
+    # processes left running that kill what they see: they end with the kernel's sandbox (its pid namespace)
+    add("cheat_lurker", prefixed(LURKER), total, flagged=None)
     add("fork_bomb", prefixed("import os, time\nfor _i in range(5000):\n    try:\n        if os.fork() == 0:\n"
                               "            time.sleep(300)\n            os._exit(0)\n    except OSError:\n        break"),
-        None, None, True, text="process")   # killed by the guard, or stopped by the process limit
+        None, None, True, text="process")   # stopped by the process limit (KitSandbox.max_processes)
 
     nb = sub({e2.grade_id: _stub(e2)})
     notebook_cell = next(c for c in nb.cells if notebook.grade_id(c) == e2.tests[0])
@@ -285,24 +370,6 @@ def batch(tmp_path_factory):
     sol = next(c for c in nb.cells if notebook.grade_id(c) == e1.grade_id)
     nb.cells.insert(nb.cells.index(sol) + 1, copy.deepcopy(sol))
     add("duplicate_grade_id", nb, total, text=f"cell {e1.grade_id} appears 2 times")
-
-    if JUDGE:
-        # with the judge the verdicts are computed where no student code runs: these cheats change only the
-        # student's own kernel and score what their answers deserve; the in-process guard that flagged them with
-        # its own words is off (the static look may still flag them for a human). A cheat that breaks the
-        # student's own code in their kernel (a patched Tensor.__eq__, shadowed torch) may score less: at most
-        # what its answers deserve (`AT_MOST`)
-        for student in GUARDED_CHEATS:
-            score, status, _, _ = expected[student]
-            expected[student] = (score, status, None, None)
-        expected["cheat_transformer"] = (e1.points, "graded", None, None)    # its first answer ran, the rest are gone
-        expected["cheat_ast"] = (w3, "graded", None, None)                   # defs are not expressions: they ran
-        for student in ("cheat_torch", "cheat_written_utils", "cheat_shadow_names"):
-            expected[student] = (AtMost(w3), "graded", None, None)
-        expected["good_warns"] = (total, "graded", False, None)      # (the guard's note on stderr is gone with it)
-        # patched builtins stay patched in the student's kernel (no guard puts them back), and the notebook's own
-        # plotting cells then run out of memory, as under plain nbgrader: the student's own doing, never more points
-        expected["cheat_builtins"] = (AtMost(total), None, None, None)
 
     # -- broken submissions: 0 and a reason naming what stopped them --------------------------
     add("invalid_json", '{"cells": [', 0.0, "failed", text="not valid JSON")
@@ -436,6 +503,55 @@ def test_every_submission_gets_its_defined_score_reason_and_flag(batch):
         if text and text not in said:
             problems.append(f"{student}: {text!r} not in {said!r}")
     assert not problems, "\n".join(problems)
+
+
+def _outputs(course: Path, student: str) -> str:
+    """What the cells of a student's executed notebook showed (their outputs, not their sources)."""
+    nb = json.loads((course / "autograded" / student / TOPIC / NB).read_text(encoding="utf-8"))
+    text = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            for part in (out.get("text", ""), out.get("data", {}).get("text/plain", ""), out.get("traceback", [])):
+                text.append("".join(part) if isinstance(part, list) else part)
+    return "\n".join(text)
+
+
+@pytest.fixture(scope="module")
+def unjudged(tmp_path_factory):
+    """The same cheats graded without the judge (c.KitGrading.judge = False: plain nbgrader's way, test cells in
+    the student's own kernel, nothing to defend them)."""
+    base = tmp_path_factory.mktemp("unjudged")
+    course = synth.make_course(base / "course", TOPIC, config_extra=_config(judge=False))
+    cheats = _cheats(notebook.exercises(SOURCE), synth.correct_answers(SOURCE), notebook.total_points(SOURCE))
+    student_nb = course / "notebooks" / TOPIC / NB
+    for student, (answers, _, _, extra) in cheats.items():
+        synth.submit(course, TOPIC, student, {NB: synth.make_submission(student_nb, answers), **extra})
+    summary = grade(Options(topic=TOPIC, root=course, workers=3, progress=False, feedback=False))
+    return {"course": course, "summary": summary, "cheats": cheats}
+
+
+def test_cheats_succeed_without_the_judge(unjudged):
+    """Each attack class gets more than its answers deserve when the test cells run in the student's kernel
+    (the reader: shows the hidden tests), so the judge's exact scores above are its doing."""
+    summary, course = unjudged["summary"], unjudged["course"]
+    failed, classes, hidden = [], {}, _hidden_line()
+    for student, (_, deserved, kind, _) in unjudged["cheats"].items():
+        if kind is None:
+            continue
+        got = summary.scores.get(student, (None, None))[0]
+        succeeded = (hidden in _outputs(course, student)) if kind == "reading the hidden tests" else \
+            (got is not None and got > deserved)
+        classes.setdefault(kind, []).append(succeeded)
+        print(f"without the judge: {student} ({kind}): {got} for work that deserves {deserved:g}")
+        if not succeeded:
+            failed.append(f"{student} ({kind}): {got}, deserves {deserved} ({_said(summary, student)})")
+    assert not failed, "attacks that did not work without the judge:\n" + "\n".join(failed)
+    assert len(classes) == 5, classes
+
+
+def test_with_the_judge_the_hidden_tests_stay_out_of_the_students_kernel(batch):
+    shown = _outputs(batch["course"], "cheat_reader")
+    assert "LEAK" in shown and _hidden_line() not in shown
 
 
 def test_honest_students_are_not_flagged_and_flagged_come_first(batch):

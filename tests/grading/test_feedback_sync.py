@@ -30,7 +30,7 @@ from coursekit.grading.pipeline import Options, grade
 from coursekit.paths import ROOT
 
 TINY = synth.TINY_TOPIC
-FAST = 'c.KitSandbox.guarded_modules = ["math"]\nc.KitSandbox.preload_modules = ["math"]\n'
+FAST = 'c.KitSandbox.preload_modules = ["math"]\n'
 
 
 def _text(path: Path) -> str:

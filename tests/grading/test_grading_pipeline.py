@@ -24,8 +24,8 @@ from coursekit.paths import tool_env
 TOPIC = synth.TINY_TOPIC
 NB = f"{TOPIC}.ipynb"
 pytestmark = pytest.mark.slow
-# the tiny topic needs no torch in its kernels: neither the guard nor the slots' zygotes import it
-FAST = 'c.KitSandbox.guarded_modules = ["math"]\nc.KitSandbox.preload_modules = ["math"]\n'
+# the tiny topic needs no torch in its kernels: the slots' zygotes need not import it
+FAST = 'c.KitSandbox.preload_modules = ["math"]\n'
 
 
 def _course(tmp_path, extra=""):

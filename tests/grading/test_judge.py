@@ -62,6 +62,15 @@ class _Liar(torch.Tensor):
 '''
 
 
+def _hidden_line() -> str:
+    from coursekit import notebook
+    source = ROOT / "solutions" / TOPIC / f"{TOPIC}.ipynb"
+    cell = next(c for c in notebook.read(source).cells if notebook.grade_id(c) == JUDGED[0])
+    return next(line.strip() for region in notebook.marked_regions(cell.source, notebook.BEGIN_HIDDEN_TESTS,
+                                                                    notebook.END_HIDDEN_TESTS)
+                for line in region if len(line.strip()) > 25 and not line.strip().startswith("#"))
+
+
 def _answers(extra: str, liar: bool = False) -> dict:
     out = {}
     for key, src in _ZEROS.items():
@@ -108,6 +117,6 @@ def test_the_judge_scores_honest_work_as_before_and_attacks_zero(tmp_path):
         assert sum(judged[attack][c] for c in JUDGED) == 0, (attack, judged[attack])
     # the judge binds the instructor's imports itself: a student's `torch = None` is their kernel's only
     assert judged["shadow"]["ex5_flatten_images_tests"] == 2, judged["shadow"]
-    hidden = "a uint8 array of shape (3,)"          # a label only exercise 1's hidden tests hold
+    hidden = _hidden_line()                          # a line only exercise 1's hidden tests hold
     assert hidden in plain_out["reader"]             # in-process, the student's kernel has run them
     assert "LEAK" in judged_out["reader"] and hidden not in judged_out["reader"]

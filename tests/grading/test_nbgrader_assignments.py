@@ -21,7 +21,7 @@ from coursekit import synth
 from coursekit.grading.pipeline import Options, grade
 
 pytestmark = pytest.mark.slow
-FAST = 'c.KitSandbox.guarded_modules = ["math"]\nc.KitSandbox.preload_modules = ["math"]\n'
+FAST = 'c.KitSandbox.preload_modules = ["math"]\n'
 USER_GUIDE = Path(__import__("nbgrader").__file__).parent / "docs" / "source" / "user_guide"
 
 

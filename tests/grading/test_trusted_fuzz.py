@@ -63,10 +63,9 @@ def _base_notebook() -> dict:
 
 BASE = _base_notebook()
 BASE_RESULT = {
-    "status": "graded", "kernel": "warm",
+    "kind": "result", "v": 2, "status": "graded", "kernel": "warm",
     "notebooks": {TOPIC: {"grades": {"ex1_double_tests": [2, 2, False], "ex2_square_tests": [0, 3, False]},
                           "comments": {"ex1_double": None, "ex2_square": "ok"}, "penalty": 0}},
-    "integrity": {TOPIC: {"flags": ["x was replaced"], "notes": ["n"], "stderr_kept": ["ex1_double_tests"]}},
     "log": [{"message": "ValueError: x"}], "execution": {"cell": [3, "ex1_double"], "kernel_exit": -9},
     "failure": {"exception": "grader error: x"},
 }

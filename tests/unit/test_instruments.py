@@ -79,3 +79,22 @@ def test_a_simulated_gpu_tensor_takes_index_tensors_from_the_cpu_as_a_gpu_does()
         torch.zeros(3, 4)[torch.arange(3), labels] = 1.0          # a CPU tensor indexed with GPU labels
     with pytest.raises(RuntimeError, match="cuda:0 and cpu"):
         labels.unsqueeze(1) == torch.arange(4)                      # noqa: B015 - mixing devices in an operation
+
+
+def test_every_instrument_crosses_to_the_judge_by_the_packages_name():
+    """The package is split by concern (_recorders, _devices, _modes); the judge rebuilds an instrument from
+    utils.checks.instruments and its class name, so every public name must resolve there to itself."""
+    from coursekit.judge import names
+    from utils.checks import instruments
+    for name in instruments.__all__:
+        obj = getattr(instruments, name)
+        assert obj.__module__ == names.INSTRUMENTS, name
+        if isinstance(obj, type) and issubclass(obj, torch.Tensor):
+            assert names._resolve_tensor_class(names.tensor_class(obj)) is obj
+        elif isinstance(obj, type) and issubclass(obj, nn.Module):
+            assert names._resolve_module_class(names.module_class(obj)) is obj
+        elif callable(obj) and not isinstance(obj, type):
+            assert names.by_name(obj) == ["FN", names.INSTRUMENTS, name]
+    assert set(instruments.TENSOR_CLASSES) == {getattr(instruments, n) for n in instruments.__all__
+                                               if isinstance(getattr(instruments, n), type)
+                                               and issubclass(getattr(instruments, n), torch.Tensor)}

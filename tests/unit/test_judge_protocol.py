@@ -335,3 +335,58 @@ def test_a_layer_sent_twice_is_one_object_in_the_judge(link):
     make_remote = lookup("make", make)
     a, b, c = make_remote(2), make_remote(2), make_remote(3)
     assert a is not b and a[0] is b[0] and a[0].weight is b[0].weight and a[0] is not c[0]
+
+
+def test_numpys_generator_crosses_exactly_with_its_cached_gaussian(link):
+    """NumPy's legacy generator, read and set without get_state's copy (coursekit/judge/rng.py): a call that
+    leaves a Gaussian cached, a state set with one and without, come back as they would be in-process."""
+    from coursekit.judge import rng
+    judge, lookup = link
+
+    def slow():
+        _, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+        return [keys.tobytes(), int(pos), int(has_gauss), float(cached)]
+    for state in (("MT19937", np.arange(624, dtype=np.uint32) * 7, 100, 1, 0.25),
+                  ("MT19937", np.arange(624, dtype=np.uint32), 624, 0, 0.0), ("MT19937", np.ones(624, np.uint32), 3, 0, 2.5)):
+        np.random.set_state(state)
+        assert rng._numpy_state() == slow()
+    assert rng._fast["reader"] is not None          # (the fast reader, not the fallback, was checked)
+
+    draw = lookup("draw", lambda: float(np.random.randn()))
+    saved = lookup("saved", np.random.get_state())
+    restore = lookup("restore", lambda: np.random.set_state(saved))
+    np.random.seed(3)
+    expected = [np.random.randn(), np.random.randn(), np.random.randn()]
+    np.random.seed(3)
+    got = [draw(), np.random.randn(), draw()]        # a Gaussian cached by the student's call, used here
+    assert got == expected
+    np.random.seed(4)
+    np.random.randn()                               # one cached here
+    before = slow()
+    assert before[2] == 1
+    np.random.seed(5)
+    restore()                                        # set there, with its cached Gaussian: the same here
+    assert slow() == rng._numpy_state() == [np.asarray(saved[1]).tobytes(), *slow()[1:]]
+    rng._set_rng_state({**rng._rng_state(), "numpy": before})
+    assert slow() == before
+
+
+def test_a_judged_call_watches_where_the_student_code_runs(link):
+    """``call(fn, ..., autograd=False, forbid=...)`` on a function of the student's kernel: utils.checks' Spy
+    runs around the call there, and what it saw comes back (a forbidden function, autograd used)."""
+    from utils.checks import call
+    _, lookup = link
+
+    def cheat(w, x):
+        w = torch.tensor(w, requires_grad=True)
+        with torch.enable_grad():
+            ((w * x) ** 2).mean().backward()
+        return w.grad
+
+    def library(a, b):
+        return torch.nn.functional.mse_loss(a, b)
+    with pytest.raises(AssertionError, match="backward"):
+        call(lookup("cheat", cheat), 1.0, torch.ones(3), autograd=False, what="g(...)")
+    with pytest.raises(AssertionError, match="mse_loss"):
+        call(lookup("library", library), torch.ones(2), torch.zeros(2), forbid=("mse_loss",))
+    assert float(call(lookup("formula", lambda w, x: 2 * (x * (w * x)).mean()), 1.0, torch.ones(3), autograd=False)) == 2.0

@@ -35,3 +35,22 @@ def test_install_is_idempotent(tmp_path):
     path = install(str(tmp_path))
     install(str(tmp_path))
     assert path.read_text().count(CONFIG_LINE) == 1
+
+
+def test_grading_kernels_show_tracebacks_as_ipython_does(monkeypatch):
+    """While nbgrader autogrades (plain nbgrader's kernels and the kit's, the judge's included) the extension
+    installs no exception handler: a graded cell's traceback is IPython's own."""
+    from utils import _setup_hint
+
+    class Shell:
+        handlers = []
+
+        def set_custom_exc(self, exc_tuple, handler):
+            self.handlers.append(exc_tuple)
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    _setup_hint.load_ipython_extension(Shell())
+    assert Shell.handlers == []
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    _setup_hint.load_ipython_extension(Shell())
+    assert Shell.handlers == [(NameError,)]

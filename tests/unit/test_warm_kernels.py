@@ -356,3 +356,45 @@ def test_a_folder_that_shadows_a_preloaded_module_gets_an_ordinary_kernel(kernel
         km, kc = kernels("warm", cwd=tmp_path)
     assert provider(km) == "ordinary"
     assert run(kc, "import torch; print(torch.SHADOW)")[0].strip() == "True"
+
+
+PROBE_HYPOTHESIS = r'''
+import json, os, sys
+import hypothesis.configuration as conf
+from hypothesis.internal.conjecture import providers
+consts = providers._get_local_constants()
+print(json.dumps({"storage": str(conf.storage_directory("constants").path), "cwd": os.getcwd(),
+                  "constants": sorted(repr(c) for c in consts), "modules": "hypothesis.core" in sys.modules}))
+'''
+
+
+def test_a_grading_zygote_preloads_hypothesis_as_a_fresh_process_imports_it(tmp_path):
+    """What the grading zygote preloads for the judge (coursekit.warm.sandboxed.JUDGE_PRELOAD): Hypothesis,
+    its local constants scanned once (zygote.warm_caches). A process forked from it stores in its own
+    folder and draws from the same constants as a fresh one started there."""
+    from coursekit.warm import sandboxed
+    script = tmp_path / "probe_hypothesis.py"
+    script.write_text(PROBE_HYPOTHESIS)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_", "COVERAGE"))}
+    fresh = subprocess.run([sys.executable, "-I", str(script)], cwd=work, env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert fresh.returncode == 0, fresh.stderr
+    zygote = client.Zygote(sys.executable, env, sandboxed.JUDGE_PRELOAD, flags=("-I",),
+                           options={"watch_parent": False, "warm_caches": True, "freeze": True})
+    try:
+        assert "hypothesis" in zygote.hello["warmed"], zygote.hello
+        r, w = os.pipe()
+        with open(os.devnull, "rb") as null:
+            kernel = zygote.fork([sys.executable, "-I", str(script)], env, str(work), [null.fileno(), w, w],
+                                 extra={"script": str(script)})
+        os.close(w)
+        with os.fdopen(r) as out:
+            text = out.read()
+        assert kernel.wait(60) == 0, text
+    finally:
+        zygote.close()
+    warm, cold = json.loads(text.strip().splitlines()[-1]), json.loads(fresh.stdout.strip().splitlines()[-1])
+    assert warm["storage"] == cold["storage"] == str(work / ".hypothesis" / "constants")
+    assert warm["constants"] == cold["constants"] and warm["cwd"] == cold["cwd"]

@@ -215,7 +215,7 @@ def class_means(X, y, num_classes):
     if num_classes not in _cache:
         _cache[num_classes] = torch.stack([X[y == c].mean(dim=0) for c in range(num_classes)])
     return _cache[num_classes]
-''', ["previous call", "keep nothing between calls"]),
+''', ["earlier call", "keep nothing between calls"]),
         ("floor division of the sums by the counts", '''
 def class_means(X, y, num_classes):
     sums = torch.stack([X[y == c].sum(dim=0) for c in range(num_classes)])
@@ -261,7 +261,7 @@ def flatten_images(images):
         ("squeeze() drops N when there is one image", '''
 def flatten_images(images):
     return images.squeeze().reshape(images.shape[0], -1).float().squeeze() / 255
-''', ["squeeze", "(1, 24)"]),
+''', ["wrong shape", "squeeze"]),
         ("hard-coded 28 x 28 with view", '''
 def flatten_images(images):
     return images.view(images.shape[0], 28 * 28).float() / 255
@@ -307,7 +307,7 @@ def to_numpy(t):
         ("converts every tensor to float32", '''
 def to_numpy(t):
     return np.asarray(t.detach().cpu(), dtype=np.float32)
-''', ["int64", "keep the tensor's dtype"]),
+''', ["wrong dtype", "keep the tensor's dtype"]),
         ("flattens the array", '''
 def to_numpy(t):
     return t.detach().cpu().numpy().ravel()
@@ -508,3 +508,111 @@ def to_numpy(t):
 '''),
     ],
 }
+
+# issue 20: answers that only the property tests catch (generated inputs against the instructor's reference:
+# size-1 dimensions, float64, extreme values), and right answers in further styles
+WRONG["ex1_to_float_tensor"] += [
+    ("squeeze() drops the dimensions of size 1", '''
+def to_float_tensor(array):
+    return torch.tensor(array, dtype=torch.float32).squeeze()
+''', ["wrong shape", "squeeze"]),
+    ("clips the values to float16's range", '''
+def to_float_tensor(array):
+    return torch.tensor(np.clip(array, -65504, 65504), dtype=torch.float32)
+''', ["cut off at", "65504"]),
+    ("converts only 2-D arrays to float32", '''
+def to_float_tensor(array):
+    if array.ndim == 2:
+        return torch.tensor(array, dtype=torch.float32)
+    return torch.from_numpy(array)
+''', ["wrong dtype", "float32"]),
+]
+RIGHT["ex1_to_float_tensor"] += [
+    ("through Python lists", '''
+def to_float_tensor(array):
+    return torch.tensor(array.tolist(), dtype=torch.float32)
+'''),
+]
+WRONG["ex2_standardize_columns"] += [
+    ("narrows the result to float32", '''
+def standardize_columns(X):
+    return ((X - X.mean(dim=0)) / X.std(dim=0)).float()
+''', ["wrong dtype", "float64", "keep the input's dtype"]),
+    ("squeeze() drops the column when there is one", '''
+def standardize_columns(X):
+    return ((X - X.mean(dim=0)) / X.std(dim=0)).squeeze()
+''', ["wrong shape", "squeeze"]),
+]
+RIGHT["ex2_standardize_columns"] += [
+    ("torch.std_mean", '''
+def standardize_columns(X):
+    std, mean = torch.std_mean(X, dim=0)
+    return (X - mean) / std
+'''),
+]
+WRONG["ex3_linear_predict"] += [
+    ("narrows the predictions to float32", '''
+def linear_predict(X, w, b):
+    return (X @ w + b).float()
+''', ["wrong dtype", "float64", "keep the input's dtype"]),
+    ("casts w to float32", '''
+def linear_predict(X, w, b):
+    return X @ w.float() + b
+''', ["raised an error", "dtype"]),
+]
+RIGHT["ex3_linear_predict"] += [
+    ("torch.addmv on a vector of b", '''
+def linear_predict(X, w, b):
+    return torch.addmv(torch.full((X.shape[0],), float(b), dtype=X.dtype), X, w)
+'''),
+]
+WRONG["ex4_class_means"] += [
+    ("squeeze() drops a dimension of size 1", '''
+def class_means(X, y, num_classes):
+    return torch.stack([X[y == c].mean(dim=0) for c in range(num_classes)]).squeeze()
+''', ["wrong shape", "squeeze"]),
+    ("loops over the features (X.shape[1]) instead of the classes", '''
+def class_means(X, y, num_classes):
+    return torch.stack([X[y == c].mean(dim=0) for c in range(X.shape[1])])
+''', ["wrong shape", "num_classes ="]),
+]
+RIGHT["ex4_class_means"] += [
+    ("scatter_reduce with the mean", '''
+def class_means(X, y, num_classes):
+    index = y.unsqueeze(1).expand(-1, X.shape[1])
+    return torch.zeros(num_classes, X.shape[1], dtype=X.dtype).scatter_reduce(0, index, X, reduce="mean",
+                                                                               include_self=False)
+'''),
+]
+WRONG["ex5_flatten_images"] += [
+    ("assumes square images", '''
+def flatten_images(images):
+    return images.reshape(images.shape[0], images.shape[1] ** 2).float() / 255
+''', ["raised an error", "shape"]),
+    ("half precision on the way", '''
+def flatten_images(images):
+    return (images.reshape(images.shape[0], -1).half() / 255).float()
+''', ["float16"]),
+]
+RIGHT["ex5_flatten_images"] += [
+    ("torch.div by a float32 tensor", '''
+def flatten_images(images):
+    return torch.div(images.flatten(start_dim=1), torch.tensor(255.0))
+'''),
+]
+WRONG["ex6_to_numpy"] += [
+    ("squeeze() drops the dimensions of size 1", '''
+def to_numpy(t):
+    return t.detach().cpu().numpy().squeeze()
+''', ["wrong shape", "squeeze"]),
+    ("np.asarray with dtype=np.float32", '''
+def to_numpy(t):
+    return np.asarray(t.detach().cpu(), dtype=np.float32)
+''', ["wrong dtype", "keep the tensor's dtype"]),
+]
+RIGHT["ex6_to_numpy"] += [
+    ("np.array of the detached CPU tensor", '''
+def to_numpy(t):
+    return np.array(t.detach().cpu())
+'''),
+]

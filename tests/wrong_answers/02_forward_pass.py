@@ -62,7 +62,7 @@ def linear_forward(X, W, b):
         ("squeeze() drops a dimension of size 1", '''
 def linear_forward(X, W, b):
     return (X @ W.T + b).squeeze()
-''', ["squeeze", "(1, 6)"]),
+''', ["squeeze", "squeeze"]),
         ("a ReLU on top", '''
 def linear_forward(X, W, b):
     return torch.relu(X @ W.T + b)
@@ -813,3 +813,97 @@ def to_probabilities(outputs, task):
 '''),
     ],
 }
+
+# issue 20: answers that only the property tests catch (generated inputs against the instructor's reference:
+# size-1 dimensions, float64, extreme values, gradients through backward), and right answers in further styles
+WRONG["ex1_linear_forward"] += [
+    ("detaches the input batch", '''
+def linear_forward(X, W, b):
+    return X.detach() @ W.T + b
+''', ["X.grad", "no gradient reached"]),
+    ("the bias through .data", '''
+def linear_forward(X, W, b):
+    return X @ W.T + b.data
+''', ["b.grad", "no gradient reached"]),
+]
+RIGHT["ex1_linear_forward"] += [
+    ("W @ X.T, transposed back", '''
+def linear_forward(X, W, b):
+    return (W @ X.T).T + b
+'''),
+]
+RIGHT["ex2_collapse_linear"] += [
+    ("einsum for the weight, torch.mv for the bias", '''
+def collapse_linear(layer1, layer2):
+    combined = nn.Linear(layer1.in_features, layer2.out_features).to(layer1.weight.device)
+    with torch.no_grad():
+        combined.weight.copy_(torch.einsum("oh,hi->oi", layer2.weight, layer1.weight))
+        combined.bias.copy_(torch.mv(layer2.weight, layer1.bias) + layer2.bias)
+    return combined
+'''),
+]
+WRONG["ex3_build_mlp"] += [
+    ("no ReLU after a layer whose width equals the output size", '''
+def build_mlp(sizes):
+    modules = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        modules.append(nn.Linear(n_in, n_out))
+        if n_out != sizes[-1]:
+            modules.append(nn.ReLU())
+    return nn.Sequential(*modules)
+''', ["the layers of build_mlp(sizes)", "sizes ="]),
+    ("the pairs kept in a dict: repeated input widths are lost", '''
+def build_mlp(sizes):
+    pairs = dict(zip(sizes[:-1], sizes[1:]))
+    modules = []
+    for n_in, n_out in pairs.items():
+        modules += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return nn.Sequential(*modules[:-1])
+''', ["wrong layers", "missing"]),
+]
+RIGHT["ex3_build_mlp"] += [
+    ("lists of pairs joined with sum(..., [])", '''
+def build_mlp(sizes):
+    blocks = [[nn.Linear(a, b), nn.ReLU()] for a, b in zip(sizes[:-1], sizes[1:])]
+    return nn.Sequential(*sum(blocks, [])[:-1])
+'''),
+]
+WRONG["ex4_two_layer_net"] += [
+    ("detaches the input in forward", _NET.format(forward="self.output(torch.relu(self.hidden(x.detach())))"),
+     ["x.grad", "no gradient reached"]),
+    ("reads the input through .data", _NET.format(forward="self.output(torch.relu(self.hidden(x.data)))"),
+     ["x.grad", "no gradient reached"]),
+]
+RIGHT["ex4_two_layer_net"] += [
+    ("torch.addmm and clamp_min", _NET.format(
+        forward="torch.addmm(self.output.bias, torch.addmm(self.hidden.bias, x, self.hidden.weight.t()).clamp_min(0), "
+                "self.output.weight.t())")),
+]
+WRONG["ex5_mlp_param_count"] += [
+    ("the pairs in a set: repeated layers counted once", '''
+def mlp_param_count(sizes):
+    return sum(a * b + b for a, b in set(zip(sizes[:-1], sizes[1:])))
+''', ["counted once", "every pair"]),
+    ("the pairs in a dict: repeated input widths are lost", '''
+def mlp_param_count(sizes):
+    return sum(a * b + b for a, b in dict(zip(sizes[:-1], sizes[1:])).items())
+''', ["counted once", "dict"]),
+]
+RIGHT["ex5_mlp_param_count"] += [
+    ("weights and biases summed separately", '''
+def mlp_param_count(sizes):
+    return sum(a * b for a, b in zip(sizes, sizes[1:])) + sum(sizes[1:])
+'''),
+]
+WRONG["ex6_output_layer"] += [
+    ("clamps the probabilities away from 0 and 1", _read(binary="torch.sigmoid(outputs).clamp(1e-4, 1 - 1e-4)",
+                                                          multiclass="torch.softmax(outputs, dim=1).clamp(1e-4, 1)"),
+     ["cut off at", "no clamp"]),
+    ("a one-column multiclass output read as binary", _read(
+        multiclass="torch.sigmoid(outputs) if outputs.shape[1] == 1 else torch.softmax(outputs, dim=1)"),
+     ["values are not close", "'multiclass'"]),
+]
+RIGHT["ex6_output_layer"] += [
+    ("torch.special.expit and log_softmax().exp()", _read(binary="torch.special.expit(outputs)",
+                                                          multiclass="torch.log_softmax(outputs, dim=1).exp()")),
+]

@@ -516,3 +516,94 @@ def output_head_and_loss(task, in_features, num_classes=None):
 '''),
     ],
 }
+
+# issue 20, helper props2: mistakes that only the checks against the instructor's solution on generated inputs
+# catch (each message comes from check_against_reference), and right answers in further styles
+WRONG["ex1_one_hot"] += [
+    ("results cached by (N, num_classes): labels of an earlier call's shape get its answer", '''
+_CACHE = {}
+
+def one_hot(labels, num_classes):
+    key = (labels.shape[0], num_classes)
+    if key not in _CACHE:
+        out = torch.zeros(labels.shape[0], num_classes, device=labels.device)
+        out[torch.arange(labels.shape[0], device=labels.device), labels] = 1.0
+        _CACHE[key] = out
+    return _CACHE[key].clone()
+''', ["earlier call", "keep nothing between calls"]),
+    ("a buffer reused between calls and never cleared", '''
+_BUFFERS = {}
+
+def one_hot(labels, num_classes):
+    n = labels.shape[0]
+    out = _BUFFERS.setdefault((n, num_classes), torch.zeros(n, num_classes, device=labels.device))
+    out[torch.arange(n, device=labels.device), labels] = 1.0
+    return out.clone()
+''', ["values differ", "labels = a tensor"]),
+]
+WRONG["ex2_mse"] += [
+    ("casts the loss to float32 (float64 inputs give a float32 loss)", '''
+def mse(pred, target):
+    return ((pred - target) ** 2).mean().float()
+''', ["dtype", "float64", "inputs' dtype"]),
+    ("converts the inputs to float32 first", '''
+def mse(pred, target):
+    diff = pred.float() - target.float()
+    return (diff * diff).mean()
+''', ["dtype", "float64", "generated input"]),
+]
+RIGHT["ex2_mse"] += [
+    ("float64 inside, cast back to the inputs' dtype", '''
+def mse(pred, target):
+    diff = pred.double() - target.double()
+    return (diff ** 2).sum().div(diff.numel()).to(pred.dtype)
+'''),
+]
+WRONG["ex3_bce"] += [
+    ("casts the loss to float32 (float64 inputs give a float32 loss)", '''
+def bce(p, y):
+    eps = 1e-7
+    p = torch.clamp(p, eps, 1 - eps)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean().to(torch.float32)
+''', ["dtype", "float64", "dtype of p"]),
+    ("adds eps inside the logarithms instead of clamping", '''
+def bce(p, y):
+    eps = 1e-7
+    return -(y * torch.log(p + eps) + (1 - y) * torch.log(1 - p + eps)).mean()
+''', ["generated input", "eps"]),
+]
+RIGHT["ex3_bce"] += [
+    ("an explicit loop over the flattened examples", '''
+def bce(p, y):
+    eps = 1e-7
+    q, t = torch.clamp(p, eps, 1 - eps).reshape(-1), y.reshape(-1)
+    total = 0
+    for i in range(q.numel()):
+        total = total - (t[i] * torch.log(q[i]) + (1 - t[i]) * torch.log(1 - q[i]))
+    return total / q.numel()
+'''),
+]
+WRONG["ex4_cross_entropy"] += [
+    ("casts the loss to float32 (float64 logits give a float32 loss)", '''
+def cross_entropy(logits, targets):
+    log_probs = F.log_softmax(logits, dim=1)
+    return -log_probs[torch.arange(logits.shape[0]), targets].mean().float()
+''', ["dtype", "float64", "logits' dtype"]),
+    ("log-softmax computed in float32 (dtype=torch.float32)", '''
+def cross_entropy(logits, targets):
+    log_probs = torch.log_softmax(logits, dim=1, dtype=torch.float32)
+    return -log_probs[torch.arange(len(targets)), targets].mean()
+''', ["dtype", "float64", "generated input"]),
+]
+RIGHT["ex4_cross_entropy"] += [
+    ("float64 inside, an explicit loop over the rows, cast back", '''
+def cross_entropy(logits, targets):
+    x = logits.double()
+    losses = []
+    for i in range(x.shape[0]):
+        row = x[i]
+        m = row.max()
+        losses.append(m + torch.log(torch.exp(row - m).sum()) - row[targets[i]])
+    return torch.stack(losses).mean().to(logits.dtype)
+'''),
+]

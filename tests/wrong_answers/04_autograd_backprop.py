@@ -645,3 +645,119 @@ def gradient_descent(x, y, w0, lr, steps):
 '''),
     ],
 }
+
+# issue 20, helper props2: mistakes that only the checks against the instructor's solution on generated inputs
+# catch (each message comes from check_against_reference), and right answers in further styles
+WRONG["ex1_central_difference"] += [
+    ("the estimate rounded to float32 at the end", _CD.format(body="float(torch.tensor((f(x + h) - f(x - h)) / (2 * h)))"),
+     ["float32", "generated input"]),
+    ("the estimate rounded to 6 decimals", _CD.format(body="round((f(x + h) - f(x - h)) / (2 * h), 6)"),
+     ["6 decimals", "generated input"]),
+]
+RIGHT["ex1_central_difference"] += [
+    ("multiplies by 0.5 / h", _CD.format(body="(f(x + h) - f(x - h)) * (0.5 / h)")),
+]
+WRONG["ex2_mse_grad"] += [
+    ("returns 0 when the gradient is tiny (treated as converged)", '''
+def mse_grad(w, x, y):
+    g = 2 * (x * (w * x - y)).mean()
+    return 0.0 if abs(float(g)) < 1e-4 else g
+''', ["set to 0", "however small"]),
+    ("results cached by (w, N): data of the same size with the same w get an earlier answer", '''
+_SEEN = {}
+
+def mse_grad(w, x, y):
+    key = (w, len(x))
+    if key not in _SEEN:
+        _SEEN[key] = 2 * (x * (w * x - y)).mean()
+    return _SEEN[key]
+''', ["earlier call", "keep nothing between calls"]),
+]
+RIGHT["ex2_mse_grad"] += [
+    ("a dot product, float64 inside and cast back", '''
+def mse_grad(w, x, y):
+    xd, yd = x.double(), y.double()
+    return (2 * torch.dot(xd, w * xd - yd) / len(x)).to(x.dtype)
+'''),
+]
+WRONG["ex3_two_layer_grads"] += [
+    ("the sigmoid's derivative as exp(-z) / (1 + exp(-z))**2 (nan when exp(-z) overflows)",
+     _two(dz="dL_da * torch.exp(-z) / (1 + torch.exp(-z)) ** 2"), ["nan", "generated input"]),
+    ("the sigmoid's derivative as exp(z) / (1 + exp(z))**2 (nan when exp(z) overflows)",
+     _two(dz="dL_da * torch.exp(z) / (1 + torch.exp(z)) ** 2"), ["nan", "generated input"]),
+]
+RIGHT["ex3_two_layer_grads"] += [
+    ("sigmoid(z) * sigmoid(-z) and matrix products", '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    g = 2 * (y_hat - y) / x.shape[0]
+    dz = torch.outer(g, w2) * torch.sigmoid(z) * torch.sigmoid(-z)
+    return x @ dz, dz.sum(dim=0), g @ a, g.sum()
+'''),
+]
+WRONG["ex4_gd_step"] += [
+    ("the learning rate capped at 1 (for stability)", '''
+def gd_step(params, lr):
+    lr = min(lr, 1.0)
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            p.grad.zero_()
+''', ["learning rate 1", "however large"]),
+    ("tensors with a tiny gradient skipped (treated as converged)", '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad.abs().max() >= 1e-6:
+                p -= lr * p.grad
+            p.grad.zero_()
+''', ["tiny gradient", "however small"]),
+]
+RIGHT["ex4_gd_step"] += [
+    ("copy_ of the new values, gradients set to None", '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p.copy_(p - lr * p.grad)
+    for p in params:
+        p.grad = None
+'''),
+]
+WRONG["ex5_gradient_descent"] += [
+    ("records the final weight inside the loop, on its last step (nothing for steps=0)", '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+    weights, losses = [], []
+    for k in range(steps):
+        loss = torch.mean((w * x - y) ** 2)
+        weights.append(w.item())
+        losses.append(loss.item())
+        loss.backward()
+        gd_step([w], lr)
+        if k == steps - 1:
+            weights.append(w.item())
+            losses.append(torch.mean((w * x - y) ** 2).item())
+    return weights, losses
+''', ["shape", "steps = 0"]),
+    ("at least one step, even for steps=0", _gd().replace("for _ in range(steps):", "for _ in range(max(steps, 1)):"),
+     ["shape", "steps = 0"]),
+]
+RIGHT["ex5_gradient_descent"] += [
+    ("float64 weight and torch.optim.SGD", '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor(w0, dtype=torch.float64, device=x.device, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr)
+    weights, losses = [], []
+    for k in range(steps + 1):
+        opt.zero_grad()
+        loss = ((w * x - y) ** 2).mean()
+        weights.append(float(w))
+        losses.append(float(loss))
+        if k < steps:
+            loss.backward()
+            opt.step()
+    return weights, losses
+'''),
+]

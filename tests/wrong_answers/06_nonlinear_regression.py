@@ -59,9 +59,18 @@ def _train(before="set_seed(seed)", act="activation", after="pass",
 
 
 _BEST = '''
+def fit_best(X, y):
 {body}
+
+
+model_best = fit_best(X_train, y_train)
 print(f"validation MSE: {{val_mse(model_best):.2g}}, below 1.5: {{val_mse(model_best) < 1.5}}")
 '''
+
+
+def _best(body):
+    """The exercise cell with ``body`` (lines of fit_best's body, unindented) as fit_best's body."""
+    return _BEST.format(body="\n".join("    " + line if line else "" for line in body.strip("\n").split("\n")))
 
 WRONG = {
     "ex1_make_shallow": [
@@ -159,19 +168,20 @@ def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
         ("forgets to return", _train(result="None"), ["None", "return"]),
     ],
     "ex5_model_best": [
-        ("a straight line", _BEST.format(body="model_best = train_mlp(X_train, y_train, [], nn.ReLU, lr=0.05, epochs=300)"),
+        ("a straight line", _best("return train_mlp(X, y, [], nn.ReLU, lr=0.05, epochs=300)"),
          ["underfits", "training MSE"]),
-        ("far too few epochs", _BEST.format(body="model_best = train_mlp(X_train, y_train, [16, 16], nn.ReLU, lr=0.02, epochs=20)"),
+        ("far too few epochs", _best("return train_mlp(X, y, [16, 16], nn.ReLU, lr=0.02, epochs=20)"),
          ["underfits"]),
-        ("two sigmoid nodes", _BEST.format(body="model_best = train_mlp(X_train, y_train, [2], nn.Sigmoid, lr=0.05, epochs=300)"),
+        ("two sigmoid nodes", _best("return train_mlp(X, y, [2], nn.Sigmoid, lr=0.05, epochs=300)"),
          ["underfits", "too small"]),
-        ("a learning rate so large that training diverges", _BEST.format(body="model_best = train_mlp(X_train, y_train, [16, 16], nn.ReLU, lr=50.0, epochs=100)"),
+        ("a learning rate so large that training diverges", _best("return train_mlp(X, y, [16, 16], nn.ReLU, lr=50.0, epochs=100)"),
          ["too high", "expected"]),
-        ("untrained", _BEST.format(body="set_seed(0)\nmodel_best = make_mlp([16, 16], nn.ReLU).to(device)"), ["underfits"]),
-        ("a learning rate far too small", _BEST.format(body=
-            "model_best = train_mlp(X_train, y_train, [16, 16], nn.ReLU, lr=0.0005, epochs=300)"), ["underfits", "learning rate"]),
-        ("the class instead of a model", _BEST.format(body="model_best = nn.Sequential"), ["class nn.Sequential was called with data"]),
-        ("trains a network under another name", _BEST.format(body="best = train_mlp(X_train, y_train, [32, 32], nn.ReLU, lr=0.02, epochs=500)\nmodel_best = best2"),
+        ("untrained", _best("set_seed(0)\nreturn make_mlp([16, 16], nn.ReLU).to(X.device)"), ["underfits"]),
+        ("a learning rate far too small", _best("return train_mlp(X, y, [16, 16], nn.ReLU, lr=0.0005, epochs=300)"),
+         ["underfits", "learning rate"]),
+        ("the class instead of a model", _best("return nn.Sequential"), ["the class", "instance"]),
+        ("trains a network under another name", _best("return train_mlp(X, y, [32, 32], nn.ReLU, lr=0.02, epochs=500)")
+         .replace("model_best = fit_best(X_train, y_train)", "best = fit_best(X_train, y_train)\nmodel_best = best2"),
          ["the cell stopped with an error", "not defined"]),
     ],
 }
@@ -292,11 +302,19 @@ def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
 '''),
     ],
     "ex5_model_best": [
-        ("three hidden layers", _BEST.format(body="model_best = train_mlp(X_train, y_train, [24, 24, 24], nn.ReLU, lr=0.01, epochs=600)")),
-        ("train_full_batch with its learning-rate decay", _BEST.format(body=
-            "set_seed(1)\nmodel_best = make_mlp([32, 32]).to(device)\ntrain_full_batch(model_best, lr=0.02, epochs=600)")),
-        ("a wide single layer of tanh nodes", _BEST.format(body=
-            "model_best = train_mlp(X_train, y_train, [64], nn.Tanh, lr=0.02, epochs=1500, seed=3)")),
+        ("three hidden layers", _best("return train_mlp(X, y, [24, 24, 24], nn.ReLU, lr=0.01, epochs=600)")),
+        ("train_full_batch's recipe (Adam with a cosine learning-rate decay) on X, y", _best('''
+set_seed(1)
+model = make_mlp([32, 32]).to(X.device)
+optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=600, eta_min=0.0002)
+for epoch in range(600):
+    optimizer.zero_grad()
+    loss_fn(model(X), y).backward()
+    optimizer.step()
+    schedule.step()
+return model''')),
+        ("a wide single layer of tanh nodes", _best("return train_mlp(X, y, [64], nn.Tanh, lr=0.02, epochs=1500, seed=3)")),
     ],
 }
 
@@ -379,13 +397,21 @@ def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
 ''', ["not on X's device", "parameters on cpu"]),
 ]
 WRONG["ex5_model_best"] += [
-    ("trained on the validation data", _BEST.format(body="model_best = train_mlp(X_val, y_val, [32, 32], nn.ReLU, lr=0.01, epochs=1000)"),
-     ["trained on the validation data", "X_train, y_train only"]),
-    ("trained on training and validation data together", _BEST.format(
-        body="model_best = train_mlp(torch.cat([X_train, X_val]), torch.cat([y_train, y_val]), [16, 16], nn.ReLU, lr=0.02, epochs=1000)"),
-     ["trained on the validation data"]),
-    ("a wide network trained on the validation data", _BEST.format(body="model_best = train_mlp(X_val, y_val, [64, 64], nn.ReLU, lr=0.01, epochs=2000)"),
-     ["better than the true curve"]),
+    ("trains on the validation data", _best("return train_mlp(X_val, y_val, [32, 32], nn.ReLU, lr=0.01, epochs=1000)"),
+     ["does not learn the data it is given", "notebook's curve", "train on X, y only"]),
+    ("trains on the data it is given and the validation data together", _best(
+        "return train_mlp(torch.cat([X, X_val]), torch.cat([y, y_val]), [32, 32], nn.ReLU, lr=0.01, epochs=1000)"),
+     ["does not learn the data it is given", "validation data only measures"]),
+    ("a smaller network on the given and the validation data, trained longer", _best(
+        "return train_mlp(torch.cat([X, X_val]), torch.cat([y, y_val]), [16, 16], nn.ReLU, lr=0.02, epochs=1000)"),
+     ["does not learn the data it is given", "never train on it"]),
+    ("targets rounded to integers on the way", _best("return train_mlp(X, y.long(), [32, 32], nn.ReLU, lr=0.01, epochs=1000)"),
+     ["does not learn the data it is given", ".long()"]),
+    ("a wide network trained on the validation data", _best("return train_mlp(X_val, y_val, [64, 64], nn.ReLU, lr=0.01, epochs=2000)"),
+     ["does not learn the data it is given", "train on X, y only"]),
+    ("ignores its arguments and trains on the notebook's training data", _best(
+        "return train_mlp(X_train, y_train, [32, 32], nn.ReLU, lr=0.01, epochs=1000)"),
+     ["does not learn the data it is given", "instead of its arguments"]),
 ]
 
 RIGHT["ex1_make_shallow"] += [
@@ -475,27 +501,46 @@ def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
 '''),
 ]
 RIGHT["ex5_model_best"] += [
-    ("an explicit loop on the training data, functional MSE", _BEST.format(body='''set_seed(1)
-model_best = make_mlp([32, 32], nn.ReLU).to(X_train.device)
-_opt = torch.optim.Adam(model_best.parameters(), lr=0.01)
+    ("an explicit loop on X, y, functional MSE", _best('''
+set_seed(1)
+model = make_mlp([32, 32], nn.ReLU).to(X.device)
+opt = torch.optim.Adam(model.parameters(), lr=0.01)
 for _ in range(1000):
-    _opt.zero_grad()
-    nn.functional.mse_loss(model_best(X_train), y_train).backward()
-    _opt.step()''')),
-    ("a custom module with tanh units, trained with train_mlp's recipe by hand", _BEST.format(body='''class _Net(nn.Module):
+    opt.zero_grad()
+    nn.functional.mse_loss(model(X), y).backward()
+    opt.step()
+return model''')),
+    ("a custom module with tanh units, trained with train_mlp's recipe by hand", _best('''
+class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.a, self.b, self.c = nn.Linear(1, 32), nn.Linear(32, 32), nn.Linear(32, 1)
     def forward(self, x):
         return self.c(torch.tanh(self.b(torch.tanh(self.a(x)))))
 set_seed(0)
-model_best = _Net().to(X_train.device)
-_opt = torch.optim.Adam(model_best.parameters(), lr=0.01)
+model = Net().to(X.device)
+opt = torch.optim.Adam(model.parameters(), lr=0.01)
 for _ in range(1500):
-    _opt.zero_grad()
-    nn.functional.mse_loss(model_best(X_train), y_train).backward()
-    _opt.step()''')),
+    opt.zero_grad()
+    nn.functional.mse_loss(model(X), y).backward()
+    opt.step()
+return model''')),
+    ("minibatches of 50 from a DataLoader over (X, y), and a copy of the model evaluated in eval mode", _best('''
+from torch.utils.data import DataLoader, TensorDataset
+import copy
+set_seed(2)
+model = make_mlp([32, 32], nn.ReLU).to(X.device)
+opt = torch.optim.Adam(model.parameters(), lr=0.01)
+loader = DataLoader(TensorDataset(X, y), batch_size=50, shuffle=True)
+for epoch in range(150):
+    for xb, yb in loader:
+        opt.zero_grad()
+        nn.functional.mse_loss(model(xb), yb).backward()
+        opt.step()
+best = copy.deepcopy(model).eval()
+return best''')),
 ]
+
 WRONG["ex1_make_shallow"] += [
     ("a cached network per width", '''
 import functools

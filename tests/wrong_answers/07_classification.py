@@ -715,3 +715,146 @@ def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epoc
     return {"train_loss": train_hist, "val_loss": val_hist}
 '''),
 ]
+
+# ---------------------------------------------------------------------------------------------------------------
+# Caught only by the properties against the instructor's solution (generated inputs, issue 20)
+# ---------------------------------------------------------------------------------------------------------------
+WRONG["ex1_predict_proba"] += [
+    ("a loop over the rows: a single logit (a 0-d tensor) cannot be iterated", '''
+def predict_proba(logits):
+    return torch.stack([torch.sigmoid(row) for row in logits])
+''', ["0-d", "error"]),
+    ("results cached by shape and dtype: a later call with other logits of the same shape gets old values", '''
+_seen = {}
+
+def predict_proba(logits):
+    key = (tuple(logits.shape), logits.dtype)
+    if key not in _seen:
+        _seen[key] = torch.sigmoid(logits)
+    return _seen[key]
+''', ["earlier call"]),
+]
+WRONG["ex2_predict_class"] += [
+    ("the threshold kept within [0.1, 0.9] 'to be safe'", '''
+def predict_class(logits, threshold=0.5):
+    threshold = min(max(threshold, 0.1), 0.9)
+    return (torch.sigmoid(logits) > threshold).long()
+''', ["[0.1, 0.9]", "threshold"]),
+    ("a loop over the rows: a single logit (a 0-d tensor) cannot be iterated", '''
+def predict_class(logits, threshold=0.5):
+    return torch.stack([(torch.sigmoid(row) > threshold).long() for row in logits])
+''', ["0-d", "error"]),
+]
+WRONG["ex3_binary_classifier"] += [
+    ("ReLU6 instead of ReLU (the same for hidden values below 6)", '''
+def build_binary_classifier(hidden=8):
+    return nn.Sequential(nn.Linear(2, hidden), nn.ReLU6(), nn.Linear(hidden, 1))
+''', ["capped at 6", "ReLU"]),
+    ("logits clamped to [-10, 10] 'for a stable loss'", '''
+class Classifier(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(2, hidden)
+        self.fc2 = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x))).clamp(-10, 10)
+
+def build_binary_classifier(hidden=8):
+    return Classifier(hidden)
+''', ["clamp"]),
+    ("the hidden activations detached: the values are right, no gradient flows back through the first layer", '''
+class Classifier(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(2, hidden)
+        self.fc2 = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)).detach())
+
+def build_binary_classifier(hidden=8):
+    return Classifier(hidden)
+''', ["no gradient reached"]),
+]
+WRONG["ex4_multiclass_accuracy"] += [
+    ("a softmax by hand before the argmax: exp overflows for large logits (inf / inf = nan)", '''
+def multiclass_accuracy(logits, y):
+    e = torch.exp(logits)
+    probs = e / e.sum(dim=1, keepdim=True)
+    return (probs.argmax(dim=1) == y).float().mean().item()
+''', ["exp", "nan"]),
+    ("a sigmoid before the argmax: large logits all saturate to 1.0 and tie", '''
+def multiclass_accuracy(logits, y):
+    return (torch.sigmoid(logits).argmax(dim=1) == y).float().mean().item()
+''', ["sigmoid", "tie"]),
+]
+WRONG["ex5_train_val_split"] += [
+    ("the count rounded half up (int(x + 0.5)) instead of round()", '''
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    order = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
+    n_val = int(val_frac * len(X) + 0.5)
+    return X[order[n_val:]], X[order[:n_val]], y[order[n_val:]], y[order[:n_val]]
+''', ["half up", "round"]),
+    ("the features flattened to a matrix first (images lose their shape)", '''
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    X = X.reshape(len(X), -1)
+    order = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
+    n_val = round(val_frac * len(X))
+    return X[order[n_val:]], X[order[:n_val]], y[order[n_val:]], y[order[:n_val]]
+''', ["shape", "reshape"]),
+]
+RIGHT["ex1_predict_proba"] += [
+    ("a stable two-branch formula with torch.where", '''
+def predict_proba(logits):
+    e = torch.exp(-logits.abs())
+    return torch.where(logits >= 0, 1 / (1 + e), e / (1 + e))
+'''),
+]
+RIGHT["ex2_predict_class"] += [
+    ("under torch.inference_mode, via the logit of the threshold in float64", '''
+import math
+
+def predict_class(logits, threshold=0.5):
+    with torch.inference_mode():
+        return (logits.double() > math.log(threshold / (1 - threshold))).to(torch.int64).clone()
+'''),
+]
+RIGHT["ex3_binary_classifier"] += [
+    ("an nn.ModuleList looped over in forward, float64 inside and cast back", '''
+class Classifier(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(2, hidden), nn.Linear(hidden, 1)])
+
+    def forward(self, x):
+        h = x.double()
+        for i, layer in enumerate(self.layers):
+            h = nn.functional.linear(h, layer.weight.double(), layer.bias.double())
+            if i == 0:
+                h = torch.maximum(h, torch.zeros_like(h))
+        return h.to(x.dtype)
+
+def build_binary_classifier(hidden=8):
+    return Classifier(hidden)
+'''),
+]
+RIGHT["ex4_multiclass_accuracy"] += [
+    ("NumPy argmax and mean under inference_mode", '''
+import numpy as np
+
+def multiclass_accuracy(logits, y):
+    with torch.inference_mode():
+        return float(np.mean(logits.detach().cpu().numpy().argmax(axis=1) == y.cpu().numpy()))
+'''),
+]
+RIGHT["ex5_train_val_split"] += [
+    ("a NumPy permutation seeded with seed, torch indexing", '''
+import numpy as np
+
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(X)))
+    n_val = round(val_frac * len(X))
+    return X[order[n_val:]], X[order[:n_val]], y[order[n_val:]], y[order[:n_val]]
+'''),
+]

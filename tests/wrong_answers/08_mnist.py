@@ -714,3 +714,86 @@ def confusion_counts(y_true, y_pred, num_classes):
     return torch.einsum("ni,nj->ij", t, p).round().to(torch.int64)
 '''),
 ]
+
+# ---------------------------------------------------------------------------------------------------------------
+# Caught only by the properties against the instructor's solution (generated inputs, issue 20)
+# ---------------------------------------------------------------------------------------------------------------
+WRONG["ex2_build_mnist_mlp"] += [
+    ("the first hidden layer's activations detached: right outputs, the first layer never learns", '''
+class MnistMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.fc1, self.act1 = nn.Linear(784, 16), nn.Sigmoid()
+        self.fc2, self.act2 = nn.Linear(16, 16), nn.Sigmoid()
+        self.fc3 = nn.Linear(16, 10)
+
+    def forward(self, x):
+        h = self.act1(self.fc1(self.flatten(x))).detach()
+        return self.fc3(self.act2(self.fc2(h)))
+
+def build_mnist_mlp():
+    return MnistMLP()
+''', ["no gradient reached", "detach"]),
+    ("weight.data in a functional call for the output layer: its weight gets no gradient", '''
+class MnistMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.fc1, self.act1 = nn.Linear(784, 16), nn.Sigmoid()
+        self.fc2, self.act2 = nn.Linear(16, 16), nn.Sigmoid()
+        self.fc3 = nn.Linear(16, 10)
+
+    def forward(self, x):
+        h = self.act2(self.fc2(self.act1(self.fc1(self.flatten(x)))))
+        return nn.functional.linear(h, self.fc3.weight.data, self.fc3.bias)
+
+def build_mnist_mlp():
+    return MnistMLP()
+''', ["no gradient reached", ".data"]),
+]
+WRONG["ex6_confusion_counts"] += [
+    ("a 10 x 10 table for MNIST's digits, cut to num_classes: more than 10 classes fail", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(10, 10, dtype=torch.int64)
+    for t, p in zip(y_true.tolist(), y_pred.tolist()):
+        counts[t, p] += 1
+    return counts[:num_classes, :num_classes]
+''', ["out of bounds", "error"]),
+    ("counts kept in uint8 (small numbers) and converted at the end: they wrap around at 256", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(num_classes, num_classes, dtype=torch.uint8)
+    for t, p in zip(y_true.tolist(), y_pred.tolist()):
+        counts[t, p] += 1
+    return counts.long()
+''', ["wrapped around at 256", "int64"]),
+]
+RIGHT["ex2_build_mnist_mlp"] += [
+    ("the functional API in forward, flattening with reshape", '''
+import torch.nn.functional as F
+
+class MnistMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.l1, self.s1 = nn.Linear(784, 16), nn.Sigmoid()
+        self.l2, self.s2 = nn.Linear(16, 16), nn.Sigmoid()
+        self.l3 = nn.Linear(16, 10)
+
+    def forward(self, x):
+        h = x.reshape(x.shape[0], -1)
+        h = torch.sigmoid(F.linear(h, self.l1.weight, self.l1.bias))
+        h = torch.sigmoid(F.linear(h, self.l2.weight, self.l2.bias))
+        return F.linear(h, self.l3.weight, self.l3.bias)
+
+def build_mnist_mlp():
+    return MnistMLP()
+'''),
+]
+RIGHT["ex6_confusion_counts"] += [
+    ("torch.bincount of the pair index", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    pairs = y_true.long() * num_classes + y_pred.long()
+    return torch.bincount(pairs, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+'''),
+]

@@ -31,6 +31,9 @@ The package, by concept (every public name is imported from here, ``from utils.c
   with ``explain`` and the table of known errors in ``rules`` (``MESSAGE_RULES``: content authors add
   rows there);
 - ``progress``: ``passed`` (the end of a test cell) and ``solved`` (a lesson cell's dependencies);
+- ``properties``: ``check_against_reference`` and its properties (``same_kind``, ``same_values``,
+  ``same_gradients``, ``inputs_unchanged``, ``repeatable``), over inputs generated with ``tensors``,
+  ``arrays`` and ``Args`` (``properties_inputs``), against the instructor's ``reference`` (``reference``);
 - ``_format``: what they share (describing values, building messages, validating arguments).
 """
 from __future__ import annotations
@@ -41,6 +44,10 @@ from .conditions import check_decreasing, check_requires_grad, check_true
 from .kinds import check_dtype, check_shape, check_type
 from .models import check_layers, check_param_count
 from .progress import passed, solved
+from .properties import check_against_reference
+from .properties_checks import inputs_unchanged, repeatable, same_gradients, same_kind, same_values
+from .properties_inputs import Args, arrays, tensors
+from .reference import reference
 
 __all__ = [
     "check_type",
@@ -59,6 +66,16 @@ __all__ = [
     "defined",
     "passed",
     "solved",
+    "check_against_reference",
+    "same_kind",
+    "same_values",
+    "same_gradients",
+    "inputs_unchanged",
+    "repeatable",
+    "tensors",
+    "arrays",
+    "Args",
+    "reference",
 ]
 
 # One public module, as before the split: utils.checks.check_close is what messages, the grading guard's

@@ -16,9 +16,10 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from ._format import at_caller, describe, failure, is_failure, is_tensor, kind_hint, mark, short
+from ._plain import plain
 from .explain import explain, is_library_file, library_frames, walk_frames
 
-__all__ = ["call", "student_code", "check_raises", "defined"]
+__all__ = ["call", "student_code", "check_raises", "defined", "Spy"]
 
 _STUB_TEXT = "raise NotImplementedError()"
 
@@ -87,16 +88,37 @@ def _caller_file(depth: int = 2) -> str | None:
         return None
 
 
-class _Spy(TorchFunctionMode):
-    """Notices torch functions a call must not use: autograd (backward(), autograd.grad()) where the
-    exercise asks for the chain rule by hand, or the library function the exercise re-implements."""
+class Spy(TorchFunctionMode):
+    """Notices torch functions a call must not use: autograd (``backward()``, ``autograd.grad()``) where
+    the exercise asks for the chain rule by hand, or the library function the exercise re-implements.
 
-    _AUTOGRAD = ("backward", "grad", "vjp", "jvp", "jacobian", "hessian")
+    ``with Spy(autograd=False, forbid=("mse_loss",)) as spy: ...`` runs code under the spy; afterwards
+    ``spy.used`` is the name of the first watched function it called (``"backward"``, ``"mse_loss"``), or
+    None. ``autograd=False`` watches the autograd functions (``Spy.AUTOGRAD``); ``forbid`` adds names
+    of torch functions (matched by ``func.__name__``, so ``nn.MSELoss`` is seen through ``mse_loss``).
+    It only watches: every call goes on as without it. ``call(..., autograd=False, forbid=...)`` uses
+    it in the student's kernel; the judge's student side uses it where a judged call runs.
 
-    def __init__(self, autograd: bool, forbid: tuple):
+    >>> from utils.checks.calling import Spy
+    >>> with Spy(autograd=True, forbid=("mse_loss",)) as spy:
+    ...     _ = torch.nn.MSELoss()(torch.zeros(2), torch.ones(2))
+    >>> spy.used
+    'mse_loss'
+    """
+
+    AUTOGRAD = ("backward", "grad", "vjp", "jvp", "jacobian", "hessian")
+    _AUTOGRAD = AUTOGRAD
+
+    def __init__(self, autograd: bool = True, forbid: tuple = ()):
         super().__init__()
-        self.watch = tuple(forbid) + (() if autograd else self._AUTOGRAD)
+        if isinstance(forbid, str) or not all(isinstance(f, str) for f in forbid):
+            raise TypeError(f"Spy(): `forbid` must be a tuple of torch function names, got {forbid!r}.")
+        self.watch = tuple(forbid) + (() if autograd else self.AUTOGRAD)
         self.used = None
+
+    def __enter__(self) -> "Spy":
+        super().__enter__()
+        return self
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         name = getattr(func, "__name__", "")
@@ -123,6 +145,9 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
     anyway (``backward()``, ``torch.autograd.grad``, or a graph recorded under ``torch.enable_grad()``).
     ``forbid``: names of torch functions the exercise asks not to use (e.g. ``("mse_loss",)``; the
     ``nn`` loss modules call them too).
+
+    What comes back must be plain data where it is data (``_plain``): a subclass of a tensor, an array,
+    a number or a container, of the student's own making, fails here, as it cannot reach the judge.
 
     A typical failure, as the student reads it:
 
@@ -174,7 +199,7 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
         objects = (fn,) + args + tuple(kwargs.values())
         grad_mode = torch.is_grad_enabled()
         saved = []
-        spy = _Spy(autograd, forbid) if (forbid or not autograd) else None
+        spy = Spy(autograd, forbid) if (forbid or not autograd) else None
         remote = getattr(type(fn), "__coursekit_remote__", False)
         try:
             if remote:     # the judge: fn runs in the student's kernel, which reports what the spy saw
@@ -184,7 +209,7 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
                 spy.used = used
                 saved.extend([1] * int(n_saved or 0))
             elif spy is None:
-                return fn(*args, **kwargs)
+                return plain(fn(*args, **kwargs), what, handles=False, library=True)
             else:
                 with contextlib.ExitStack() as stack:
                     if not autograd:
@@ -222,7 +247,7 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
             used = f"it called {spy.used}()" if spy.used else "it recorded a graph for autograd (torch.enable_grad?)"
             raise failure(what, "used autograd, which this exercise asks you not to use.",
                           "a result computed from the formula, without autograd", used, None, _AUTOGRAD_HINT)
-        return result
+        return result if remote else plain(result, what, handles=False, library=True)
 
 
 _AUTOGRAD_HINT = "compute the derivatives yourself with the chain rule, using plain tensor operations."
@@ -359,6 +384,6 @@ def defined(name: str, exercise: int | None = None):
                         + lines[0].split("your code raised an error: ", 1)[-1])
             raise mark(AssertionError("\n".join(lines)))
         if name in namespace:
-            return namespace[name]
+            return plain(namespace[name], name, handles=False, library=True)
         raise failure(name, "is not defined.", f"{name}, created by {label}'s cell", "no variable of that name",
                       None, f"write {label} so that it creates `{name}`, run that cell, then this one.")

@@ -13,6 +13,9 @@ import torch
 
 from ._format import (as_numpy, at_caller, check_hint, check_name, check_tolerance, describe, failure, fmt_num,
                       is_array, is_tensor, kind_hint, numeric_or_fail, preview, shape_hint, shape_str, short)
+from ._plain import plain as plain_data
+
+_NUMBERS = "plain numbers (a tensor, a NumPy array, a number or a list of numbers)"
 
 __all__ = ["check_close", "check_equal"]
 
@@ -165,7 +168,7 @@ def check_close(actual, expected, name: str, *, atol: float = 1e-4, rtol: float 
         except Exception:
             raise TypeError("check_close(): `expected` must be a number, a list of numbers, a NumPy array or a "
                             f"tensor, got {describe(expected)}.") from None
-        got = numeric_or_fail(actual, name, hint)
+        got = numeric_or_fail(plain_data(actual, name, hint, want=_NUMBERS), name, hint)
         cause = _matching_cause(got, causes, atol, rtol)
         if got.shape != exp.shape:
             default = shape_hint(got.shape, exp.shape)
@@ -269,6 +272,7 @@ def check_equal(actual, expected, name: str, hint: str | None = None, *, causes=
         check_name("check_equal", name)
         check_hint("check_equal", hint)
         causes = _validate_causes("check_equal", causes)
+        plain_data(actual, name, hint, want="plain data (a tensor, an array, a number, a string or a list)")
         hint = _equal_cause(actual, causes) or hint
         array_like_actual = is_tensor(actual) or is_array(actual)
         if array_like_actual and isinstance(expected, (list, tuple)) and not isinstance(expected, torch.Size):

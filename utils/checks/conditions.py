@@ -8,6 +8,7 @@ import numpy as np
 
 from ._format import (at_caller, check_hint, check_name, describe, failure, fmt_num, is_array, is_tensor, kind_hint,
                       mark, numeric_or_fail, preview, short)
+from ._plain import plain
 
 __all__ = ["check_true", "check_requires_grad", "check_decreasing"]
 
@@ -41,6 +42,7 @@ def check_true(condition, message: str, *, expected: str | None = None, got: str
         for arg, value in (("expected", expected), ("got", got), ("hint", hint)):
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"check_true(): `{arg}` must be a string or None, got {type(value).__name__}.")
+        plain(condition, "the value this check tests", None, want="True or False")
         if isinstance(condition, (bool, np.bool_)):
             value = bool(condition)
         elif (is_tensor(condition) or is_array(condition)) and (
@@ -92,6 +94,7 @@ def check_requires_grad(tensor, expected: bool, name: str, hint: str | None = No
         if not isinstance(expected, (bool, np.bool_)):
             raise TypeError(f"check_requires_grad(): `expected` must be True or False, got {expected!r}.")
         expected = bool(expected)
+        plain(tensor, name, hint, want="a plain tensor")
         if not is_tensor(tensor):
             default = kind_hint(tensor)
             if default is None and isinstance(tensor, (numbers.Number, np.generic)):
@@ -139,6 +142,7 @@ def check_decreasing(values, name: str, hint: str | None = None, *, strictly: bo
         check_hint("check_decreasing", hint)
         if not isinstance(strictly, bool):
             raise TypeError(f"check_decreasing(): `strictly` must be True or False, got {strictly!r}.")
+        plain(values, name, hint, want="a plain list of numbers")
         if isinstance(values, (numbers.Number, np.generic)) or (is_tensor(values) and values.ndim == 0):
             raise failure(name, "expected a history of several values.", "a list of numbers, one per step",
                           describe(values), hint,

@@ -10,6 +10,7 @@ import torch
 
 from ._format import (at_caller, check_hint, check_name, describe, failure, is_array, is_tensor, kind_hint,
                       shape_hint, shape_str)
+from ._plain import DATA_TYPES, dtype_of, plain, shape_of
 
 __all__ = ["check_type", "check_shape", "check_dtype"]
 
@@ -56,7 +57,9 @@ def check_type(value, expected_type, name: str, hint: str | None = None) -> None
         if not types or not all(inspect.isclass(t) for t in types):
             raise TypeError("check_type(): `expected_type` must be a class such as torch.Tensor or int, "
                             f"or a tuple of classes, got {expected_type!r}.")
-        ok = isinstance(value, types)
+        wants_data = any(issubclass(t, DATA_TYPES) for t in types)
+        plain(value, name, hint, handles=wants_data, want=f"a plain {_type_names(types)}")
+        ok = issubclass(type(value), types)
         if ok and isinstance(value, bool) and bool not in types and object not in types:
             ok = False  # True is an int to Python, but almost never what an exercise wants
         if ok:
@@ -122,6 +125,7 @@ def check_shape(value, expected_shape: tuple, name: str, hint: str | None = None
         check_name("check_shape", name)
         check_hint("check_shape", hint)
         expected = _validate_shape("check_shape", expected_shape)
+        plain(value, name, hint, want="a plain tensor or NumPy array")
         if not (is_tensor(value) or is_array(value)):
             default = kind_hint(value)
             if default is None and isinstance(value, (numbers.Number, np.generic)):
@@ -130,10 +134,10 @@ def check_shape(value, expected_shape: tuple, name: str, hint: str | None = None
                 default = "this is a Python list, not a tensor: convert it with torch.tensor(...)."
             raise failure(name, "expected a tensor (or NumPy array) with a shape.",
                           f"shape {shape_str(expected)}", describe(value), hint, default)
-        got = tuple(int(s) for s in value.shape)
+        got = tuple(int(s) for s in shape_of(value))
         if len(got) == len(expected) and all(e is None or e == g for g, e in zip(got, expected)):
             return
-        dtype = value.dtype
+        dtype = dtype_of(value)
         kind = "tensor" if is_tensor(value) else "NumPy array"
         raise failure(name, "wrong shape.", shape_str(expected), f"{shape_str(got)}, a {kind} of dtype {dtype}",
                       hint, shape_hint(got, expected))
@@ -198,6 +202,7 @@ def check_dtype(value, expected_dtype, name: str, hint: str | None = None) -> No
         check_name("check_dtype", name)
         check_hint("check_dtype", hint)
         family, expected = _validate_dtype(expected_dtype)
+        plain(value, name, hint, want="a plain tensor or NumPy array")
         if family == "torch" and not is_tensor(value):
             default = kind_hint(value)
             if default is None and is_array(value):
@@ -208,10 +213,8 @@ def check_dtype(value, expected_dtype, name: str, hint: str | None = None) -> No
                 default = "convert it with torch.tensor(...)."
             raise failure(name, "expected a tensor.", f"a tensor of dtype {expected}", describe(value), hint, default)
         if family == "numpy":
-            if isinstance(value, np.generic):
-                got = value.dtype
-            elif is_array(value):
-                got = value.dtype
+            if isinstance(value, np.generic) or is_array(value):
+                got = dtype_of(value)
             else:
                 default = kind_hint(value)
                 if default is None and is_tensor(value):
@@ -221,7 +224,7 @@ def check_dtype(value, expected_dtype, name: str, hint: str | None = None) -> No
                 raise failure(name, "expected a NumPy array.", f"a NumPy array of dtype {expected}",
                               describe(value), hint, default)
         else:
-            got = value.dtype
+            got = dtype_of(value)
         if got == expected:
             return
         raise failure(name, "wrong dtype.", str(expected), f"{got} ({describe(value)})", hint,

@@ -4,9 +4,11 @@ from __future__ import annotations
 import inspect
 import numbers
 
+import torch
 from torch import nn
 
 from ._format import at_caller, check_hint, check_name, describe, failure, kind_hint
+from ._plain import plain
 
 __all__ = ["check_param_count", "check_layers"]
 
@@ -15,7 +17,7 @@ __all__ = ["check_param_count", "check_layers"]
 # ---------------------------------------------------------------------------
 
 def _require_module(value, name: str, hint) -> None:
-    if isinstance(value, nn.Module):
+    if issubclass(type(value), nn.Module):      # type(value): an object's __class__ can lie, its type cannot
         return
     default = kind_hint(value)
     if default is None and inspect.isclass(value):
@@ -32,20 +34,40 @@ def _layer_summary(module: nn.Module) -> str:
     return type(module).__name__
 
 
+def _named_parameters(model: nn.Module, name: str, recurse: bool = True) -> list:
+    """``(name, parameter)`` of ``model``, each parameter plain data (an exact nn.Parameter or tensor).
+
+    Read through nn.Module's own method, so that a model cannot report other parameters than it has;
+    the judge's stand-in for a model that stayed in the student's kernel reads them from there, as data."""
+    remote = getattr(type(model), "__coursekit_remote__", False)
+    named = list(model.named_parameters(recurse=recurse) if remote else nn.Module.named_parameters(model, recurse=recurse))
+    for pname, p in named:
+        if not issubclass(type(p), nn.parameter.UninitializedParameter):
+            plain(p, f"{name}'s parameter {pname}", None, want="a plain nn.Parameter")
+    return named
+
+
+def _modules(model: nn.Module, remove_duplicate: bool = True) -> list:
+    """``(name, module)`` of ``model`` and its submodules, read as ``_named_parameters`` reads parameters."""
+    remote = getattr(type(model), "__coursekit_remote__", False)
+    return list(model.named_modules(remove_duplicate=remove_duplicate) if remote
+                else nn.Module.named_modules(model, remove_duplicate=remove_duplicate))
+
+
 def _count(params) -> int:
     total = 0
     for p in params:
-        if isinstance(p, nn.parameter.UninitializedParameter):
+        if issubclass(type(p), nn.parameter.UninitializedParameter):
             raise failure("model", "has lazy layers whose size is not known yet.", None, None, None,
                           "run one forward pass (model(x)) before counting parameters, or give the layer its input size.")
-        total += p.numel()
+        total += torch.Tensor.numel(p)
     return total
 
 
-def _param_breakdown(model: nn.Module) -> list[str]:
+def _param_breakdown(model: nn.Module, name: str) -> list[str]:
     lines = []
-    for mod_name, module in model.named_modules():
-        own = [p for p in module.parameters(recurse=False)]
+    for mod_name, module in _modules(model):
+        own = [p for _, p in _named_parameters(module, name, recurse=False)]
         if not own:
             continue
         trainable = _count(p for p in own if p.requires_grad)
@@ -81,16 +103,17 @@ def check_param_count(model, expected: int, hint: str | None = None, *, name: st
         if isinstance(expected, bool) or not isinstance(expected, numbers.Integral) or expected < 0:
             raise TypeError(f"check_param_count(): `expected` must be a non-negative int, got {expected!r}.")
         _require_module(model, name, hint)
-        got = _count(p for p in model.parameters() if p.requires_grad)
+        params = [p for _, p in _named_parameters(model, name)]
+        got = _count(p for p in params if p.requires_grad)
         if got == int(expected):
             return
-        lines = _param_breakdown(model)
+        lines = _param_breakdown(model, name)
         if len(lines) > 12:
             lines = lines[:11] + [f"... and {len(lines) - 11} more"]
         extra = "per layer:\n" + "\n".join("  " + line for line in lines) if lines else "the model has no parameters"
-        frozen = _count(p for p in model.parameters() if not p.requires_grad)
+        frozen = _count(p for p in params if not p.requires_grad)
         default = "check in_features/out_features of each layer (inputs × outputs weights + outputs biases)."
-        biases = sum(m.out_features for m in model.modules() if isinstance(m, nn.Linear) and m.bias is None)
+        biases = sum(m.out_features for _, m in _modules(model) if isinstance(m, nn.Linear) and m.bias is None)
         if frozen and got + frozen == expected:
             default = "some parameters have requires_grad=False (frozen) and are not counted."
         elif biases and got + biases == expected:
@@ -109,9 +132,14 @@ def _leaf_modules(model: nn.Module) -> list[nn.Module]:
 
     A module used twice (one ReLU instance shared by two places of an nn.Sequential) is listed
     at each place, as the forward pass uses it."""
-    return [m for _, m in model.named_modules(remove_duplicate=False)
-            if next(m.children(), None) is None and not (isinstance(m, _CONTAINERS) and m is not model)
+    return [m for _, m in _modules(model, remove_duplicate=False)
+            if not any(True for _ in _children(m)) and not (isinstance(m, _CONTAINERS) and m is not model)
             and not (isinstance(m, nn.Identity) and m is not model)]
+
+
+def _children(module: nn.Module) -> list:
+    remote = getattr(type(module), "__coursekit_remote__", False)
+    return list(module.children() if remote else nn.Module.children(module))
 
 
 def _type_list(types) -> str:

@@ -1,4 +1,5 @@
-"""What crosses between the grader and its Dask workers (``cluster.py``, ``remote.py``), as data.
+"""What crosses between the grader and its Dask workers (``cluster.py``, ``remote.py``), as data (the
+messages' tables are in ``coursekit/wire.py``).
 
 * The environment a worker is checked against (:func:`expected_environment`, :func:`environment`,
   :func:`differences`): Python, every package of requirements.lock, digests of ``coursekit/`` and
@@ -17,6 +18,7 @@ import stat
 import sys
 from pathlib import Path
 
+from coursekit import wire as messages
 from coursekit.grading.model import Job
 
 
@@ -114,8 +116,8 @@ def spec(ctx: worker.Context) -> dict:
     except Exception:     # noqa: BLE001 - each job's precheck says what is wrong with them
         pass
     fields = {f.name: getattr(ctx, f.name) for f in dataclasses.fields(ctx) if f.name not in LOCAL_FIELDS}
-    return {"run": ctx.run.id, "template": Path(ctx.template).read_bytes(), "grading": _traits(ctx.grading),
-            "sandbox": _traits(ctx.sandbox), "fields": fields}
+    return messages.make("cluster_run", run=ctx.run.id, template=Path(ctx.template).read_bytes(),
+                         grading=_traits(ctx.grading), sandbox=_traits(ctx.sandbox), fields=fields)
 
 
 def job_description(job: Job) -> dict:

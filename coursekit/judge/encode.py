@@ -1,0 +1,181 @@
+"""The sending side of values as data (the format: values.py)."""
+from __future__ import annotations
+
+import math
+
+from ._lazy import has_numpy, has_torch, is_array, is_module, is_optimizer, is_tensor, nn, np, torch
+from .names import (_MODULE_INTERNALS, _NUMPY_KINDS, INSTRUMENTS, NotData, _torch_dtypes, by_name, module_class,
+                    tensor_class)
+from .wire import MAX_DEPTH, MAX_ITEMS
+
+
+class Encoder:
+    """One message's values. ``handle(obj)`` gives out a handle id for an object that is not data;
+    ``known`` maps id(obj) to the peer's own memo index (objects the peer sent in its request)."""
+
+    def __init__(self, handle, known: dict | None = None, by_value_modules: bool = True, origins=None):
+        self.handle = handle
+        self.known = known or {}
+        self.origins = origins        # (id -> origin, objects kept alive) of the sending peer, or None
+        self.memo: dict[int, int] = {}
+        self.objects: list = []           # index -> object (kept alive; the peer's ARG refers to these)
+        self.by_value_modules = by_value_modules
+
+    def __call__(self, value, depth: int = 0):
+        if depth > MAX_DEPTH:
+            raise NotData(f"nested more than {MAX_DEPTH} levels")
+        if value is None:
+            return ["N"]
+        if isinstance(value, bool):
+            return ["B", value]
+        if type(value) is int or isinstance(value, int) and type(value).__module__ == "builtins":
+            return ["I", int(value)] if -2**63 <= value < 2**63 else ["BI", str(int(value))]
+        if type(value) is float:
+            return ["F", value]
+        if type(value) is complex:
+            return ["C", value.real, value.imag]
+        if type(value) is str:
+            return ["S", value]
+        if type(value) is bytes:
+            return ["Y", value]
+        if value is Ellipsis:
+            return ["EL"]
+        if type(value) is slice:
+            return ["SL", self(value.start, depth + 1), self(value.stop, depth + 1), self(value.step, depth + 1)]
+        T, N = has_torch(), has_numpy()     # (objects of a library never imported here cannot exist)
+        if T and isinstance(value, torch.dtype):
+            return ["DT", str(value).removeprefix("torch.")]
+        if T and isinstance(value, torch.device):
+            return ["DEV", str(value)]
+        if T and type(value) is torch.Size:
+            return ["SZ", [int(s) for s in value]]
+        if N and isinstance(value, np.dtype):
+            if value.kind not in _NUMPY_KINDS:
+                raise NotData(f"NumPy dtype {value}")
+            return ["NDT", value.str]
+        if N and isinstance(value, np.generic) and type(value).__module__ == "numpy":
+            if value.dtype.kind not in _NUMPY_KINDS:
+                raise NotData(f"NumPy scalar of dtype {value.dtype}")
+            return ["NS", value.dtype.str, value.tobytes()]
+        key = id(value)
+        if key in self.known:
+            return ["ARG", self.known[key]]
+        if key in self.memo:
+            return ["REF", self.memo[key]]
+        named = by_name(value) if callable(value) or isinstance(value, type(math)) else None
+        if named is not None:
+            return named
+        index = len(self.objects)
+        self.memo[key] = index
+        self.objects.append(value)
+        try:
+            return [*self._compound(value, depth), index]
+        except NotData:
+            self.objects[index] = value
+            return ["H", self.handle(value), _info(value), index]
+
+    def _compound(self, value, depth):
+        t = type(value)
+        if t in (list, tuple, set, frozenset):
+            if len(value) > MAX_ITEMS:
+                raise NotData("too many items")
+            tag = {list: "L", tuple: "T", set: "SET", frozenset: "FS"}[t]
+            return [tag, [self(v, depth + 1) for v in value]]
+        if t is dict:
+            if len(value) > MAX_ITEMS:
+                raise NotData("too many items")
+            return ["D", [[self(k, depth + 1), self(v, depth + 1)] for k, v in value.items()]]
+        if is_tensor(value):
+            return self._tensor(value)
+        if is_array(value) and type(value) is np.ndarray:
+            if value.dtype.kind not in _NUMPY_KINDS or value.size > MAX_ITEMS:
+                raise NotData(f"a NumPy array of dtype {value.dtype}")
+            return ["ND", value.dtype.str, list(value.shape), np.ascontiguousarray(value).tobytes()]
+        if not has_torch():
+            raise NotData(type(value).__name__)
+        if is_module(value) and self.by_value_modules:
+            return self._module(value, depth)
+        if is_optimizer(value):
+            return self._optimizer(value, depth)
+        if type(value) is torch.utils.data.DataLoader:
+            return self._loader(value, depth)
+        if type(value) is torch.utils.data.TensorDataset:
+            return ["TDS", [self(t, depth + 1) for t in value.tensors]]
+        if type(value) is torch.utils.data.Subset:
+            return ["SUB", self(value.dataset, depth + 1), self(list(value.indices), depth + 1)]
+        raise NotData(type(value).__name__)
+
+    def _tensor(self, t: torch.Tensor):
+        kind = "P" if type(t) is nn.Parameter else "" if type(t) is torch.Tensor else tensor_class(type(t))
+        if kind is None or t.layout != torch.strided or t.is_quantized:
+            raise NotData(f"a tensor of type {type(t).__name__}")
+        name = str(t.dtype).removeprefix("torch.")
+        if name not in _torch_dtypes() or t.numel() > MAX_ITEMS:
+            raise NotData(f"a tensor of dtype {t.dtype}")
+        data = t.detach()
+        if data.device.type == "meta":
+            raw = b""
+        else:
+            data = data.cpu().contiguous()
+            raw = (data.view(torch.int16) if t.dtype == torch.bfloat16 else data).numpy().tobytes()
+        grad = t.grad if t.is_leaf and t.grad is not None else None
+        return ["TEN", name, list(t.shape), raw, bool(t.requires_grad), str(t.device),
+                self(grad) if grad is not None else ["N"], kind, list(t.stride()), self._origin(t) if kind == "P" else -1]
+
+    def _module(self, m: nn.Module, depth):
+        name = module_class(type(m))
+        if name is None or any(getattr(m, h, None) for h in ("_forward_hooks", "_forward_pre_hooks",
+                                                              "_backward_hooks", "_backward_pre_hooks")):
+            raise NotData(f"a module of class {type(m).__name__}")
+        attrs = []
+        for key, val in vars(m).items():
+            if key in _MODULE_INTERNALS or key.startswith("__"):
+                continue
+            attrs.append([key, self(val, depth + 1)])
+        return ["MOD", name, bool(m.training), attrs,
+                [[k, self(p, depth + 1)] for k, p in m._parameters.items()],
+                [[k, self(b, depth + 1), k in m._non_persistent_buffers_set] for k, b in m._buffers.items()],
+                [[k, self(c, depth + 1)] for k, c in m._modules.items()], self._origin(m)]
+
+    def _origin(self, obj) -> int:
+        """The same number every time this side sends the same module or parameter, so that the receiver
+        gives back the same object (a layer shared between two calls is one object there too)."""
+        if self.origins is None:
+            return -1
+        ids, kept = self.origins
+        if id(obj) not in ids:
+            ids[id(obj)] = len(kept)
+            kept.append(obj)
+        return ids[id(obj)]
+
+    def _optimizer(self, opt, depth):
+        cls = type(opt)
+        if getattr(torch.optim, cls.__name__, None) is not cls:
+            raise NotData(f"an optimizer of class {cls.__name__}")
+        defaults = self(dict(opt.defaults), depth + 1)      # encoded in the order they are decoded
+        groups = [[[self(p, depth + 1) for p in g["params"]],
+                   self({k: v for k, v in g.items() if k != "params"}, depth + 1)] for g in opt.param_groups]
+        state = [[self(p, depth + 1), self(dict(s), depth + 1)] for p, s in opt.state.items()]
+        return ["OPT", cls.__name__, defaults, groups, state]
+
+    def _loader(self, dl, depth):
+        from torch.utils.data import RandomSampler, SequentialSampler
+        from torch.utils.data._utils.collate import default_collate
+        sampler = type(dl.sampler)
+        collate = dl.collate_fn
+        named = by_name(collate) if collate is not default_collate else ["N"]
+        if dl.num_workers or named is None or (named[0] == "FN" and named[1] != INSTRUMENTS) \
+                or sampler not in (RandomSampler, SequentialSampler) \
+                or dl.batch_size is None or getattr(dl.sampler, "generator", None) is not None:
+            raise NotData("a DataLoader with its own sampler, collate function or workers")
+        return ["DL", self(dl.dataset, depth + 1), int(dl.batch_size), sampler is RandomSampler, bool(dl.drop_last),
+                named]
+
+
+def _info(obj) -> list:
+    """What a handle tells about its object: class name, kind, a name to show."""
+    cls = type(obj)
+    kind = "module" if is_module(obj) else "class" if isinstance(obj, type) else \
+        "callable" if callable(obj) else "object"
+    name = getattr(obj, "__name__", None)
+    return [f"{cls.__module__}.{cls.__qualname__}"[:200], kind, name[:200] if isinstance(name, str) else ""]
