@@ -123,11 +123,7 @@ def warm_caches() -> list:
     * Pillow's image plugins, which the first PNG figure imports (``PIL.Image.preinit``);
     * one IPython traceback, formatted as a kernel formats them (``Context`` mode, the ``neutral``
       theme): pygments' lexer and formatter, their compiled regular expressions and stack_data's
-      machinery. The exception is a stdlib one (``json``), raised and formatted here, then gone;
-    * Hypothesis's constants of the local modules loaded (``_get_local_constants``: it AST-parses the
-      source of every module outside site-packages and the standard library, utils/ here, on a kernel's
-      first draw; the kernel then scans only the modules it loads itself, as a fresh one would scan
-      them all: the same constants either way)."""
+      machinery. The exception is a stdlib one (``json``), raised and formatted here, then gone."""
     done = []
     try:
         import inspect
@@ -151,12 +147,6 @@ def warm_caches() -> list:
                 ultratb.AutoFormattedTB(mode="Context", theme_name="neutral").structured_traceback(
                     type(err), err, err.__traceback__)
             done.append("traceback")
-        except Exception:  # noqa: BLE001
-            pass
-    if "hypothesis.internal.conjecture.providers" in sys.modules:
-        try:
-            sys.modules["hypothesis.internal.conjecture.providers"]._get_local_constants()
-            done.append("hypothesis")
         except Exception:  # noqa: BLE001
             pass
     return done

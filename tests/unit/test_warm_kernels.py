@@ -370,8 +370,8 @@ print(json.dumps({"storage": str(conf.storage_directory("constants").path), "cwd
 
 def test_a_grading_zygote_preloads_hypothesis_as_a_fresh_process_imports_it(tmp_path):
     """What the grading zygote preloads for the judge (coursekit.warm.sandboxed.JUDGE_PRELOAD): Hypothesis,
-    its local constants scanned once (zygote.warm_caches). A process forked from it stores in its own
-    folder and draws from the same constants as a fresh one started there."""
+    whose storage folder is the current folder when it is imported. A process forked from it stores in
+    its own folder and sees the same local constants as a fresh one started there."""
     from coursekit.warm import sandboxed
     script = tmp_path / "probe_hypothesis.py"
     script.write_text(PROBE_HYPOTHESIS)
@@ -384,7 +384,7 @@ def test_a_grading_zygote_preloads_hypothesis_as_a_fresh_process_imports_it(tmp_
     zygote = client.Zygote(sys.executable, env, sandboxed.JUDGE_PRELOAD, flags=("-I",),
                            options={"watch_parent": False, "warm_caches": True, "freeze": True})
     try:
-        assert "hypothesis" in zygote.hello["warmed"], zygote.hello
+        assert "hypothesis" in zygote.hello["loaded"], zygote.hello
         r, w = os.pipe()
         with open(os.devnull, "rb") as null:
             kernel = zygote.fork([sys.executable, "-I", str(script)], env, str(work), [null.fileno(), w, w],

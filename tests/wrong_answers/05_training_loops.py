@@ -666,3 +666,93 @@ optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
 history3 = trainer(model3, loader3, F.mse_loss, optimizer3, epochs=100)''')),
     ],
 }
+
+# issue 20, helper props2: mistakes that only the checks against the instructor's solution on generated inputs
+# catch (each message comes from check_against_reference), and right answers in further styles
+WRONG["ex1_make_loader"] += [
+    ("targets converted with .float() (int64 class indices become float32)", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return DataLoader(TensorDataset(X, y.float()), batch_size=batch_size, shuffle=shuffle)
+''', ["converted to float32", "generated input"]),
+    ("targets reshaped to a column (N, 1)", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return DataLoader(TensorDataset(X, y.reshape(-1, 1)), batch_size=batch_size, shuffle=shuffle)
+''', ["reshaped to (N, 1)", "generated input"]),
+]
+RIGHT["ex1_make_loader"] += [
+    ("a DataLoader over a list of (x, y) pairs", '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return DataLoader(list(zip(X, y)), batch_size=batch_size, shuffle=shuffle)
+'''),
+]
+WRONG["ex3_train_step"] += [
+    ("the loss clamped at 100 (against exploding losses)", _STEP.format(body='''optimizer.zero_grad()
+    loss = loss_fn(model(X), y).clamp(max=100.0)
+    loss.backward()
+    optimizer.step()
+    return loss.item()'''), ["values are not close", "generated input"]),
+    ("skips the update when the loss is below 1e-4 (converged)", _STEP.format(body='''optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    if loss.item() >= 1e-4:
+        loss.backward()
+        optimizer.step()
+    return loss.item()'''), ["values are not close", "fit = the Python bool True"]),
+]
+RIGHT["ex3_train_step"] += [
+    ("gradients set to None by hand, float(loss)", _STEP.format(body='''for p in model.parameters():
+        p.grad = None
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.step()
+    return float(loss)''')),
+]
+WRONG["ex4_trainer"] += [
+    ("stops once an epoch's loss is below 1e-8 (converged)", _trainer(record="history.append(total / count)\n"
+                                                                       "        if total / count < 1e-8:\n"
+                                                                       "            break"),
+     ["shape", "fit = the Python bool True"]),
+    ("at least one epoch, even for epochs=0", _trainer().replace("range(epochs)", "range(max(epochs, 1))"),
+     ["shape", "epochs = 0"]),
+]
+RIGHT["ex4_trainer"] += [
+    ("a list comprehension of batch losses per epoch, weighted with the dataset's length", '''
+def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train()
+    history = []
+    for _ in range(epochs):
+        parts = [train_step(model, xb, yb, loss_fn, optimizer) * xb.shape[0] for xb, yb in loader]
+        history.append(sum(parts) / len(loader.dataset))
+    return history
+'''),
+]
+WRONG["ex5_evaluate"] += [
+    ("accumulates the weighted losses in a float32 tensor", '''
+def evaluate(model, loader, loss_fn):
+    model.eval()
+    total, count = torch.zeros(()), 0
+    with torch.no_grad():
+        for X_batch, y_batch in loader:
+            total += loss_fn(model(X_batch), y_batch) * len(X_batch)
+            count += len(X_batch)
+    return total.item() / count
+''', ["values are not close", "float64", "generated input"]),
+    ("the weighted sum over batches, rounded to float32 at the end", '''
+def evaluate(model, loader, loss_fn):
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for X_batch, y_batch in loader:
+            total += loss_fn(model(X_batch), y_batch).item() * len(X_batch)
+            count += len(X_batch)
+    return float(torch.tensor(total / count))
+''', ["values are not close", "float64", "generated input"]),
+]
+RIGHT["ex5_evaluate"] += [
+    ("the loss over the whole dataset at once (the mean of a mean-reduced loss)", '''
+def evaluate(model, loader, loss_fn):
+    model.eval()
+    with torch.no_grad():
+        X, y = loader.dataset.tensors
+        return loss_fn(model(X), y).item()
+'''),
+]

@@ -563,3 +563,38 @@ def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
     return nn.Sequential(*layers)
 ''', ["fewer distinct parameters", "share their weights"]),
 ]
+
+# ---------------------------------------------------------------------------------------------------------------
+# Caught only by the properties against the instructor's solution (generated inputs, issue 20)
+# ---------------------------------------------------------------------------------------------------------------
+WRONG["ex2_node_contributions"] += [
+    ("the activation looked up among the ones the student knows, the sigmoid for any other", '''
+def node_contributions(model, X):
+    first, last = model[0], model[2]
+    act = {nn.ReLU: torch.relu, nn.Tanh: torch.tanh}.get(type(model[1]), torch.sigmoid)
+    with torch.no_grad():
+        return act(first(X)) * last.weight[0]
+''', ["sigmoid", "model[1]"]),
+    ("tanh and sigmoid written with exp(): the tanh overflows for large hidden values (inf / inf = nan)", '''
+def node_contributions(model, X):
+    first, act, last = model[0], model[1], model[2]
+    with torch.no_grad():
+        h = first(X)
+        if isinstance(act, nn.Tanh):
+            a = (torch.exp(h) - torch.exp(-h)) / (torch.exp(h) + torch.exp(-h))
+        elif isinstance(act, nn.Sigmoid):
+            a = 1 / (1 + torch.exp(-h))
+        else:
+            a = act(h)
+        return a * last.weight[0]
+''', ["overflows", "nan"]),
+]
+RIGHT["ex2_node_contributions"] += [
+    ("an explicit loop over the nodes under torch.inference_mode", '''
+def node_contributions(model, X):
+    with torch.inference_mode():
+        hidden = model[1](model[0](X))
+        columns = [hidden[:, j] * model[2].weight[0, j] for j in range(model[0].out_features)]
+        return torch.stack(columns, dim=1)
+'''),
+]
