@@ -269,3 +269,22 @@ def test_tuples_of_tensors_are_compared_part_by_part():
     with pytest.raises(AssertionError, match=r"split\(X\)\[1\]"):
         check_against_reference(lambda X: (X[:2], X[2:] + 1), split, st.tuples(tensors((3, 2))), name="split(X)",
                                 properties=(same_values(),))
+
+
+def test_a_lecture_import_is_run_only_where_the_reference_needs_it(tmp_path):
+    """A lecture's plotting imports cost a second in the judge: the reference imports what it uses."""
+    def cell(source, solution=False):
+        meta = {"nbgrader": {"solution": True, "grade": False, "grade_id": "a"}} if solution else {}
+        return {"cell_type": "code", "metadata": meta, "source": source, "outputs": [], "execution_count": None}
+    nb = {"cells": [cell("import math\nimport json as lecture_json\nimport string as for_show"),
+                    cell("def show(x):\n    return for_show.ascii_letters[:x]"),
+                    cell("def helper(x):\n    return math.sqrt(x)"),
+                    cell("def answer(x):\n    ### BEGIN SOLUTION\n    return helper(x) * 2\n    ### END SOLUTION", True)],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "demo.ipynb"
+    path.write_text(json.dumps(nb))
+    assert reference("answer", notebook=path)(16.0) == 8.0          # helper's math.sqrt came along
+    from utils.checks.reference import build
+    names = build(path)
+    assert "math" in names and "lecture_json" not in names and "for_show" not in names
+    assert reference("show", notebook=path)(3) == "abc"             # asked for: built with its import

@@ -682,9 +682,9 @@ def mse_grad(w, x, y):
 ]
 WRONG["ex3_two_layer_grads"] += [
     ("the sigmoid's derivative as exp(-z) / (1 + exp(-z))**2 (nan when exp(-z) overflows)",
-     _two(dz="dL_da * torch.exp(-z) / (1 + torch.exp(-z)) ** 2"), ["nan", "generated input"]),
+     _two(dz="dL_da * torch.exp(-z) / (1 + torch.exp(-z)) ** 2"), ["overflowed", "inf / inf", "generated input"]),
     ("the sigmoid's derivative as exp(z) / (1 + exp(z))**2 (nan when exp(z) overflows)",
-     _two(dz="dL_da * torch.exp(z) / (1 + torch.exp(z)) ** 2"), ["nan", "generated input"]),
+     _two(dz="dL_da * torch.exp(z) / (1 + torch.exp(z)) ** 2"), ["overflowed", "inf / inf", "generated input"]),
 ]
 RIGHT["ex3_two_layer_grads"] += [
     ("sigmoid(z) * sigmoid(-z) and matrix products", '''
@@ -740,9 +740,9 @@ def gradient_descent(x, y, w0, lr, steps):
             weights.append(w.item())
             losses.append(torch.mean((w * x - y) ** 2).item())
     return weights, losses
-''', ["shape", "steps = 0"]),
+''', ["lists are empty", "steps = 0"]),
     ("at least one step, even for steps=0", _gd().replace("for _ in range(steps):", "for _ in range(max(steps, 1)):"),
-     ["shape", "steps = 0"]),
+     ["a step was taken", "steps = 0"]),
 ]
 RIGHT["ex5_gradient_descent"] += [
     ("float64 weight and torch.optim.SGD", '''

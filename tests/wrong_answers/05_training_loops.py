@@ -712,7 +712,7 @@ WRONG["ex4_trainer"] += [
                                                                        "            break"),
      ["shape", "fit = the Python bool True"]),
     ("at least one epoch, even for epochs=0", _trainer().replace("range(epochs)", "range(max(epochs, 1))"),
-     ["shape", "epochs = 0"]),
+     ["an epoch was run", "epochs = 0"]),
 ]
 RIGHT["ex4_trainer"] += [
     ("a list comprehension of batch losses per epoch, weighted with the dataset's length", '''
@@ -754,5 +754,26 @@ def evaluate(model, loader, loss_fn):
     with torch.no_grad():
         X, y = loader.dataset.tensors
         return loss_fn(model(X), y).item()
+'''),
+]
+WRONG["ex2_n_batches"] += [
+    ("rounds up in float32 (torch.ceil of a float32 tensor)", '''
+def n_batches(n, batch_size, drop_last=False):
+    if drop_last:
+        return n // batch_size
+    return int(torch.ceil(torch.tensor(n / batch_size)))
+''', ["rounded in float32", "generated input"]),
+    ("the count as a NumPy int32 (overflows beyond 2**31 batches)", '''
+import numpy as np
+
+def n_batches(n, batch_size, drop_last=False):
+    count = np.int32(n // batch_size) if drop_last else np.int32(-(-n // batch_size))
+    return int(count)
+''', ["OverflowError", "int32", "generated input"]),
+]
+RIGHT["ex2_n_batches"] += [
+    ("the length of a range of batch starts", '''
+def n_batches(n, batch_size, drop_last=False):
+    return len(range(0, n - batch_size + 1 if drop_last else n, batch_size))
 '''),
 ]

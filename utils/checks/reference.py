@@ -5,7 +5,8 @@ The reference is built from the notebook's source, in a namespace of its own (ne
 globals, never the student's): from every code cell that is not a graded test cell, its top-level
 imports, ``def``s, ``class``es and assignments of constants; from every solution cell (nbgrader
 ``solution: true``), all of it (falling back to its imports and definitions when the whole cell cannot
-run on its own). Lecture code, plots and training loops do not run. One namespace per notebook, cached.
+run on its own). Lecture code, plots and training loops do not run, and a lecture cell's import only
+where the definitions kept need it. One namespace per notebook, cached.
 
 Which notebook, in this order:
 
@@ -150,31 +151,68 @@ def _run(nodes: list, namespace: dict, filename: str) -> None:
     exec(compile(module, filename, "exec"), namespace)  # noqa: S102 - the instructor's own notebook
 
 
-def build(path: Path) -> dict:
-    """The reference namespace of the notebook at ``path`` (see the module docstring)."""
-    nb = _read(path)
-    namespace: dict = {"__name__": f"coursekit_reference_{path.stem}", "__builtins__": __builtins__}
-    for index, cell in enumerate(nb.get("cells", [])):
+def _bound(node) -> set:
+    """The names a kept top-level statement binds."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def _used(nodes) -> set:
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _plan(path: Path, roots) -> list:
+    """(index, solution?, nodes) in notebook order: every solution cell, and the lecture cells'
+    definitions; a lecture cell's import only where what the solutions (and ``roots``) use needs it, so
+    that a lecture's matplotlib or widgets are not imported for a reference that does not plot."""
+    cells = []
+    for index, cell in enumerate(_read(path).get("cells", [])):
         if cell.get("cell_type") != "code":
             continue
         meta = _nbgrader(cell)
         if meta.get("grade") and not meta.get("solution"):
             continue                                   # a graded test cell
         tree = _parse(_source(cell))
-        if tree is None:
-            continue
+        if tree is not None:
+            cells.append((index, bool(meta.get("solution")), tree))
+    needed = set(roots) | _used(t for _, solution, t in cells if solution)
+    lecture = [node for _, solution, t in cells if not solution for node in _definitions(t)]
+    grew = True
+    while grew:                                       # what the needed definitions need, and so on
+        grew = False
+        for node in lecture:
+            if not isinstance(node, (ast.Import, ast.ImportFrom)) and _bound(node) & needed:
+                more = _used([node]) - needed
+                if more:
+                    needed |= more
+                    grew = True
+    return [(index, solution, tree, needed) for index, solution, tree in cells]
+
+
+def build(path: Path, roots=()) -> dict:
+    """The reference namespace of the notebook at ``path`` (see the module docstring)."""
+    namespace: dict = {"__name__": f"coursekit_reference_{path.stem}", "__builtins__": __builtins__}
+    plan = _plan(path, roots)
+    namespace["__reference_needs__"] = frozenset(plan[0][3]) if plan else frozenset(roots)
+    for index, solution, tree, needed in plan:
         filename = f"<reference {path.stem} cell {index}>"
-        if meta.get("solution"):
+        if solution:
             try:
                 _run(list(tree.body), namespace, filename)
                 continue
             except Exception:       # it needs the lecture's state: its imports and definitions still count
-                tree = _parse(_source(cell))
+                tree = _parse(ast.unparse(tree))
         for node in _definitions(tree):
+            if not solution and isinstance(node, (ast.Import, ast.ImportFrom)) and not _bound(node) & needed:
+                continue
             try:
                 _run([node], namespace, filename)
             except Exception as err:
-                if meta.get("solution"):
+                if solution:
                     raise RuntimeError(f"reference: cell {index} of {path} failed while building the reference: "
                                        f"{type(err).__name__}: {err}") from None
                 # a lecture cell's import or definition that cannot run on its own: not the reference's
@@ -206,6 +244,11 @@ def reference(name: str, notebook=None):
         cached = (stamp, build(path))
         _CACHE[path] = cached
     namespace = cached[1]
+    if name in namespace and name not in namespace["__reference_needs__"]:
+        # a lecture's own definition: built again with the imports it needs
+        cached = (stamp, build(path, roots=namespace["__reference_needs__"] | {name}))
+        _CACHE[path] = cached
+        namespace = cached[1]
     if name not in namespace:
         defined = sorted(k for k, v in namespace.items() if not k.startswith("_") and callable(v)
                          and getattr(v, "__module__", None) == namespace["__name__"])
