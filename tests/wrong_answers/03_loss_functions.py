@@ -607,3 +607,11 @@ def cross_entropy(logits, targets):
     return torch.stack(losses).mean().to(logits.dtype)
 '''),
 ]
+RIGHT["ex1_one_hot"] += [
+    ("an explicit loop: one comparison row per label, stacked", '''
+def one_hot(labels, num_classes):
+    classes = torch.arange(num_classes, device=labels.device)
+    return torch.stack([(classes == label).to(torch.float32) for label in labels]) if len(labels) else \\
+        torch.zeros(0, num_classes, device=labels.device)
+'''),
+]
