@@ -35,7 +35,9 @@ def _close_hint(got: np.ndarray, exp: np.ndarray, atol: float, rtol: float) -> s
         return ("NaN (not a number) usually comes from log(0), 0/0, or a learning rate so large that "
                 "training diverged.")
     if np.isinf(got).any() and not np.isinf(exp).any():
-        return "inf usually comes from exp of a large number or a division by zero."
+        return ("inf usually comes from exp of a large number, the log of a probability that underflowed to 0 "
+                "(take logs with torch.log_softmax or torch.logsumexp instead of log(softmax(...))), or a "
+                "division by zero.")
     if not (np.isfinite(got).all() and np.isfinite(exp).all()):
         return None
     if exp.size and np.allclose(got, -exp, atol=atol, rtol=rtol) and np.abs(exp).max() > atol:
@@ -212,10 +214,27 @@ def check_close(actual, expected, name: str, *, atol: float = 1e-4, rtol: float 
                 expected_text, got_text = preview(e64), preview(g64)
             else:
                 expected_text, got_text = _differences(g64, e64, ~ok)
+            g_worst, e_worst = fmt_num(g64[worst]), fmt_num(e64[worst])
+            if g_worst == e_worst:
+                g_worst, e_worst = f"{g64[worst]:.10g}", f"{e64[worst]:.10g}"
             extra = (f"{bad} of {got.size} values differ; the largest difference is {fmt_num(largest)}{where}: "
-                     f"got {fmt_num(g64[worst])}, expected {fmt_num(e64[worst])}\n{allowed}")
+                     f"got {g_worst}, expected {e_worst}\n{allowed}")
+        if expected_text == got_text:         # they differ below the shown precision: show them in full
+            expected_text, got_text = _precise(e64, ~ok), _precise(g64, ~ok)
         raise failure(name, "values are not close to the expected ones.", expected_text, got_text, cause or hint,
                       _close_hint(g64, e64, atol, rtol), extra=extra)
+
+
+def _precise(values: np.ndarray, differ: np.ndarray) -> str:
+    """The differing values with every digit that tells them apart (at most 6 shown)."""
+    if values.ndim == 0:
+        return f"{complex(values) if np.iscomplexobj(values) else float(values):.10g}"
+    flat, where = values.reshape(-1), np.flatnonzero(differ.reshape(-1))
+    shown = ", ".join(f"{flat[i]:.10g}" + _index_str(np.unravel_index(int(i), values.shape)).replace(" index", "")
+                      for i in where[:6])
+    if values.size <= 6:
+        return "[" + ", ".join(f"{v:.10g}" for v in flat) + "]"
+    return shown + (f" (and {len(where) - 6} more)" if len(where) > 6 else "")
 
 
 # ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ case (the student's result, the reference's, the inputs) and raises a failed che
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 
 import numpy as np
@@ -154,6 +155,19 @@ def _dtype_name(dtype) -> str:
     return str(dtype).replace("torch.", "")
 
 
+_LIMITS = {float(np.finfo(t).max) for t in (np.float16, np.float32)} | {float(torch.finfo(torch.bfloat16).max)} | {
+    float(v) for t in (np.int8, np.uint8, np.int16, np.int32, np.uint16) for v in (np.iinfo(t).min, np.iinfo(t).max)}
+
+
+def _written(bound: float) -> bool:
+    """Whether ``bound`` looks like a constant in code (two significant digits, or one minus such) or is a
+    dtype's limit (an overflow cut it off: float16's 65504, uint8's 255 ...)."""
+    def short(x):
+        return x == 0 or math.isclose(x, float(f"{x:.2g}"), rel_tol=1e-6)
+    bound = float(bound)
+    return bool(short(bound) or short(1.0 - bound) or any(math.isclose(bound, v, rel_tol=1e-6) for v in _LIMITS))
+
+
 def _clamped(got, exp, atol: float, rtol: float):
     """(got, explanation, strong) when ``got`` is the expected values cut off at its own smallest and largest
     value; strong when more than one value shows it."""
@@ -164,6 +178,10 @@ def _clamped(got, exp, atol: float, rtol: float):
             return None
         lo, hi = g.min(), g.max()
         below, above = e < lo - atol - rtol * abs(lo), e > hi + atol + rtol * abs(hi)
+        # a clamp's bound is a number someone wrote (0, 1, 1e-7, 1 - 1e-7): equal values at the result's
+        # own maximum are otherwise common in a shrunk input (every value the same), and no evidence
+        below &= _written(lo)
+        above &= _written(hi)
         if (below.any() or above.any()) and np.allclose(g, np.clip(e, lo, hi), atol=atol, rtol=rtol):
             where = (f"clamped to [{lo:.4g}, {hi:.4g}]" if below.any() and above.any() else
                      f"cut off at {hi:.4g} (larger ones)" if above.any() else f"cut off at {lo:.4g} (smaller ones)")
