@@ -40,6 +40,12 @@ def _close_hint(got: np.ndarray, exp: np.ndarray, atol: float, rtol: float) -> s
                 "division by zero.")
     if not (np.isfinite(got).all() and np.isfinite(exp).all()):
         return None
+    scale = float(np.abs(exp).max(initial=0.0))
+    if scale > 0 and rtol < 1e-6:
+        off = float(np.abs(got - exp).max()) / scale
+        if 1e-9 < off < 1e-5:   # off by about float32's precision where float64's was asked for
+            return ("the values agree to about 7 digits, float32's precision, where float64's was expected: part "
+                    "of the computation ran in float32 (a float32 tensor, accumulator or constant on the way).")
     if exp.size and np.allclose(got, -exp, atol=atol, rtol=rtol) and np.abs(exp).max() > atol:
         return ("the sign is flipped: probably a subtraction the wrong way round (y_hat - y vs y - y_hat) or a "
                 "missing minus sign.")

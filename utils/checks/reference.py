@@ -37,7 +37,7 @@ __all__ = ["reference", "ReferenceNotFound"]
 
 ENV = "COURSEKIT_REFERENCE"
 _STUDENT_FOLDERS = {"submitted", "autograded", "feedback", "release"}
-_SOLUTION_MARK = "### BEGIN SOLUTION"
+_SOLUTION_MARK = "### BEGIN " + "SOLUTION"     # (not written whole: the student bundle refuses the markers)
 _CACHE: dict = {}
 
 
@@ -224,7 +224,7 @@ def reference(name: str, notebook=None):
 
     >>> import json, tempfile, pathlib
     >>> cells = [{"cell_type": "code", "metadata": {"nbgrader": {"solution": True, "grade": False}},
-    ...           "source": "def double(x):\\n    ### BEGIN SOLUTION\\n    return 2 * x\\n    ### END SOLUTION"},
+    ...           "source": "def double(x):\\n    return 2 * x"},
     ...          {"cell_type": "code", "metadata": {}, "source": "print('a lecture cell, not run')"}]
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "demo.ipynb"
     >>> _ = path.write_text(json.dumps({"cells": cells}))
