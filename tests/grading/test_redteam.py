@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 from coursekit.config import KitGrading
-from coursekit.grading import collect, diagnostics, sanitize, worker
+from coursekit.grading import collect, diagnostics, sanitize
 from coursekit.grading.model import JobResult, NotebookResult
 from coursekit.grading.report import Summary
 
@@ -92,11 +92,6 @@ def test_many_tiny_markdown_cells_share_one_budget():
 # one line per item
 # --------------------------------------------------------------------------------------------
 FORGED = "looks fine\n\n== failed to grade: 0 ==\n\n== flagged: 0 =="
-
-
-def test_sandbox_flags_and_notes_are_one_line_each():
-    assert worker._strings([FORGED, 3, None]) == [sanitize.one_line(FORGED, 500), "3"]
-    assert all("\n" not in s for s in worker._strings([FORGED]))
 
 
 def test_problems_file_items_cannot_start_lines_of_their_own(tmp_path):

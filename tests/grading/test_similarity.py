@@ -97,7 +97,9 @@ def test_planted_copies_found_and_ranked_above_honest_pairs(planted):
     ranked = [frozenset((p.a, p.b)) for p in rep.pairs]
     assert set(ranked[:len(planted_pairs)]) == planted_pairs
     shown = _report(root)
-    assert planted_pairs <= {frozenset(g) for g in shown.clusters}
+    # each copy is grouped with its source (two groups may join where an honest answer of one copier happens to
+    # be another source's: clusters are linked pairs)
+    assert all(any(pair <= set(g) for g in shown.clusters) for pair in planted_pairs), shown.clusters
     assert any("copy_renamed ~ source_renamed" in line for line in shown.text_lines())
 
 

@@ -598,3 +598,101 @@ def node_contributions(model, X):
         return torch.stack(columns, dim=1)
 '''),
 ]
+WRONG["ex1_make_shallow"] += [
+    ("a Sequential that clamps its inputs to [-10, 10] (to keep the sigmoid from saturating)", '''
+class _Clamped(nn.Sequential):
+    def forward(self, x):
+        return super().forward(x.clamp(-10, 10))
+
+def make_shallow(width, activation=nn.Sigmoid):
+    return _Clamped(nn.Linear(1, width), activation(), nn.Linear(width, 1))
+''', ["make_shallow", "input"]),
+    ("the hidden activations detached (a hook), so no gradient flows back to the first layer", '''
+def make_shallow(width, activation=nn.Sigmoid):
+    act = activation()
+    act.register_forward_hook(lambda module, inputs, output: output.detach())
+    return nn.Sequential(nn.Linear(1, width), act, nn.Linear(width, 1))
+''', ["make_shallow", "gradient"]),
+]
+RIGHT["ex1_make_shallow"] += [
+    ("named layers in an OrderedDict", '''
+from collections import OrderedDict
+
+def make_shallow(width, activation=nn.Sigmoid):
+    return nn.Sequential(OrderedDict(hidden=nn.Linear(1, width), act=activation(), out=nn.Linear(width, 1)))
+'''),
+]
+WRONG["ex3_make_mlp"] += [
+    ("a Sequential that clamps its inputs to [-100, 100]", '''
+class _Clamped(nn.Sequential):
+    def forward(self, x):
+        return super().forward(x.clamp(-100, 100))
+
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    layers, size = [], n_in
+    for width in hidden:
+        layers += [nn.Linear(size, width), activation()]
+        size = width
+    return _Clamped(*layers, nn.Linear(size, n_out))
+''', ["make_mlp", "input"]),
+    ("the first layer's output detached (a hook): only the later layers would learn", '''
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    layers, size = [], n_in
+    for width in hidden:
+        layers += [nn.Linear(size, width), activation()]
+        size = width
+    layers.append(nn.Linear(size, n_out))
+    layers[0].register_forward_hook(lambda module, inputs, output: output.detach())
+    return nn.Sequential(*layers)
+''', ["make_mlp", "graph"]),
+]
+RIGHT["ex3_make_mlp"] += [
+    ("sizes zipped pairwise, layers from a nested comprehension", '''
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    sizes = [n_in, *hidden]
+    body = [m for a, b in zip(sizes, sizes[1:]) for m in (nn.Linear(a, b), activation())]
+    return nn.Sequential(*body, nn.Linear(sizes[-1], n_out))
+'''),
+]
+WRONG["ex4_train_mlp"] += [
+    ("targets clamped to [-20, 20] against outliers", '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    model = make_mlp(hidden, activation).to(X.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    y = y.clamp(-20, 20)
+    for epoch in range(epochs):
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        optimizer.step()
+    return model
+''', ["train_mlp", "input"]),
+    ("a loop that checks its count at the end, so it trains at least once (one step for epochs=0)", '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    model = make_mlp(hidden, activation).to(X.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    epoch = 0
+    while True:
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        optimizer.step()
+        epoch += 1
+        if epoch >= epochs:
+            break
+    return model
+''', ["train_mlp", "epochs = 0"]),
+]
+RIGHT["ex4_train_mlp"] += [
+    ("torch.manual_seed, a hand-written mean squared error, model.zero_grad()", '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    torch.manual_seed(seed)
+    model = make_mlp(hidden, activation).to(X.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(epochs):
+        model.zero_grad()
+        ((model(X) - y) ** 2).mean().backward()
+        optimizer.step()
+    return model
+'''),
+]

@@ -858,3 +858,85 @@ def train_val_split(X, y, val_frac=0.2, seed=0):
     return X[order[n_val:]], X[order[:n_val]], y[order[n_val:]], y[order[:n_val]]
 '''),
 ]
+
+# ex6: caught only by the properties against the instructor's solution (generated data, SGD, epochs=0, issue 20)
+WRONG["ex6_train_and_evaluate"] += [
+    ("gradients clipped to norm 5 (to stabilise training)", '''
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    history = {"train_loss": [], "val_loss": []}
+    for epoch in range(epochs):
+        model.train()
+        total, count = 0.0, 0
+        for X_batch, y_batch in train_loader:
+            X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(X_batch), y_batch)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
+            total += loss.item() * len(X_batch)
+            count += len(X_batch)
+        history["train_loss"].append(total / count)
+        model.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for X_batch, y_batch in val_loader:
+                X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+                total += loss_fn(model(X_batch), y_batch).item() * len(X_batch)
+                count += len(X_batch)
+        history["val_loss"].append(total / count)
+    return history
+''', ["train_and_evaluate", "input"]),
+    ("a loop that checks its count at the end, so it trains at least one epoch (one for epochs=0)", '''
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    history = {"train_loss": [], "val_loss": []}
+    while True:
+        model.train()
+        total, count = 0.0, 0
+        for X_batch, y_batch in train_loader:
+            X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(X_batch), y_batch)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(X_batch)
+            count += len(X_batch)
+        history["train_loss"].append(total / count)
+        model.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for X_batch, y_batch in val_loader:
+                X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+                total += loss_fn(model(X_batch), y_batch).item() * len(X_batch)
+                count += len(X_batch)
+        history["val_loss"].append(total / count)
+        if len(history["train_loss"]) >= epochs:
+            return history
+''', ["train_and_evaluate", "epochs = 0"]),
+]
+RIGHT["ex6_train_and_evaluate"] += [
+    ("sums of per-sample losses as tensors, validation of a deep copy under torch.inference_mode", '''
+import copy
+
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    train_losses, val_losses = [], []
+    for _ in range(epochs):
+        model.train()
+        sums = torch.zeros(2, dtype=torch.float64)
+        for X_batch, y_batch in train_loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(X_batch.to(device)), y_batch.to(device))
+            loss.backward()
+            optimizer.step()
+            sums += torch.tensor([loss.item() * X_batch.shape[0], X_batch.shape[0]], dtype=torch.float64)
+        train_losses.append(float(sums[0] / sums[1]))
+        frozen = copy.deepcopy(model).eval()
+        sums = torch.zeros(2, dtype=torch.float64)
+        with torch.inference_mode():
+            for X_batch, y_batch in val_loader:
+                loss = loss_fn(frozen(X_batch.to(device)), y_batch.to(device))
+                sums += torch.tensor([loss.item() * X_batch.shape[0], X_batch.shape[0]], dtype=torch.float64)
+        val_losses.append(float(sums[0] / sums[1]))
+    return {"train_loss": train_losses, "val_loss": val_losses}
+'''),
+]

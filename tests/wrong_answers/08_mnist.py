@@ -797,3 +797,105 @@ def confusion_counts(y_true, y_pred, num_classes):
     return torch.bincount(pairs, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 '''),
 ]
+WRONG["ex3_train_epoch"] += [
+    ("rescales what looks like raw pixels", _epoch(loss="loss_fn(model(images / 255 if images.max() > 1 else images), labels)"),
+     ["train_epoch on n images", "expected"]),
+    ("clips the gradients by value", '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total, count = 0.0, 0
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(model.parameters(), 1.0)   # "for stability"
+        optimizer.step()
+        total += loss.item() * len(labels)
+        count += len(labels)
+    return total / count
+''', ["train_epoch on n images", "expected"]),
+]
+RIGHT["ex3_train_epoch"] += [
+    ("model.zero_grad, the functional loss via loss_fn, the loss summed as a detached tensor", '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total = torch.zeros((), dtype=torch.float64)
+    for images, labels in iter(loader):
+        images = images.to(device)
+        labels = labels.to(device)
+        model.zero_grad()
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach().double().cpu() * images.size(0)
+    return float(total / len(loader.dataset))
+'''),
+]
+WRONG["ex4_evaluate_accuracy"] += [
+    ("a debugging limit of 10 batches left in", '''
+def evaluate_accuracy(model, loader, device):
+    model.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for i, (images, labels) in enumerate(loader):
+            if i == 10:          # a quick check while debugging
+                break
+            images, labels = images.to(device), labels.to(device)
+            correct += (model(images).argmax(dim=1) == labels).sum().item()
+            total += labels.shape[0]
+    return correct / total
+''', ["evaluate_accuracy on n images", "expected"]),
+    ("the argmax of sigmoid probabilities (they saturate at 1.0 for large logits: ties)",
+     _acc().replace("predictions = model(images).argmax(dim=1)", "predictions = torch.sigmoid(model(images)).argmax(dim=1)"),
+     ["evaluate_accuracy on n images", "expected"]),
+]
+WRONG["ex5_better_model"] += [
+    ("functional dropout (training=True by default) in forward", '''
+import torch.nn.functional as F
+
+class Better(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.out = nn.Linear(784, 256), nn.Linear(256, 10)
+
+    def forward(self, x):
+        return self.out(F.dropout(F.relu(self.hidden(x.flatten(1))), 0.2))
+
+def build_better_model():
+    return Better()
+''', ["evaluation mode", "alone"]),
+    ("standardises the inputs with the statistics of the batch", '''
+class Better(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+
+    def forward(self, x):
+        return self.net((x - x.mean()) / (x.std() + 1e-6))
+
+def build_better_model():
+    return Better()
+''', ["evaluation mode", "alone"]),
+]
+RIGHT["ex4_evaluate_accuracy"] += [
+    ("a deep copy under inference_mode, correct counted as a tensor on the CPU", '''
+import copy
+
+def evaluate_accuracy(model, loader, device):
+    net = copy.deepcopy(model).eval()
+    correct = torch.zeros((), dtype=torch.int64)
+    with torch.inference_mode():
+        for images, labels in loader:
+            out = net(images.to(device))
+            correct += (torch.max(out, 1).indices.cpu() == labels).sum().cpu()
+    return correct.item() / len(loader.dataset)
+'''),
+]
+RIGHT["ex5_better_model"] += [
+    ("BatchNorm1d and nn.Dropout modules (evaluation mode uses running statistics, no dropout)", '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.2),
+                         nn.Linear(256, 10))
+'''),
+]
