@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit import wire
-from coursekit.grading import worker
+from coursekit.grading import bytecode, worker
 from coursekit.grading.worker import Context
 from coursekit.sandbox import bwrap, limits, workspace
 
@@ -203,6 +203,7 @@ def folder(run_dir: Path, name: str, uid: int | None, isolated: bool, mpl_cache:
 
 def _argv(ctx: Context, sdir: Path, uid: int | None, cgroup: bool) -> tuple[list[str], dict | None]:
     """The command that runs the slot's driver: in its sandbox, or (no isolation) as a plain process."""
+    bytecode.compiled_wire()        # what the slot and its kernels import, compiled once (bytecode.py)
     py = sys.executable
     if not ctx.isolation.isolated:
         kit_parent = str(Path(bwrap.package_dir("coursekit")).parent)

@@ -17,11 +17,12 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass, field
+from importlib.util import cache_from_source
 from pathlib import Path
 
 from coursekit import wire
 from coursekit.config import KitGrading, KitSandbox
-from coursekit.grading import deadlines, diagnostics, nbcheck, safeio, sanitize
+from coursekit.grading import bytecode, deadlines, diagnostics, nbcheck, safeio, sanitize
 from coursekit.grading.model import Grade, Job, JobResult, NotebookResult
 from coursekit.sandbox import Isolation, bwrap
 from coursekit.sandbox.runs import Run
@@ -159,6 +160,9 @@ def _kernel_mounts(ctx: Context) -> bwrap.Mounts:
     m.tmpfs(HOME, sb.tmp_limit_mb, "0700")
     if ctx.grading.judge:
         m.ro(bwrap.KIT_DIR + "/coursekit/judge", JUDGE_DIR).ro(bwrap.KIT_DIR + "/coursekit/wire.py", WIRE_FILE)
+        pyc = bytecode.compiled_wire()     # (and the judge's package: its __pycache__ comes with JUDGE_DIR)
+        if pyc and Path(pyc).is_relative_to(bytecode.KIT):
+            m.ro(f"{bwrap.KIT_DIR}/coursekit/{Path(pyc).relative_to(bytecode.KIT)}", cache_from_source(WIRE_FILE))
     return m
 
 
@@ -204,6 +208,7 @@ def judge_argv(ctx: Context, work: str, cgroup: bool) -> list[str]:
         return [py, "-I", str(_JUDGE_SOURCE / "judge_start.py"), "-f", "{connection_file}"]
     env = judge_environment(ctx, cgroup)
     m = _kernel_mounts(ctx).ro(bwrap.KIT_DIR + "/coursekit/judge/judge_start.py", JUDGE_START)
+    m.ro(bwrap.KIT_DIR + "/coursekit/kernel/start.py", bwrap.KERNEL_START)     # (judge_start.kernel_start)
     m.ro(f"{work}/kernel", f"{HOME}/{ctx.topic}").rw(f"{work}/rt-judge").rw(f"{work}/link", "/link")
     if ctx.reference:
         m.ro(_job_in(work) + "/reference", REFERENCE_DIR)

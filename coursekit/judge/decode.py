@@ -6,9 +6,15 @@ import math
 
 from ._lazy import nn, np, torch
 from .decode_plain import (_COMPOUND, _SIMPLE, _arity, _hashable, _np_dtype, _pairs, _shape, _strided)
+from .encode import fingerprint
 from .names import (_MODULE_INTERNALS, INSTRUMENTS, _resolve_module_class, _resolve_name, _resolve_tensor_class,
                     _torch_dtypes)
 from .wire import MAX_DEPTH, MAX_ITEMS, ProtocolError
+
+
+def _as_it_is(origin) -> bool:
+    """-3 - 2k: the receiver's own object k, not changed where it was sent from (keep it as it is)."""
+    return origin <= -3 and origin % 2 == 1
 
 
 class Decoder:
@@ -16,12 +22,17 @@ class Decoder:
     this side's object behind a handle it gave out; ``sent`` is the list of objects this side sent
     in the request being answered (for ``ARG``)."""
 
-    def __init__(self, proxy, own, sent: list | None = None, session: dict | None = None):
+    def __init__(self, proxy, own, sent: list | None = None, session: dict | None = None, mine: list | None = None,
+                 as_is: bool = False):
         self.proxy = proxy
         self.own = own
         self.sent = sent or []
         self.memo: dict[int, object] = {}
-        self.session = session        # the peer's origin -> the object rebuilt for it, or None
+        self.session = session        # the peer's origin -> the object rebuilt for it (~origin -> its fingerprint)
+        self.stale: set[int] = set()
+        self.as_is = as_is            # this side's own objects come as they are, whatever the other side says
+        self.mine = mine              # the student's kernel only: its own origins (encode.Encoder.origins), whose
+        #                               objects come back as -2 - 2k / -3 - 2k, updated in place or as they are
 
     def __call__(self, v, depth: int = 0):
         if depth:
@@ -123,26 +134,46 @@ class Decoder:
         _, name, shape, raw, requires_grad, device, grad, param, stride, origin, index = v
         t = self.tensor(name, shape, raw, requires_grad, device, grad, param, depth, stride)
         old = self._seen(origin, nn.Parameter)
-        if old is not None and old.shape == t.shape and old.dtype == t.dtype:
+        if old is not None and (_as_it_is(origin) or self.as_is and origin <= -2):
+            if old.shape != t.shape or old.dtype != t.dtype or old.requires_grad != t.requires_grad \
+                    or not torch.equal(old.detach(), t.detach()):
+                self.stale.add(index)      # newer here than there: sent back after the call (state.snapshots)
+            t = old
+        elif old is not None and (old.shape == t.shape and old.dtype == t.dtype or type(t) is nn.Parameter):
             with torch.no_grad():
-                old.data = t.data
+                old.data = t.data          # (another shape or dtype too: `p.data = ...` keeps the parameter)
             old.requires_grad_(t.requires_grad)
             old.grad = t.grad
             t = old
         self._remember(origin, t)
+        self._mark(origin, t, index)
         return self._keep(index, t)
 
     def _seen(self, origin, kind):
         if type(origin) is not int:
             raise ProtocolError("a malformed origin")
+        if origin <= -2:          # one of this side's own objects, sent before (encode.Encoder._origin)
+            n = (-2 - origin) // 2
+            if self.mine is None or n >= len(self.mine[1]):
+                raise ProtocolError("a reference to an object this side did not send")
+            old = self.mine[1][n]
+            return old if isinstance(old, kind) else None
         old = self.session.get(origin) if self.session is not None and origin >= 0 else None
         return old if isinstance(old, kind) else None
 
     def _remember(self, origin, obj):
         if self.session is not None and origin >= 0:
-            if len(self.session) >= 100_000 and origin not in self.session:
+            if len(self.session) >= 200_000 and origin not in self.session:
                 raise ProtocolError("too many objects")
             self.session[origin] = obj
+
+    def _mark(self, origin, obj, index=None):
+        """The state the other side's object has now: what a test cell changes after is sent back; and for
+        this side's own objects, the state the other side now has of them (state.resync_values)."""
+        if self.session is not None and origin >= 0:
+            self.session[~origin] = fingerprint(obj)
+        elif origin <= -2 and self.mine is not None and index not in self.stale:
+            self.mine[0][~((-2 - origin) // 2)] = fingerprint(obj)
 
     def tensor(self, name, shape, raw, requires_grad, device, grad, param, depth, stride=None):
         dtype = _torch_dtypes().get(name) if isinstance(name, str) else None
@@ -193,6 +224,13 @@ class Decoder:
             raise ProtocolError("a malformed module")
         cls = _resolve_module_class(name)
         m = self._seen(origin, cls)
+        if m is not None and type(m) is cls and (_as_it_is(origin) or self.as_is and origin <= -2):
+            self._keep(index, m)           # this side's own module, unchanged there: kept as it is here
+            for part in (attrs, params, buffers, children):
+                for pair in _pairs(part, 3 if part is buffers else 2):
+                    self(pair[1], depth + 1)           # (read and checked all the same)
+            self._mark(origin, m)
+            return m
         if m is None or type(m) is not cls:
             m = cls.__new__(cls)
             nn.Module.__init__(m)
@@ -200,6 +238,7 @@ class Decoder:
             m._parameters.clear()
             m._buffers.clear()
             m._modules.clear()
+            m._non_persistent_buffers_set.clear()
         self._remember(origin, m)
         self._keep(index, m)
         for pair in _pairs(attrs, 2):
@@ -225,6 +264,7 @@ class Decoder:
                 raise ProtocolError(f"child {key!r} is not a module")
             m._modules[key] = value
         m.training = training
+        self._mark(origin, m)
         return m
 
     def _OPT(self, v, depth):

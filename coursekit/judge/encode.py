@@ -9,14 +9,30 @@ from .names import (_MODULE_INTERNALS, _NUMPY_KINDS, INSTRUMENTS, NotData, _torc
 from .wire import MAX_DEPTH, MAX_ITEMS
 
 
+def fingerprint(obj) -> tuple:
+    """What a test cell may change in a module or parameter the judge rebuilt from the student's: the
+    identity of its parameters, buffers, children and plain attributes, its mode; a tensor's version,
+    storage, shape, dtype and gradient. (``p.data.fill_()`` moves none of them: not seen.)"""
+    if is_module(obj):
+        return (obj.training, tuple((k, id(v)) for k, v in vars(obj).items() if k not in _MODULE_INTERNALS),
+                tuple((k, id(v)) for k, v in obj._parameters.items()),
+                tuple((k, id(v)) for k, v in obj._buffers.items()), tuple((k, id(v)) for k, v in obj._modules.items()))
+    g = obj.grad
+    return (obj._version, obj.data_ptr() if obj.device.type != "meta" else 0, tuple(obj.shape), obj.dtype,
+            obj.requires_grad, id(g), g._version if g is not None else None)
+
+
 class Encoder:
     """One message's values. ``handle(obj)`` gives out a handle id for an object that is not data;
     ``known`` maps id(obj) to the peer's own memo index (objects the peer sent in its request)."""
 
-    def __init__(self, handle, known: dict | None = None, by_value_modules: bool = True, origins=None):
+    def __init__(self, handle, known: dict | None = None, by_value_modules: bool = True, origins=None,
+                 theirs: dict | None = None):
         self.handle = handle
         self.known = known or {}
         self.origins = origins        # (id -> origin, objects kept alive) of the sending peer, or None
+        self.theirs = theirs          # the judge's session: the student's origins -> what was rebuilt here
+        self._theirs_ids: dict | None = None
         self.memo: dict[int, int] = {}
         self.objects: list = []           # index -> object (kept alive; the peer's ARG refers to these)
         self.by_value_modules = by_value_modules
@@ -139,14 +155,29 @@ class Encoder:
 
     def _origin(self, obj) -> int:
         """The same number every time this side sends the same module or parameter, so that the receiver
-        gives back the same object (a layer shared between two calls is one object there too)."""
+        gives back the same object (a layer shared between two calls is one object there too). An object
+        the judge rebuilt from the student's (``theirs``) goes back as the student's own: ``-2 - 2k`` (k its
+        origin there) where a test cell changed it since it crossed (the student's kernel takes this state:
+        ``layer.weight = ...`` on a student's model is made there too, as in one shared kernel), else
+        ``-3 - 2k`` (the student's object as it is there; see state.dirty)."""
+        if self.theirs is not None:
+            if self._theirs_ids is None:
+                self._theirs_ids = {id(v): k for k, v in self.theirs.items() if type(k) is int and k >= 0}
+            k = self._theirs_ids.get(id(obj))
+            if k is not None and self.theirs.get(k) is obj:
+                now = fingerprint(obj)
+                changed = self.theirs.get(~k) != now
+                self.theirs[~k] = now              # the student's object will be in this state
+                return -2 - 2 * k if changed else -3 - 2 * k
         if self.origins is None:
             return -1
         ids, kept = self.origins
         if id(obj) not in ids:
             ids[id(obj)] = len(kept)
             kept.append(obj)
-        return ids[id(obj)]
+        n = ids[id(obj)]
+        ids[~n] = fingerprint(obj)          # the state the other side has of it now (state.resync_values)
+        return n
 
     def _optimizer(self, opt, depth):
         cls = type(opt)

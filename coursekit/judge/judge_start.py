@@ -26,14 +26,20 @@ def load_package(folder: str):
     return module
 
 
-def _stored_exception(exception, *args, **kwargs) -> dict:
-    """What the shell keeps of a cell's exception for ``%notebook`` (never read here): its name and
-    message, not a second formatting of the whole traceback (as the student's kernel, kernel/start.py)."""
-    try:
-        value = str(exception)
-    except Exception:  # noqa: BLE001 - as IPython's own formatting would have failed
-        value = "<unprintable>"
-    return {"ename": type(exception).__name__, "evalue": value, "traceback": []}
+def kernel_start():
+    """The student kernel's start module (kernel/start.py: bound beside this file as ``kernel_start.py``;
+    in the source tree ``../kernel/start.py``), for what both kernels do alike."""
+    if "coursekit_kernel_start" in sys.modules:
+        return sys.modules["coursekit_kernel_start"]
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.path.join(here, "kernel_start.py"), os.path.join(os.path.dirname(here), "kernel", "start.py")):
+        if os.path.isfile(path):
+            spec = importlib.util.spec_from_file_location("coursekit_kernel_start", path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["coursekit_kernel_start"] = module
+            spec.loader.exec_module(module)
+            return module
+    raise ImportError(f"coursekit/kernel/start.py is not beside {here}")
 
 
 def main() -> None:
@@ -48,7 +54,8 @@ def main() -> None:
     app = IPKernelApp.instance()
     app.user_ns = ns
     app.initialize([*sys.argv[1:], "--HistoryManager.enabled=False"])
-    app.shell._format_exception_for_storage = _stored_exception
+    # what the shell keeps of a cell's exception for %notebook (never read here): as the student's kernel
+    app.shell._format_exception_for_storage = kernel_start().stored_exception
     ns.attach(app.shell)
     app.start()
 

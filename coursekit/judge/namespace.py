@@ -56,13 +56,15 @@ class JudgeNamespace(dict):
         student = name in self._fetched
         dict.__delitem__(self, name)
         if student:
-            self.peer().request("push", state={}, names=[], deleted=[name])
+            self.peer().request("push", state={}, names=[], deleted=[name], sync=[])
 
     def __setitem__(self, name, value):
         dict.__setitem__(self, name, value)
         if name in self._fetched:
             from .values import Encoder
-            self.peer().request("push", state={}, names=[[name, Encoder(self.peer().handle)(value)]], deleted=[])
+            peer = self.peer()      # (the student's own object goes back as itself: encode.Encoder._origin)
+            enc = Encoder(peer.handle, origins=peer.origins, theirs=peer.session)
+            peer.request("push", state={}, names=[[name, enc(value)]], deleted=[], sync=[])
 
     def __contains__(self, name):
         if dict.__contains__(self, name):
@@ -132,11 +134,14 @@ class JudgeNamespace(dict):
         self._shell.coursekit_previous_error = rebuild_error(last) if last is not None else None
 
     def end_cell(self, result=None) -> None:
+        from .state import sync_values
         from .values import Encoder
         names = []
         if dict.__contains__(self, SOLVED_NAME):
             names.append([SOLVED_NAME, Encoder(self.peer().handle)(dict.__getitem__(self, SOLVED_NAME))])
-        self.peer().request("push", state=_rng_state(), names=names, deleted=[])
+        peer = self.peer()          # what the cell changed in the student's modules, left there as in one kernel
+        sync = sync_values(Encoder(peer.handle, origins=peer.origins, theirs=peer.session), peer.session)
+        peer.request("push", state=_rng_state(), names=names, deleted=[], sync=sync)
 
 
 class StudentModule(types.ModuleType):

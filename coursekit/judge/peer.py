@@ -20,7 +20,7 @@ from ._lazy import is_tensor, torch
 from .errors import FrameRecord, RemoteError, error_info, rebuild_error  # noqa: F401 - (the package's API)
 from .proxies import Remote, _torch_classes, remote_module_class
 from .rng import _rng_state, _set_rng_state
-from .state import _changed, _snapshot, _state, _write_back
+from .state import _changed, _state, _write_back, apply_sync, resync_values, snapshots, sync_values
 from .values import Decoder, Encoder
 from .wire import ProtocolError, message
 
@@ -117,7 +117,7 @@ class Peer:
         except BaseException as exc:  # noqa: BLE001 - the caller gets it as data
             if isinstance(exc, (SystemExit, KeyboardInterrupt)) and self.side == "judge":
                 raise
-            info = error_info(exc)
+            info = error_info(exc, self if self.side == "student" else None)
             if op == "call":
                 info["state"] = _rng_state()      # e.g. gradients switched off before the error
             wire.send(self.sock, message("error", msg["id"], error=info))
@@ -134,13 +134,15 @@ class Peer:
         options = dict(options or {})
         instruments = sys.modules.get("utils.checks.instruments")
         active = instruments.active_modes() if instruments is not None else []
-        enc = Encoder(self.handle, origins=self.origins)
+        enc = Encoder(self.handle, origins=self.origins, theirs=self.session if self.side == "judge" else None)
         options["modes"] = [[type(m).__name__, enc(m.settings())] for m in active]
         a = enc(list(args))
         kw = [[str(k), enc(v)] for k, v in kwargs.items()]
         grad_inputs = [i for i, o in enumerate(enc.objects) if is_tensor(o) and o.requires_grad
                        and torch.is_grad_enabled()]
         options["grad_inputs"] = grad_inputs
+        if self.side == "judge":       # the student's modules a test cell changed (state.dirty)
+            options["sync"] = sync_values(enc, self.session)
         reply = self.request("call", target=self.handle(target) if not isinstance(target, int) else target,
                              args=a, kwargs=kw, state=_rng_state(), options=options)
         return self._result(reply, enc, grad_inputs, active)
@@ -154,7 +156,7 @@ class Peer:
         if reply["op"] == "error":
             if isinstance(reply["error"].get("state"), dict):
                 _set_rng_state(reply["error"]["state"])
-            raise rebuild_error(reply["error"])
+            raise rebuild_error(reply["error"], self)
         if reply["state"]:
             _set_rng_state(reply["state"])
         if reply["stdout"]:
@@ -162,6 +164,7 @@ class Peer:
         self._apply_synced(reply["synced"], enc)
         dec = Decoder(self.proxy, self.own, enc.objects, session=self.session)
         value = dec(reply["value"])
+        apply_sync(dec, reply["info"].get("resync", []))      # (state.resync_values)
         info = reply["info"]
         graph = info.get("graph")
         if isinstance(graph, int) and isinstance(info.get("outputs"), list):
@@ -198,7 +201,7 @@ class Peer:
             index, kind, state = entry
             orig = enc.objects[index]
             new = Decoder(self.proxy, self.own, enc.objects, session=self.session)(state)
-            _write_back(orig, kind, new)
+            _write_back(orig, kind, new, enc)
 
     # -- the answering side -------------------------------------------------------------------
     def _serve_lookup(self, msg):
@@ -241,6 +244,7 @@ class Peer:
     def _serve_push(self, msg):
         if msg["state"]:
             _set_rng_state(msg["state"])
+        apply_sync(Decoder(self.proxy, self.own, session=self.session, mine=self.origins), msg["sync"])
         ns = self.namespace
         for name in msg["deleted"]:
             if not isinstance(name, str):
@@ -251,7 +255,7 @@ class Peer:
             if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
                 raise ProtocolError("push: names are [name, value] pairs")
             if ns is not None:
-                ns[pair[0]] = Decoder(self.proxy, self.own, session=self.session)(pair[1])
+                ns[pair[0]] = Decoder(self.proxy, self.own, session=self.session, mine=self.origins)(pair[1])
         if msg["state"]:
             self.graphs.clear()          # the end of a judge cell
         return self._reply(["N"])
@@ -265,7 +269,8 @@ class Peer:
 
     def _serve_call(self, msg):
         fn = self.own(msg["target"])
-        dec = Decoder(self.proxy, self.own, session=self.session)
+        dec = Decoder(self.proxy, self.own, session=self.session,
+                      mine=self.origins if self.side == "student" else None)
         args = dec(msg["args"])
         kwargs = {}
         for pair in msg["kwargs"]:
@@ -275,6 +280,7 @@ class Peer:
         if not isinstance(args, list):
             raise ProtocolError("call: args must be a list")
         options = msg["options"]
+        apply_sync(dec, options.get("sync", []))
         _set_rng_state(msg["state"])
         grad_inputs = options.get("grad_inputs") or []
         if not isinstance(grad_inputs, list) or not all(isinstance(i, int) and i in dec.memo for i in grad_inputs):
@@ -303,7 +309,7 @@ class Peer:
                     instances.append(instruments.mode(name, settings))
                 except KeyError:
                     raise ProtocolError(f"call: no instrument mode {name!r:.60}") from None
-        before = {i: _snapshot(o) for i, o in dec.memo.items()}
+        before = snapshots(dec)
         with contextlib.redirect_stdout(out), contextlib.ExitStack() as stack:
             for instance in instances:
                 stack.enter_context(instance)
@@ -335,7 +341,10 @@ class Peer:
         for i, obj in dec.memo.items():
             kind = _changed(obj, before[i])
             if kind is not None:
-                synced.append([i, kind, _state(obj, kind, known, self.handle)])
+                synced.append([i, kind, _state(obj, kind, known, self.handle, self.origins)])
+        resync = resync_values(enc, dec, self.origins)
+        if resync:
+            info["resync"] = resync
         text = out.getvalue()
         return self._reply(encoded, state=_rng_state(), synced=synced, stdout=text[:MAX_STDOUT], info=info)
 

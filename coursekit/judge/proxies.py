@@ -99,7 +99,7 @@ class Remote:
 
 def _value(reply, peer):
     if reply["op"] == "error":
-        raise rebuild_error(reply["error"])
+        raise rebuild_error(reply["error"], peer)
     return Decoder(peer.proxy, peer.own, session=peer.session)(reply["value"])
 
 

@@ -2,8 +2,9 @@
 after, the new state as data, written back into the caller's own objects."""
 from __future__ import annotations
 
-from ._lazy import is_array, is_module, is_optimizer, is_tensor, np, torch
-from .values import Encoder, NotData
+from ._lazy import is_array, is_module, is_optimizer, is_tensor, nn, np, torch
+from .encode import fingerprint
+from .values import Encoder, NotData, module_class
 from .wire import ProtocolError
 
 
@@ -24,7 +25,21 @@ def _snapshot(obj):
     return None
 
 
+_STALE = object()
+
+
+def snapshots(dec) -> dict:
+    """Each decoded object's state before a call; the student's own tensors that are newer than the
+    judge's copy of them (Decoder.stale) count as changed, so the judge's copy gets their state."""
+    before = {i: _snapshot(o) for i, o in dec.memo.items()}
+    for i in dec.stale:
+        before[i] = _STALE
+    return before
+
+
 def _changed(obj, before):
+    if before is _STALE:
+        return "td"
     if is_tensor(obj):
         g = obj.grad if obj.is_leaf else None
         now = (obj._version, obj.requires_grad, id(g), g._version if g is not None else None)
@@ -48,14 +63,19 @@ def _changed(obj, before):
     return None
 
 
-def _state(obj, kind, known, handle):
+def _state(obj, kind, known, handle, origins=None):
     if kind in ("t", "td", "a"):
         return Encoder(handle)(obj)
-    enc = Encoder(handle, known)
+    enc = Encoder(handle, known, origins=origins)      # (a new parameter keeps its identity when it goes back)
     if kind == "m":
         attrs = {k: v for k, v in vars(obj).items() if not k.startswith("_") and k != "training"}
+        # a module of torch.nn's: what it holds too, as the caller's own objects (ARG) where they are, new
+        # ones as data (a parameter replaced, set to None or deleted, a new buffer or child); the student's
+        # own class crossed as a handle: its members stay where they are
+        members = [dict(obj._parameters), dict(obj._buffers), dict(obj._modules),
+                   sorted(obj._non_persistent_buffers_set)] if module_class(type(obj)) is not None else []
         try:
-            return enc(["M", obj.training, attrs])
+            return enc(["M", obj.training, attrs, *members])
         except NotData:
             return enc(["M", obj.training, {}])
     if kind == "o":
@@ -64,7 +84,17 @@ def _state(obj, kind, known, handle):
     return enc(dict(obj) if kind == "d" else list(obj))     # the contents: the object itself would be an ARG
 
 
-def _write_back(orig, kind, new) -> None:
+def _write_back(orig, kind, new, enc=None) -> None:
+    """``orig`` takes the state ``new`` the call left its object in; where ``orig`` is the judge's copy of a
+    student's object (``enc`` the call's encoder), both are now alike: not sent back with the next call."""
+    _write(orig, kind, new)
+    ids = getattr(enc, "_theirs_ids", None)
+    k = ids.get(id(orig)) if ids else None
+    if k is not None and enc.theirs.get(k) is orig:
+        enc.theirs[~k] = fingerprint(orig)
+
+
+def _write(orig, kind, new) -> None:
     if kind in ("t", "td") and is_tensor(orig) and is_tensor(new):
         if orig.shape != new.shape or orig.dtype != new.dtype:
             orig.data = new.detach()
@@ -88,13 +118,15 @@ def _write_back(orig, kind, new) -> None:
     elif kind == "s" and type(orig) is set and type(new) is list:
         orig.clear()
         orig.update(new)
-    elif kind == "m" and is_module(orig) and isinstance(new, list) and len(new) == 3 and new[0] == "M":
+    elif kind == "m" and is_module(orig) and isinstance(new, list) and len(new) in (3, 7) and new[0] == "M":
         if isinstance(new[1], bool):
             orig.training = new[1]
         if isinstance(new[2], dict):
             for key, value in new[2].items():
                 if isinstance(key, str) and key in vars(orig) and not key.startswith("_"):
                     setattr(orig, key, value)
+        if len(new) == 7 and not getattr(type(orig), "__coursekit_remote__", False):
+            _write_members(orig, *new[3:])
     elif kind == "o" and is_optimizer(orig) and isinstance(new, list) and new[0] == "O":
         groups, state = new[1], new[2]
         if isinstance(groups, list) and len(groups) == len(orig.param_groups):
@@ -110,3 +142,67 @@ def _write_back(orig, kind, new) -> None:
     else:
         raise ProtocolError(f"a synced state of kind {kind!r} for a {type(orig).__name__}")
 
+
+
+def _members(value, kind, what: str, one: str) -> dict:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and k and "." not in k for k in value):
+        raise ProtocolError(f"a module's {what} must be a dict of names")
+    for key, v in value.items():
+        if v is not None and not isinstance(v, kind):
+            raise ProtocolError(f"a module's {one} {key!r:.40} is a {type(v).__name__}")
+    return value
+
+
+def _write_members(orig, params, buffers, children, transient) -> None:
+    """A module's parameters, buffers and children as the call left them (checked first, then set)."""
+    params = _members(params, nn.Parameter, "parameters", "parameter")
+    buffers = _members(buffers, torch.Tensor, "buffers", "buffer")
+    children = _members(children, nn.Module, "children", "child")
+    if not isinstance(transient, list) or not all(isinstance(k, str) and k in buffers for k in transient):
+        raise ProtocolError("a module's non-persistent buffers must be names of its buffers")
+    for table, value in ((orig._parameters, params), (orig._buffers, buffers), (orig._modules, children)):
+        if [(k, id(v)) for k, v in table.items()] != [(k, id(v)) for k, v in value.items()]:
+            table.clear()
+            table.update(value)
+    orig._non_persistent_buffers_set.clear()
+    orig._non_persistent_buffers_set.update(transient)
+
+
+# -- what a test cell changed in the student's objects --------------------------------------------
+def dirty(session: dict) -> list:
+    """The modules and parameters the judge rebuilt from the student's kernel and a test cell changed
+    since they crossed (a parameter replaced or set to None, a submodule assigned, a mode, weights set
+    in place): sent with the next call (``options["sync"]``), they update the student's own objects
+    there, so student code sees what it would see in one shared kernel."""
+    out = []
+    for k, obj in list(session.items()):
+        if type(k) is int and k >= 0 and (is_module(obj) or is_tensor(obj)) and session.get(~k) != fingerprint(obj):
+            out.append(obj)
+    return out
+
+
+def sync_values(enc, session: dict) -> list:
+    """The judge's side: the changed objects, encoded as the student's own (``-2 - origin``)."""
+    return [enc(obj) for obj in dirty(session)] if session else []
+
+
+def resync_values(enc, dec, origins) -> list:
+    """The student's side, after a call: its objects the judge holds copies of that the call changed
+    without their being in it (a global model trained by a function it was not passed), as data for the
+    judge's copies (``info["resync"]``; the objects in the call came back in ``synced``)."""
+    ids, kept = origins
+    for obj in dec.memo.values():       # (alike on both sides once the call's synced state is applied)
+        n = ids.get(id(obj))
+        if n is not None and n < len(kept) and kept[n] is obj:
+            ids[~n] = fingerprint(obj)
+    changed = [obj for n, obj in enumerate(kept) if ids.get(~n, ()) not in ((), fingerprint(obj))]
+    return [enc(obj) for obj in changed]
+
+
+def apply_sync(dec, values) -> None:
+    """Each value updates the other side's object it stands for in place as it is decoded (the student's
+    own objects in ``sync``, the judge's copies in ``resync``)."""
+    if not isinstance(values, list) or len(values) > 100_000:
+        raise ProtocolError("sync and resync must be lists of values")
+    for v in values:
+        dec(v)

@@ -18,8 +18,9 @@ Requests (``op``) and what they carry besides ``v``, ``op`` and ``id``:
 ``backward``  ``graph``, ``grads``: gradients of a remote call's outputs, for its inputs' gradients
 ``pull``      -- the student kernel's state at the start of a judge cell (generators, gradient
               mode, the last cell's error)
-``push``      ``state``, ``names``, ``deleted``: the state and notebook names the judge leaves at a cell's
-              end, and a test cell's own ``del name`` and ``name = ...`` of the student's names
+``push``      ``state``, ``names``, ``deleted``, ``sync``: the state and notebook names the judge leaves at a
+              cell's end, a test cell's own ``del name`` and ``name = ...`` of the student's names, and the
+              student's modules the cell changed (also sent with each ``call``, in ``options``)
 ============  =================================================================================
 
 Replies: ``result`` (``id``, ``value``, ``state``, ``synced``, ``stdout``, ``info``: the graph of

@@ -12,7 +12,7 @@ What it does, in order:
 2. the notebook's folder last on ``sys.path`` (a student's ``utils/`` never shadows the course library);
 3. starts the IPython kernel, without IPython's SQLite history (``--HistoryManager.enabled=False``: no
    database, no saving thread; ``In``/``Out`` and ``_i`` work as usual) and without the second,
-   stored copy of each traceback that only ``%notebook`` reads (``_stored_exception``): a grading
+   stored copy of each traceback that only ``%notebook`` reads (``stored_exception``): a grading
    kernel is thrown away once its notebook has run, and these cost about 0.07 CPU-s per submission;
 4. with the judge (``judge_socket``), the thread that answers the judge's requests on a Unix socket
    (``student_side.serve`` of ``coursekit/judge``, loaded by path).
@@ -60,9 +60,10 @@ def _matplotlib_cache(cfg: dict) -> None:
         pass
 
 
-def _stored_exception(exception, *args, **kwargs) -> dict:
+def stored_exception(exception, *args, **kwargs) -> dict:
     """What a grading kernel's shell keeps of a cell's exception for ``%notebook``: its name and message.
-    IPython formats the whole traceback a second time for that, though the output already has it."""
+    IPython formats the whole traceback a second time for that, though the output already has it.
+    (The judge's kernel uses this one too: coursekit/judge/judge_start.py loads this file by path.)"""
     try:
         value = str(exception)
     except Exception:  # noqa: BLE001 - as IPython's own formatting would have failed
@@ -100,7 +101,7 @@ def main() -> None:
 
     app = IPKernelApp.instance()
     app.initialize([*sys.argv[1:], "--HistoryManager.enabled=False"])
-    app.shell._format_exception_for_storage = _stored_exception
+    app.shell._format_exception_for_storage = stored_exception
     if cfg.get("judge_socket"):     # the judge runs the graded test cells and asks this kernel (coursekit/judge)
         _serve_judge(cfg, app.shell.user_ns)
     app.start()

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from coursekit import wire
 from coursekit.sandbox import workspace
+from coursekit.slot import gradebooks
 
 sys.modules.setdefault("rfc3987_syntax", None)   # jsonschema builds a large grammar on import otherwise
 
@@ -38,6 +39,7 @@ WORK_MB = int(os.environ.pop("COURSEKIT_WORK_MB", "") or 0)        # each job's 
 STUDENT = "student"   # the sandbox never learns who the student is
 KERNEL_NAME = "coursekit-sandbox"
 JUDGE_NAME = "coursekit-judge"
+_ENGINES: gradebooks.Engines | None = None      # nbgrader's create_engine in this slot (_once_per_slot)
 
 
 class _Records(logging.Handler):
@@ -356,7 +358,7 @@ class _MetadataSchema:
 def _once_per_slot() -> None:
     """Work that nbgrader repeats in every job, done once here (a forked job inherits it; results are
     unchanged): the compiled notebook validators nbformat builds on first use, nbgrader's metadata
-    schema, checked once (_MetadataSchema), and one engine per gradebook (_one_engine_per_database)."""
+    schema, checked once (_MetadataSchema), and one gradebook engine for every job (gradebooks.py)."""
     import jsonschema
     import nbformat
     import nbgrader.nbgraderformat.common as common
@@ -367,22 +369,26 @@ def _once_per_slot() -> None:
             get_validator(4, minor, relax_add_props=relax)
     common.jsonschema = _MetadataSchema(jsonschema)
     import nbgrader.api
-    nbgrader.api.create_engine = _one_engine_per_database(nbgrader.api.create_engine)
+    global _ENGINES
+    _ENGINES = nbgrader.api.create_engine = gradebooks.Engines(nbgrader.api.create_engine)
 
 
-def _one_engine_per_database(create_engine):
-    """nbgrader opens the gradebook about ten times per job (a ``Gradebook`` per preprocessor), each
-    with an engine of its own, so SQLAlchemy compiles the same queries again every time. In a job
-    (one process, one gradebook) they share one engine instead; ``Gradebook.close`` disposes of its
-    connections as before, and the engine opens new ones when the next asks."""
-    engines: dict = {}
-
-    def shared(url, *args, **kwargs):
-        key = (str(url), repr(args), repr(sorted(kwargs.items())))
-        if key not in engines:
-            engines[key] = create_engine(url, *args, **kwargs)
-        return engines[key]
-    return shared
+def _rehearse() -> None:
+    """Before the slot's first job is forked: the gradebook's SQL compiled once, on a scratch copy of
+    that job's gradebook (gradebooks.rehearse), so that no job compiles it again."""
+    if _ENGINES is None:
+        return
+    try:
+        job = json.loads((IN / "job.json").read_text(encoding="utf-8"))
+        topic, course_id = str(job["topic"]), str(job["course_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return                  # the job itself says what is wrong with it
+    scratch = BASE / "work" / ".rehearsal"
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")       # (nbgrader's own, when it makes a submission)
+        gradebooks.rehearse(_ENGINES, IN / "gradebook.db", scratch / "gradebook.db", course_id, topic, STUDENT)
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main() -> int:
@@ -401,11 +407,15 @@ def main() -> int:
     out = os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)                    # only "done" lines go to the grader
+    rehearsed = False
     for line in sys.stdin:
         name = wire.parse_control(line, "grade")
         if name is None:
             continue
         _paths(name)
+        if not rehearsed:
+            rehearsed = True
+            _rehearse()
         pid = os.fork()
         if pid == 0:
             try:

@@ -392,14 +392,15 @@ def test_a_jobs_gradebooks_share_one_engine_and_still_work(tmp_path, monkeypatch
     import sys
     import nbgrader.api
     import sqlalchemy
-    from coursekit.slot.driver import _one_engine_per_database
+    from coursekit.slot.gradebooks import Engines
 
-    shared = _one_engine_per_database(sqlalchemy.create_engine)
+    shared = Engines(sqlalchemy.create_engine)
     url_a, url_b = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
     assert shared(url_a, echo=False, future=True) is shared(url_a, echo=False, future=True)
     assert shared(url_a, echo=False, future=True) is not shared(url_b, echo=False, future=True)
-    assert shared(url_a, echo=True) is not shared(url_a, echo=False)
-    monkeypatch.setattr(nbgrader.api, "create_engine", _one_engine_per_database(sqlalchemy.create_engine))
+    assert shared(url_a, echo=True) is shared(url_a, echo=True)
+    assert shared(url_a, echo=True) is not shared(url_a, echo=False, future=True)
+    monkeypatch.setattr(nbgrader.api, "create_engine", Engines(sqlalchemy.create_engine))
     monkeypatch.setenv("PATH", f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}")   # alembic
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     with nbgrader.api.Gradebook(url) as gb:          # nbgrader opens, closes and reopens its gradebook
@@ -413,6 +414,45 @@ def test_a_jobs_gradebooks_share_one_engine_and_still_work(tmp_path, monkeypatch
             assert [s.student.id for s in gb.find_assignment("01_tensors").submissions] == ["student"]
     with sqlite3.connect(tmp_path / "gradebook.db") as db:     # it is all on disk
         assert db.execute("select count(*) from submitted_assignment").fetchone() == (1,)
+
+
+@pytest.mark.filterwarnings("ignore:Object of type <Submitted")
+def test_a_job_after_the_rehearsal_compiles_none_of_its_gradebook_sql_and_writes_only_its_own_file(tmp_path, monkeypatch):
+    """The slot's rehearsal (coursekit/slot/gradebooks.py) on a scratch copy of the first job's gradebook:
+    the job then finds every statement of the same calls compiled, on its own file."""
+    import sys
+    import nbgrader.api
+    import sqlalchemy
+    from coursekit.slot import gradebooks
+
+    made_engines = []
+
+    def create_engine(*args, **kwargs):
+        made_engines.append(sqlalchemy.create_engine(*args, **kwargs))
+        return made_engines[-1]
+    engines = gradebooks.Engines(create_engine)
+    monkeypatch.setattr(nbgrader.api, "create_engine", engines)
+    monkeypatch.setenv("PATH", f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}")   # alembic
+    source = tmp_path / "source.db"
+    with nbgrader.api.Gradebook(f"sqlite:///{source}", "course") as gb:
+        gb.add_assignment("01_tensors")
+        gb.add_notebook("01_tensors", "01_tensors")
+        gb.add_grade_cell("t1", "01_tensors", "01_tensors", max_score=2, cell_type="code")
+        gb.add_solution_cell("s1", "01_tensors", "01_tensors")
+        gb.add_source_cell("t1", "01_tensors", "01_tensors", cell_type="code", source="assert True")
+        gb.add_source_cell("s1", "01_tensors", "01_tensors", cell_type="code", source="x = 1")
+    engines.release()
+    scratch = tmp_path / "rehearsal" / "gradebook.db"
+    assert gradebooks.rehearse(engines, source, scratch, "course", "01_tensors", "student")
+    assert not scratch.exists()
+    assert len(made_engines) == 1
+    cache = made_engines[0]._compiled_cache
+    made = len(cache)
+    job = tmp_path / "job.db"
+    assert gradebooks.rehearse(engines, source, job, "course", "01_tensors", "student")  # (the same calls, as a job)
+    assert len(made_engines) == 1 and made > 20 and len(cache) == made
+    with sqlite3.connect(source) as db:            # the rehearsals wrote only their own copies
+        assert db.execute("select count(*) from submitted_assignment").fetchone() == (0,)
 
 
 def test_the_font_cache_is_found_where_matplotlib_keeps_it_without_importing_it(tmp_path, monkeypatch):

@@ -185,12 +185,12 @@ def test_frames_over_the_cap_or_of_another_version_are_refused():
     a.sendall((wire.MAX_FRAME + 1).to_bytes(8, "big"))
     with pytest.raises(ProtocolError, match="over the cap"):
         wire.receive(b)
-    data = msgpack.packb({"v": 2, "op": "pull", "id": 1})
+    data = msgpack.packb({"v": wire.VERSION + 1, "op": "pull", "id": 1})
     a.sendall(len(data).to_bytes(8, "big") + data)
     with pytest.raises(ProtocolError, match="version"):
         wire.receive(b)
     with pytest.raises(ProtocolError, match="unexpected fields"):
-        wire.validate({"v": 1, "op": "pull", "id": 1, "code": "print(1)"})
+        wire.validate({"v": wire.VERSION, "op": "pull", "id": 1, "code": "print(1)"})
     assert Encoder(lambda o: 1)(torch.zeros(1))[0] == "TEN"
 
 

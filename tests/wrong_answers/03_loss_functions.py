@@ -615,3 +615,56 @@ def one_hot(labels, num_classes):
         torch.zeros(0, num_classes, device=labels.device)
 '''),
 ]
+
+# issue 20, helper spec: ex5 against the instructor's head and loss on generated tasks (what the head computes with
+# the same weights, what the loss computes and its gradient): mistakes only those checks see, and right answers in
+# further styles
+WRONG["ex5_head_and_loss"] += [
+    ("no bias in the multiclass head", _head(multiclass="nn.Linear(in_features, num_classes, bias=False), "
+                                                        "nn.CrossEntropyLoss()"),
+     ["no bias", "bias=False", "weight"]),
+    ("no bias in the regression head, positional argument", '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    width = num_classes if task == "multiclass" else 1
+    losses = {"regression": nn.MSELoss, "binary": nn.BCEWithLogitsLoss, "multiclass": nn.CrossEntropyLoss}
+    return nn.Linear(in_features, width, task != "regression"), losses[task]()
+''', ["no bias", "regression"]),
+    ("class 0 left out of the multiclass loss (ignore_index=0)",
+     _head(multiclass="nn.Linear(in_features, num_classes), nn.CrossEntropyLoss(ignore_index=0)"),
+     ["ignore_index=0", "multiclass", "targets"]),
+    ("a hand-written cross-entropy loss module that sums over the batch", '''
+class SummedCE(nn.CrossEntropyLoss):
+    def forward(self, outputs, targets):
+        return F.cross_entropy(outputs, targets, reduction="sum")
+
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "multiclass":
+        return nn.Linear(in_features, num_classes), SummedCE()
+    return nn.Linear(in_features, 1), (nn.MSELoss() if task == "regression" else nn.BCEWithLogitsLoss())
+''', ["sum over the batch", "mean"]),
+]
+RIGHT["ex5_head_and_loss"] += [
+    ("Xavier-initialised head, zero bias (any initialisation is right)", '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    head = nn.Linear(in_features, num_classes if task == "multiclass" else 1)
+    nn.init.xavier_uniform_(head.weight)
+    nn.init.zeros_(head.bias)
+    loss = {"regression": nn.MSELoss(), "binary": nn.BCEWithLogitsLoss(), "multiclass": nn.CrossEntropyLoss()}
+    return head, loss[task]
+'''),
+    ("match statement, the head in a named nn.Sequential", '''
+from collections import OrderedDict
+
+def output_head_and_loss(task, in_features, num_classes=None):
+    match task:
+        case "regression":
+            width, loss = 1, nn.MSELoss()
+        case "binary":
+            width, loss = 1, nn.BCEWithLogitsLoss()
+        case "multiclass":
+            width, loss = num_classes, nn.CrossEntropyLoss()
+        case _:
+            raise ValueError(task)
+    return nn.Sequential(OrderedDict(logits=nn.Linear(in_features, width))), loss
+'''),
+]

@@ -777,3 +777,49 @@ def n_batches(n, batch_size, drop_last=False):
     return len(range(0, n - batch_size + 1 if drop_last else n, batch_size))
 '''),
 ]
+
+# issue 20, helper spec: ex6 against the least-squares fit on generated batches of 1 to 6 inputs, over the whole box
+# the training inputs fill: predictions narrowed to a range pass at the training points and fail there
+WRONG["ex6_model3"] += [
+    ("predictions clipped to the training targets' range (nn.Hardtanh)", _MODEL3.format(body='''model3 = nn.Sequential(nn.Linear(3, 1), nn.Hardtanh(float(y3.min()), float(y3.max()))).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=100)'''), ["model3(X)", "least-squares", "clipped to the training targets' range"]),
+    ("a custom module that clamps its predictions to +-200", _MODEL3.format(body='''class Clipped(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return torch.clamp(self.linear(x), -200.0, 200.0)
+
+model3 = Clipped().to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=100)'''), ["model3(X)", "least-squares", "clamped to [-200, 200]"]),
+    ("functional hardtanh on the outputs, range taken from the data", _MODEL3.format(body='''low, high = y3.min().item(), y3.max().item()
+
+class Bounded(nn.Linear):
+    def forward(self, x):
+        return torch.nn.functional.hardtanh(super().forward(x), low, high)
+
+model3 = Bounded(3, 1).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=100)'''), ["model3(X)", "least-squares", "clipped to the training targets' range"]),
+]
+RIGHT["ex6_model3"] += [
+    ("zero initial weights, nn.init, in an nn.Sequential", _MODEL3.format(body='''model3 = nn.Sequential(nn.Linear(3, 1)).to(device)
+nn.init.zeros_(model3[0].weight)
+nn.init.zeros_(model3[0].bias)
+history3 = trainer(model3, loader3, loss_fn, torch.optim.SGD(model3.parameters(), lr=0.01), epochs=100)''')),
+    ("a hand-made linear module with einsum", _MODEL3.format(body='''class Affine(nn.Module):
+    def __init__(self, n_in):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1, n_in))
+        self.b = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return torch.einsum("nd,od->no", x, self.w) + self.b
+
+model3 = Affine(3).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=100)''')),
+]

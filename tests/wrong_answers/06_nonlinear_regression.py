@@ -86,7 +86,7 @@ WRONG = {
         ("layers in the wrong order", _SHALLOW.format(layers="nn.Linear(width, 1), activation(), nn.Linear(1, width)"),
          ["(1, 3, True)", "(3, 1, True)"]),
         ("no biases", _SHALLOW.format(layers="nn.Linear(1, width, bias=False), activation(), nn.Linear(width, 1, bias=False)"),
-         ["has bias", "False"]),
+         ["has bias", "False", "bias=False"]),
         ("a plain list of layers", '''
 def make_shallow(width, activation=nn.Sigmoid):
     return [nn.Linear(1, width), activation(), nn.Linear(width, 1)]

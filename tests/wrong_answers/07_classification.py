@@ -67,7 +67,7 @@ def predict_proba(logits):
         ("hand-written formula: nan for large logits", '''
 def predict_proba(logits):
     return torch.exp(logits) / (1 + torch.exp(logits))
-''', ["NaN"]),
+''', ["NaN", "exp(z) overflows"]),
         ("returns the logits", '''
 def predict_proba(logits):
     return logits
@@ -762,7 +762,7 @@ class Classifier(nn.Module):
 
 def build_binary_classifier(hidden=8):
     return Classifier(hidden)
-''', ["clamp"]),
+''', ["-10", "no clamp"]),
     ("the hidden activations detached: the values are right, no gradient flows back through the first layer", '''
 class Classifier(nn.Module):
     def __init__(self, hidden):

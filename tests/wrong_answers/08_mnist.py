@@ -100,7 +100,7 @@ def build_mnist_mlp():
         ("32 hidden units", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 32), nn.Sigmoid(), nn.Linear(32, 32), nn.Sigmoid(), nn.Linear(32, 10)"),
          ["(784, 16, True)", "(784, 32, True)"]),
         ("no biases", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 16, bias=False), nn.Sigmoid(), nn.Linear(16, 16, bias=False), nn.Sigmoid(), nn.Linear(16, 10, bias=False)"),
-         ["has bias", "False"]),
+         ["has bias", "False", "bias=True"]),
         ("a sigmoid at the end too", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10), nn.Sigmoid()"),
          ["unexpected from position 6"]),
         ("only one hidden layer", _MLP.format(layers="nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 10)"),
@@ -799,7 +799,7 @@ def confusion_counts(y_true, y_pred, num_classes):
 ]
 WRONG["ex3_train_epoch"] += [
     ("rescales what looks like raw pixels", _epoch(loss="loss_fn(model(images / 255 if images.max() > 1 else images), labels)"),
-     ["train_epoch on n images", "expected"]),
+     ["train_epoch on n images", "expected", "divided by 255"]),
     ("clips the gradients by value", '''
 def train_epoch(model, loader, loss_fn, optimizer, device):
     model.train()
@@ -814,7 +814,7 @@ def train_epoch(model, loader, loss_fn, optimizer, device):
         total += loss.item() * len(labels)
         count += len(labels)
     return total / count
-''', ["train_epoch on n images", "expected"]),
+''', ["train_epoch on n images", "expected", "clip_grad_value_", "bias (10) from index 7841"]),
 ]
 RIGHT["ex3_train_epoch"] += [
     ("model.zero_grad, the functional loss via loss_fn, the loss summed as a detached tensor", '''
@@ -848,7 +848,7 @@ def evaluate_accuracy(model, loader, device):
 ''', ["evaluate_accuracy on n images", "expected"]),
     ("the argmax of sigmoid probabilities (they saturate at 1.0 for large logits: ties)",
      _acc().replace("predictions = model(images).argmax(dim=1)", "predictions = torch.sigmoid(model(images)).argmax(dim=1)"),
-     ["evaluate_accuracy on n images", "expected"]),
+     ["evaluate_accuracy on n images", "expected", "saturated probabilities", "argmax of the logits"]),
 ]
 WRONG["ex5_better_model"] += [
     ("functional dropout (training=True by default) in forward", '''
@@ -897,5 +897,41 @@ RIGHT["ex5_better_model"] += [
 def build_better_model():
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.2),
                          nn.Linear(256, 10))
+'''),
+]
+
+# issue 20, helper spec: ex1 against the instructor's flatten_batch on generated batches (1 to 6 images, with and
+# without a channel dimension, float32, float64 and uint8, exact values): mistakes only those checks see, and right
+# answers in further styles
+WRONG["ex1_flatten_batch"] += [
+    ("through float32 and back: float64 pixels rounded", '''
+def flatten_batch(images):
+    return images.float().reshape(images.shape[0], -1).to(images.dtype)
+''', ["float64", "flatten_batch(images)", "generated input"]),
+    ("through a float32 NumPy array and back", '''
+import numpy as np
+
+def flatten_batch(images):
+    flat = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+    return torch.from_numpy(flat).to(images.dtype)
+''', ["float64", "generated input"]),
+    ("results cached by shape and dtype: a new batch of the same shape gets the old rows", '''
+_flat = {}
+
+def flatten_batch(images):
+    key = (tuple(images.shape), images.dtype)
+    if key not in _flat:
+        _flat[key] = images.reshape(images.shape[0], -1)
+    return _flat[key]
+''', ["earlier call", "same shape", "flatten_batch(images)"]),
+]
+RIGHT["ex1_flatten_batch"] += [
+    ("a NumPy round trip that keeps the dtype", '''
+def flatten_batch(images):
+    return torch.from_numpy(images.numpy().reshape(images.shape[0], -1))
+'''),
+    ("each image flattened and concatenated along a new first axis", '''
+def flatten_batch(images):
+    return torch.cat([image.flatten()[None] for image in images]) if len(images) else images.reshape(0, 784)
 '''),
 ]

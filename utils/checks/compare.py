@@ -32,8 +32,9 @@ def _index_str(index: tuple) -> str:
 def _close_hint(got: np.ndarray, exp: np.ndarray, atol: float, rtol: float) -> str | None:
     """Guess the mistake behind values that are not close."""
     if np.isnan(got).any() and not np.isnan(exp).any():
-        return ("NaN (not a number) usually comes from log(0), 0/0, or a learning rate so large that "
-                "training diverged.")
+        return ("NaN (not a number) comes from 0/0, inf/inf, inf - inf or 0 × inf: usually an exp of a large "
+                "number that overflowed to inf (torch.sigmoid, torch.softmax and torch.logsumexp avoid it), "
+                "0 × log(0), or a learning rate so large that training diverged.")
     if np.isinf(got).any() and not np.isinf(exp).any():
         return ("inf usually comes from exp of a large number, the log of a probability that underflowed to 0 "
                 "(take logs with torch.log_softmax or torch.logsumexp instead of log(softmax(...))), or a "

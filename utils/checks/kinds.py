@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 import torch
+from torch import nn
 
 from ._format import (at_caller, check_hint, check_name, describe, failure, is_array, is_tensor, kind_hint,
                       shape_hint, shape_str)
@@ -88,6 +89,10 @@ def check_type(value, expected_type, name: str, hint: str | None = None) -> None
                 default = "use int(...) or integer division //."
             elif isinstance(value, (numbers.Number, np.generic)) and float in types:
                 default = "use float(...) to get a Python float."
+            elif any(issubclass(t, nn.Sequential) for t in types) and isinstance(value, (nn.ModuleList, list, tuple)) \
+                    and all(isinstance(v, nn.Module) for v in value):
+                default = ("this only holds the layers and has no forward() that applies them: return "
+                           "nn.Sequential(*layers), which calls them in order.")
         raise failure(name, "wrong type.", _type_names(types), describe(value), hint, default)
 
 

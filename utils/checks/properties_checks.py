@@ -12,9 +12,10 @@ import torch
 
 from ._format import failure, is_tensor
 from .calling import call, student_code
-from .compare import _matching_cause, check_close, check_equal
+from .compare import _join_causes, _matching_cause, check_close, check_equal
 from .conditions import check_requires_grad
 from .kinds import check_dtype, check_shape, check_type
+from .properties_causes import clamped, kept_state, numbers_of
 
 __all__ = ["same_kind", "same_values", "same_gradients", "inputs_unchanged", "repeatable", "DEFAULT"]
 
@@ -109,8 +110,10 @@ def _known_cause(ctx):
 
 
 class same_values:
-    """The result's values equal the reference's within ``atol + rtol * |expected|`` (exactly for ints);
-    the exercise's ``causes`` name known mistakes, and a result of an earlier call is named too.
+    """The result's values equal the reference's within ``atol + rtol * |expected|`` (exactly for ints and
+    strings; tuples and lists holding floats part by part, within the tolerance); the exercise's ``causes`` name
+    known mistakes, and so do, on their own evidence (``properties_causes``), a result of an earlier call, values
+    cut off at a bound, and results that add up or change from call to call.
 
     >>> from hypothesis import strategies as st
     >>> check_against_reference(lambda X: X.sum(), lambda X: X.mean(), st.tuples(tensors((st.integers(1, 3),))),
@@ -140,56 +143,76 @@ class same_values:
                     check_close(got, _plain(want) if not _has_arrays(want) else want, f"{ctx.what}[{i}]",
                                 atol=self.atol, rtol=self.rtol, causes=ctx.causes())
                 else:
-                    check_equal(got, want, f"{ctx.what}[{i}]", causes=ctx.causes())
+                    self._parts(got, want, f"{ctx.what}[{i}]", ctx.causes())
+        elif isinstance(exp, (tuple, list)) and _has_floats(exp):     # ([weights], [losses]): within the tolerance
+            try:
+                self._parts(ctx.got, exp, ctx.what, ctx.causes())
+            except AssertionError:
+                known = _join_causes([text for alt, text in ctx.causes() if _near(ctx.got, alt, self.atol, self.rtol)])
+                if known is None:
+                    raise
+                check_equal(ctx.got, exp, ctx.what, hint=known)          # the whole result is a known mistake's
         elif isinstance(exp, (numbers.Integral, str, tuple, list)) and not is_tensor(exp):
             check_equal(ctx.got, exp, ctx.what, causes=ctx.causes())
         else:
             causes = ctx.causes()
-            clamped = _clamped(ctx.got, _plain(exp), self.atol, self.rtol)
-            if clamped is not None and (clamped[2] or _known_cause(ctx) is None):   # one value: weaker evidence
-                causes = causes + [clamped[:2]]
-            check_close(ctx.got, _plain(exp), ctx.what, atol=self.atol, rtol=self.rtol, causes=causes)
+            # a clamp that a larger case of this check showed explains the shrunk one-value case too
+            cut = clamped(ctx.got, _plain(exp), self.atol, self.rtol, getattr(ctx.check, "clamp_bounds", None))
+            if cut is not None and cut[2]:
+                ctx.check.clamp_bounds = cut[3]
+            if cut is not None and (cut[2] or _known_cause(ctx) is None):   # one value: weaker evidence
+                causes = causes + [cut[:2]]
+            try:
+                check_close(ctx.got, _plain(exp), ctx.what, atol=self.atol, rtol=self.rtol, causes=causes)
+            except AssertionError:
+                state = None if _matching_cause(numbers_of(ctx.got), causes) else kept_state(ctx, _plain(exp))
+                if state is None:
+                    raise
+                check_close(ctx.got, _plain(exp), ctx.what, atol=self.atol, rtol=self.rtol,
+                            causes=[(ctx.got, state)])
+
+    def _parts(self, got, exp, what: str, causes: list) -> None:
+        """Floats within the tolerance, ints and strings exactly, containers part by part."""
+        __tracebackhide__ = True
+        if isinstance(exp, (tuple, list)) and _has_floats(exp):
+            try:
+                flat = np.asarray(exp, dtype=np.float64)          # a list (of lists) of numbers: one comparison
+            except (TypeError, ValueError):
+                flat = None
+            if flat is not None:
+                check_close(got, flat, what, atol=self.atol, rtol=self.rtol, causes=causes)
+                return
+            _same_length(got, exp, what)
+            for i, (part, want) in enumerate(zip(got, exp)):
+                self._parts(part, want, f"{what}[{i}]", causes)
+        elif _has_floats(exp):
+            check_close(got, exp, what, atol=self.atol, rtol=self.rtol, causes=causes)
+        else:
+            check_equal(got, exp, what, causes=causes)
+
+
+def _near(got, alt, atol: float, rtol: float) -> bool:
+    """Whether plain data ``got`` equals ``alt`` (a known mistake's result): floats within the tolerance."""
+    if isinstance(alt, (tuple, list)):
+        return isinstance(got, (tuple, list)) and len(got) == len(alt) and all(
+            _near(g, a, atol, rtol) for g, a in zip(got, alt))
+    if isinstance(alt, (float, np.floating)) and isinstance(got, numbers.Real) and not isinstance(got, bool):
+        return math.isclose(got, alt, rel_tol=rtol, abs_tol=atol) or (math.isnan(got) and math.isnan(alt))
+    try:
+        return type(got) is type(alt) and bool(got == alt)
+    except Exception:
+        return False
+
+
+def _has_floats(value) -> bool:
+    """A float, or a tuple or list that holds one (at any depth)."""
+    if isinstance(value, (tuple, list)):
+        return any(_has_floats(v) for v in value)
+    return isinstance(value, (float, np.floating))
 
 
 def _dtype_name(dtype) -> str:
     return str(dtype).replace("torch.", "")
-
-
-_LIMITS = {float(np.finfo(t).max) for t in (np.float16, np.float32)} | {float(torch.finfo(torch.bfloat16).max)} | {
-    float(v) for t in (np.int8, np.uint8, np.int16, np.int32, np.uint16) for v in (np.iinfo(t).min, np.iinfo(t).max)}
-
-
-def _written(bound: float) -> bool:
-    """Whether ``bound`` looks like a constant in code (two significant digits, or one minus such) or is a
-    dtype's limit (an overflow cut it off: float16's 65504, uint8's 255 ...)."""
-    def short(x):
-        return x == 0 or math.isclose(x, float(f"{x:.2g}"), rel_tol=1e-6)
-    bound = float(bound)
-    return bool(short(bound) or short(1.0 - bound) or any(math.isclose(bound, v, rel_tol=1e-6) for v in _LIMITS))
-
-
-def _clamped(got, exp, atol: float, rtol: float):
-    """(got, explanation, strong) when ``got`` is the expected values cut off at its own smallest and largest
-    value; strong when more than one value shows it."""
-    try:
-        g = np.asarray(_plain(got), dtype=np.float64)
-        e = np.asarray(exp, dtype=np.float64)
-        if g.shape != e.shape or g.size <= 1 or not np.isfinite(g).all() or not np.isfinite(e).all():
-            return None
-        lo, hi = g.min(), g.max()
-        below, above = e < lo - atol - rtol * abs(lo), e > hi + atol + rtol * abs(hi)
-        # a clamp's bound is a number someone wrote (0, 1, 1e-7, 1 - 1e-7): equal values at the result's
-        # own maximum are otherwise common in a shrunk input (every value the same), and no evidence
-        below &= _written(lo)
-        above &= _written(hi)
-        if (below.any() or above.any()) and np.allclose(g, np.clip(e, lo, hi), atol=atol, rtol=rtol):
-            where = (f"clamped to [{lo:.4g}, {hi:.4g}]" if below.any() and above.any() else
-                     f"cut off at {hi:.4g} (larger ones)" if above.any() else f"cut off at {lo:.4g} (smaller ones)")
-            strong = bool((~(below | above)).any()) or int((below | above).sum()) > 1
-            return (got, f"the values were {where}: return them as they are (no clamp, clip or floor).", strong)
-    except (TypeError, ValueError):
-        return None
-    return None
 
 
 class inputs_unchanged:
