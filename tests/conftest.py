@@ -160,29 +160,42 @@ def start_lab():
 
 
 @pytest.fixture
-def remote():
-    """``remote(fn)``: ``fn`` as the judge sees a function of the student's kernel (coursekit/judge, both
-    ends in this process over a socket pair)."""
+def peer_pair():
+    """``peer_pair(namespace)``: the judge's end and the student's end of the judge's protocol
+    (coursekit/judge), both in this process over a socket pair, the student's end serving
+    ``namespace`` on a thread; closed when the test ends."""
     import socket
     import threading
 
     from coursekit.judge.peer import Peer
-    from coursekit.judge.values import Decoder
     from coursekit.judge.wire import ProtocolError
-    a, b = socket.socketpair()
-    judge, student = Peer(a, "judge"), Peer(b, "student")
-    student.namespace = {}
+    sockets = []
 
-    def serve():
-        try:
-            student.serve_forever()
-        except (ProtocolError, OSError):
-            pass
-    threading.Thread(target=serve, daemon=True).start()
+    def make(namespace):
+        a, b = socket.socketpair()
+        sockets.extend((a, b))
+        judge, student = Peer(a, "judge"), Peer(b, "student")
+        student.namespace = namespace
+
+        def serve():
+            try:
+                student.serve_forever()
+            except (ProtocolError, OSError):
+                pass
+        threading.Thread(target=serve, daemon=True).start()
+        return judge, student
+    yield make
+    for sock in sockets:
+        sock.close()
+
+
+@pytest.fixture
+def remote(peer_pair):
+    """``remote(fn)``: ``fn`` as the judge sees a function of the student's kernel."""
+    from coursekit.judge.values import Decoder
+    judge, student = peer_pair({})
 
     def lookup(fn):
         student.namespace["fn"] = fn
         return Decoder(judge.proxy, judge.own)(judge.request("lookup", name="fn")["value"])
-    yield lookup
-    a.close()
-    b.close()
+    return lookup

@@ -3,8 +3,6 @@ what explain's rules read of torch.nn's frames (the layer, its tensor arguments'
 crosses with the error as data (coursekit/judge/errors.py), and nothing else of the frames does."""
 from __future__ import annotations
 
-import socket
-import threading
 
 import pytest
 import torch
@@ -12,7 +10,6 @@ from torch import nn
 
 from coursekit.judge.decode import Decoder
 from coursekit.judge.errors import rebuild_error
-from coursekit.judge.peer import Peer
 from coursekit.judge.wire import ProtocolError
 from utils.checks import call
 
@@ -43,28 +40,17 @@ def make(x):
 
 
 @pytest.fixture
-def student_names():
-    a, b = socket.socketpair()
-    judge, student = Peer(a, "judge"), Peer(b, "student")
+def student_names(peer_pair):
     ns: dict = {}
     exec(compile(STUDENT, "<student>", "exec"), ns)
-    student.namespace = ns
-
-    def serve():
-        try:
-            student.serve_forever()
-        except (ProtocolError, OSError):
-            pass
-    threading.Thread(target=serve, daemon=True).start()
+    judge, _ = peer_pair(ns)
 
     def judged(name):
         return Decoder(judge.proxy, judge.own, session=judge.session)(judge.request("lookup", name=name)["value"])
 
     def in_process(name):
         return ns[name]
-    yield {"in-process": in_process, "judged": judged}, judge
-    a.close()
-    b.close()
+    return {"in-process": in_process, "judged": judged}, judge
 
 
 def _message(cell, S) -> str:

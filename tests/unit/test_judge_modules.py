@@ -6,8 +6,6 @@ below runs twice, in-process (the student's namespace itself, as in JupyterLab, 
 through the protocol (coursekit/judge), and must observe the same."""
 from __future__ import annotations
 
-import socket
-import threading
 
 import pytest
 import torch
@@ -15,7 +13,6 @@ from torch import nn
 
 from coursekit.judge.decode import Decoder
 from coursekit.judge.namespace import JudgeNamespace
-from coursekit.judge.peer import Peer
 from coursekit.judge.state import _write_back, dirty
 from coursekit.judge.wire import ProtocolError
 
@@ -110,23 +107,12 @@ def _in_process():
 
 
 @pytest.fixture
-def pair():
+def pair(peer_pair):
     """The judge's end and the student's kernel's namespace (served by its end on a thread)."""
-    a, b = socket.socketpair()
-    judge, student = Peer(a, "judge"), Peer(b, "student")
     ns: dict = {}
     exec(compile(STUDENT, "<student>", "exec"), ns)
-    student.namespace = ns
-
-    def serve():
-        try:
-            student.serve_forever()
-        except (ProtocolError, OSError):
-            pass
-    threading.Thread(target=serve, daemon=True).start()
-    yield judge, ns
-    a.close()
-    b.close()
+    judge, _ = peer_pair(ns)
+    return judge, ns
 
 
 @pytest.fixture

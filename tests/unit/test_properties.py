@@ -152,6 +152,13 @@ def test_stale_state_and_cut_graphs_are_named():
     text = _message(cached, inputs=st.tuples(tensors((3, 2))))
     assert "a second call with the same input" not in text and "an earlier call with other inputs" in text
 
+    def ignores_b(X, b):            # a listed mistake: shrinking b repeats earlier results, which is not kept state
+        return X.clone()
+    with pytest.raises(AssertionError) as info:
+        check_against_reference(ignores_b, lambda X, b: X + b, st.tuples(tensors((3, 2)), st.floats(-5, 5)),
+                                name="shift(X, b)", causes=lambda X, b: [(X.clone(), "b was left out: add it.")])
+    assert "hint: b was left out" in str(info.value) and "an earlier call" not in str(info.value), str(info.value)
+
     def detached(X):
         return (X - X.mean(dim=0)).detach()
     text = _message(detached, properties=(same_values(), same_gradients()))

@@ -68,6 +68,10 @@ class Context:
 
     def causes(self):
         found = list(self.check.causes(*self.args, **self.kwargs)) if self.check.causes else []
+        got = getattr(self, "got", None)
+        if got is not None and any(_same(got, r) for r, _ in found):
+            return found        # the exercise's own mistake explains it (an answer that ignores an input also
+                                # gives an earlier call's result: that is not kept state)
         found += [(r, _STATE_CAUSE) for inputs, r in self.check.earlier if _stale(inputs, r, self.args, self.expected)]
         return found
 
