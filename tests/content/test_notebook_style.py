@@ -6,7 +6,9 @@ solutions/ is skipped with the reason.
 """
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 
 import pytest
 
@@ -30,7 +32,22 @@ def _code(nb):
 
 
 def _strip_comments(source: str) -> str:
-    return "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    """The code with comments and the text of string literals blanked out (a call named in a message or a
+    comment, "the least-squares fit (...)", is not a call)."""
+    lines = source.splitlines(keepends=True)
+    blank = {tokenize.COMMENT, tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type in blank]
+    except (tokenize.TokenError, SyntaxError):     # IPython syntax (%magic, !cmd): comments by line only
+        return "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    for tok in reversed(tokens):
+        (r0, c0), (r1, c1) = tok.start, tok.end
+        text = "".join(lines[r0 - 1:r1])
+        start, end = c0, len(text) - len(lines[r1 - 1]) + c1
+        inner = "".join(ch if ch == "\n" else " " for ch in text[start:end])
+        merged = text[:start] + inner + text[end:]
+        lines[r0 - 1:r1] = merged.splitlines(keepends=True) or [""]
+    return "".join(lines)
 
 
 def _tags(cell) -> list[str]:
@@ -184,3 +201,10 @@ def test_no_sentence_said_twice_in_a_row(notebook):
         if repeated:
             problems.append(f"{_loc(topic, i, cell)}: says twice {repeated[0][:80]!r}")
     assert not problems, "\n".join(problems)
+
+
+def test_calls_named_in_strings_or_comments_are_not_calls():
+    source = 'h = fit(model, X)  # fit (again)\nname = "the least-squares fit (LinearRegression)"\n%time x = 1\n'
+    code = _strip_comments(source)
+    assert [m.start() for m in FIT_CALL.finditer(code)] == [4]
+    assert code.count("\n") == source.count("\n") and "%time" in code
