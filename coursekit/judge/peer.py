@@ -27,6 +27,7 @@ from .wire import ProtocolError, message
 __all__ = ["FrameRecord", "Peer", "Remote", "RemoteError", "error_info", "rebuild_error", "remote_module_class"]
 
 MAX_STDOUT = 64 << 10
+_READS = frozenset({"lookup", "import", "getattr", "special"})     # the judge's requests that read student state
 
 
 def _replace(value, new: dict):
@@ -82,7 +83,13 @@ class Peer:
         return Remote(self, hid, info)
 
     # -- requests -----------------------------------------------------------------------------
-    def request(self, op: str, **fields) -> dict:
+    def request(self, op: str, /, changes_first: bool = True, **fields) -> dict:
+        """Sends a request and serves the other end's until its reply comes. A judge's request that reads
+        the student's state first leaves there what a test cell changed in the student's modules
+        (:meth:`send_changes`), as in one shared kernel (``changes_first=False``: not while a reply is
+        being decoded, when the judge's copies may be half rebuilt)."""
+        if changes_first and op in _READS and self.side == "judge" and self.session:
+            self.send_changes()
         rid = self.next_id
         self.next_id += 2
         wire.send(self.sock, message(op, rid, **fields))
@@ -100,6 +107,15 @@ class Peer:
         except BaseException:
             self.abandoned.add(rid)
             raise
+
+    def send_changes(self) -> None:
+        """The student's modules and parameters a test cell changed since they crossed (state.dirty), sent
+        in a ``push`` with only ``sync``; no message when there are none."""
+        sync = sync_values(Encoder(self.handle, origins=self.origins, theirs=self.session), self.session)
+        if sync:
+            reply = self.request("push", state={}, names=[], deleted=[], sync=sync)
+            if reply["op"] == "error":
+                raise rebuild_error(reply["error"], self)
 
     def serve_forever(self) -> None:
         while True:

@@ -121,7 +121,9 @@ def remote_module_class():
             object.__setattr__(self, "_hid", hid)
             object.__setattr__(self, "_info", info)
             object.__setattr__(self, "_remote", Remote(peer, hid, info))
-            object.__setattr__(self, "training", bool(self._remote.training))
+            # (made while a reply is decoded: read without first sending a test cell's changes, see Peer.request)
+            reply = peer.request("getattr", changes_first=False, target=hid, name="training")
+            object.__setattr__(self, "training", bool(_value(reply, peer)))
 
         def forward(self, *args, **kwargs):
             return self._peer.call(self._hid, args, kwargs)[0]

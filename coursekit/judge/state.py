@@ -2,6 +2,8 @@
 after, the new state as data, written back into the caller's own objects."""
 from __future__ import annotations
 
+import sys
+
 from ._lazy import is_array, is_module, is_optimizer, is_tensor, nn, np, torch
 from .encode import fingerprint
 from .values import Encoder, NotData, module_class
@@ -172,13 +174,15 @@ def _write_members(orig, params, buffers, children, transient) -> None:
 def dirty(session: dict) -> list:
     """The modules and parameters the judge rebuilt from the student's kernel and a test cell changed
     since they crossed (a parameter replaced or set to None, a submodule assigned, a mode, weights set
-    in place): sent with the next call (``options["sync"]``), they update the student's own objects
-    there, so student code sees what it would see in one shared kernel."""
-    out = []
-    for k, obj in list(session.items()):
-        if type(k) is int and k >= 0 and (is_module(obj) or is_tensor(obj)) and session.get(~k) != fingerprint(obj):
-            out.append(obj)
-    return out
+    in place): sent with the next call (``options["sync"]``) or before the next read (Peer.send_changes),
+    they update the student's own objects there, so student code sees what it would see in one shared kernel."""
+    t = sys.modules.get("torch")
+    if t is None or not session:
+        return []
+    kinds = (t.nn.Module, t.Tensor)         # (checked before each read of the student's state: kept cheap)
+    get = session.get
+    return [obj for k, obj in session.items()
+            if type(k) is int and k >= 0 and isinstance(obj, kinds) and get(~k) != fingerprint(obj)]
 
 
 def sync_values(enc, session: dict) -> list:

@@ -35,6 +35,12 @@ class Own(nn.Module):
 
 
 own = Own()
+parts = {"first": model[0]}
+stack = nn.Sequential(Own(), nn.ReLU())
+
+
+def stack_kinds():
+    return [type(m).__name__ for m in stack]
 
 
 def predict(x):
@@ -220,9 +226,36 @@ def student_code_sets_none(S):
     return layer.bias is None, "bias" in layer._parameters
 
 
+def change_the_students_own_class_then_read_it(S):
+    own = S("own")                         # (a handle: its attributes are read in the student's kernel)
+    own.lin.weight = nn.Parameter(torch.ones(1, 3))
+    with torch.no_grad():
+        own.lin.bias.fill_(0.5)
+    return own.lin.weight, own.lin.bias, own(X)
+
+
+def change_the_students_own_class_then_show_it(S):
+    own = S("own")
+    own.lin.bias = None
+    return repr(own)
+
+
+def change_a_model_then_look_up_another_name(S):
+    model = S("model")
+    model[0].weight = nn.Parameter(torch.ones(2, 3))
+    return S("parts")["first"].weight, model[0].weight
+
+
+def look_up_a_model_holding_the_students_own_class(S):
+    stack = S("stack")                     # (its Own is a handle, made while the Sequential is rebuilt)
+    return [type(m).__name__ for m in stack][1:], S("stack_kinds")(), stack[0](X).shape
+
+
 CELLS = [replace_a_parameter, set_a_bias_to_none, delete_a_bias, assign_a_submodule, replace_a_buffer,
          set_weights_in_place, change_the_mode, pass_the_students_own_model_back, student_code_changed_it_first,
-         student_code_changes_a_global, change_the_students_own_class, student_code_replaces_members, student_code_sets_none]
+         student_code_changes_a_global, change_the_students_own_class, student_code_replaces_members, student_code_sets_none,
+         change_the_students_own_class_then_read_it, change_the_students_own_class_then_show_it,
+         change_a_model_then_look_up_another_name, look_up_a_model_holding_the_students_own_class]
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=[c.__name__ for c in CELLS])
@@ -287,3 +320,26 @@ def test_what_a_test_cell_changed_is_what_the_students_next_cell_sees(pair):
     for check in ("predict(X)", "names()", "normalize(torch.zeros(3, 2))"):     # the student's next cell
         env = {"X": X}
         assert _plain(eval(check, student, env)) == _plain(eval(check, ns, env)), check
+
+
+def test_a_read_sends_a_test_cells_changes_first_and_nothing_more_when_there_are_none(pair, judged, monkeypatch):
+    """Reading a student's object (here an attribute of its own class's model) first leaves the test cell's
+    changes in the student's kernel, in a push of their own; with nothing changed, the read is one request."""
+    from coursekit.judge import peer as peer_mod
+    judge, student = pair
+    sent: list = []
+    send = peer_mod.wire.send
+
+    def counting(sock, msg):
+        if sock is judge.sock:
+            sent.append(msg["op"])
+        return send(sock, msg)
+    monkeypatch.setattr(peer_mod.wire, "send", counting)
+    own = judged("own")
+    lin = own.lin
+    del sent[:]
+    assert own.lin is lin and sent == ["getattr"]       # nothing changed: no push
+    lin.bias = None
+    del sent[:]
+    assert own.lin.bias is None and sent == ["push", "getattr"]
+    assert student["own"].lin.bias is None and dirty(judge.session) == []
