@@ -89,9 +89,28 @@ def _terminate(signum, frame):
 
 
 def install_sigterm():
-    """Install :func:`_terminate` for this process (and only this one); returns the old handler."""
+    """Install :func:`_terminate` for this process (and only this one); returns the old handler.
+
+    A process forked from this one (the feedback step's worker pool) gets SIGTERM's default action back
+    as soon as it starts (an at-fork hook): SIGTERM is how a pool ends its workers, and a handler written
+    in Python runs only when the worker's main thread next runs Python code, so a worker could outlive
+    it and the pool's close wait for it forever (seen under load, about 1 run in 25)."""
     _MAIN_PID[:] = [os.getpid()]
+    if not _AT_FORK:
+        os.register_at_fork(after_in_child=_default_sigterm_in_child)
+        _AT_FORK.append(True)
     return signal.signal(signal.SIGTERM, _terminate)
+
+
+_AT_FORK: list[bool] = []
+
+
+def _default_sigterm_in_child() -> None:
+    if _MAIN_PID and os.getpid() != _MAIN_PID[0] and signal.getsignal(signal.SIGTERM) is _terminate:
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        except ValueError:          # not the main thread: _terminate's own check still ends it
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:
