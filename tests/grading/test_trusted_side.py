@@ -228,6 +228,26 @@ def test_the_feedback_pool_ends_without_a_sigterm_traceback():
     assert "Traceback" not in proc.stderr and "KeyboardInterrupt" not in proc.stderr, proc.stderr
 
 
+def test_a_process_forked_from_the_grader_gets_sigterms_default_action():
+    """A Python-level handler runs only when the worker's main thread runs Python code again: a pool's
+    worker must die on SIGTERM at once, or the pool's close can wait for it forever."""
+    script = textwrap.dedent("""
+        import os, signal
+        from coursekit.grading import cli
+        cli.install_sigterm()
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.write(w, b"default" if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL else b"handler")
+            os._exit(0)
+        os.waitpid(pid, 0)
+        print(os.read(r, 16).decode(), signal.getsignal(signal.SIGTERM) is cli._terminate)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, env=tool_env())
+    assert proc.stdout.split() == ["default", "True"], proc.stdout + proc.stderr
+
+
 def test_gradebook_backups_and_problem_files_are_not_committed():
     names = ["gradebook.db.bak-20250101-120000", "grading_problems_01_tensors.txt"]
     proc = subprocess.run(["git", "check-ignore", *names], cwd=ROOT, capture_output=True, text=True)
