@@ -153,21 +153,15 @@ class JudgedExecute(TrackedExecute):
     judge_imports = List(Unicode(), help="the instructor's import statements, run in the judge first").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        self._judge = None           # (km, kc): the judge, ready
-        self._launched = None        # km: the judge's process, started while the student's cells run
-        self._wanted = bool(self.judge_kernel) and any(_is_test_cell(c) for c in nb.cells)
+        self._judge = None
         try:
             return super().preprocess(nb, resources, km)
         finally:
             self._stop_judge()
 
     def preprocess_cell(self, cell, resources, index):
-        if self._wanted:
-            # the student's kernel is ready (its first cell is next): the judge starts beside it, so that
-            # its start overlaps the student's cells instead of waiting for the first test cell
-            self._wanted = False
-            self._launched = self._launch_judge(quiet=True)
-        if not self.judge_kernel or not _is_test_cell(cell):
+        meta = cell.metadata.get("nbgrader") or {}
+        if not self.judge_kernel or cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
             return super().preprocess_cell(cell, resources, index)
         if self._judge is None:
             self._judge = self._start_judge()
@@ -178,9 +172,7 @@ class JudgedExecute(TrackedExecute):
         finally:
             self.km, self.kc = student
 
-    def _launch_judge(self, quiet: bool = False):
-        """The judge kernel's process, started (not yet connected to); None where that failed and
-        ``quiet`` (the first test cell then starts it again, and fails with the reason)."""
+    def _start_judge(self):
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
         km = AsyncKernelManager(kernel_name=self.judge_kernel, transport="ipc",
@@ -188,22 +180,7 @@ class JudgedExecute(TrackedExecute):
                                 connection_file=os.path.join(self.judge_runtime, "judge.json"),
                                 client_class=READY_CLIENT)
         cwd = (self.resources.get("metadata") or {}).get("path")
-        try:
-            run_sync(km.start_kernel)(cwd=cwd, extra_arguments=list(self.extra_arguments))
-        except Exception as exc:
-            if not quiet:
-                raise
-            self.log.warning("the judge kernel did not start beside the student's: %s", exc)
-            try:
-                run_sync(km.shutdown_kernel)(now=True)
-            except Exception:  # noqa: BLE001 - nothing of it may be left to stop
-                pass
-            return None
-        return km
-
-    def _start_judge(self):
-        from jupyter_core.utils import run_sync
-        km, self._launched = self._launched or self._launch_judge(), None
+        run_sync(km.start_kernel)(cwd=cwd, extra_arguments=list(self.extra_arguments))
         kc = km.client()
         kc.start_channels()
         try:
@@ -220,15 +197,9 @@ class JudgedExecute(TrackedExecute):
         return km, kc
 
     def _stop_judge(self):
-        from jupyter_core.utils import run_sync
-        if self._launched is not None:         # started, never needed (the student's kernel died first)
-            km, self._launched = self._launched, None
-            try:
-                run_sync(km.shutdown_kernel)(now=True)
-            except Exception as exc:   # noqa: BLE001
-                self.log.warning("the judge kernel did not stop cleanly: %s", exc)
         if self._judge is None:
             return
+        from jupyter_core.utils import run_sync
         km, kc = self._judge
         self._judge = None
         try:
@@ -236,9 +207,3 @@ class JudgedExecute(TrackedExecute):
             run_sync(km.shutdown_kernel)(now=True)
         except Exception as exc:   # noqa: BLE001 - the notebook's results are complete already
             self.log.warning("the judge kernel did not stop cleanly: %s", exc)
-
-
-def _is_test_cell(cell) -> bool:
-    """A graded test cell (nbgrader ``grade`` without ``solution``): the judge runs it."""
-    meta = cell.metadata.get("nbgrader") or {}
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
