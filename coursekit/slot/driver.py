@@ -119,7 +119,7 @@ def _kernel_spec(job: dict) -> None:
 def _config(job: dict, course: Path):
     from traitlets.config import Config
     from nbgrader.converters import Autograde
-    from coursekit.slot.preprocessors import READY_CLIENT, ClearWorkdir, JudgedExecute, KernelFolder, TrackedExecute
+    from coursekit.slot.preprocessors import READY_MANAGER, ClearWorkdir, JudgedExecute, KernelFolder, TrackedExecute
 
     cfg = Config(job["nbgrader_config"])
     cd = cfg.CourseDirectory
@@ -144,7 +144,7 @@ def _config(job: dict, course: Path):
     cfg.KernelManager.transport = "ipc"
     cfg.KernelManager.ip = str(WORK / "rt" / "k")
     cfg.KernelManager.connection_file = str(WORK / "rt" / "kernel.json")   # where the kernel can see it
-    cfg.KernelManager.client_class = READY_CLIENT      # a kernel's start without jupyter_client's idle 0.2 s
+    cfg.NotebookClient.kernel_manager_class = READY_MANAGER   # a kernel's start without jupyter_client's idle waits
     steps = list(cfg.Autograde.autograde_preprocessors) if "autograde_preprocessors" in cfg.get("Autograde", {}) \
         else list(Autograde.class_traits()["autograde_preprocessors"].default())
     names = [s if isinstance(s, str) else s.__name__ for s in steps]

@@ -1,10 +1,12 @@
-"""The kernel client of the slot's kernels (the student's and the judge's): jupyter_client's own, with two
-waits taken out of its start (measured on 01_tensors: together about a quarter of a slot's time, idle).
+"""The kernel manager and client of the slot's kernels (the student's and the judge's): jupyter_client's
+own, with two waits taken out of a kernel's start (measured on 01_tensors: together about a quarter of a
+slot's time, idle).
 
-Its sockets connect while the kernel is still starting, before the kernel has bound its own; ZeroMQ then
-tries again every 100 ms (``RECONNECT_IVL``), so the first request reached a kernel up to 0.1 s after it
-was ready. Here it tries every 10 ms (a failed connect to a Unix socket that is not there yet costs
-microseconds).
+Their sockets (the manager's control socket, the client's channels) connect while the kernel is still
+starting, before the kernel has bound its own; ZeroMQ then tries again every 100 ms (``RECONNECT_IVL``),
+so the first request reached a kernel up to 0.1 s after it was ready, and the manager's control socket
+could still be unconnected when the first cell ran. Here every socket made from the manager's context
+tries every 10 ms (a failed connect to a Unix socket that is not there yet costs microseconds).
 
 ``wait_for_ready`` in jupyter_client 8 ends by emptying the IOPub channel until no message has come for
 0.2 s: every kernel start waits 0.2 s with nothing to do, twice per submission with the judge (measured
@@ -21,18 +23,38 @@ import time
 from queue import Empty
 
 import zmq
+import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async
+from traitlets import DottedObjectName, default
 
 QUIET_S = 0.2          # jupyter_client's own wait for a quiet IOPub channel
 RECONNECT_MS = 10      # ZeroMQ's default: 100
 
 
+class ReadyKernelManager(AsyncKernelManager):
+    """jupyter_client's manager, whose sockets retry every 10 ms and whose client is
+    :class:`ReadyKernelClient` (a context of its own, with the same default)."""
+
+    client_class = DottedObjectName("coursekit.slot.kernelclient.ReadyKernelClient", config=True)
+
+    @default("client_factory")
+    def _client_factory_default(self):
+        return ReadyKernelClient
+
+    @default("context")
+    def _context_default(self) -> zmq.asyncio.Context:
+        self._created_context = True
+        return _context()
+
+
 class ReadyKernelClient(AsyncKernelClient):
 
-    def start_channels(self, *args, **kwargs):
-        self.context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)     # the default of the sockets made from now on
-        super().start_channels(*args, **kwargs)
+    @default("context")
+    def _context_default(self) -> zmq.asyncio.Context:
+        self._created_context = True
+        return _context()
 
     async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.time() + (float("inf") if timeout is None else timeout)
@@ -67,6 +89,12 @@ class ReadyKernelClient(AsyncKernelClient):
                 return
 
     wait_for_ready = _async_wait_for_ready
+
+
+def _context() -> zmq.asyncio.Context:
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)    # the default of every socket made from it
+    return context
 
 
 def _idle_after(msg: dict, request: str) -> bool:

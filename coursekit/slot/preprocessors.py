@@ -11,8 +11,8 @@ import stat
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import List, Unicode
 
-#: the slot's kernel client: coursekit/slot/kernelclient.py
-READY_CLIENT = "coursekit.slot.kernelclient.ReadyKernelClient"
+#: the slot's kernel manager (and so its client): coursekit/slot/kernelclient.py
+READY_MANAGER = "coursekit.slot.kernelclient.ReadyKernelManager"
 
 
 class DropClearedGradingMetadata(NbGraderPreprocessor):
@@ -173,12 +173,11 @@ class JudgedExecute(TrackedExecute):
             self.km, self.kc = student
 
     def _start_judge(self):
-        from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
-        km = AsyncKernelManager(kernel_name=self.judge_kernel, transport="ipc",
+        from coursekit.slot.kernelclient import ReadyKernelManager
+        km = ReadyKernelManager(kernel_name=self.judge_kernel, transport="ipc",
                                 ip=os.path.join(self.judge_runtime, "k"),
-                                connection_file=os.path.join(self.judge_runtime, "judge.json"),
-                                client_class=READY_CLIENT)
+                                connection_file=os.path.join(self.judge_runtime, "judge.json"))
         cwd = (self.resources.get("metadata") or {}).get("path")
         run_sync(km.start_kernel)(cwd=cwd, extra_arguments=list(self.extra_arguments))
         kc = km.client()

@@ -14,7 +14,7 @@ from queue import Empty
 
 import pytest
 
-from coursekit.slot.kernelclient import QUIET_S, RECONNECT_MS, ReadyKernelClient
+from coursekit.slot.kernelclient import QUIET_S, RECONNECT_MS, ReadyKernelClient, ReadyKernelManager
 
 
 def _status(state, parent):
@@ -111,14 +111,14 @@ def test_a_kernel_that_dies_before_replying_is_an_error():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ipc transport")
 def test_a_real_kernel_starts_without_an_idle_wait_and_runs_code(tmp_path):
-    """An ordinary ipykernel with the slot's client: ready without IOPub's quiet wait, its sockets
-    retrying every 10 ms, the first execution's output its own."""
-    from jupyter_client.manager import AsyncKernelManager
+    """An ordinary ipykernel with the slot's manager: its client is the slot's, ready without IOPub's
+    quiet wait; every socket (the manager's control socket included) retries every 10 ms; the first
+    execution's output is its own."""
+    import zmq
 
     async def go():
-        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "k"),
-                                connection_file=str(tmp_path / "k.json"),
-                                client_class="coursekit.slot.kernelclient.ReadyKernelClient")
+        km = ReadyKernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "k"),
+                                connection_file=str(tmp_path / "k.json"))
         await km.start_kernel(cwd=str(tmp_path))
         kc = km.client()
         try:
@@ -136,8 +136,8 @@ def test_a_real_kernel_starts_without_an_idle_wait_and_runs_code(tmp_path):
             kc.iopub_channel.get_msg = counting
             await kc.wait_for_ready(timeout=60)
             assert empties == [], empties
-            for channel in (kc.shell_channel, kc.iopub_channel):
-                assert channel.socket.get(__import__("zmq").RECONNECT_IVL) == RECONNECT_MS
+            for socket in (kc.shell_channel.socket, kc.iopub_channel.socket, km._control_socket):
+                assert socket.get(zmq.RECONNECT_IVL) == RECONNECT_MS
             kc.iopub_channel.get_msg = get
             out = []
             reply = await kc.execute_interactive("print(6 * 7)", timeout=60,
