@@ -5,8 +5,8 @@ slot's time, idle).
 Their sockets (the manager's control socket, the client's channels) connect while the kernel is still
 starting, before the kernel has bound its own; ZeroMQ then tries again every 100 ms (``RECONNECT_IVL``),
 so the first request reached a kernel up to 0.1 s after it was ready, and the manager's control socket
-could still be unconnected when the first cell ran. Here every socket made from the manager's context
-tries every 10 ms (a failed connect to a Unix socket that is not there yet costs microseconds).
+could still be unconnected when the first cell ran. Here the manager's and its client's sockets try
+every 10 ms (a failed connect to a Unix socket that is not there yet costs microseconds).
 
 ``wait_for_ready`` in jupyter_client 8 ends by emptying the IOPub channel until no message has come for
 0.2 s: every kernel start waits 0.2 s with nothing to do, twice per submission with the judge (measured
