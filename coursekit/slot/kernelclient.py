@@ -71,8 +71,9 @@ class ReadyKernelClient(AsyncKernelClient):
                     first = None
                 if first is not None:
                     self._handle_kernel_info_reply(reply)
-                    if not _idle_after(first, reply.get("parent_header", {}).get("msg_id", request)):
-                        await self._flush_until_idle(reply.get("parent_header", {}).get("msg_id", request))
+                    answered = (reply.get("parent_header") or {}).get("msg_id", request)
+                    if not _idle_after(first, answered):
+                        await self._flush_until_idle(answered)
                     return
             if not await self._async_is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")
