@@ -1,6 +1,7 @@
 """The sending side of values as data (the format: values.py)."""
 from __future__ import annotations
 
+import hashlib
 import math
 
 from ._lazy import has_numpy, has_torch, is_array, is_module, is_optimizer, is_tensor, nn, np, torch
@@ -9,17 +10,37 @@ from .names import (_MODULE_INTERNALS, _NUMPY_KINDS, INSTRUMENTS, NotData, _torc
 from .wire import MAX_DEPTH, MAX_ITEMS
 
 
+DIGEST_MAX = 1_000_000      # elements: a larger tensor's values are not digested (changed through .data: not seen)
+
+
 def fingerprint(obj) -> tuple:
-    """What a test cell may change in a module or parameter the judge rebuilt from the student's: the
-    identity of its parameters, buffers, children and plain attributes, its mode; a tensor's version,
-    storage, shape, dtype and gradient. (``p.data.fill_()`` moves none of them: not seen.)"""
+    """What a test cell (or code on the other side) may change in a module or parameter that crossed: the
+    identity of its parameters, children and plain attributes, its buffers (which cross as plain tensors,
+    with their module), its mode; a tensor's version, storage, shape, dtype, gradient and values (a digest:
+    ``p.data.fill_()``, ``p.data -= lr * g`` move nothing else)."""
     if is_module(obj):
         return (obj.training, tuple((k, id(v)) for k, v in vars(obj).items() if k not in _MODULE_INTERNALS),
                 tuple((k, id(v)) for k, v in obj._parameters.items()),
-                tuple((k, id(v)) for k, v in obj._buffers.items()), tuple((k, id(v)) for k, v in obj._modules.items()))
+                tuple((k, id(v), v is not None and fingerprint(v)) for k, v in obj._buffers.items()),
+                tuple((k, id(v)) for k, v in obj._modules.items()))
     g = obj.grad
-    return (obj._version, obj.data_ptr() if obj.device.type != "meta" else 0, tuple(obj.shape), obj.dtype,
-            obj.requires_grad, id(g), g._version if g is not None else None)
+    real = obj.device.type != "meta" and obj.layout == torch.strided
+    return (obj._version, obj.data_ptr() if real else 0, tuple(obj.shape), obj.dtype,
+            obj.requires_grad, id(g), g._version if g is not None else None,
+            _digest(obj) if real and obj.numel() <= DIGEST_MAX else None)
+
+
+def _digest(t) -> bytes:
+    t = t.detach()
+    raw = None
+    if t.device.type == "cpu" and t.is_contiguous() and not (t.is_conj() or t.is_neg()):
+        try:
+            raw = t.numpy()                  # (the tensor's own bytes; a 0-d, bool or int tensor as well)
+        except TypeError:                    # a dtype NumPy has not (bfloat16, ...)
+            pass
+    if raw is None:
+        raw = t.resolve_conj().resolve_neg().reshape(-1).contiguous().view(torch.uint8).cpu().numpy()
+    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 class Encoder:

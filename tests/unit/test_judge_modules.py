@@ -82,6 +82,17 @@ def bump_global():
         model[0].weight.add_(1.0)
 
 
+def sgd_global(lr):
+    for p in model.parameters():           # (the manual SGD step of an old tutorial: .data, no version)
+        p.data -= lr * torch.ones_like(p)
+
+
+def fit_bn(x):
+    bn.train()                             # (running statistics: buffers updated in place)
+    bn(x)
+    bn.eval()
+
+
 def own_predict(x):
     return own(x)
 
@@ -180,6 +191,33 @@ def set_weights_in_place(S):
     return S("predict")(X)
 
 
+def set_weights_through_data(S):
+    model = S("model")                     # (.data: the parameter's version does not move)
+    model[0].weight.data.fill_(0.5)
+    model[2].bias.data.copy_(torch.tensor([0.25]))
+    model[0].bias.data[1] = -1.0
+    return S("predict")(X)
+
+
+def set_the_students_own_class_through_data(S):
+    own = S("own")
+    own.lin.weight.data.mul_(2.0)
+    return own(X), S("own_predict")(X)
+
+
+def set_a_buffer_in_place(S):
+    bn = S("bn")                           # (a buffer crosses as a plain tensor, with its module)
+    with torch.no_grad():
+        bn.running_mean.add_(1.0)
+    return S("normalize")(torch.ones(3, 2))
+
+
+def set_a_buffer_through_data(S):
+    bn = S("bn")
+    bn.running_var.data.fill_(9.0)
+    return S("normalize")(torch.ones(3, 2))
+
+
 def change_the_mode(S):
     S("model").eval()
     return S("training")()
@@ -203,6 +241,18 @@ def student_code_changes_a_global(S):
     model = S("model")
     S("bump_global")()                     # not passed: its state comes back with the call all the same
     return model[0].weight, model(X)
+
+
+def student_code_changes_a_global_through_data(S):
+    model = S("model")
+    S("sgd_global")(0.5)                   # not passed, changed through .data
+    return model[0].weight, model(X), S("predict")(X)
+
+
+def student_code_updates_a_globals_buffers(S):
+    bn = S("bn")
+    S("fit_bn")(torch.tensor([[1.0, 2.0], [3.0, 6.0]]))   # not passed
+    return bn.running_mean, bn.running_var, bn(torch.ones(1, 2))
 
 
 def change_the_students_own_class(S):
@@ -252,8 +302,10 @@ def look_up_a_model_holding_the_students_own_class(S):
 
 
 CELLS = [replace_a_parameter, set_a_bias_to_none, delete_a_bias, assign_a_submodule, replace_a_buffer,
-         set_weights_in_place, change_the_mode, pass_the_students_own_model_back, student_code_changed_it_first,
-         student_code_changes_a_global, change_the_students_own_class, student_code_replaces_members, student_code_sets_none,
+         set_weights_in_place, set_weights_through_data, set_the_students_own_class_through_data,
+         set_a_buffer_in_place, set_a_buffer_through_data, change_the_mode, pass_the_students_own_model_back, student_code_changed_it_first,
+         student_code_changes_a_global, student_code_changes_a_global_through_data,
+         student_code_updates_a_globals_buffers, change_the_students_own_class, student_code_replaces_members, student_code_sets_none,
          change_the_students_own_class_then_read_it, change_the_students_own_class_then_show_it,
          change_a_model_then_look_up_another_name, look_up_a_model_holding_the_students_own_class]
 
