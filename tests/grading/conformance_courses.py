@@ -338,6 +338,64 @@ def three_notebooks(c: Course):
     c.file("2\n", "submitted", "ownfiles", A, "settings.txt")
 
 
+TORCH_SETUP = """import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 1))
+X = torch.randn(16, 2)
+y = X.sum(1, keepdim=True)"""
+
+TORCH_TRAIN = """def train(steps, lr=0.1):
+    ### BEGIN SOLUTION
+    for _ in range(steps):
+        model.zero_grad()
+        loss = ((model(X) - y) ** 2).mean()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= lr * p.grad
+    return loss.item()
+    ### END SOLUTION"""
+
+TORCH_PREDICT = """def predict(x):
+    ### BEGIN SOLUTION
+    model.eval()
+    with torch.no_grad():
+        return model(x)
+    ### END SOLUTION"""
+
+
+def torch_state(c: Course):
+    """A PyTorch notebook in an older tutorial's style: the student's functions train and use a global
+    model (not passed to them) with manual SGD through ``p.data``; the test cells read the model after
+    training and set its weights and running statistics through ``.data`` before calling the student's
+    code. In one kernel each side sees the other's changes; so must the kit's two. Students: right, a
+    training step that changes nothing, a prediction that skips eval(), the released version untouched."""
+    (c.root / "source" / A).mkdir(parents=True)
+    nbformat.write(_notebook([
+        _cell("code", TORCH_SETUP),
+        _cell("code", TORCH_TRAIN, "train", solution=True),
+        _cell("code", "before = [p.detach().clone() for p in model.parameters()]\nfirst = train(1)\n"
+                      "later = train(30)\nassert later < first\n"
+                      "assert all(not torch.equal(a, p) for a, p in zip(before, model.parameters()))\n"
+                      "assert model[1].running_mean.abs().sum() > 0", "train_test", 2, locked=True),
+        _cell("code", TORCH_PREDICT, "predict", solution=True),
+        _cell("code", "x = torch.ones(1, 2)\nmodel[3].weight.data.fill_(1.0)\nmodel[3].bias.data.zero_()\n"
+                      "model[1].running_var.data.fill_(4.0)\nmodel.train()\ngot = predict(x)\nmodel.eval()\n"
+                      "assert torch.allclose(got, model(x))", "predict_test", 2, locked=True),
+    ]), str(c.root / "source" / A / "p1.ipynb"))
+    c.generate()
+
+    def solution(text):
+        return "\n".join(line for line in text.splitlines() if "### " not in line)
+    train, predict = solution(TORCH_TRAIN), solution(TORCH_PREDICT)
+    _answers(c, "right", "p1", {"train": train, "predict": predict})
+    _answers(c, "nostep", "p1", {"train": train.replace("p.data -= lr * p.grad", "p.data - lr * p.grad"),
+                                 "predict": predict})
+    _answers(c, "noeval", "p1", {"train": train, "predict": predict.replace("    model.eval()\n", "")})
+    _answers(c, "blank", "p1", {})
+
+
 def r_kernel(c: Course):
     """An assignment written in R (kernel ``ir``); nbgrader generates it with its R code stub."""
     nb = _notebook([
@@ -376,6 +434,7 @@ SCENARIOS: dict[str, Scenario] = {
                                          "test_incorrect_submitted_kernelspec"),
     "docs_course": Scenario(docs_course, "nbgrader's user guide: ps1, bitdiddle and hacker"),
     "three_notebooks": Scenario(three_notebooks, "the kit's: three notebooks, data/ and images/"),
+    "torch_state": Scenario(torch_state, "the kit's: a global PyTorch model changed through .data on both sides"),
     "r_kernel": Scenario(r_kernel, "the kit's: a notebook in R"),
 }
 
