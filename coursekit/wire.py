@@ -178,7 +178,7 @@ def parse_control(line: bytes | str, op: str) -> str | None:
 
 
 # -- student <-> judge (coursekit/judge/wire.py frames and checks them) ---------------------------
-JUDGE_VERSION = 2          # 2: push carries ``sync`` (the student's modules a test cell changed)
+JUDGE_VERSION = 3          # 2: push carries ``sync`` (the student's modules a test cell changed); 3: ``writes``
 JUDGE_REQUESTS = {
     "lookup": {"name": str},
     "import": {"name": str},
@@ -187,7 +187,7 @@ JUDGE_REQUESTS = {
     "special": {"target": int, "name": str, "args": list},
     "backward": {"graph": int, "grads": list},
     "pull": {},
-    "push": {"state": dict, "names": list, "deleted": list, "sync": list},
+    "push": {"state": dict, "names": list, "deleted": list, "sync": list, "writes": list},
 }
 JUDGE_REPLIES = {
     "result": {"value": object, "state": dict, "synced": list, "stdout": str, "info": dict},

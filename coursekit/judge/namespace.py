@@ -17,12 +17,14 @@ import time
 import types
 
 from . import peer as peer_mod
+from . import tracked
 from .errors import rebuild_error
 from .rng import _rng_state, _set_rng_state
 from .values import Decoder
 from .wire import ProtocolError, check_error_info
 
 SOLVED_NAME = "__exercises_passed__"      # utils.checks.progress.SOLVED_NAME
+_MISSING = object()
 
 
 class JudgeNamespace(dict):
@@ -32,6 +34,7 @@ class JudgeNamespace(dict):
         self._timeout = connect_timeout
         self._peer = None
         self._fetched: set[str] = set()
+        self._tracked: dict[str, list] = {}     # the student's plain-data names read in this cell -> [object, digest]
         self._shell = None
 
     # dict's own __getitem__ calls this for a missing name: LOAD_NAME at a cell's top level and
@@ -47,7 +50,60 @@ class JudgeNamespace(dict):
         value = Decoder(self._peer.proxy, self._peer.own, session=self._peer.session)(reply["value"])
         dict.__setitem__(self, name, value)
         self._fetched.add(name)
+        self._track(name, value)
         return value
+
+    # -- the student's plain data this cell read: changes either way, in place (tracked.py) -----------
+    def _track(self, name: str, value) -> None:
+        d = tracked.digest(value)
+        if d is None:
+            self._tracked.pop(name, None)
+        else:
+            self._tracked[name] = [value, d]
+
+    def _writes(self) -> list:
+        """[name, value] for each tracked name whose object this cell changed since it crossed."""
+        from .values import Encoder
+        out = []
+        for name, entry in list(self._tracked.items()):
+            obj = dict.get(self, name, _MISSING)
+            if obj is not entry[0]:            # rebound or deleted by the cell: sent as such (__setitem__)
+                del self._tracked[name]
+                continue
+            d = tracked.digest(obj)
+            if d is None:
+                del self._tracked[name]
+            elif d != entry[1]:
+                entry[1] = d
+                out.append([name, Encoder(self._peer.handle)(obj)])
+        return out
+
+    def _send_writes(self) -> None:
+        """(Peer.before_reading) Before a request that reads the student's state or runs its code."""
+        if self._tracked:
+            writes = self._writes()
+            if writes:
+                reply = self._peer.request("push", state={}, names=[], deleted=[], sync=[], writes=writes)
+                if reply["op"] == "error":
+                    raise rebuild_error(reply["error"])
+
+    def _take_names(self, names) -> None:
+        """(Peer.on_names) What a call of the student's code changed in the names this cell read."""
+        if not isinstance(names, list):
+            raise ProtocolError("names must be a list of [name, value] pairs")
+        for pair in names:
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                raise ProtocolError("names must be a list of [name, value] pairs")
+            entry = self._tracked.get(pair[0])
+            if entry is None:
+                continue                       # (not one this cell read)
+            new = Decoder(self._peer.proxy, self._peer.own, session=self._peer.session)(pair[1])
+            old = dict.get(self, pair[0], _MISSING)
+            if old is entry[0] and tracked.write(old, new):
+                new = old
+            else:
+                dict.__setitem__(self, pair[0], new)
+            self._track(pair[0], new)
 
     # a test cell that deletes or rebinds one of the student's names (nbgrader's documentation course:
     # `del squares`, call sum_of_squares, `squares = orig`) does so in the student's kernel too, as it
@@ -55,8 +111,9 @@ class JudgeNamespace(dict):
     def __delitem__(self, name):
         student = name in self._fetched
         dict.__delitem__(self, name)
+        self._tracked.pop(name, None)
         if student:
-            self.peer().request("push", state={}, names=[], deleted=[name], sync=[])
+            self.peer().request("push", state={}, names=[], deleted=[name], sync=[], writes=[])
 
     def __setitem__(self, name, value):
         dict.__setitem__(self, name, value)
@@ -64,7 +121,9 @@ class JudgeNamespace(dict):
             from .values import Encoder
             peer = self.peer()      # (the student's own object goes back as itself: encode.Encoder._origin)
             enc = Encoder(peer.handle, origins=peer.origins, theirs=peer.session)
-            peer.request("push", state={}, names=[[name, enc(value)]], deleted=[], sync=[])
+            peer.request("push", state={}, names=[[name, enc(value)]], deleted=[], sync=[], writes=[])
+            if name in self._tracked:
+                self._track(name, value)
 
     def __contains__(self, name):
         if dict.__contains__(self, name):
@@ -94,8 +153,14 @@ class JudgeNamespace(dict):
                     if time.monotonic() > deadline:
                         raise ProtocolError(f"the student's kernel does not answer ({exc})") from None
                     time.sleep(0.05)
-            self._peer = peer_mod.Peer(sock, "judge")
+            self.use(peer_mod.Peer(sock, "judge"))
         return self._peer
+
+    def use(self, peer) -> None:
+        """The connection to the student's kernel this namespace reads through."""
+        self._peer = peer
+        peer.before_reading = self._send_writes
+        peer.on_names = self._take_names
 
     def attach(self, shell) -> None:
         self._shell = shell
@@ -126,6 +191,7 @@ class JudgeNamespace(dict):
         for name in self._fetched:
             dict.pop(self, name, None)
         self._fetched.clear()
+        self._tracked.clear()
         reply = self.peer().request("pull")
         _set_rng_state(reply["state"])
         last = reply["info"].get("last_error")
@@ -141,7 +207,7 @@ class JudgeNamespace(dict):
             names.append([SOLVED_NAME, Encoder(self.peer().handle)(dict.__getitem__(self, SOLVED_NAME))])
         peer = self.peer()          # what the cell changed in the student's modules, left there as in one kernel
         sync = sync_values(Encoder(peer.handle, origins=peer.origins, theirs=peer.session), peer.session)
-        peer.request("push", state=_rng_state(), names=names, deleted=[], sync=sync)
+        peer.request("push", state=_rng_state(), names=names, deleted=[], sync=sync, writes=self._writes())
 
 
 class StudentModule(types.ModuleType):

@@ -15,7 +15,7 @@ import contextlib
 import io
 import sys
 
-from . import wire
+from . import tracked, wire
 from ._lazy import is_tensor, torch
 from .errors import FrameRecord, RemoteError, error_info, rebuild_error  # noqa: F401 - (the package's API)
 from .proxies import Remote, _torch_classes, remote_module_class
@@ -28,6 +28,7 @@ __all__ = ["FrameRecord", "Peer", "Remote", "RemoteError", "error_info", "rebuil
 
 MAX_STDOUT = 64 << 10
 _READS = frozenset({"lookup", "import", "getattr", "special"})     # the judge's requests that read student state
+_MISSING = object()
 
 
 def _replace(value, new: dict):
@@ -57,6 +58,9 @@ class Peer:
         self.namespace: dict | None = None      # the student's kernel: its notebook namespace
         self.origins = ({}, [])                 # modules and parameters this side sent (values._origin)
         self.session: dict = {}                 # the other side's origins -> what was rebuilt here
+        self.tracked: dict = {}                 # the student's: plain-data names the judge read -> (object, digest)
+        self.before_reading = None              # the judge's: sends what a test cell changed in those (tracked.py)
+        self.on_names = None                    # the judge's: takes what a call changed in them
 
     # -- handles ------------------------------------------------------------------------------
     def handle(self, obj) -> int:
@@ -88,8 +92,11 @@ class Peer:
         the student's state first leaves there what a test cell changed in the student's modules
         (:meth:`send_changes`), as in one shared kernel (``changes_first=False``: not while a reply is
         being decoded, when the judge's copies may be half rebuilt)."""
-        if changes_first and op in _READS and self.side == "judge" and self.session:
-            self.send_changes()
+        if changes_first and self.side == "judge" and (op in _READS or op == "call"):
+            if self.before_reading is not None:
+                self.before_reading()
+            if self.session and op in _READS:
+                self.send_changes()
         rid = self.next_id
         self.next_id += 2
         wire.send(self.sock, message(op, rid, **fields))
@@ -113,7 +120,7 @@ class Peer:
         in a ``push`` with only ``sync``; no message when there are none."""
         sync = sync_values(Encoder(self.handle, origins=self.origins, theirs=self.session), self.session)
         if sync:
-            reply = self.request("push", state={}, names=[], deleted=[], sync=sync)
+            reply = self.request("push", state={}, names=[], deleted=[], sync=sync, writes=[])
             if reply["op"] == "error":
                 raise rebuild_error(reply["error"], self)
 
@@ -136,6 +143,8 @@ class Peer:
             info = error_info(exc, self if self.side == "student" else None)
             if op == "call":
                 info["state"] = _rng_state()      # e.g. gradients switched off before the error
+                if self.side == "student":
+                    info["names"] = self._changed_names()
             wire.send(self.sock, message("error", msg["id"], error=info))
             return
         wire.send(self.sock, message("result", msg["id"], **reply))
@@ -169,6 +178,9 @@ class Peer:
         if active and isinstance(records, list) and len(records) == len(active):
             for m, rec in zip(active, records):      # what each instrument's mode saw where the code ran
                 m.absorb(Decoder(self.proxy, self.own, session=self.session)(rec))
+        names = (reply.get("info") or {}).get("names") if reply["op"] == "result" else reply["error"].get("names")
+        if names and self.on_names is not None:
+            self.on_names(names)
         if reply["op"] == "error":
             if isinstance(reply["error"].get("state"), dict):
                 _set_rng_state(reply["error"]["state"])
@@ -225,7 +237,36 @@ class Peer:
         name = msg["name"]
         if name not in ns:
             return self._reply(["S", "\0missing"], info={"missing": True})
-        return self._reply(Encoder(self.handle, origins=self.origins)(ns[name]))
+        value = ns[name]
+        reply = self._reply(Encoder(self.handle, origins=self.origins)(value))
+        self._track(name, value)
+        return reply
+
+    # -- plain-data names the judge holds copies of (tracked.py) --------------------------------
+    def _track(self, name: str, value) -> None:
+        d = tracked.digest(value)
+        if d is None:
+            self.tracked.pop(name, None)
+        else:
+            self.tracked[name] = (value, d)
+
+    def _changed_names(self) -> list:
+        """[name, value] for each tracked name whose object the call changed or rebound (``global n``)."""
+        ns = self.namespace or {}
+        out = []
+        for name, (obj, d) in list(self.tracked.items()):
+            now = ns.get(name, _MISSING)
+            new = tracked.digest(now) if now is not _MISSING else None
+            if new is None:            # deleted, or no longer plain data: the next cell looks it up again
+                del self.tracked[name]
+            elif now is not obj or new != d:
+                try:
+                    out.append([name, Encoder(self.handle)(now)])
+                except Exception:      # (not expected of plain data; the next cell reads it again)
+                    del self.tracked[name]
+                    continue
+                self.tracked[name] = (now, new)
+        return out
 
     def _serve_import(self, msg):
         import importlib
@@ -255,6 +296,7 @@ class Peer:
         return self._reply(Encoder(self.handle, origins=self.origins)(value))
 
     def _serve_pull(self, msg):
+        self.tracked.clear()             # (a judge cell begins: it looks its names up again)
         return self._reply(["N"], state=_rng_state(), info={"last_error": self.last_error()})
 
     def _serve_push(self, msg):
@@ -272,6 +314,17 @@ class Peer:
                 raise ProtocolError("push: names are [name, value] pairs")
             if ns is not None:
                 ns[pair[0]] = Decoder(self.proxy, self.own, session=self.session, mine=self.origins)(pair[1])
+                if pair[0] in self.tracked:
+                    self._track(pair[0], ns[pair[0]])
+        for pair in msg["writes"]:         # a test cell's changes to plain data it read: in place, as in one kernel
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                raise ProtocolError("push: writes are [name, value] pairs")
+            new = Decoder(self.proxy, self.own, session=self.session, mine=self.origins)(pair[1])
+            if ns is not None:
+                old = ns.get(pair[0], _MISSING)
+                if old is _MISSING or not tracked.write(old, new):
+                    ns[pair[0]] = new
+                self._track(pair[0], ns[pair[0]])
         if msg["state"]:
             self.graphs.clear()          # the end of a judge cell
         return self._reply(["N"])
@@ -361,6 +414,9 @@ class Peer:
         resync = resync_values(enc, dec, self.origins)
         if resync:
             info["resync"] = resync
+        names = self._changed_names()
+        if names:
+            info["names"] = names
         text = out.getvalue()
         return self._reply(encoded, state=_rng_state(), synced=synced, stdout=text[:MAX_STDOUT], info=info)
 

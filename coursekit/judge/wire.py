@@ -18,15 +18,16 @@ Requests (``op``) and what they carry besides ``v``, ``op`` and ``id``:
 ``backward``  ``graph``, ``grads``: gradients of a remote call's outputs, for its inputs' gradients
 ``pull``      -- the student kernel's state at the start of a judge cell (generators, gradient
               mode, the last cell's error)
-``push``      ``state``, ``names``, ``deleted``, ``sync``: the state and notebook names the judge leaves at a
-              cell's end, a test cell's own ``del name`` and ``name = ...`` of the student's names, and the
-              student's modules the cell changed (also sent with each ``call``, in ``options``)
+``push``      ``state``, ``names``, ``deleted``, ``sync``, ``writes``: the state and notebook names the judge
+              leaves at a cell's end, a test cell's own ``del name`` and ``name = ...`` of the student's names,
+              the student's modules the cell changed (also sent with each ``call``, in ``options``), and what
+              it changed in the student's plain data it read (``[name, value]``, written in place: tracked.py)
 ============  =================================================================================
 
 Replies: ``result`` (``id``, ``value``, ``state``, ``synced``, ``stdout``, ``info``: the graph of
-outputs that need gradients, what ``call``'s spy saw, each instrument mode's ``record``) or ``error``
-(``id``, ``error``: the exception's type, message and the student's frames, and the spy's and the
-modes' findings).
+outputs that need gradients, what ``call``'s spy saw, each instrument mode's ``record``, the plain-data
+names the call changed) or ``error`` (``id``, ``error``: the exception's type, message and the student's
+frames, the spy's and the modes' findings, the names the call changed before it failed).
 """
 from __future__ import annotations
 

@@ -396,6 +396,41 @@ def torch_state(c: Course):
     _answers(c, "blank", "p1", {})
 
 
+GLOBALS_SOLUTION = """log = []
+totals = {"n": 0}
+count = 0
+
+
+def record(x):
+    ### BEGIN SOLUTION
+    global count
+    log.append(x)
+    totals["n"] += x
+    count += 1
+    ### END SOLUTION"""
+
+
+def globals_course(c: Course):
+    """Plain Python in an introductory course's style: the student's function changes module-level
+    data (a list, a dict, a counter with ``global``); the test cells read it before and after calling
+    it, and clear it for the student's code to fill. Students: right, one that forgets the counter, the
+    released version untouched."""
+    (c.root / "source" / A).mkdir(parents=True)
+    nbformat.write(_notebook([
+        _cell("code", GLOBALS_SOLUTION, "record", solution=True),
+        _cell("code", "n = len(log)\nrecord(2)\nrecord(3)\nassert len(log) == n + 2\n"
+                      "assert totals['n'] >= 5\nassert count == 2", "record_test", 2, locked=True),
+        _cell("code", "log.clear()\ntotals['n'] = 0\nrecord(7)\nassert log == [7] and totals == {'n': 7}",
+              "clear_test", 1, locked=True),
+        _cell("code", "assert log == [7] and count == 3", "next_cell_test", 1, locked=True),
+    ]), str(c.root / "source" / A / "p1.ipynb"))
+    c.generate()
+    right = "\n".join(line for line in GLOBALS_SOLUTION.splitlines() if "### " not in line)
+    _answers(c, "right", "p1", {"record": right})
+    _answers(c, "nocount", "p1", {"record": right.replace("    count += 1", "    pass")})
+    _answers(c, "blank", "p1", {})
+
+
 def r_kernel(c: Course):
     """An assignment written in R (kernel ``ir``); nbgrader generates it with its R code stub."""
     nb = _notebook([
@@ -435,6 +470,7 @@ SCENARIOS: dict[str, Scenario] = {
     "docs_course": Scenario(docs_course, "nbgrader's user guide: ps1, bitdiddle and hacker"),
     "three_notebooks": Scenario(three_notebooks, "the kit's: three notebooks, data/ and images/"),
     "torch_state": Scenario(torch_state, "the kit's: a global PyTorch model changed through .data on both sides"),
+    "globals": Scenario(globals_course, "the kit's: the student's module-level data changed by both sides"),
     "r_kernel": Scenario(r_kernel, "the kit's: a notebook in R"),
 }
 

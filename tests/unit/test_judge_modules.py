@@ -365,7 +365,7 @@ def test_what_a_test_cell_changed_is_what_the_students_next_cell_sees(pair):
     exec(compile(STUDENT, "<student>", "exec"), ns)
     exec(CELL, {**ns})                                    # in-process: the one kernel's objects
     jns = JudgeNamespace("unused")
-    jns._peer = judge
+    jns.use(judge)
     jns.update(torch=torch, nn=nn)                        # (the instructor's imports, bound first)
     exec(CELL, jns)
     jns.end_cell()

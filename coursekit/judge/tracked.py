@@ -1,0 +1,115 @@
+"""The student's notebook names a test cell read that hold plain data (lists, dicts, sets, numbers,
+strings, NumPy arrays, plain tensors, nested): the judge holds copies of them, so what either side's
+code changes in them must reach the other side's object, in place, as it would in one shared kernel
+(``history.clear(); train(5); assert len(history) == 5``, ``w0 = w.clone(); step(); w != w0``).
+
+Each side keeps, per name, the object and a digest of its state (:func:`digest`); the student's kernel
+sends the names a call changed with the call's reply (``info["names"]``, or the error's ``names``),
+the judge sends the names a test cell changed before its next request that reads the student's state
+or runs the student's code (``push``'s ``writes``) and at the cell's end. Both write the new state into
+their own object where its type allows (:func:`write`), else bind the name to the new value. Modules
+and parameters are not plain data: they keep their own identity across the two kernels (state.py).
+"""
+from __future__ import annotations
+
+import hashlib
+import struct
+
+from ._lazy import has_numpy, has_torch, np, torch
+from .names import _NUMPY_KINDS
+
+MAX_ELEMENTS = 100_000      # items and array elements of one name's value; a larger value is not followed
+MAX_DEPTH = 20
+_ATOMS = {type(None): b"N", bool: b"B", int: b"I", float: b"F", complex: b"C", str: b"S", bytes: b"Y"}
+_CONTAINERS = {list: b"L", tuple: b"T", set: b"E", frozenset: b"Z", dict: b"D"}
+_FLAT = frozenset({type(None), bool, int, float, str})       # (their repr is exact and their type's own)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def digest(value) -> bytes | None:
+    """A digest of ``value``'s state if it is plain data of at most MAX_ELEMENTS elements, else None."""
+    h = hashlib.blake2b(digest_size=16)
+    try:
+        _feed(h, value, [MAX_ELEMENTS], 0, set())
+    except (_NotPlain, RecursionError):
+        return None
+    return h.digest()
+
+
+def _feed(h, value, budget: list, depth: int, seen: set) -> None:
+    t = type(value)
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_DEPTH:
+        raise _NotPlain
+    tag = _ATOMS.get(t)
+    if tag is not None:
+        raw = value.encode("utf-8", "surrogatepass") if t is str else value if t is bytes else repr(value).encode()
+        h.update(tag + struct.pack("!Q", len(raw)) + raw)
+        return
+    tag = _CONTAINERS.get(t)
+    if tag is not None:
+        if id(value) in seen:
+            raise _NotPlain            # (a container that holds itself)
+        seen.add(id(value))
+        h.update(tag + struct.pack("!Q", len(value)))
+        if t in (list, tuple) and all(type(x) in _FLAT for x in value):      # (a list of numbers: at C speed)
+            budget[0] -= len(value)
+            if budget[0] < 0:
+                raise _NotPlain
+            seen.discard(id(value))
+            h.update(repr(value).encode("utf-8", "surrogatepass"))
+            return
+        items = value.items() if t is dict else value
+        for item in items:
+            if t is dict:
+                _feed(h, item[0], budget, depth + 1, seen)
+                _feed(h, item[1], budget, depth + 1, seen)
+            else:
+                _feed(h, item, budget, depth + 1, seen)
+        seen.discard(id(value))
+        return
+    if has_numpy() and t is np.ndarray or has_numpy() and isinstance(value, np.generic) and t.__module__ == "numpy":
+        if value.dtype.kind not in _NUMPY_KINDS or value.size > budget[0]:
+            raise _NotPlain
+        budget[0] -= value.size
+        h.update(b"A" + value.dtype.str.encode() + repr(value.shape).encode())
+        h.update(np.ascontiguousarray(value).reshape(-1).view(np.uint8).data)
+        return
+    if has_torch() and t is torch.Tensor:
+        if value.layout != torch.strided or value.device.type == "meta" or value.is_quantized \
+                or value.numel() > budget[0]:
+            raise _NotPlain
+        from .encode import _digest
+        budget[0] -= value.numel()
+        h.update(b"X" + str(value.dtype).encode() + repr(tuple(value.shape)).encode()
+                 + bytes([value.requires_grad, value.grad is not None]) + _digest(value))
+        return
+    raise _NotPlain
+
+
+def write(old, new) -> bool:
+    """``old`` takes ``new``'s state in place (True) where both are of one type that can; else False (the
+    name is bound to ``new`` instead: a number, a string, a tuple, an array of another shape)."""
+    t = type(old)
+    if t is not type(new):
+        return False
+    if t is list:
+        old[:] = new
+    elif t in (dict, set):
+        old.clear()
+        old.update(new)
+    elif has_numpy() and t is np.ndarray:
+        if old.shape != new.shape or old.dtype != new.dtype or not old.flags.writeable:
+            return False
+        old[...] = new
+    elif has_torch() and t is torch.Tensor:
+        if not old.is_leaf:
+            return False
+        from .state import _write
+        _write(old, "td", new)
+    else:
+        return False
+    return True
