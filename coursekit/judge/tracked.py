@@ -29,11 +29,11 @@ class _NotPlain(Exception):
     pass
 
 
-def digest(value) -> bytes | None:
-    """A digest of ``value``'s state if it is plain data of at most MAX_ELEMENTS elements, else None."""
+def digest(value, limit: int = MAX_ELEMENTS) -> bytes | None:
+    """A digest of ``value``'s state if it is plain data of at most ``limit`` elements, else None."""
     h = hashlib.blake2b(digest_size=16)
     try:
-        _feed(h, value, [MAX_ELEMENTS], 0, set())
+        _feed(h, value, [limit], 0, set())
     except (_NotPlain, RecursionError):
         return None
     return h.digest()

@@ -154,23 +154,72 @@ class JudgedExecute(TrackedExecute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._judge = None
+        self._used_later = self._names_used_later(nb) if self.judge_kernel else []
         try:
             return super().preprocess(nb, resources, km)
         finally:
             self._stop_judge()
 
-    def preprocess_cell(self, cell, resources, index):
+    def _judged(self, cell) -> bool:
         meta = cell.metadata.get("nbgrader") or {}
-        if not self.judge_kernel or cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+        return bool(self.judge_kernel and cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"))
+
+    def _names_used_later(self, nb) -> list[set]:
+        """Per cell: the identifiers the later cells that run in the student's kernel mention."""
+        from coursekit.slot.cellnames import used_names
+        later: set = set()
+        out: list[set] = [set()] * len(nb.cells)
+        for i in range(len(nb.cells) - 1, -1, -1):
+            out[i] = later
+            cell = nb.cells[i]
+            if cell.cell_type == "code" and not self._judged(cell):
+                later = later | used_names(cell.source)
+        return out
+
+    def _leave(self, cell, index) -> None:
+        """What the test cell's released part binds and the student's later cells use, left in the student's
+        kernel as one kernel would leave it (coursekit/slot/cellnames.py)."""
+        import copy
+        import textwrap
+
+        from nbgrader.preprocessors import ClearHiddenTests
+        from coursekit.slot.cellnames import left_for_the_student
+        used = self._used_later[index] if index < len(self._used_later) else set()
+        if not used or self._judge is None:
+            return
+        shown = copy.deepcopy(cell)
+        try:
+            ClearHiddenTests(config=self.config)._remove_hidden_test_region(shown)
+        except RuntimeError:
+            return
+        code, names = left_for_the_student(cell.source, shown.source, used)
+        if names:
+            self._silent(self._judge[1], f"__import__('IPython').get_ipython().user_ns.leave({names!r})")
+        if code:
+            self._silent(self.kc, "\n".join(f"try:\n{textwrap.indent(c, '    ')}\nexcept Exception:\n    pass"
+                                             for c in code))
+
+    def _silent(self, kc, code: str) -> None:
+        from jupyter_core.utils import run_sync
+        try:
+            run_sync(kc.execute_interactive)(code, silent=True, store_history=False, timeout=30,
+                                             output_hook=lambda msg: None)
+        except Exception as exc:   # noqa: BLE001 - the cell's own result stands; a later cell may lack a name
+            self.log.warning("could not leave a test cell's names in the student's kernel: %s", exc)
+
+    def preprocess_cell(self, cell, resources, index):
+        if not self._judged(cell):
             return super().preprocess_cell(cell, resources, index)
         if self._judge is None:
             self._judge = self._start_judge()
         student = (self.km, self.kc)
         self.km, self.kc = self._judge
         try:
-            return super().preprocess_cell(cell, resources, index)
+            result = super().preprocess_cell(cell, resources, index)
         finally:
             self.km, self.kc = student
+        self._leave(cell, index)
+        return result
 
     def _start_judge(self):
         from jupyter_core.utils import run_sync

@@ -431,6 +431,26 @@ def globals_course(c: Course):
     _answers(c, "blank", "p1", {})
 
 
+def test_cell_names(c: Course):
+    """Names a visible test cell binds (an import, a constant, a helper function) used by the student's
+    later answers without importing or defining them again: they worked in the student's own kernel,
+    where the test cells ran too. Students: right, and one whose later answer is wrong."""
+    (c.root / "source" / A).mkdir(parents=True)
+    nbformat.write(_notebook([
+        _cell("code", "def f():\n    ### BEGIN SOLUTION\n    return 2\n    ### END SOLUTION", "f", solution=True),
+        _cell("code", "import math\nfrom math import sqrt as root\nOFFSET = 10\nTABLE = {'a': [1, 2]}\n\n\n"
+                      "def double(x):\n    return 2 * x\n\n\nassert f() == 2\n"
+                      "### BEGIN HIDDEN TESTS\nassert f() + 1 == 3\n### END HIDDEN TESTS", "f_test", 1, locked=True),
+        _cell("code", "def g():\n    ### BEGIN SOLUTION\n    return math.floor(root(16)) + OFFSET + double(TABLE['a'][1])\n"
+                      "    ### END SOLUTION", "g", solution=True),
+        _cell("code", "assert g() == 18", "g_test", 1, locked=True),
+    ]), str(c.root / "source" / A / "p1.ipynb"))
+    c.generate()
+    g = "def g():\n    return math.floor(root(16)) + OFFSET + double(TABLE['a'][1])"
+    _answers(c, "right", "p1", {"f": "def f():\n    return 2", "g": g})
+    _answers(c, "wrong", "p1", {"f": "def f():\n    return 2", "g": g.replace("OFFSET", "OFFSET + 1")})
+
+
 def r_kernel(c: Course):
     """An assignment written in R (kernel ``ir``); nbgrader generates it with its R code stub."""
     nb = _notebook([
@@ -471,6 +491,8 @@ SCENARIOS: dict[str, Scenario] = {
     "three_notebooks": Scenario(three_notebooks, "the kit's: three notebooks, data/ and images/"),
     "torch_state": Scenario(torch_state, "the kit's: a global PyTorch model changed through .data on both sides"),
     "globals": Scenario(globals_course, "the kit's: the student's module-level data changed by both sides"),
+    "test_cell_names": Scenario(test_cell_names, "the kit's: a visible test cell's imports, constants and "
+                                                 "helpers used by later answers"),
     "r_kernel": Scenario(r_kernel, "the kit's: a notebook in R"),
 }
 

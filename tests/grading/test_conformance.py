@@ -61,6 +61,7 @@ NBGRADER_EXPECTS = {
     "kernelspecs": {"foo": 0, "bar": "failed"},
     "torch_state": {"right": 4, "nostep": 2, "noeval": 2, "blank": 0},      # (the kit's own: as one kernel grades it)
     "globals": {"right": 4, "nocount": 1, "blank": 0},
+    "test_cell_names": {"right": 2, "wrong": 1},
 }
 
 KIT_WORKERS = 2
@@ -159,6 +160,31 @@ def test_other_kernel_languages_refused_with_the_reason(graded, scenario):
     assert kit.status == {"foo": "failed"}, kit.output[-3000:]
     reason = kit.reasons.get("foo", "")
     assert "kernel" in reason and re.search(r"\bR\b|\bir\b", reason), reason
+
+
+def test_hidden_tests_names_never_reach_the_students_kernel(tmp_path):
+    """A test cell's names are left for the student's later cells (the test_cell_names course), but
+    never a name its hidden part binds or even mentions: a later answer that looks for them finds them
+    under plain nbgrader (0 points here) and not under the kit (1 point)."""
+    from coursekit.slot.cellnames import left_for_the_student, used_names
+    c = courses.Course(tmp_path / "course")
+    (c.root / "source" / courses.A).mkdir(parents=True)
+    cell = ("shared = []\nshown = 3\nassert f() == 1\n### BEGIN HIDDEN TESTS\nSECRET = 42\n"
+            "shared.append(SECRET)\n### END HIDDEN TESTS")
+    spy = ("def g():\n    ns = globals()\n    return (shown, 'SECRET' in ns, ns.get('shared'))")
+    import nbformat
+    nbformat.write(courses._notebook([
+        courses._cell("code", "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION", "f", solution=True),
+        courses._cell("code", cell, "f_test", 1, locked=True),
+        courses._cell("code", "### BEGIN SOLUTION\n" + spy + "\n### END SOLUTION", "g", solution=True),
+        courses._cell("code", "assert g() == (3, False, None), g()", "g_test", 1, locked=True),
+    ]), str(c.root / "source" / courses.A / "p1.ipynb"))
+    c.generate()
+    courses._answers(c, "spy", "p1", {"f": "def f():\n    return 1", "g": spy})
+    released = "shared = []\nshown = 3\nassert f() == 1"
+    assert left_for_the_student(cell, released, used_names(spy)) == ([], ["shown"])
+    result = conformance.conform(c.root, courses.A, workdir=tmp_path, workers=1, timeout=600)
+    assert result.nbgrader.score("spy", None) == 1 and result.kit.score("spy", None) == 2, result.table()
 
 
 def test_compare_reports_every_kind_of_difference():
