@@ -1,5 +1,5 @@
 """The student's notebook names a test cell read that hold plain data (lists, dicts, sets, numbers,
-strings, NumPy arrays, plain tensors, nested): the judge holds copies of them, so what either side's
+strings, NumPy arrays, plain tensors, dtypes and devices, nested): the judge holds copies of them, so what either side's
 code changes in them must reach the other side's object, in place, as it would in one shared kernel
 (``history.clear(); train(5); assert len(history) == 5``, ``w0 = w.clone(); step(); w != w0``).
 
@@ -49,13 +49,17 @@ def _feed(h, value, budget: list, depth: int, seen: set) -> None:
         raw = value.encode("utf-8", "surrogatepass") if t is str else value if t is bytes else repr(value).encode()
         h.update(tag + struct.pack("!Q", len(raw)) + raw)
         return
-    tag = _CONTAINERS.get(t)
+    if has_torch() and t in (torch.dtype, torch.device) or has_numpy() and isinstance(value, np.dtype):
+        raw = str(value).encode()
+        h.update(b"V" + t.__name__.encode() + struct.pack("!Q", len(raw)) + raw)
+        return
+    tag = _CONTAINERS.get(t) or (b"Q" if has_torch() and t is torch.Size else None)
     if tag is not None:
         if id(value) in seen:
             raise _NotPlain            # (a container that holds itself)
         seen.add(id(value))
         h.update(tag + struct.pack("!Q", len(value)))
-        if t in (list, tuple) and all(type(x) in _FLAT for x in value):      # (a list of numbers: at C speed)
+        if t is not dict and t not in (set, frozenset) and all(type(x) in _FLAT for x in value):      # (a list of numbers: at C speed)
             budget[0] -= len(value)
             if budget[0] < 0:
                 raise _NotPlain

@@ -8,8 +8,10 @@ own kernel ran exactly that) that a later cell of the student's kernel uses are 
 judge ran the cell: its import statements and its functions' and classes' definitions run there (the
 student's kernel's own modules; functions over the student's names, as in one kernel), its other names
 cross as plain data (coursekit/judge/namespace.py ``JudgeNamespace.leave``; anything else, a judge's
-object, stays in the judge). A name the hidden part mentions at all (binds, reads, changes) is not left,
-nor is anything only the hidden part binds: the hidden tests never reach the student's kernel.
+object, stays in the judge). A name the hidden part binds or may change (a store into it, a call of one
+of its methods) is not left, nor is anything only the hidden part binds: the hidden tests' data never
+reaches the student's kernel. (Not seen: a hidden test that passes a left name to a function of its own
+that changes it.)
 """
 from __future__ import annotations
 
@@ -110,6 +112,37 @@ def _mentions(tree) -> Counter:
     return found
 
 
+def _base(node):
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _changes(tree) -> Counter:
+    """The places where a cell binds or may change a name's object, anywhere in it: a binding, a
+    ``del``, a store into its items or attributes, an augmented assignment, a call of one of its methods
+    (``shared.append(x)``), a ``global``. Reading it (``f(x)``, ``x * 2``) is not one."""
+    found: Counter = Counter()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            found[node.id] += 1
+        elif isinstance(node, (ast.Attribute, ast.Subscript)) and not isinstance(node.ctx, ast.Load):
+            name = _base(node)
+            if name:
+                found[name] += 1
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name = _base(node.func.value)
+            if name:
+                found[name] += 1
+        elif isinstance(node, ast.alias):
+            found[node.asname or node.name.split(".")[0]] += 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found[node.name] += 1
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            found.update(node.names)
+    return found
+
+
 def used_names(source: str) -> set[str]:
     """The identifiers a cell that runs in the student's kernel mentions (nothing if it is not Python)."""
     tree = _parse(source)
@@ -120,14 +153,14 @@ def left_for_the_student(full: str, released: str, used_later: set[str]) -> tupl
     """(code to run in the student's kernel: import statements and top-level function and class
     definitions; names whose values cross as data) to leave in the student's kernel after the test cell
     ``full`` ran in the judge: those its released part binds, that a later cell of the student's kernel mentions
-    (``used_later``), and that its hidden part does not mention at all (neither binds nor reads, so
-    cannot have put hidden data in them)."""
+    (``used_later``), and that its hidden part neither binds nor may change (:func:`_changes`: so it
+    cannot have put hidden data in them; reading them is fine)."""
     shown_tree, full_tree = _parse(released), _parse(full)
     if shown_tree is None or full_tree is None:
         return [], []
     shown = _Bindings()
     shown.visit(shown_tree)
-    in_shown, in_full = _mentions(shown_tree), _mentions(full_tree)
+    in_shown, in_full = _changes(shown_tree), _changes(full_tree)
     keep = {n for n in shown.names if n in used_later and in_full[n] == in_shown[n] and not n.startswith("__")}
     code, done = [], set()
     for line in shown.imports:

@@ -194,14 +194,16 @@ class JudgedExecute(TrackedExecute):
             return
         code, names = left_for_the_student(cell.source, shown.source, used)
         if names:
-            self._silent(self._judge[1], f"__import__('IPython').get_ipython().user_ns.leave({names!r})")
+            self._silent(*self._judge, f"__import__('IPython').get_ipython().user_ns.leave({names!r})")
         if code:
-            self._silent(self.kc, "\n".join(f"try:\n{textwrap.indent(c, '    ')}\nexcept Exception:\n    pass"
-                                             for c in code))
+            self._silent(self.km, self.kc, "\n".join(
+                f"try:\n{textwrap.indent(c, '    ')}\nexcept Exception:\n    pass" for c in code))
 
-    def _silent(self, kc, code: str) -> None:
+    def _silent(self, km, kc, code: str) -> None:
         from jupyter_core.utils import run_sync
         try:
+            if not run_sync(km.is_alive)():      # (the next cell reports a dead kernel, as it would have)
+                return
             run_sync(kc.execute_interactive)(code, silent=True, store_history=False, timeout=30,
                                              output_hook=lambda msg: None)
         except Exception as exc:   # noqa: BLE001 - the cell's own result stands; a later cell may lack a name

@@ -164,7 +164,7 @@ def test_other_kernel_languages_refused_with_the_reason(graded, scenario):
 
 def test_hidden_tests_names_never_reach_the_students_kernel(tmp_path):
     """A test cell's names are left for the student's later cells (the test_cell_names course), but
-    never a name its hidden part binds or even mentions: a later answer that looks for them finds them
+    never a name its hidden part binds or changes: a later answer that looks for them finds them
     under plain nbgrader (0 points here) and not under the kit (1 point)."""
     from coursekit.slot.cellnames import left_for_the_student, used_names
     c = courses.Course(tmp_path / "course")
