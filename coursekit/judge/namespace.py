@@ -35,6 +35,8 @@ class JudgeNamespace(dict):
         self._peer = None
         self._fetched: set[str] = set()
         self._tracked: dict[str, list] = {}     # the student's plain-data names read in this cell -> [object, digest]
+        self._shared: set[str] = set()          # this cell's names the student's kernel shares (share)
+        self._pending: set[str] = set()         # of those, assigned here and not yet sent
         self._shell = None
 
     # dict's own __getitem__ calls this for a missing name: LOAD_NAME at a cell's top level and
@@ -80,17 +82,35 @@ class JudgeNamespace(dict):
 
     def _send_writes(self) -> None:
         """(Peer.before_reading) Before a request that reads the student's state or runs its code."""
-        if self._tracked:
-            writes = self._writes()
-            if writes:
-                reply = self._peer.request("push", state={}, names=[], deleted=[], sync=[], writes=writes)
+        if self._tracked or self._pending:
+            names, writes = self._bindings(), self._writes()
+            if names or writes:
+                reply = self._peer.request("push", state={}, names=names, deleted=[], sync=[], writes=writes)
                 if reply["op"] == "error":
                     raise rebuild_error(reply["error"])
 
+    def share(self, names: list) -> None:
+        """Before a test cell (coursekit/slot/cellnames.py): its names the student's kernel shares, as in one
+        kernel (bound by its released part, used by the student's cells, untouched by its hidden part)."""
+        self._shared = {n for n in names if isinstance(n, str)}
+
+    def _bindings(self) -> list:
+        """[name, value] for the shared names this cell assigned since the last push: plain data only (a
+        function or other object of the judge's stays here); from then on followed as the names it read."""
+        from .values import Encoder
+        out = []
+        for name in sorted(self._pending):
+            value = dict.get(self, name, _MISSING)
+            if value is not _MISSING and tracked.digest(value) is not None:
+                out.append([name, Encoder(self._peer.handle)(value)])
+                self._fetched.add(name)        # (the next cell reads it from the student's kernel again)
+                self._track(name, value)
+        self._pending.clear()
+        return out
+
     def leave(self, names: list) -> None:
-        """After a test cell: its names ``names`` (coursekit/slot/cellnames.py: bound by its released part,
-        used by a later cell of the student's), left in the student's kernel as one kernel leaves them;
-        plain data only (a function or other object of the judge's stays here)."""
+        """After a test cell: its shared names (share) that it bound but did not send (too large to follow),
+        left in the student's kernel as one kernel leaves them; plain data only."""
         from .values import Encoder
         from .wire import MAX_ITEMS
         peer = self.peer()
@@ -134,7 +154,9 @@ class JudgeNamespace(dict):
 
     def __setitem__(self, name, value):
         dict.__setitem__(self, name, value)
-        if name in self._fetched:
+        if name in self._shared and name not in self._fetched:
+            self._pending.add(name)          # (sent before the next read or call: a loop's rebinding costs nothing)
+        elif name in self._fetched:
             from .values import Encoder
             peer = self.peer()      # (the student's own object goes back as itself: encode.Encoder._origin)
             enc = Encoder(peer.handle, origins=peer.origins, theirs=peer.session)
@@ -209,6 +231,7 @@ class JudgeNamespace(dict):
             dict.pop(self, name, None)
         self._fetched.clear()
         self._tracked.clear()
+        self._pending.clear()
         reply = self.peer().request("pull")
         _set_rng_state(reply["state"])
         last = reply["info"].get("last_error")
@@ -224,7 +247,9 @@ class JudgeNamespace(dict):
             names.append([SOLVED_NAME, Encoder(self.peer().handle)(dict.__getitem__(self, SOLVED_NAME))])
         peer = self.peer()          # what the cell changed in the student's modules, left there as in one kernel
         sync = sync_values(Encoder(peer.handle, origins=peer.origins, theirs=peer.session), peer.session)
+        names += self._bindings()
         peer.request("push", state=_rng_state(), names=names, deleted=[], sync=sync, writes=self._writes())
+        self._shared = set()
 
 
 class StudentModule(types.ModuleType):

@@ -4,11 +4,12 @@ Under the judge a test cell runs in the judge's kernel, so the names it binds (`
 ``helper = 10``) are not in the student's kernel, where the student's later cells run; in the student's
 own run (JupyterLab, Validate) and in plain nbgrader they are. The names of the cell's *released* part
 (its source less the hidden test regions, as ``nbgrader generate_assignment`` cut them: the student's
-own kernel ran exactly that) that a later cell of the student's kernel uses are left there after the
-judge ran the cell: its import statements and its functions' and classes' definitions run there (the
-student's kernel's own modules; functions over the student's names, as in one kernel), its other names
-cross as plain data (coursekit/judge/namespace.py ``JudgeNamespace.leave``; anything else, a judge's
-object, stays in the judge). A name the hidden part binds or may change (a store into it, a call of one
+own kernel ran exactly that) that a cell of the student's kernel uses are shared with it: the cell's
+assignments of them reach the student's kernel before the cell next reads the student's state or runs
+the student's code (a global a student's function reads), as plain data (coursekit/judge/namespace.py
+``JudgeNamespace.share``; anything else, a judge's object, stays in the judge), and after the cell its
+import statements and its functions' and classes' definitions run there (the student's kernel's own
+modules; functions over the student's names, as in one kernel). A name the hidden part binds or may change (a store into it, a call of one
 of its methods) is not left, nor is anything only the hidden part binds: the hidden tests' data never
 reaches the student's kernel. (Not seen: a hidden test that passes a left name to a function of its own
 that changes it.)
@@ -149,11 +150,11 @@ def used_names(source: str) -> set[str]:
     return set(_mentions(tree)) if tree is not None else set()
 
 
-def left_for_the_student(full: str, released: str, used_later: set[str]) -> tuple[list[str], list[str]]:
+def left_for_the_student(full: str, released: str, used: set[str]) -> tuple[list[str], list[str]]:
     """(code to run in the student's kernel: import statements and top-level function and class
     definitions; names whose values cross as data) to leave in the student's kernel after the test cell
-    ``full`` ran in the judge: those its released part binds, that a later cell of the student's kernel mentions
-    (``used_later``), and that its hidden part neither binds nor may change (:func:`_changes`: so it
+    ``full`` ran in the judge: those its released part binds, that a cell of the student's kernel mentions
+    (``used``), and that its hidden part neither binds nor may change (:func:`_changes`: so it
     cannot have put hidden data in them; reading them is fine)."""
     shown_tree, full_tree = _parse(released), _parse(full)
     if shown_tree is None or full_tree is None:
@@ -161,7 +162,7 @@ def left_for_the_student(full: str, released: str, used_later: set[str]) -> tupl
     shown = _Bindings()
     shown.visit(shown_tree)
     in_shown, in_full = _changes(shown_tree), _changes(full_tree)
-    keep = {n for n in shown.names if n in used_later and in_full[n] == in_shown[n] and not n.startswith("__")}
+    keep = {n for n in shown.names if n in used and in_full[n] == in_shown[n] and not n.startswith("__")}
     code, done = [], set()
     for line in shown.imports:
         bound = {a.asname or a.name.split(".")[0] for a in ast.parse(line).body[0].names}

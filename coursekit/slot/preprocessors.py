@@ -154,7 +154,7 @@ class JudgedExecute(TrackedExecute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._judge = None
-        self._used_later = self._names_used_later(nb) if self.judge_kernel else []
+        self._used = self._names_used(nb) if self.judge_kernel else set()
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -164,35 +164,35 @@ class JudgedExecute(TrackedExecute):
         meta = cell.metadata.get("nbgrader") or {}
         return bool(self.judge_kernel and cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"))
 
-    def _names_used_later(self, nb) -> list[set]:
-        """Per cell: the identifiers the later cells that run in the student's kernel mention."""
+    def _names_used(self, nb) -> set:
+        """The identifiers the cells that run in the student's kernel mention."""
         from coursekit.slot.cellnames import used_names
-        later: set = set()
-        out: list[set] = [set()] * len(nb.cells)
-        for i in range(len(nb.cells) - 1, -1, -1):
-            out[i] = later
-            cell = nb.cells[i]
+        used: set = set()
+        for cell in nb.cells:
             if cell.cell_type == "code" and not self._judged(cell):
-                later = later | used_names(cell.source)
-        return out
+                used |= used_names(cell.source)
+        return used
 
-    def _leave(self, cell, index) -> None:
-        """What the test cell's released part binds and the student's later cells use, left in the student's
-        kernel as one kernel would leave it (coursekit/slot/cellnames.py)."""
+    def _shared(self, cell) -> tuple[list[str], list[str]]:
+        """(code, names) of the test cell that the student's kernel shares (coursekit/slot/cellnames.py)."""
         import copy
-        import textwrap
 
         from nbgrader.preprocessors import ClearHiddenTests
         from coursekit.slot.cellnames import left_for_the_student
-        used = self._used_later[index] if index < len(self._used_later) else set()
-        if not used or self._judge is None:
-            return
+        if not self._used:
+            return [], []
         shown = copy.deepcopy(cell)
         try:
             ClearHiddenTests(config=self.config)._remove_hidden_test_region(shown)
         except RuntimeError:
-            return
-        code, names = left_for_the_student(cell.source, shown.source, used)
+            return [], []
+        return left_for_the_student(cell.source, shown.source, self._used)
+
+    def _leave(self, code: list[str], names: list[str]) -> None:
+        """After the test cell: what its released part binds and the student's cells use, left in the
+        student's kernel as one kernel would leave it (its assignments of those names reached it already,
+        as they happened: JudgeNamespace.share)."""
+        import textwrap
         if names:
             self._silent(*self._judge, f"__import__('IPython').get_ipython().user_ns.leave({names!r})")
         if code:
@@ -214,13 +214,16 @@ class JudgedExecute(TrackedExecute):
             return super().preprocess_cell(cell, resources, index)
         if self._judge is None:
             self._judge = self._start_judge()
+        code, names = self._shared(cell)
+        if names:
+            self._silent(*self._judge, f"__import__('IPython').get_ipython().user_ns.share({names!r})")
         student = (self.km, self.kc)
         self.km, self.kc = self._judge
         try:
             result = super().preprocess_cell(cell, resources, index)
         finally:
             self.km, self.kc = student
-        self._leave(cell, index)
+        self._leave(code, names)
         return result
 
     def _start_judge(self):

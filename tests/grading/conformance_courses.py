@@ -433,8 +433,9 @@ def globals_course(c: Course):
 
 def test_cell_names(c: Course):
     """Names a visible test cell binds (an import, a constant, a helper function) used by the student's
-    later answers without importing or defining them again: they worked in the student's own kernel,
-    where the test cells ran too. Students: right, and one whose later answer is wrong."""
+    later answers without importing or defining them again, and a global the student's function reads
+    that the test cell sets before calling it: they worked in the student's own kernel, where the test
+    cells ran too. Students: right, and one whose later answers are wrong."""
     (c.root / "source" / A).mkdir(parents=True)
     nbformat.write(_notebook([
         _cell("code", "def f():\n    ### BEGIN SOLUTION\n    return 2\n    ### END SOLUTION", "f", solution=True),
@@ -444,11 +445,17 @@ def test_cell_names(c: Course):
         _cell("code", "def g():\n    ### BEGIN SOLUTION\n    return math.floor(root(16)) + OFFSET + double(TABLE['a'][1])\n"
                       "    ### END SOLUTION", "g", solution=True),
         _cell("code", "assert g() == 18", "g_test", 1, locked=True),
+        _cell("code", "def scaled(x):\n    ### BEGIN SOLUTION\n    return x * SCALE\n    ### END SOLUTION", "scaled",
+              solution=True),
+        _cell("code", "SCALE = 3\nassert scaled(2) == 6\nfor SCALE in (1, 5):\n    pass\nassert scaled(2) == 10",
+              "scaled_test", 1, locked=True),
     ]), str(c.root / "source" / A / "p1.ipynb"))
     c.generate()
     g = "def g():\n    return math.floor(root(16)) + OFFSET + double(TABLE['a'][1])"
-    _answers(c, "right", "p1", {"f": "def f():\n    return 2", "g": g})
-    _answers(c, "wrong", "p1", {"f": "def f():\n    return 2", "g": g.replace("OFFSET", "OFFSET + 1")})
+    scaled = "def scaled(x):\n    return x * SCALE"
+    _answers(c, "right", "p1", {"f": "def f():\n    return 2", "g": g, "scaled": scaled})
+    _answers(c, "wrong", "p1", {"f": "def f():\n    return 2", "g": g.replace("OFFSET", "OFFSET + 1"),
+                                "scaled": scaled.replace("SCALE", "3")})
 
 
 def r_kernel(c: Course):

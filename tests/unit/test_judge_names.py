@@ -54,6 +54,10 @@ def size():
     return len(history)
 
 
+def scaled(x):
+    return x * SCALE
+
+
 def total():
     return float(weights.sum())
 
@@ -93,13 +97,14 @@ def _in_process(cell: str):
     return ns["result"], ns
 
 
-def _judged(peer_pair, cell: str):
+def _judged(peer_pair, cell: str, shared=()):
     ns: dict = {}
     exec(compile(STUDENT, "<student>", "exec"), ns)
     judge, _ = peer_pair(ns)
     jns = JudgeNamespace("unused")
     jns.use(judge)
     jns.update(torch=torch, np=np)            # (the instructor's imports)
+    jns.share(list(shared))
     exec(cell, jns)
     result = dict.__getitem__(jns, "result")
     jns.end_cell()
@@ -156,3 +161,28 @@ def test_names_the_cell_did_not_read_or_malformed_are_refused_or_ignored(peer_pa
     for bad in ("x", [["history"]], [[1, ["N"]]]):
         with pytest.raises(ProtocolError):
             jns._take_names(bad)
+
+
+SHARED = {
+    "a global the student's function reads": ("SCALE = 3\nresult = scaled(2)", ["SCALE"]),
+    "rebound in a loop, read after it": ("for SCALE in range(5):\n    pass\nresult = scaled(1)", ["SCALE"]),
+    "set, changed, then read": ("SCALE = [1]\nSCALE.append(2)\nresult = scaled(2)", ["SCALE"]),
+    "changed by the student's code after": ("history = [9]\ntrain(1)\nresult = (history, size())", ["history"]),
+    "not shared: the judge's own": ("SCALE = 3\ntry:\n    result = scaled(2)\nexcept NameError:\n"
+                                    "    result = 'NameError'", []),
+}
+
+
+@pytest.mark.parametrize("cell", list(SHARED), ids=list(SHARED))
+def test_a_test_cells_shared_names_are_the_students_as_in_one_kernel(cell, peer_pair):
+    """A name the cell's released part binds and the student's cells use (coursekit/slot/cellnames.py:
+    JudgedExecute calls share) is bound in the student's kernel too, before the student's code next runs;
+    any other name of the cell stays in the judge."""
+    source, shared = SHARED[cell]
+    got, student = _judged(peer_pair, source, shared)
+    if shared:
+        expected, alone = _in_process(source)
+        assert got == expected
+        assert student[shared[0]] == alone[shared[0]]
+    else:
+        assert got == "NameError" and "SCALE" not in student
