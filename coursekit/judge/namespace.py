@@ -52,17 +52,10 @@ class JudgeNamespace(dict):
         value = Decoder(self._peer.proxy, self._peer.own, session=self._peer.session)(reply["value"])
         dict.__setitem__(self, name, value)
         self._fetched.add(name)
-        self._track(name, value)
+        tracked.follow(self._tracked, name, value)
         return value
 
     # -- the student's plain data this cell read: changes either way, in place (tracked.py) -----------
-    def _track(self, name: str, value) -> None:
-        d = tracked.digest(value)
-        if d is None:
-            self._tracked.pop(name, None)
-        else:
-            self._tracked[name] = [value, d]
-
     def _writes(self) -> list:
         """[name, value] for each tracked name whose object this cell changed since it crossed."""
         from .values import Encoder
@@ -104,7 +97,7 @@ class JudgeNamespace(dict):
             if value is not _MISSING and tracked.digest(value) is not None:
                 out.append([name, Encoder(self._peer.handle)(value)])
                 self._fetched.add(name)        # (the next cell reads it from the student's kernel again)
-                self._track(name, value)
+                tracked.follow(self._tracked, name, value)
         self._pending.clear()
         return out
 
@@ -140,7 +133,7 @@ class JudgeNamespace(dict):
                 new = old
             else:
                 dict.__setitem__(self, pair[0], new)
-            self._track(pair[0], new)
+            tracked.follow(self._tracked, pair[0], new)
 
     # a test cell that deletes or rebinds one of the student's names (nbgrader's documentation course:
     # `del squares`, call sum_of_squares, `squares = orig`) does so in the student's kernel too, as it
@@ -162,7 +155,7 @@ class JudgeNamespace(dict):
             enc = Encoder(peer.handle, origins=peer.origins, theirs=peer.session)
             peer.request("push", state={}, names=[[name, enc(value)]], deleted=[], sync=[], writes=[])
             if name in self._tracked:
-                self._track(name, value)
+                tracked.follow(self._tracked, name, value)
 
     def __contains__(self, name):
         if dict.__contains__(self, name):

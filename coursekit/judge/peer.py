@@ -58,7 +58,7 @@ class Peer:
         self.namespace: dict | None = None      # the student's kernel: its notebook namespace
         self.origins = ({}, [])                 # modules and parameters this side sent (values._origin)
         self.session: dict = {}                 # the other side's origins -> what was rebuilt here
-        self.tracked: dict = {}                 # the student's: plain-data names the judge read -> (object, digest)
+        self.tracked: dict = {}                 # the student's: plain-data names the judge read -> [object, digest]
         self.before_reading = None              # the judge's: sends what a test cell changed in those (tracked.py)
         self.on_names = None                    # the judge's: takes what a call changed in them
 
@@ -239,17 +239,10 @@ class Peer:
             return self._reply(["S", "\0missing"], info={"missing": True})
         value = ns[name]
         reply = self._reply(Encoder(self.handle, origins=self.origins)(value))
-        self._track(name, value)
+        tracked.follow(self.tracked, name, value)
         return reply
 
     # -- plain-data names the judge holds copies of (tracked.py) --------------------------------
-    def _track(self, name: str, value) -> None:
-        d = tracked.digest(value)
-        if d is None:
-            self.tracked.pop(name, None)
-        else:
-            self.tracked[name] = (value, d)
-
     def _changed_names(self) -> list:
         """[name, value] for each tracked name whose object the call changed or rebound (``global n``)."""
         ns = self.namespace or {}
@@ -265,7 +258,7 @@ class Peer:
                 except Exception:      # (not expected of plain data; the next cell reads it again)
                     del self.tracked[name]
                     continue
-                self.tracked[name] = (now, new)
+                self.tracked[name] = [now, new]
         return out
 
     def _serve_import(self, msg):
@@ -314,7 +307,7 @@ class Peer:
                 raise ProtocolError("push: names are [name, value] pairs")
             if ns is not None:
                 ns[pair[0]] = Decoder(self.proxy, self.own, session=self.session, mine=self.origins)(pair[1])
-                self._track(pair[0], ns[pair[0]])       # (the judge follows what it binds here)
+                tracked.follow(self.tracked, pair[0], ns[pair[0]])       # (the judge follows what it binds here)
         for pair in msg["writes"]:         # a test cell's changes to plain data it read: in place, as in one kernel
             if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
                 raise ProtocolError("push: writes are [name, value] pairs")
@@ -323,7 +316,7 @@ class Peer:
                 old = ns.get(pair[0], _MISSING)
                 if old is _MISSING or not tracked.write(old, new):
                     ns[pair[0]] = new
-                self._track(pair[0], ns[pair[0]])
+                tracked.follow(self.tracked, pair[0], ns[pair[0]])
         if msg["state"]:
             self.graphs.clear()          # the end of a judge cell
         return self._reply(["N"])

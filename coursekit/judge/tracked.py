@@ -94,6 +94,15 @@ def _feed(h, value, budget: list, depth: int, seen: set) -> None:
     raise _NotPlain
 
 
+def follow(table: dict, name: str, value) -> None:
+    """``table[name]`` = [value, its digest] where ``value`` is plain data; else the name is not followed."""
+    d = digest(value)
+    if d is None:
+        table.pop(name, None)
+    else:
+        table[name] = [value, d]
+
+
 def write(old, new) -> bool:
     """``old`` takes ``new``'s state in place (True) where both are of one type that can; else False (the
     name is bound to ``new`` instead: a number, a string, a tuple, an array of another shape)."""

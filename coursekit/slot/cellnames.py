@@ -43,23 +43,11 @@ class _Bindings(ast.NodeVisitor):
             self._target(target)
         self.generic_visit(node)
 
-    def visit_AugAssign(self, node):
+    def _one_target(self, node):          # x += 1, x: int = 1, (x := 1), for x in ...
         self._target(node.target)
         self.generic_visit(node)
 
-    def visit_AnnAssign(self, node):
-        self._target(node.target)
-        self.generic_visit(node)
-
-    def visit_NamedExpr(self, node):
-        self._target(node.target)
-        self.generic_visit(node)
-
-    def visit_For(self, node):
-        self._target(node.target)
-        self.generic_visit(node)
-
-    visit_AsyncFor = visit_For
+    visit_AugAssign = visit_AnnAssign = visit_NamedExpr = visit_For = visit_AsyncFor = _one_target
 
     def visit_withitem(self, node):
         if node.optional_vars is not None:
@@ -98,70 +86,55 @@ def _parse(source: str):
         return None
 
 
-def _mentions(tree) -> Counter:
-    """Every identifier a cell mentions, anywhere (a name read or bound, an import, a def), counted."""
-    found: Counter = Counter()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            found[node.id] += 1
-        elif isinstance(node, ast.alias):
-            found[node.asname or node.name.split(".")[0]] += 1
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found[node.name] += 1
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            found.update(node.names)
-    return found
-
-
 def _base(node):
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
         node = node.value
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _changes(tree) -> Counter:
-    """The places where a cell binds or may change a name's object, anywhere in it: a binding, a
-    ``del``, a store into its items or attributes, an augmented assignment, a call of one of its methods
-    (``shared.append(x)``), a ``global``. Reading it (``f(x)``, ``x * 2``) is not one."""
+def _names(tree, changes: bool) -> Counter:
+    """Every identifier a cell mentions anywhere (a name read or bound, an import, a def), counted; with
+    ``changes``, only where it binds or may change the name's object: a binding, a ``del``, a store into
+    its items or attributes, an augmented assignment, a call of one of its methods (``shared.append(x)``),
+    a ``global``. Reading it (``f(x)``, ``x * 2``) is not one."""
     found: Counter = Counter()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            found[node.id] += 1
-        elif isinstance(node, (ast.Attribute, ast.Subscript)) and not isinstance(node.ctx, ast.Load):
-            name = _base(node)
-            if name:
-                found[name] += 1
+        name = None
+        if isinstance(node, ast.Name):
+            name = node.id if not changes or not isinstance(node.ctx, ast.Load) else None
+        elif isinstance(node, (ast.Attribute, ast.Subscript)):
+            name = _base(node) if changes and not isinstance(node.ctx, ast.Load) else None
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            name = _base(node.func.value)
-            if name:
-                found[name] += 1
+            name = _base(node.func.value) if changes else None
         elif isinstance(node, ast.alias):
-            found[node.asname or node.name.split(".")[0]] += 1
+            name = node.asname or node.name.split(".")[0]
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found[node.name] += 1
+            name = node.name
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             found.update(node.names)
+        if name:
+            found[name] += 1
     return found
 
 
 def used_names(source: str) -> set[str]:
     """The identifiers a cell that runs in the student's kernel mentions (nothing if it is not Python)."""
     tree = _parse(source)
-    return set(_mentions(tree)) if tree is not None else set()
+    return set(_names(tree, changes=False)) if tree is not None else set()
 
 
 def left_for_the_student(full: str, released: str, used: set[str]) -> tuple[list[str], list[str]]:
     """(code to run in the student's kernel: import statements and top-level function and class
     definitions; names whose values cross as data) to leave in the student's kernel after the test cell
     ``full`` ran in the judge: those its released part binds, that a cell of the student's kernel mentions
-    (``used``), and that its hidden part neither binds nor may change (:func:`_changes`: so it
+    (``used``), and that its hidden part neither binds nor may change (:func:`_names`: so it
     cannot have put hidden data in them; reading them is fine)."""
     shown_tree, full_tree = _parse(released), _parse(full)
     if shown_tree is None or full_tree is None:
         return [], []
     shown = _Bindings()
     shown.visit(shown_tree)
-    in_shown, in_full = _changes(shown_tree), _changes(full_tree)
+    in_shown, in_full = _names(shown_tree, changes=True), _names(full_tree, changes=True)
     keep = {n for n in shown.names if n in used and in_full[n] == in_shown[n] and not n.startswith("__")}
     code, done = [], set()
     for line in shown.imports:
