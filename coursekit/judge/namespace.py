@@ -57,21 +57,10 @@ class JudgeNamespace(dict):
 
     # -- the student's plain data this cell read: changes either way, in place (tracked.py) -----------
     def _writes(self) -> list:
-        """[name, value] for each tracked name whose object this cell changed since it crossed."""
+        """The student's plain data this cell read and changed since it crossed (tracked.py)."""
         from .values import Encoder
-        out = []
-        for name, entry in list(self._tracked.items()):
-            obj = dict.get(self, name, _MISSING)
-            if obj is not entry[0]:            # rebound or deleted by the cell: sent as such (__setitem__)
-                del self._tracked[name]
-                continue
-            d = tracked.digest(obj)
-            if d is None:
-                del self._tracked[name]
-            elif d != entry[1]:
-                entry[1] = d
-                out.append([name, Encoder(self._peer.handle)(obj)])
-        return out
+        return tracked.changed(self._tracked, lambda n, d: dict.get(self, n, d),
+                               lambda v: Encoder(self._peer.handle)(v), rebound=False)
 
     def _send_writes(self) -> None:
         """(Peer.before_reading) Before a request that reads the student's state or runs its code."""
@@ -89,33 +78,19 @@ class JudgeNamespace(dict):
 
     def _bindings(self) -> list:
         """[name, value] for the shared names this cell assigned since the last push: plain data only (a
-        function or other object of the judge's stays here); from then on followed as the names it read."""
+        function or other object of the judge's stays here); from then on followed as the names it read
+        (a value too large to follow is sent, and read again at the next cell)."""
         from .values import Encoder
+        from .wire import MAX_ITEMS
         out = []
         for name in sorted(self._pending):
             value = dict.get(self, name, _MISSING)
-            if value is not _MISSING and tracked.digest(value) is not None:
+            if value is not _MISSING and tracked.digest(value, limit=MAX_ITEMS) is not None:
                 out.append([name, Encoder(self._peer.handle)(value)])
                 self._fetched.add(name)        # (the next cell reads it from the student's kernel again)
                 tracked.follow(self._tracked, name, value)
         self._pending.clear()
         return out
-
-    def leave(self, names: list) -> None:
-        """After a test cell: its shared names (share) that it bound but did not send (too large to follow),
-        left in the student's kernel as one kernel leaves them; plain data only."""
-        from .values import Encoder
-        from .wire import MAX_ITEMS
-        peer = self.peer()
-        pairs = []
-        for name in names:
-            if not isinstance(name, str) or name in self._fetched or not dict.__contains__(self, name):
-                continue
-            value = dict.__getitem__(self, name)
-            if tracked.digest(value, limit=MAX_ITEMS) is not None:
-                pairs.append([name, Encoder(peer.handle)(value)])
-        if pairs:
-            peer.request("push", state={}, names=pairs, deleted=[], sync=[], writes=[])
 
     def _take_names(self, names) -> None:
         """(Peer.on_names) What a call of the student's code changed in the names this cell read."""
@@ -124,16 +99,11 @@ class JudgeNamespace(dict):
         for pair in names:
             if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
                 raise ProtocolError("names must be a list of [name, value] pairs")
-            entry = self._tracked.get(pair[0])
-            if entry is None:
+            if pair[0] not in self._tracked:
                 continue                       # (not one this cell read)
             new = Decoder(self._peer.proxy, self._peer.own, session=self._peer.session)(pair[1])
-            old = dict.get(self, pair[0], _MISSING)
-            if old is entry[0] and tracked.write(old, new):
-                new = old
-            else:
-                dict.__setitem__(self, pair[0], new)
-            tracked.follow(self._tracked, pair[0], new)
+            tracked.take(self._tracked, lambda n, d: dict.get(self, n, d), lambda n, v: dict.__setitem__(self, n, v),
+                         pair[0], new)
 
     # a test cell that deletes or rebinds one of the student's names (nbgrader's documentation course:
     # `del squares`, call sum_of_squares, `squares = orig`) does so in the student's kernel too, as it

@@ -28,7 +28,6 @@ __all__ = ["FrameRecord", "Peer", "Remote", "RemoteError", "error_info", "rebuil
 
 MAX_STDOUT = 64 << 10
 _READS = frozenset({"lookup", "import", "getattr", "special"})     # the judge's requests that read student state
-_MISSING = object()
 
 
 def _replace(value, new: dict):
@@ -242,24 +241,10 @@ class Peer:
         tracked.follow(self.tracked, name, value)
         return reply
 
-    # -- plain-data names the judge holds copies of (tracked.py) --------------------------------
     def _changed_names(self) -> list:
-        """[name, value] for each tracked name whose object the call changed or rebound (``global n``)."""
-        ns = self.namespace or {}
-        out = []
-        for name, (obj, d) in list(self.tracked.items()):
-            now = ns.get(name, _MISSING)
-            new = tracked.digest(now) if now is not _MISSING else None
-            if new is None:            # deleted, or no longer plain data: the next cell looks it up again
-                del self.tracked[name]
-            elif now is not obj or new != d:
-                try:
-                    out.append([name, Encoder(self.handle)(now)])
-                except Exception:      # (not expected of plain data; the next cell reads it again)
-                    del self.tracked[name]
-                    continue
-                self.tracked[name] = [now, new]
-        return out
+        """The plain-data names the judge read that the call changed or rebound (tracked.py)."""
+        return tracked.changed(self.tracked, (self.namespace or {}).get, lambda v: Encoder(self.handle)(v),
+                               rebound=True)
 
     def _serve_import(self, msg):
         import importlib
@@ -313,10 +298,7 @@ class Peer:
                 raise ProtocolError("push: writes are [name, value] pairs")
             new = Decoder(self.proxy, self.own, session=self.session, mine=self.origins)(pair[1])
             if ns is not None:
-                old = ns.get(pair[0], _MISSING)
-                if old is _MISSING or not tracked.write(old, new):
-                    ns[pair[0]] = new
-                tracked.follow(self.tracked, pair[0], ns[pair[0]])
+                tracked.take(self.tracked, ns.get, ns.__setitem__, pair[0], new)
         if msg["state"]:
             self.graphs.clear()          # the end of a judge cell
         return self._reply(["N"])

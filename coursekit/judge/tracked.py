@@ -29,6 +29,9 @@ class _NotPlain(Exception):
     pass
 
 
+_MISSING = object()
+
+
 def digest(value, limit: int = MAX_ELEMENTS) -> bytes | None:
     """A digest of ``value``'s state if it is plain data of at most ``limit`` elements, else None."""
     h = hashlib.blake2b(digest_size=16)
@@ -59,7 +62,7 @@ def _feed(h, value, budget: list, depth: int, seen: set) -> None:
             raise _NotPlain            # (a container that holds itself)
         seen.add(id(value))
         h.update(tag + struct.pack("!Q", len(value)))
-        if t is not dict and t not in (set, frozenset) and all(type(x) in _FLAT for x in value):      # (a list of numbers: at C speed)
+        if t not in (dict, set, frozenset) and all(type(x) in _FLAT for x in value):   # (numbers: at C speed)
             budget[0] -= len(value)
             if budget[0] < 0:
                 raise _NotPlain
@@ -101,6 +104,38 @@ def follow(table: dict, name: str, value) -> None:
         table.pop(name, None)
     else:
         table[name] = [value, d]
+
+
+def changed(table: dict, get, encode, rebound: bool) -> list:
+    """[name, encode(value)] for each name of ``table`` (from :func:`follow`) whose object changed since,
+    looked up with ``get(name, default)``; with ``rebound``, a name bound to another object counts as
+    changed (``global n`` in the student's code), else it stops being followed (the judge sent it as a
+    rebinding already). A name deleted or no longer plain data stops being followed (read again at the
+    next cell)."""
+    out = []
+    for name, (obj, d) in list(table.items()):
+        now = get(name, _MISSING)
+        new = digest(now) if now is not _MISSING and (rebound or now is obj) else None
+        if new is None:
+            del table[name]
+        elif now is not obj or new != d:
+            try:
+                out.append([name, encode(now)])
+            except Exception:      # (not expected of plain data)
+                del table[name]
+                continue
+            table[name] = [now, new]
+    return out
+
+
+def take(table: dict, get, bind, name: str, new) -> None:
+    """The other side's state ``new`` of the followed name: written into this side's object where its type
+    allows, else bound (``bind(name, new)``); followed from here on."""
+    old = get(name, _MISSING)
+    if old is _MISSING or not write(old, new):
+        bind(name, new)
+        old = new
+    follow(table, name, old)
 
 
 def write(old, new) -> bool:

@@ -188,13 +188,11 @@ class JudgedExecute(TrackedExecute):
             return [], []
         return left_for_the_student(cell.source, shown.source, self._used)
 
-    def _leave(self, code: list[str], names: list[str]) -> None:
-        """After the test cell: what its released part binds and the student's cells use, left in the
-        student's kernel as one kernel would leave it (its assignments of those names reached it already,
-        as they happened: JudgeNamespace.share)."""
+    def _leave(self, code: list[str]) -> None:
+        """After the test cell: the imports and definitions of its released part that the student's cells
+        use, run in the student's kernel as one kernel would have them (its assignments of shared names
+        reached it already, as they happened: JudgeNamespace.share)."""
         import textwrap
-        if names:
-            self._silent(*self._judge, f"__import__('IPython').get_ipython().user_ns.leave({names!r})")
         if code:
             self._silent(self.km, self.kc, "\n".join(
                 f"try:\n{textwrap.indent(c, '    ')}\nexcept Exception:\n    pass" for c in code))
@@ -223,7 +221,7 @@ class JudgedExecute(TrackedExecute):
             result = super().preprocess_cell(cell, resources, index)
         finally:
             self.km, self.kc = student
-        self._leave(code, names)
+        self._leave(code)
         return result
 
     def _start_judge(self):
