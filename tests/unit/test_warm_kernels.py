@@ -99,10 +99,10 @@ def kernels(tmp_path_factory):
             km.shutdown_kernel(now=True)
 
 
-def run(kc, code, timeout=120):
+def run(kc, code, timeout=120, **kwargs):
     """(stdout, error or None, kinds of rich outputs) of one cell."""
     out = []
-    reply = kc.execute_interactive(code, timeout=timeout, output_hook=out.append)
+    reply = kc.execute_interactive(code, timeout=timeout, output_hook=out.append, **kwargs)
     text = "".join(m["content"]["text"] for m in out if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
     error = None if reply["content"]["status"] == "ok" else f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}"
     rich = sorted({k for m in out if m["msg_type"] == "display_data" for k in m["content"]["data"]})
@@ -246,15 +246,20 @@ def test_interrupt_and_restart(kernels):
     km, kc = kernels("warm")
     assert provider(km) == "forked"
     old_pid = km.provisioner.pid
-    msg_id = kc.execute("import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.01)")
+    # stop_on_error=False: the KeyboardInterrupt must not make the kernel abort the requests that follow
+    # (ipykernel aborts those that arrive while it handles an error: status "aborted", no output).
+    msg_id = kc.execute("import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.01)", stop_on_error=False)
     printed(kc, msg_id, "looping")          # the loop runs (however loaded the machine): interrupt it now
     km.interrupt_kernel()
     reply = reply_to(kc, msg_id)
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt", reply["content"]
-    out, error, _ = run(kc, "print(6 * 7)")
-    if error and error.startswith("KeyboardInterrupt"):   # on a loaded machine SIGINT can land after the reply
-        out, error, _ = run(kc, "print(6 * 7)")
-    assert (out.strip(), error) == ("42", None)
+    seen = []
+    for _ in range(3):                      # on a loaded machine SIGINT can land after the reply, once
+        out, error, _ = run(kc, "print(6 * 7)", stop_on_error=False)
+        seen.append((out.strip(), error))
+        if not (error or "").startswith("KeyboardInterrupt"):
+            break
+    assert seen[-1] == ("42", None) and len(seen) <= 2, seen
     km.restart_kernel(now=True)
     kc.wait_for_ready(timeout=60)
     assert provider(km) == "forked" and km.provisioner.pid != old_pid, (provider(km), km.provisioner.pid, old_pid)
