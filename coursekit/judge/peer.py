@@ -28,6 +28,7 @@ __all__ = ["FrameRecord", "Peer", "Remote", "RemoteError", "error_info", "rebuil
 
 MAX_STDOUT = 64 << 10
 _READS = frozenset({"lookup", "import", "getattr", "special"})     # the judge's requests that read student state
+_RUNS_CODE = frozenset({"call", "getattr", "special", "backward", "import"})  # those that may run student code
 
 
 def _replace(value, new: dict):
@@ -104,6 +105,7 @@ class Peer:
                 msg = wire.receive(self.sock)
                 if msg["op"] in wire.REPLIES:
                     if msg["id"] == rid:
+                        self._take_names(msg)
                         return msg
                     if msg["id"] in self.abandoned:
                         self.abandoned.discard(msg["id"])
@@ -142,11 +144,25 @@ class Peer:
             info = error_info(exc, self if self.side == "student" else None)
             if op == "call":
                 info["state"] = _rng_state()      # e.g. gradients switched off before the error
-                if self.side == "student":
-                    info["names"] = self._changed_names()
+            if op in _RUNS_CODE and self.side == "student":
+                info["names"] = self._changed_names()
             wire.send(self.sock, message("error", msg["id"], error=info))
             return
+        if op in _RUNS_CODE and self.side == "student":
+            names = self._changed_names()
+            if names:
+                reply["info"]["names"] = names
         wire.send(self.sock, message("result", msg["id"], **reply))
+
+    def _take_names(self, reply: dict) -> None:
+        """The judge takes what the student's code changed in the names the cell read (tracked.py), with the
+        reply to any request that ran it (a call, a property, a special method), or with its error."""
+        if self.on_names is None or reply["op"] not in wire.REPLIES:
+            return
+        names = (reply.get("info") or {}).get("names") if reply["op"] == "result" else \
+            (reply.get("error") or {}).get("names")
+        if names:
+            self.on_names(names)
 
     @staticmethod
     def _reply(value, state=None, synced=None, stdout="", info=None) -> dict:
@@ -177,9 +193,6 @@ class Peer:
         if active and isinstance(records, list) and len(records) == len(active):
             for m, rec in zip(active, records):      # what each instrument's mode saw where the code ran
                 m.absorb(Decoder(self.proxy, self.own, session=self.session)(rec))
-        names = (reply.get("info") or {}).get("names") if reply["op"] == "result" else reply["error"].get("names")
-        if names and self.on_names is not None:
-            self.on_names(names)
         if reply["op"] == "error":
             if isinstance(reply["error"].get("state"), dict):
                 _set_rng_state(reply["error"]["state"])
@@ -388,9 +401,6 @@ class Peer:
         resync = resync_values(enc, dec, self.origins)
         if resync:
             info["resync"] = resync
-        names = self._changed_names()
-        if names:
-            info["names"] = names
         text = out.getvalue()
         return self._reply(encoded, state=_rng_state(), synced=synced, stdout=text[:MAX_STDOUT], info=info)
 

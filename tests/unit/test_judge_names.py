@@ -68,6 +68,22 @@ def bump_big():
 
 def first_big():
     return float(big[0])
+
+
+class Logger:
+    """Student code run by attribute access and by len(): a property, a dunder."""
+    @property
+    def entry(self):
+        history.append("read")
+        return len(history)
+
+    def __len__(self):
+        global calls
+        calls += 1
+        return calls
+
+
+logger = Logger()
 '''
 
 CELLS = {
@@ -85,6 +101,8 @@ CELLS = {
     "the cell's tensor change seen by the student's code":
         "with torch.no_grad():\n    w.fill_(3.0)\nstep(0.5)\nresult = w.tolist()",
     "changed before an error": "try:\n    fail_after_append()\nexcept ValueError:\n    pass\nresult = history[-1:]",
+    "a list changed by a student's property": "n = len(history)\ne = logger.entry\nresult = (n, e, list(history))",
+    "a number rebound by a student's __len__": "before = calls\nk = len(logger)\nresult = (k, calls - before)",
     "a rebinding by the cell, then a call": "n = len(history)\nhistory = [1, 2, 3]\ntrain(1)\n"
                                             "result = (n, size(), history)",
 }
