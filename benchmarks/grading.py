@@ -259,6 +259,79 @@ def on_cluster(course: Path, topic: str, workers: int, sandbox: str | None):
     return seconds, cpu, mem.peak, summary
 
 
+def time_kit(args, tmp: Path, pristine: Path, workers: int, judged: bool, expected: dict, seq_scores, rate_seq,
+             cpu_seq, startup: bool):
+    """One timed run of the kit on a fresh copy of the course (with or without the judge where --judge asks
+    for both); with ``startup``, also the short run that separates slot start-up from each further
+    submission. Returns (submissions per minute, CPU seconds or None, scores as expected, the summary)."""
+    run_course = tmp / f"kit-{workers}{'-judge' if judged else ''}"
+    shutil.copytree(pristine, run_course)
+    if args.judge:         # with the judge (graded test cells in a kernel of their own: coursekit/judge)
+        with open(run_course / "nbgrader_config.py", "a", encoding="utf-8") as fh:    # and without
+            fh.write(f"\nc.KitGrading.judge = {judged}\n")
+    load0 = os.getloadavg()[0]
+    t_kit, cpu_kit, peak, summary = kit(run_course, args.topic, workers,
+                                        "off" if args.no_sandbox else None, args.cold)
+    rate = args.n / t_kit * 60
+    got = scores(run_course, args.topic)
+    same = seq_scores is None or got == seq_scores
+    right = all(got.get(s) == e for s, e in expected.items())
+    speed = f"  {rate / rate_seq:.2f}x sequential" if rate_seq else ""
+    cpu_text = f"CPU {cpu_kit / args.n:.2f} s/submission" + (
+        f" ({cpu_kit / cpu_seq:.2f}x sequential's)" if cpu_seq else "") if cpu_kit is not None else \
+        "CPU unknown (no cgroup counts it here: a sandbox's processes are invisible to resource usage)"
+    print(f"this kit{(' with the judge' if judged else ' without the judge') if args.judge else ''}, {workers} worker(s): {t_kit:7.1f} s  {rate:6.1f} submissions/min  peak memory "
+          f"{peak / 2**30:.2f} GiB  {cpu_text}{speed}  "
+          f"(load average before: {load0:.1f})  scores {'identical to sequential nbgrader' if same else 'DIFFER from sequential nbgrader'}"
+          f"{'' if right else ', NOT as expected from the answers'}", flush=True)
+    if not same:
+        diff = {s: (seq_scores.get(s), got.get(s)) for s in sorted(set(got) | set(seq_scores))
+                if got.get(s) != seq_scores.get(s)}
+        print(f"  differ (sequential, kit): {dict(list(diff.items())[:8])}")
+    if startup and not args.no_startup and judged == args.judge and cpu_kit is not None and args.n > 2 * workers:
+        # the same run with one submission per slot: what starting the slots costs, and so
+        # what each further submission costs
+        small = tmp / f"kit-{workers}-small"
+        shutil.copytree(pristine, small)
+        if args.judge:
+            with open(small / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+                fh.write(f"\nc.KitGrading.judge = {judged}\n")
+        for extra in sorted(expected)[workers:]:
+            shutil.rmtree(small / "submitted" / extra)
+        _, cpu_small, _, _ = kit(small, args.topic, workers, "off" if args.no_sandbox else None, args.cold)
+        if cpu_small is not None:
+            further = (cpu_kit - cpu_small) / (args.n - workers)
+            print(f"  of which: {max(cpu_small / workers - further, 0.0):.1f} CPU-s to start each slot "
+                  f"(its nbgrader and zygote), then {further:.2f} CPU-s per further submission")
+        shutil.rmtree(small, ignore_errors=True)
+    if summary.failed:
+        print("  failed:", summary.failed)
+    if summary.flagged:
+        print("  flagged:", summary.flagged)
+    shutil.rmtree(run_course, ignore_errors=True)
+    return rate, cpu_kit, same and right, summary
+
+
+def print_medians(args, variants, runs) -> None:
+    """The medians of --repeat runs per variant; with --judge, the judge's cost as a ratio of medians
+    measured in the same alternated runs."""
+    import statistics
+    print(f"medians of {args.repeat} alternated run(s):")
+    med = {}
+    for workers, judged in variants:
+        rates = [r for r, _ in runs[(workers, judged)]]
+        cpus = [c / args.n for _, c in runs[(workers, judged)] if c is not None]
+        med[(workers, judged)] = (statistics.median(rates), statistics.median(cpus) if cpus else None)
+        label = (" with the judge" if judged else " without the judge") if args.judge else ""
+        cpu_text = f"CPU {med[(workers, judged)][1]:.2f} s/submission" if cpus else "CPU unknown"
+        print(f"  {workers} worker(s){label}: {med[(workers, judged)][0]:.1f} submissions/min, {cpu_text}")
+    if args.judge:
+        for workers in sorted({w for w, _ in variants}):
+            (r0, c0), (r1, c1) = med[(workers, False)], med[(workers, True)]
+            cpu_ratio = f", CPU {c1 / c0:.2f}x" if c0 and c1 else ""
+            print(f"  the judge at {workers} worker(s): throughput {r1 / r0:.2f}x{cpu_ratio} of the kit without it")
+
+
 def compare_on_cluster(args, tmp: Path, pristine: Path, expected: dict, seq_scores: dict | None):
     """Local slots against Dask workers (one slot each) for each count of --cluster, run in pairs one
     right after the other (in alternating order, --repeat times: a shared machine's load drifts), then
@@ -323,7 +396,7 @@ def main(argv=None) -> int:
     parser.add_argument("--judge", action="store_true",
                         help="time the kit both without the judge (c.KitGrading.judge = False) and with it at each "
                              "worker count (without --judge: the course's own setting, the judge by default)")
-    parser.add_argument("--repeat", type=int, default=1, help="with --cluster: pairs of runs per count (medians)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration, in alternating order, then their medians (with --cluster: pairs of local and Dask runs per count)")
     parser.add_argument("--cluster", default=None,
                         help="also grade on a local Dask cluster of these worker counts, comma-separated (one slot "
                              "each), against local slots of the same number")
@@ -344,63 +417,26 @@ def main(argv=None) -> int:
             seq_scores = scores(seq, args.topic)
             print(f"sequential nbgrader autograde: {t_seq:7.1f} s  {rate_seq:6.1f} submissions/min  peak memory "
                   f"{peak / 2**30:.2f} GiB  CPU {cpu_seq / args.n:.2f} s/submission  (load average before: {load0:.1f})")
-        rows = []
+        rows, runs, summary = [], {}, None
         variants = [(w, j) for w in counts for j in ((False, True) if args.judge else (False,))]
-        for workers, judged in variants:
-            run_course = Path(tmp) / f"kit-{workers}{'-judge' if judged else ''}"
-            shutil.copytree(pristine, run_course)
-            if args.judge:         # with the judge (graded test cells in a kernel of their own: coursekit/judge)
-                with open(run_course / "nbgrader_config.py", "a", encoding="utf-8") as fh:    # and without
-                    fh.write(f"\nc.KitGrading.judge = {judged}\n")
-            load0 = os.getloadavg()[0]
-            t_kit, cpu_kit, peak, summary = kit(run_course, args.topic, workers,
-                                                "off" if args.no_sandbox else None, args.cold)
-            rate = args.n / t_kit * 60
-            got = scores(run_course, args.topic)
-            same = seq_scores is None or got == seq_scores
-            right = all(got.get(s) == e for s, e in expected.items())
-            speed = f"  {rate / rate_seq:.2f}x sequential" if rate_seq else ""
-            cpu_text = f"CPU {cpu_kit / args.n:.2f} s/submission" + (
-                f" ({cpu_kit / cpu_seq:.2f}x sequential's)" if cpu_seq else "") if cpu_kit is not None else \
-                "CPU unknown (no cgroup counts it here: a sandbox's processes are invisible to resource usage)"
-            print(f"this kit{(' with the judge' if judged else ' without the judge') if args.judge else ''}, {workers} worker(s): {t_kit:7.1f} s  {rate:6.1f} submissions/min  peak memory "
-                  f"{peak / 2**30:.2f} GiB  {cpu_text}{speed}  "
-                  f"(load average before: {load0:.1f})  scores {'identical to sequential nbgrader' if same else 'DIFFER from sequential nbgrader'}"
-                  f"{'' if right else ', NOT as expected from the answers'}")
-            rows.append((workers, rate, same and right))
-            if not same:
-                diff = {s: (seq_scores.get(s), got.get(s)) for s in sorted(set(got) | set(seq_scores))
-                        if got.get(s) != seq_scores.get(s)}
-                print(f"  differ (sequential, kit): {dict(list(diff.items())[:8])}")
-            if not args.no_startup and judged == args.judge and cpu_kit is not None and args.n > 2 * workers:
-                # the same run with one submission per slot: what starting the slots costs, and so
-                # what each further submission costs
-                small = Path(tmp) / f"kit-{workers}-small"
-                shutil.copytree(pristine, small)
-                if args.judge:
-                    with open(small / "nbgrader_config.py", "a", encoding="utf-8") as fh:
-                        fh.write(f"\nc.KitGrading.judge = {judged}\n")
-                for extra in sorted(expected)[workers:]:
-                    shutil.rmtree(small / "submitted" / extra)
-                _, cpu_small, _, _ = kit(small, args.topic, workers, "off" if args.no_sandbox else None, args.cold)
-                if cpu_small is not None:
-                    further = (cpu_kit - cpu_small) / (args.n - workers)
-                    print(f"  of which: {max(cpu_small / workers - further, 0.0):.1f} CPU-s to start each slot "
-                          f"(its nbgrader and zygote), then {further:.2f} CPU-s per further submission")
-                shutil.rmtree(small, ignore_errors=True)
-            if summary.failed:
-                print("  failed:", summary.failed)
-            if summary.flagged:
-                print("  flagged:", summary.flagged)
-            shutil.rmtree(run_course, ignore_errors=True)
+        for rep in range(args.repeat):       # alternating order: a shared machine's load drifts
+            for workers, judged in (variants if rep % 2 == 0 else variants[::-1]):
+                rate, cpu_kit, ok, summary = time_kit(args, Path(tmp), pristine, workers, judged, expected,
+                                                      seq_scores, rate_seq, cpu_seq, startup=rep == 0)
+                runs.setdefault((workers, judged), []).append((rate, cpu_kit))
+                rows.append((workers, rate, ok))
+        if args.repeat > 1 and variants:
+            print_medians(args, variants, runs)
         if args.cluster:
             ok, summary = compare_on_cluster(args, Path(tmp), pristine, expected, seq_scores)
             rows.append(("dask", 0.0, ok))
-        print(f"  isolation: {summary.isolation}")
-        local = [row for row in rows if isinstance(row[0], int)]
+        if summary is not None:
+            print(f"  isolation: {summary.isolation}")
+        import statistics
+        local = [(w, statistics.median(r for r, _ in runs[(w, args.judge)])) for w in counts]
         if len(local) > 1:
-            base_w, base_rate, _ = local[0]
-            print("scaling: " + ", ".join(f"{w} worker(s) {r / base_rate:.2f}x of {base_w}" for w, r, _ in local[1:]))
+            base_w, base_rate = local[0]
+            print("scaling: " + ", ".join(f"{w} worker(s) {r / base_rate:.2f}x of {base_w}" for w, r in local[1:]))
         return 0 if all(ok for *_, ok in rows) else 1
 
 
