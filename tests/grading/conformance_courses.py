@@ -407,13 +407,21 @@ def record(x):
     log.append(x)
     totals["n"] += x
     count += 1
-    ### END SOLUTION"""
+    ### END SOLUTION
+
+
+class Tally:
+    @property
+    def total(self):        # (given code that changes a global when the test reads an attribute)
+        global count
+        count += 1
+        return sum(log)"""
 
 
 def globals_course(c: Course):
     """Plain Python in an introductory course's style: the student's function changes module-level
     data (a list, a dict, a counter with ``global``); the test cells read it before and after calling
-    it, and clear it for the student's code to fill. Students: right, one that forgets the counter, the
+    it (or reading a property that changes it), and clear it for the student's code to fill. Students: right, one that forgets the counter, the
     released version untouched."""
     (c.root / "source" / A).mkdir(parents=True)
     nbformat.write(_notebook([
@@ -423,11 +431,13 @@ def globals_course(c: Course):
         _cell("code", "log.clear()\ntotals['n'] = 0\nrecord(7)\nassert log == [7] and totals == {'n': 7}",
               "clear_test", 1, locked=True),
         _cell("code", "assert log == [7] and count == 3", "next_cell_test", 1, locked=True),
+        _cell("code", "c = count\nt = Tally().total\nassert count == c + 1 and t == sum(log)", "property_test", 1,
+              locked=True),
     ]), str(c.root / "source" / A / "p1.ipynb"))
     c.generate()
     right = "\n".join(line for line in GLOBALS_SOLUTION.splitlines() if "### " not in line)
     _answers(c, "right", "p1", {"record": right})
-    _answers(c, "nocount", "p1", {"record": right.replace("    count += 1", "    pass")})
+    _answers(c, "nocount", "p1", {"record": right.replace("    count += 1", "    pass", 1)})
     _answers(c, "blank", "p1", {})
 
 
