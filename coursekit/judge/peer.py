@@ -92,6 +92,7 @@ class Peer:
         the student's state first leaves there what a test cell changed in the student's modules
         (:meth:`send_changes`), as in one shared kernel (``changes_first=False``: not while a reply is
         being decoded, when the judge's copies may be half rebuilt)."""
+        __tracebackhide__ = True      # (IPython shows a test cell's error without the protocol's frames)
         if changes_first and self.side == "judge" and (op in _READS or op == "call"):
             if self.before_reading is not None:
                 self.before_reading()
@@ -112,9 +113,40 @@ class Peer:
                         continue
                     raise ProtocolError(f"a reply to request {msg['id']}, which is not waiting")
                 self.serve_one(msg)
+        except KeyboardInterrupt:
+            late = self._interrupted_reply(rid) if self.side == "judge" else None
+            if late is None:
+                self.abandoned.add(rid)
+                raise
+            self._take_names(late)
+            return late
         except BaseException:
             self.abandoned.add(rid)
             raise
+
+    def _interrupted_reply(self, rid: int, wait: float = 2.5) -> dict | None:
+        """The judge was interrupted (its cell's time limit) while the student's code it asked for ran; the
+        student's kernel is interrupted too (preprocessors.JudgedExecute), and its code's error, with the
+        student's own lines, is the better answer to give the cell: the error reply to ``rid`` if it comes
+        within ``wait`` seconds, else None (the request is abandoned as it is)."""
+        import select
+        import time
+        deadline = time.monotonic() + wait
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+                    return None
+                msg = wire.receive(self.sock)
+                if msg["op"] not in wire.REPLIES:
+                    return None            # (the student's code asks the judge for something: not now)
+                if msg["id"] == rid:
+                    return msg if msg["op"] == "error" and msg["error"].get("type") == "KeyboardInterrupt" else None
+                if msg["id"] not in self.abandoned:
+                    return None
+                self.abandoned.discard(msg["id"])
+        except (KeyboardInterrupt, OSError, ProtocolError):
+            return None
 
     def send_changes(self) -> None:
         """The student's modules and parameters a test cell changed since they crossed (state.dirty), sent
@@ -171,6 +203,7 @@ class Peer:
     # -- the caller's side --------------------------------------------------------------------
     def call(self, target, args, kwargs, options=None):
         """``target(*args, **kwargs)`` where target lives; returns (value, what the spy saw)."""
+        __tracebackhide__ = True
         options = dict(options or {})
         instruments = sys.modules.get("utils.checks.instruments")
         active = instruments.active_modes() if instruments is not None else []
@@ -188,6 +221,7 @@ class Peer:
         return self._result(reply, enc, grad_inputs, active)
 
     def _result(self, reply, enc, grad_inputs, active=()):
+        __tracebackhide__ = True
         records = (reply.get("info") or {}).get("mode_records") if reply["op"] == "result" else \
             reply["error"].get("mode_records")
         if active and isinstance(records, list) and len(records) == len(active):

@@ -54,6 +54,7 @@ class Remote:
         return self._info[2] or self._info[0].rsplit(".", 1)[-1]
 
     def __call__(self, *args, **kwargs):
+        __tracebackhide__ = True      # (the student's error, as a test cell shows it: not the protocol's frames)
         return self._peer.call(self._hid, args, kwargs)[0]
 
     def __coursekit_call__(self, args, kwargs, autograd=True, forbid=()):
@@ -98,6 +99,7 @@ class Remote:
 
 
 def _value(reply, peer):
+    __tracebackhide__ = True
     if reply["op"] == "error":
         raise rebuild_error(reply["error"], peer)
     return Decoder(peer.proxy, peer.own, session=peer.session)(reply["value"])

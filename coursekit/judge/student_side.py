@@ -4,16 +4,23 @@ Started by kernel_start.py before any student code, when grading with the judge.
 the notebook's variables and the results of calls (see peer.py); it decides nothing. Student code
 could change what it answers, which only changes the student's own answers: every verdict is the
 judge's.
+
+Each request is answered on the kernel's main thread (its event loop is idle while the judge runs a
+test cell), where a cell's code would run in one kernel: an interrupt of the kernel (its SIGINT) stops
+the student's function a test cell called, as it stops a cell, and student code that needs the main
+thread (``signal``, some GUI toolkits) works as in one kernel. This thread only reads the requests.
 """
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 
 
-
-def serve(path: str, namespace: dict) -> threading.Thread:
+def serve(path: str, namespace: dict, main_loop=None) -> threading.Thread:
+    """Answers the judge on the Unix socket ``path``; ``main_loop()`` gives the kernel's main-thread
+    IOLoop once the kernel runs (None until then, and where there is none: answered on this thread)."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.lexists(path):
         os.unlink(path)
@@ -24,14 +31,46 @@ def serve(path: str, namespace: dict) -> threading.Thread:
     def loop():
         while True:
             conn, _ = server.accept()
+            from . import wire
             from .peer import Peer      # (torch and NumPy: imported when the judge first asks, not before)
             peer = Peer(conn, "student")
             peer.namespace = namespace
             try:
-                peer.serve_forever()
+                while True:
+                    msg = wire.receive(conn)
+                    on_main_thread(main_loop() if main_loop is not None else None, peer.serve_one, msg)
             except Exception:      # noqa: BLE001 - a closed or broken connection; the judge may come back
                 conn.close()
 
     thread = threading.Thread(target=loop, name="coursekit-judge-link", daemon=True)
     thread.start()
     return thread
+
+
+def on_main_thread(loop, fn, *args) -> None:
+    """``fn(*args)`` on the thread of ``loop`` (a tornado IOLoop) with SIGINT raising KeyboardInterrupt there,
+    as while the kernel executes a cell; waits for it. Without a loop: here, as it is."""
+    if loop is None:
+        fn(*args)
+        return
+    done = threading.Event()
+    failed: list = []
+
+    def run():
+        try:
+            previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+            try:
+                fn(*args)
+            finally:
+                signal.signal(signal.SIGINT, previous)
+        except KeyboardInterrupt:       # an interrupt after the answer was sent: it has nothing left to stop
+            pass
+        except BaseException as exc:  # noqa: BLE001 - given to the reading thread
+            failed.append(exc)
+        finally:
+            done.set()
+
+    loop.add_callback(run)
+    done.wait()
+    if failed:
+        raise failed[0]

@@ -140,6 +140,7 @@ def send(sock, msg: dict) -> None:
 
 
 def _exactly(sock, n: int) -> bytes:
+    __tracebackhide__ = True      # (an interrupt while waiting shows the test cell's line, not these)
     buf = bytearray(n)
     view = memoryview(buf)
     got = 0
@@ -152,6 +153,7 @@ def _exactly(sock, n: int) -> bytes:
 
 
 def receive(sock) -> dict:
+    __tracebackhide__ = True
     (n,) = struct.unpack("!Q", _exactly(sock, 8))
     if n > MAX_FRAME:
         raise ProtocolError(f"a message of {n >> 20} MB is over the cap of {MAX_FRAME >> 20} MB")

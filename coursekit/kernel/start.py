@@ -71,10 +71,10 @@ def stored_exception(exception, *args, **kwargs) -> dict:
     return {"ename": type(exception).__name__, "evalue": value, "traceback": []}
 
 
-def _serve_judge(cfg: dict, namespace: dict) -> None:
+def _serve_judge(cfg: dict, namespace: dict, app) -> None:
     _load_judge(cfg)
     from coursekit_judge.student_side import serve
-    serve(cfg["judge_socket"], namespace)
+    serve(cfg["judge_socket"], namespace, main_loop=lambda: getattr(app, "io_loop", None))
 
 
 def _load_judge(cfg: dict) -> None:
@@ -103,7 +103,7 @@ def main() -> None:
     app.initialize([*sys.argv[1:], "--HistoryManager.enabled=False"])
     app.shell._format_exception_for_storage = stored_exception
     if cfg.get("judge_socket"):     # the judge runs the graded test cells and asks this kernel (coursekit/judge)
-        _serve_judge(cfg, app.shell.user_ns)
+        _serve_judge(cfg, app.shell.user_ns, app)
     app.start()
 
 

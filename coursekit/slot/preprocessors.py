@@ -153,7 +153,7 @@ class JudgedExecute(TrackedExecute):
     judge_imports = List(Unicode(), help="the instructor's import statements, run in the judge first").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        self._judge = None
+        self._judge = self._student = None
         self._used = self._names_used(nb) if self.judge_kernel else set()
         try:
             return super().preprocess(nb, resources, km)
@@ -215,14 +215,37 @@ class JudgedExecute(TrackedExecute):
         code, names = self._shared(cell)
         if names:
             self._silent(*self._judge, f"__import__('IPython').get_ipython().user_ns.share({names!r})")
-        student = (self.km, self.kc)
+        student = self._student = (self.km, self.kc)
         self.km, self.kc = self._judge
         try:
             result = super().preprocess_cell(cell, resources, index)
         finally:
             self.km, self.kc = student
+            self._student = None
+            if getattr(self, "_iopub_timeout_was", None) is not None:
+                self.iopub_timeout, self._iopub_timeout_was = self._iopub_timeout_was, None
         self._leave(code)
         return result
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        """A test cell past the time limit: the judge is interrupted (nbclient's own handling), then the
+        student's kernel, where the student's function the cell called runs (on its main thread:
+        coursekit/judge/student_side.py): as one kernel's interrupt stops the cell, whichever of the two
+        it was waiting on, and the rest of the notebook is graded."""
+        reply = await super()._async_handle_timeout(timeout, cell)
+        student = getattr(self, "_student", None)
+        if student is not None and self.interrupt_on_timeout:
+            # the judge's cell ends after the student's code has stopped (peer._interrupted_reply waits up
+            # to 2.5 s for its error) and the cell's end has reached the student's kernel: more steps than one
+            # kernel's, so a longer wait for its last output than nbclient's (4 s) before the cell is given up
+            self._iopub_timeout_was = self.iopub_timeout
+            self.iopub_timeout = max(self.iopub_timeout, 15)
+            from jupyter_core.utils import ensure_async
+            try:
+                await ensure_async(student[0].interrupt_kernel())
+            except Exception as exc:   # noqa: BLE001 - a dead kernel is reported by the next cell
+                self.log.warning("could not interrupt the student's kernel: %s", exc)
+        return reply
 
     def _start_judge(self):
         from jupyter_core.utils import run_sync

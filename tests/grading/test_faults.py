@@ -382,6 +382,12 @@ def batch(tmp_path_factory):
     add("extra_notebook", sub(), total, text="extra notebook ignored: scratch.ipynb",
         extra={"scratch.ipynb": synth.make_submission(student_nb, {})})
     add("infinite_loop", prefixed("while True:\n    pass"), total - e1.points, text="CellTimeoutError")
+    # the same in the student's function, run when a (judged) test cell calls it: the student's kernel is
+    # interrupted too, and only that test cell fails, with the student's line (test_a_judged_call_past_the_limit)
+    add("loop_in_call", sub({e1.grade_id: e1.answer.replace(":\n", ":\n    while True:\n        pass\n", 1)}),
+        total - e1.points, text="CellTimeoutError")
+    add("sleep_in_call", sub({e1.grade_id: e1.answer.replace(":\n", f":\n    import time\n    time.sleep({CELL_TIMEOUT * 4})\n", 1)}),
+        total - e1.points, text="CellTimeoutError")
     add("uninterruptible_loop", prefixed("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                          "while True:\n    pass"), 0.0, "failed", text="")
     add("too_slow_overall", sub({ex.grade_id: f"import time\ntime.sleep({CELL_TIMEOUT - 3})\n" + ex.answer
@@ -547,6 +553,16 @@ def test_cheats_succeed_without_the_judge(unjudged):
             failed.append(f"{student} ({kind}): {got}, deserves {deserved} ({_said(summary, student)})")
     assert not failed, "attacks that did not work without the judge:\n" + "\n".join(failed)
     assert len(classes) == 5, classes
+
+
+def test_a_judged_call_past_the_limit_fails_its_test_cell_only_and_names_the_line(batch):
+    """The judge waits on the student's kernel while the student's function runs there: the cell's time limit
+    interrupts both (as one kernel's interrupt stops the cell), so the rest of the notebook is graded (scores
+    above) and the student reads where their code was stopped, not the protocol's frames."""
+    for student, line in (("loop_in_call", "while True:"), ("sleep_in_call", "time.sleep(")):
+        shown = _outputs(batch["course"], student)
+        assert "ran past the cell's time limit while your code was running" in shown, shown[-3000:]
+        assert line in shown and "coursekit_judge" not in shown, shown[-3000:]
 
 
 def test_with_the_judge_the_hidden_tests_stay_out_of_the_students_kernel(batch):

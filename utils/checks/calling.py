@@ -76,7 +76,8 @@ def _translate(err: BaseException, what: str, exercise, test_file: str | None, o
                               "run that cell, then run this test cell again.")
     problem, hint = explain(err, library_frames(err), objects)
     first_line = (str(err).strip().splitlines() or [""])[0]
-    got = f"{type(err).__name__}" + (f": {short(first_line, 150)}" if first_line else "")
+    got = (getattr(err, "__coursekit_type__", None) or type(err).__name__) + (
+        f": {short(first_line, 150)}" if first_line else "")
     return failure(what, f"your code raised an error: {problem}.", "a result, without an error", got,
                    None, hint, extra=_frame_lines(frames))
 

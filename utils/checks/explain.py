@@ -88,6 +88,10 @@ def _explain_matmul(message: str, frames: list, objects: tuple) -> tuple[str, st
                          "in_features is the out_features of the layer before it.")
     problem = (f"a matrix product of a {a_rows}×{a_cols} by a {b_rows}×{b_cols} matrix: the inner sizes "
                f"({a_cols} and {b_rows}) must be equal")
+    if (a_rows, a_cols) == (b_rows, b_cols):
+        return problem, (f"both matrices have the same shape ({a_rows}×{a_cols}): @ is the matrix product; to multiply "
+                         "element by element use * (a * b), and for a matrix product transpose one of them "
+                         "(a @ b.T).")
     if a_cols == b_cols:
         return problem, (f"the second matrix transposed ({b_cols}×{b_rows}) would fit: probably a .T is missing "
                          "(a weight W of shape (out_features, in_features) is applied as X @ W.T).")
@@ -103,7 +107,11 @@ def explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str 
     """(what went wrong, the likely cause or None) for an error raised in the student's code."""
     message = str(err)
     low = message.lower()
-    cls = type(err).__name__
+    cls = getattr(err, "__coursekit_type__", None) or type(err).__name__   # (the judge: the student's own type)
+    if cls == "KeyboardInterrupt":     # the judge's cell ran past its time limit while the student's code ran
+        return ("it was stopped: the test ran past the cell's time limit while your code was running",
+                "probably a loop that never ends for this input (its condition stays true), or far more work "
+                "than the input needs: call it on this input yourself, with a print inside the loop.")
 
     match = re.search(r"not implemented for '(\w+)'", message)
     if match:
@@ -188,6 +196,16 @@ def explain(err: BaseException, frames: list, objects: tuple) -> tuple[str, str 
         ndim = int(match.group(2)) + 1
         return (f"dim={match.group(3)} was used on a tensor with {ndim} dimension{'s' if ndim != 1 else ''}",
                 "check the tensor's shape: a dimension you expect is not there (squeezed away or never added?).")
+    if re.search(r"expected all tensors to be on the same device", message, re.IGNORECASE) and not any(
+            isinstance(v, nn.Module) for v in objects) and not any(
+            isinstance(v, nn.Module) for f in frames for v in dict(getattr(f, "f_locals", None) or {}).values()):
+        # no model anywhere (neither given nor made): the tensors were given on one device, so one the code made
+        # (or moved) is elsewhere; with a model, the rule's "move the data to the model's device" applies
+        return ("tensors on different devices met",
+                "no model is involved: probably a tensor your code created is on the CPU while the tensors you were "
+                "given are not (torch.zeros, torch.tensor, torch.arange, ... make CPU tensors unless given a "
+                "device): create it with device=x.device (or torch.zeros_like(x)), and keep the given tensors where "
+                "they are (no .cpu()).")
     for pattern, problem, hint in MESSAGE_RULES:
         match = re.search(pattern, message, re.IGNORECASE)
         if match:
