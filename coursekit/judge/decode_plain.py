@@ -138,5 +138,6 @@ def _np_scalar(v):
 
 _SIMPLE = {"N": lambda v: _arity(v, 1), "B": _typed(bool), "I": _simple_int, "BI": _big_int, "F": _float,
            "C": _complex, "S": _typed(str), "Y": _typed(bytes), "EL": lambda v: (_arity(v, 1), Ellipsis)[1],
+           "NI": lambda v: (_arity(v, 1), NotImplemented)[1],
            "DT": _dtype, "DEV": _device, "SZ": _size, "NDT": lambda v: (_arity(v, 2), _np_dtype(v[1]))[1],
            "NS": _np_scalar}

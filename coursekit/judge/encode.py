@@ -77,6 +77,8 @@ class Encoder:
             return ["Y", value]
         if value is Ellipsis:
             return ["EL"]
+        if value is NotImplemented:         # (a special method's answer: the caller's operator tries the other side)
+            return ["NI"]
         if type(value) is slice:
             return ["SL", self(value.start, depth + 1), self(value.stop, depth + 1), self(value.step, depth + 1)]
         T, N = has_torch(), has_numpy()     # (objects of a library never imported here cannot exist)

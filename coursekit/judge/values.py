@@ -7,7 +7,7 @@ A value is a list ``[tag, ...]``:
 * arrays: ``TEN`` a tensor (dtype, shape, bytes, requires_grad, device, grad, parameter?), rebuilt as a
   plain ``torch.Tensor`` (or ``nn.Parameter``); ``ND`` a NumPy array of a numeric or boolean dtype;
   ``NS`` a NumPy scalar; ``DT`` a torch dtype, ``NDT`` a NumPy dtype, ``DEV`` a device, ``SZ`` a
-  ``torch.Size``, ``SL`` a slice, ``EL`` Ellipsis;
+  ``torch.Size``, ``SL`` a slice, ``EL`` Ellipsis, ``NI`` NotImplemented;
 * by name, resolved by the receiver in its own imports: ``MODREF`` a Python module, ``FN`` a function
   or class of an allowed library (``torch``, ``numpy``, ``math`` ...), sent only when the name
   leads to the very same object on the sender's side;
