@@ -138,15 +138,21 @@ def take(table: dict, get, bind, name: str, new) -> None:
     follow(table, name, old)
 
 
-def write(old, new) -> bool:
+def write(old, new, depth: int = 0) -> bool:
     """``old`` takes ``new``'s state in place (True) where both are of one type that can; else False (the
-    name is bound to ``new`` instead: a number, a string, a tuple, an array of another shape)."""
+    name is bound to ``new`` instead: a number, a string, a tuple, an array of another shape). The lists,
+    dicts, arrays and tensors inside a list or dict are written in place as well, item by item, so that
+    an alias of an inner one (``row = grid[1]``) sees the change as in one kernel."""
     t = type(old)
     if t is not type(new):
         return False
     if t is list:
-        old[:] = new
-    elif t in (dict, set):
+        old[:] = [_inner(a, b, depth) for a, b in zip(old, new)] + new[len(old):]
+    elif t is dict:
+        merged = {k: (_inner(old[k], v, depth) if k in old else v) for k, v in new.items()}
+        old.clear()
+        old.update(merged)          # (in the other side's order)
+    elif t is set:
         old.clear()
         old.update(new)
     elif has_numpy() and t is np.ndarray:
@@ -161,3 +167,11 @@ def write(old, new) -> bool:
     else:
         return False
     return True
+
+
+def _inner(old, new, depth: int):
+    """The item to keep at one place of a list or dict: ``old`` written with ``new``'s state where it can be
+    (a list, dict, set, array or tensor of the same kind), else ``new``."""
+    if old is new or depth >= MAX_DEPTH or type(old) is not type(new) or type(old) in _ATOMS:
+        return new
+    return old if write(old, new, depth + 1) else new

@@ -54,6 +54,10 @@ def size():
     return len(history)
 
 
+def set_cell(r, c, v):
+    grid[r][c] = v
+
+
 def scaled(x):
     return x * SCALE
 
@@ -94,6 +98,8 @@ CELLS = {
     "an array changed in place": "a = weights.copy()\ntrain(3)\nresult = (weights - a).tolist()",
     "a dict and a set": "c = counts['calls']\nk = len(seen)\ntrain(4)\nresult = (counts['calls'] - c, sorted(seen))",
     "nested lists": "g = grid[0][0]\ntrain(3)\nresult = (grid, grid[0][0] - g)",
+    "an alias of an inner list": "row = grid[1]\nset_cell(1, 1, 9)\nresult = (list(row), row is grid[1])",
+    "the cell's change through an inner alias": "row = grid[0]\nrow[1] = 7\nresult = size() + grid[0][1]",
     "a number rebound with global": "before = calls\ntrain(1)\nresult = calls - before",
     "a plain tensor updated under no_grad": "v = w.detach().clone()\nstep()\nresult = (w - v).tolist()",
     "the cell's change seen by the student's code": "history.append('x')\nhistory.append('y')\nresult = size()",
