@@ -146,17 +146,24 @@ def zygote_environment(ctx: Context, cgroup: bool) -> dict[str, str]:
     return env
 
 
-def _kernel_mounts(ctx: Context) -> bwrap.Mounts:
+def _kernel_mounts(ctx: Context, work: str | None = None) -> bwrap.Mounts:
     """What both kernels' sandboxes (the student's and the judge's) see alike: the system, the Python
     environment, the course library, the slot's matplotlib font cache, its passwd and group files, private
-    size-limited /tmp, /dev/shm and home, and with the judge the judge's package and the message tables."""
+    size-limited /dev/shm and home, /tmp (with the judge the job's ``tmp`` folder, shared by the two kernels
+    as one kernel has one /tmp: a test cell's temporary file reaches the student's code; made afresh for
+    each notebook, preprocessors.KernelFolder; else private and size-limited), and with the judge the
+    judge's package and the message tables."""
     sb = ctx.sandbox
     m = bwrap.Mounts().system()
     for p in bwrap.python_paths():
         m.ro(p)
     m.ro(bwrap.package_dir("utils")).ro("/grade/mpl", bwrap.KIT_DIR + "/mpl")
     m.ro("/grade/etc/passwd", "/etc/passwd").ro("/grade/etc/group", "/etc/group")
-    m.tmpfs("/tmp", sb.tmp_limit_mb, "1777").tmpfs("/dev/shm", sb.tmp_limit_mb, "1777")
+    if ctx.grading.judge and work is not None:
+        m.rw(f"{work}/tmp", "/tmp")
+    else:
+        m.tmpfs("/tmp", sb.tmp_limit_mb, "1777")
+    m.tmpfs("/dev/shm", sb.tmp_limit_mb, "1777")
     m.tmpfs(HOME, sb.tmp_limit_mb, "0700")
     if ctx.grading.judge:
         m.ro(bwrap.KIT_DIR + "/coursekit/judge", JUDGE_DIR).ro(bwrap.KIT_DIR + "/coursekit/wire.py", WIRE_FILE)
@@ -175,7 +182,7 @@ def kernel_argv(ctx: Context, workdir: str, rt: str, cgroup: bool) -> list[str]:
         return [py, "-I", str(Path(__file__).resolve().parent.parent / "kernel" / "start.py"),
                 "-f", "{connection_file}"]
     env = kernel_environment(ctx, cgroup)
-    m = _kernel_mounts(ctx)
+    m = _kernel_mounts(ctx, str(Path(workdir).parent))
     m.ro(bwrap.KIT_DIR + "/coursekit/kernel/start.py", bwrap.KERNEL_START)
     m.rw(workdir, f"{home}/{ctx.topic}").rw(rt)
     if ctx.grading.judge:
@@ -201,15 +208,16 @@ def judge_environment(ctx: Context, cgroup: bool, link: str = "/link", mpl_dir: 
 
 def judge_argv(ctx: Context, work: str, cgroup: bool) -> list[str]:
     """The judge kernel's command line: a sandbox of its own that sees the assignment's files (the
-    kernel's working copy) read-only and the student kernel's socket, never the student's kernel's
+    kernel's working copy, writable as in one kernel: a test cell's fixture file reaches the student's
+    code), the kernels' shared /tmp and the student kernel's socket, never the student's kernel's
     connection files (``rt/``), so that nothing there can reach the judge."""
     py = sys.executable
     if not ctx.isolation.isolated:
         return [py, "-I", str(_JUDGE_SOURCE / "judge_start.py"), "-f", "{connection_file}"]
     env = judge_environment(ctx, cgroup)
-    m = _kernel_mounts(ctx).ro(bwrap.KIT_DIR + "/coursekit/judge/judge_start.py", JUDGE_START)
+    m = _kernel_mounts(ctx, work).ro(bwrap.KIT_DIR + "/coursekit/judge/judge_start.py", JUDGE_START)
     m.ro(bwrap.KIT_DIR + "/coursekit/kernel/start.py", bwrap.KERNEL_START)     # (judge_start.kernel_start)
-    m.ro(f"{work}/kernel", f"{HOME}/{ctx.topic}").rw(f"{work}/rt-judge").rw(f"{work}/link", "/link")
+    m.rw(f"{work}/kernel", f"{HOME}/{ctx.topic}").rw(f"{work}/rt-judge").rw(f"{work}/link", "/link")
     if ctx.reference:
         m.ro(_job_in(work) + "/reference", REFERENCE_DIR)
     m.read_only_root()

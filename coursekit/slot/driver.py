@@ -158,6 +158,7 @@ def _config(job: dict, course: Path):
         cfg.JudgedExecute.judge_kernel = JUDGE_NAME
         cfg.JudgedExecute.judge_runtime = str(WORK / "rt-judge")
         cfg.JudgedExecute.judge_imports = list(job.get("judge_imports") or [])
+        cfg.KernelFolder.tmp = str(WORK / "tmp")      # (the two kernels' one /tmp: worker._kernel_mounts)
     # without the judge (c.KitGrading.judge = False) the test cells run in the student's kernel, as in plain
     # nbgrader: a comparison mode, with nothing to defend its verdicts
     steps[at:at + 1] = [KernelFolder, execute, ClearWorkdir]

@@ -91,6 +91,8 @@ class KernelFolder(NbGraderPreprocessor):
 
     folder = Unicode("", help="the kernel's working folder (empty: the kernel works in the notebook's folder)"
                      ).tag(config=True)
+    tmp = Unicode("", help="the kernels' shared /tmp with the judge (empty: each kernel's own): made afresh for "
+                           "each notebook").tag(config=True)
 
     def preprocess(self, nb, resources):
         meta = resources.setdefault("metadata", {})
@@ -102,6 +104,11 @@ class KernelFolder(NbGraderPreprocessor):
             remove_tree(self.folder)
         os.mkdir(self.folder, 0o700)
         _copy_plain(path, self.folder, notebooks=False)
+        if self.tmp:
+            if os.path.lexists(self.tmp):
+                remove_tree(self.tmp)
+            os.mkdir(self.tmp, 0o700)
+            resources["coursekit_tmp"] = self.tmp
         resources["coursekit_notebook_path"] = path
         meta["path"] = self.folder
         return nb, resources
@@ -131,6 +138,10 @@ class ClearWorkdir(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         original = resources.pop("coursekit_notebook_path", None)
+        tmp = resources.pop("coursekit_tmp", None)
+        if tmp is not None:
+            from coursekit.sandbox.workspace import remove_tree
+            remove_tree(tmp)
         if original is not None:
             from coursekit.sandbox.workspace import remove_tree
             meta = resources["metadata"]

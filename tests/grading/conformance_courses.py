@@ -468,6 +468,46 @@ def test_cell_names(c: Course):
                                 "scaled": scaled.replace("SCALE", "3")})
 
 
+FILES_SOLUTION = """import json
+
+
+def save(data, path):
+    ### BEGIN SOLUTION
+    with open(path, "w") as f:
+        json.dump(data, f)
+    ### END SOLUTION
+
+
+def load(path):
+    ### BEGIN SOLUTION
+    with open(path) as f:
+        return json.load(f)
+    ### END SOLUTION"""
+
+
+def files_course(c: Course):
+    """File input and output in an introductory course's style: the student's code writes a file the test
+    reads; the test writes a fixture (in the notebook's folder, in a subfolder, with ``tempfile``) that the
+    student's code reads. Students: right, one whose load is wrong, the released version untouched."""
+    (c.root / "source" / A).mkdir(parents=True)
+    nbformat.write(_notebook([
+        _cell("code", FILES_SOLUTION, "files", solution=True),
+        _cell("code", "save({'a': [1, 2]}, 'out.json')\nwith open('out.json') as f:\n    assert json.load(f) == {'a': [1, 2]}",
+              "save_test", 1, locked=True),
+        _cell("code", "import os\nwith open('in.json', 'w') as f:\n    f.write('{\"b\": 3}')\nassert load('in.json') == {'b': 3}\n"
+                      "os.makedirs('sub', exist_ok=True)\nsave([1], os.path.join('sub', 'x.json'))\n"
+                      "assert load(os.path.join('sub', 'x.json')) == [1]", "fixture_test", 1, locked=True),
+        _cell("code", "import tempfile\nwith tempfile.TemporaryDirectory() as d:\n    p = os.path.join(d, 't.json')\n"
+                      "    with open(p, 'w') as f:\n        f.write('[4, 5]')\n    assert load(p) == [4, 5]",
+              "tempfile_test", 1, locked=True),
+    ]), str(c.root / "source" / A / "p1.ipynb"))
+    c.generate()
+    right = "\n".join(line for line in FILES_SOLUTION.splitlines() if "### " not in line)
+    _answers(c, "right", "p1", {"files": right})
+    _answers(c, "wrong", "p1", {"files": right.replace("return json.load(f)", "return f.read()")})
+    _answers(c, "blank", "p1", {})
+
+
 def r_kernel(c: Course):
     """An assignment written in R (kernel ``ir``); nbgrader generates it with its R code stub."""
     nb = _notebook([
@@ -508,6 +548,8 @@ SCENARIOS: dict[str, Scenario] = {
     "three_notebooks": Scenario(three_notebooks, "the kit's: three notebooks, data/ and images/"),
     "torch_state": Scenario(torch_state, "the kit's: a global PyTorch model changed through .data on both sides"),
     "globals": Scenario(globals_course, "the kit's: the student's module-level data changed by both sides"),
+    "files": Scenario(files_course, "the kit's: files the student's code writes and the test cells read, and "
+                                    "fixtures the test cells write (beside the notebook, with tempfile) for it"),
     "test_cell_names": Scenario(test_cell_names, "the kit's: a visible test cell's imports, constants and "
                                                  "helpers used by later answers"),
     "r_kernel": Scenario(r_kernel, "the kit's: a notebook in R"),

@@ -62,6 +62,7 @@ NBGRADER_EXPECTS = {
     "torch_state": {"right": 4, "nostep": 2, "noeval": 2, "blank": 0},      # (the kit's own: as one kernel grades it)
     "globals": {"right": 5, "nocount": 2, "blank": 1},
     "test_cell_names": {"right": 3, "wrong": 1},
+    "files": {"right": 3, "wrong": 1, "blank": 0},
 }
 
 KIT_WORKERS = 2
