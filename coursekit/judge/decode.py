@@ -2,14 +2,84 @@
 rebuilt, nothing unpickled or evaluated."""
 from __future__ import annotations
 
+import collections
+import keyword
 import math
 
 from ._lazy import nn, np, torch
 from .decode_plain import (_COMPOUND, _SIMPLE, _arity, _hashable, _np_dtype, _pairs, _shape, _strided)
 from .encode import fingerprint
-from .names import (_MODULE_INTERNALS, INSTRUMENTS, _resolve_module_class, _resolve_name, _resolve_tensor_class,
-                    _torch_dtypes)
+from .names import (_MODULE_INTERNALS, _NUMPY_KINDS, _NUMPY_TEXT_KINDS, INSTRUMENTS, _resolve_module_class,
+                    _resolve_name, _resolve_tensor_class, _torch_dtypes)
 from .wire import MAX_DEPTH, MAX_ITEMS, ProtocolError
+
+
+_NAMEDTUPLES: dict[tuple, type] = {}     # (module, qualname, typename, fields) -> the class made here for them
+_NAMEDTUPLES_MAX = 4096
+_NAME_MAX = 500
+
+
+def _namedtuple_class(typename, fields, module, qualname) -> type:
+    """A namedtuple class made on this side for the sender's (one per sender's class: two values of one class
+    there are of one class here); its methods are namedtuple's own, nothing of the sender's."""
+    if not all(isinstance(x, str) and len(x) <= _NAME_MAX for x in (typename, module, qualname)) \
+            or not typename.isidentifier() or keyword.iskeyword(typename) \
+            or not isinstance(fields, list) or len(fields) > 1000 or len(set(map(str, fields))) != len(fields) \
+            or not all(isinstance(f, str) and len(f) <= _NAME_MAX and f.isidentifier() and not keyword.iskeyword(f)
+                       and not f.startswith("_") for f in fields):
+        raise ProtocolError("a malformed namedtuple class")
+    key = (module, qualname, typename, tuple(fields))
+    cls = _NAMEDTUPLES.get(key)
+    if cls is None:
+        cls = collections.namedtuple(typename, fields, module=module)
+        cls.__qualname__ = qualname
+        if len(_NAMEDTUPLES) < _NAMEDTUPLES_MAX:
+            _NAMEDTUPLES[key] = cls
+    return cls
+
+
+def _np_struct(desc, depth: int = 0):
+    """A structured dtype from its description (encode._np_struct), checked: fields of numeric, str or
+    bytes dtypes or structures of their own, within the caps, nothing of objects."""
+    if depth > 8 or not (isinstance(desc, list) and len(desc) == 3):
+        raise ProtocolError("a malformed structured dtype")
+    fields, itemsize, aligned = desc
+    if not isinstance(fields, list) or not 0 < len(fields) <= 1000 or type(itemsize) is not int \
+            or not 0 < itemsize <= 1 << 20 or type(aligned) is not bool:
+        raise ProtocolError("a malformed structured dtype")
+    names, formats, offsets = [], [], []
+    for field in fields:
+        if not (isinstance(field, list) and len(field) == 4):
+            raise ProtocolError("a malformed structured dtype")
+        name, fmt, shape, offset = field
+        if not isinstance(name, str) or len(name) > _NAME_MAX or type(offset) is not int or offset < 0:
+            raise ProtocolError("a malformed structured dtype")
+        base = _np_struct(fmt, depth + 1) if isinstance(fmt, list) else _np_dtype(fmt, _NUMPY_KINDS + _NUMPY_TEXT_KINDS)
+        shape = _shape(shape)
+        names.append(name)
+        formats.append((base, tuple(shape)) if shape else base)
+        offsets.append(offset)
+    try:
+        dt = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": itemsize,
+                       "aligned": aligned})
+    except (TypeError, ValueError):
+        raise ProtocolError("a malformed structured dtype") from None
+    if dt.hasobject or dt.itemsize != itemsize:
+        raise ProtocolError("a malformed structured dtype")
+    return dt
+
+
+def _unicode(a) -> None:
+    """A str array's (or field's: a subarray field reads as an array of its base dtype) characters are within
+    Unicode's range (else reading one fails later)."""
+    dt = a.dtype
+    if dt.fields is not None:
+        for name in dt.names:
+            _unicode(a[name])
+    elif dt.kind == "U" and a.size:
+        flat = np.ascontiguousarray(a).reshape(-1).view(dt.str[0] + "u4")
+        if int(flat.max()) > 0x10FFFF:
+            raise ProtocolError("a NumPy array of str with characters out of Unicode's range")
 
 
 def _as_it_is(origin) -> bool:
@@ -107,6 +177,14 @@ class Decoder:
     def _T(self, v, depth):
         _arity(v, 3)
         return self._keep(v[2], tuple(self._items(v[1], depth)))
+
+    def _NT(self, v, depth):
+        _arity(v, 7)
+        _, typename, fields, module, qualname, items, index = v
+        cls = _namedtuple_class(typename, fields, module, qualname)
+        if not isinstance(items, list) or len(items) != len(fields):
+            raise ProtocolError("a namedtuple of another number of items than its fields")
+        return self._keep(index, cls._make(self._items(items, depth)))
 
     def _SET(self, v, depth):
         _arity(v, 3)
@@ -211,11 +289,24 @@ class Decoder:
     def _ND(self, v, depth):
         _arity(v, 5)
         _, dtype, shape, raw, index = v
-        dt = _np_dtype(dtype)
+        dt = _np_dtype(dtype, _NUMPY_KINDS + _NUMPY_TEXT_KINDS)
         shape = _shape(shape)
         if not isinstance(raw, bytes) or len(raw) != math.prod(shape) * dt.itemsize:
             raise ProtocolError("a NumPy array whose bytes do not match its dtype and shape")
-        return self._keep(index, np.frombuffer(raw, dtype=dt).reshape(shape).copy())
+        a = np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+        _unicode(a)
+        return self._keep(index, a)
+
+    def _NDS(self, v, depth):
+        _arity(v, 5)
+        _, desc, shape, raw, index = v
+        dt = _np_struct(desc)
+        shape = _shape(shape)
+        if not isinstance(raw, bytes) or len(raw) != math.prod(shape) * dt.itemsize:
+            raise ProtocolError("a NumPy array whose bytes do not match its dtype and shape")
+        a = np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+        _unicode(a)
+        return self._keep(index, a)
 
     def _MOD(self, v, depth):
         _arity(v, 9)

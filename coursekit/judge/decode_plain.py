@@ -1,13 +1,16 @@
 """Checks of the parts of a value and the decoders of plain values (values.py: the format)."""
 from __future__ import annotations
 
+import datetime
+import decimal
 import math
+import re
 
 from ._lazy import np, torch
-from .names import _NUMPY_KINDS, _torch_dtypes
-from .wire import MAX_ITEMS, ProtocolError
+from .names import _NUMPY_KINDS, _NUMPY_TEXT_KINDS, _torch_dtypes
+from .wire import MAX_ITEMS, MAX_TEXT, ProtocolError
 
-_COMPOUND = {"L", "T", "SET", "FS", "D", "TEN", "ND", "MOD", "OPT", "DL", "TDS", "SUB"}
+_COMPOUND = {"L", "T", "SET", "FS", "D", "TEN", "ND", "MOD", "OPT", "DL", "TDS", "SUB", "NT", "NDS"}
 
 
 def _arity(v, n):
@@ -47,12 +50,14 @@ def _strided(t: torch.Tensor, stride) -> torch.Tensor:
     return out
 
 
-def _np_dtype(text):
+def _np_dtype(text, kinds=_NUMPY_KINDS):
+    """A NumPy dtype of one of ``kinds`` (numeric, or ``+ _NUMPY_TEXT_KINDS``: fixed-width str or bytes)."""
     try:
-        dt = np.dtype(text) if isinstance(text, str) and len(text) < 8 else None
+        dt = np.dtype(text) if isinstance(text, str) and len(text) < 12 else None
     except (TypeError, ValueError):
         dt = None
-    if dt is None or dt.kind not in _NUMPY_KINDS:
+    if dt is None or dt.kind not in kinds or dt.fields is not None or dt.subdtype is not None or not dt.itemsize \
+            or dt.str != text:
         raise ProtocolError(f"NumPy dtype {text!r:.40} is not a numeric one")
     return dt
 
@@ -136,8 +141,120 @@ def _np_scalar(v):
     return np.frombuffer(v[2], dtype=dt)[0]
 
 
+def _ints(v, n):
+    """The ``n`` fields after the tag, each a plain int."""
+    _arity(v, n + 1)
+    if not all(type(x) is int for x in v[1:]):
+        raise ProtocolError(f"a malformed {v[0]} value")
+    return v[1:]
+
+
+def _int(v):
+    """An int given as a value of its own (``I`` or ``BI``)."""
+    if isinstance(v, list) and v and v[0] == "I":
+        return _simple_int(v)
+    if isinstance(v, list) and v and v[0] == "BI":
+        return _big_int(v)
+    raise ProtocolError("a malformed int")
+
+
+def _built(kind, *args, **kwargs):
+    try:
+        return kind(*args, **kwargs)
+    except (ValueError, OverflowError, TypeError, ArithmeticError):
+        raise ProtocolError(f"a malformed {kind.__name__}") from None
+
+
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf(?:inity)?|s?nan\d*)", re.I | re.A)
+_STRICT = decimal.Context(traps=[decimal.InvalidOperation])     # (a malformed text raises, whatever the context)
+
+
+def _decimal(v):
+    _arity(v, 2)
+    text = v[1]
+    if not isinstance(text, str) or len(text) > MAX_TEXT or not _DECIMAL_TEXT.fullmatch(text):
+        raise ProtocolError("a malformed Decimal")
+    return _built(decimal.Decimal, text, _STRICT)
+
+
+def _fraction(v):
+    import fractions
+    _arity(v, 3)
+    num, den = _int(v[1]), _int(v[2])
+    if den <= 0 or math.gcd(num, den) != 1:
+        raise ProtocolError("a malformed Fraction")
+    return _built(fractions.Fraction, num, den)
+
+
+def _range(v):
+    _arity(v, 4)
+    start, stop, step = _int(v[1]), _int(v[2]), _int(v[3])
+    if step == 0:
+        raise ProtocolError("a malformed range")
+    return range(start, stop, step)
+
+
+def _timedelta(v):
+    days, seconds, micro = _ints(v, 3)
+    if not (0 <= seconds < 86400 and 0 <= micro < 1_000_000):
+        raise ProtocolError("a malformed timedelta")
+    return _built(datetime.timedelta, days=days, seconds=seconds, microseconds=micro)
+
+
+def _tz(v):
+    _arity(v, 3)
+    name = v[2]
+    if not isinstance(name, list) or not (name == ["N"] or len(name) == 2 and name[0] == "S"
+                                          and type(name[1]) is str and len(name[1]) <= 500):
+        raise ProtocolError("a malformed timezone")
+    if not (isinstance(v[1], list) and v[1] and v[1][0] == "TD"):
+        raise ProtocolError("a malformed timezone")
+    offset = _timedelta(v[1])
+    return _built(datetime.timezone, offset) if name == ["N"] else _built(datetime.timezone, offset, name[1])
+
+
+def _tzinfo(v):
+    if v == ["N"]:
+        return None
+    if not (isinstance(v, list) and v and v[0] == "TZ"):
+        raise ProtocolError("a malformed tzinfo")
+    return _tz(v)
+
+
+def _date(v):
+    return _built(datetime.date, *_ints(v, 3))
+
+
+def _datetime(v):
+    _arity(v, 10)
+    fields = _ints(v[:9], 8)
+    if fields[-1] not in (0, 1):
+        raise ProtocolError("a malformed datetime")
+    return _built(datetime.datetime, *fields[:7], fold=fields[7], tzinfo=_tzinfo(v[9]))
+
+
+def _time(v):
+    _arity(v, 7)
+    fields = _ints(v[:6], 5)
+    if fields[-1] not in (0, 1):
+        raise ProtocolError("a malformed time")
+    return _built(datetime.time, *fields[:4], fold=fields[4], tzinfo=_tzinfo(v[6]))
+
+
+def _np_text(kind, make):
+    def decode(v):
+        _arity(v, 2)
+        if type(v[1]) is not kind:
+            raise ProtocolError(f"a malformed NumPy {kind.__name__} scalar")
+        return make()(v[1])
+    return decode
+
+
 _SIMPLE = {"N": lambda v: _arity(v, 1), "B": _typed(bool), "I": _simple_int, "BI": _big_int, "F": _float,
            "C": _complex, "S": _typed(str), "Y": _typed(bytes), "EL": lambda v: (_arity(v, 1), Ellipsis)[1],
            "NI": lambda v: (_arity(v, 1), NotImplemented)[1],
-           "DT": _dtype, "DEV": _device, "SZ": _size, "NDT": lambda v: (_arity(v, 2), _np_dtype(v[1]))[1],
-           "NS": _np_scalar}
+           "DT": _dtype, "DEV": _device, "SZ": _size,
+           "NS": _np_scalar, "NDT": lambda v: (_arity(v, 2), _np_dtype(v[1], _NUMPY_KINDS + _NUMPY_TEXT_KINDS))[1],
+           "DEC": _decimal, "FR": _fraction, "RG": _range, "TD": _timedelta, "TZ": _tz, "DATE": _date,
+           "DTM": _datetime, "TIME": _time, "NU": _np_text(str, lambda: np.str_),
+           "NB": _np_text(bytes, lambda: np.bytes_)}

@@ -1,13 +1,19 @@
 """The sending side of values as data (the format: values.py)."""
 from __future__ import annotations
 
+import datetime
+import decimal
+import fractions
 import hashlib
 import math
 
 from ._lazy import has_numpy, has_torch, is_array, is_module, is_optimizer, is_tensor, nn, np, torch
-from .names import (_MODULE_INTERNALS, _NUMPY_KINDS, INSTRUMENTS, NotData, _torch_dtypes, by_name, module_class,
-                    tensor_class)
-from .wire import MAX_DEPTH, MAX_ITEMS
+from .names import (_MODULE_INTERNALS, _NUMPY_KINDS, _NUMPY_TEXT_KINDS, INSTRUMENTS, NotData, _torch_dtypes, by_name,
+                    module_class, namedtuple_class, tensor_class)
+from .wire import MAX_DEPTH, MAX_ITEMS, MAX_TEXT
+
+BIG_INT_TEXT = 4300         # digits: a larger int crosses as a handle (Python's own cap on int <-> str)
+NAMEDTUPLE_TEXT = 500       # a namedtuple's type name, module, qualified name, each field name
 
 
 DIGEST_MAX = 1_000_000      # elements: a larger tensor's values are not digested (changed through .data: not seen)
@@ -61,41 +67,12 @@ class Encoder:
     def __call__(self, value, depth: int = 0):
         if depth > MAX_DEPTH:
             raise NotData(f"nested more than {MAX_DEPTH} levels")
-        if value is None:
-            return ["N"]
-        if isinstance(value, bool):
-            return ["B", value]
-        if type(value) is int or isinstance(value, int) and type(value).__module__ == "builtins":
-            return ["I", int(value)] if -2**63 <= value < 2**63 else ["BI", str(int(value))]
-        if type(value) is float:
-            return ["F", value]
-        if type(value) is complex:
-            return ["C", value.real, value.imag]
-        if type(value) is str:
-            return ["S", value]
-        if type(value) is bytes:
-            return ["Y", value]
-        if value is Ellipsis:
-            return ["EL"]
-        if value is NotImplemented:         # (a special method's answer: the caller's operator tries the other side)
-            return ["NI"]
-        if type(value) is slice:
-            return ["SL", self(value.start, depth + 1), self(value.stop, depth + 1), self(value.step, depth + 1)]
-        T, N = has_torch(), has_numpy()     # (objects of a library never imported here cannot exist)
-        if T and isinstance(value, torch.dtype):
-            return ["DT", str(value).removeprefix("torch.")]
-        if T and isinstance(value, torch.device):
-            return ["DEV", str(value)]
-        if T and type(value) is torch.Size:
-            return ["SZ", [int(s) for s in value]]
-        if N and isinstance(value, np.dtype):
-            if value.kind not in _NUMPY_KINDS:
-                raise NotData(f"NumPy dtype {value}")
-            return ["NDT", value.str]
-        if N and isinstance(value, np.generic) and type(value).__module__ == "numpy":
-            if value.dtype.kind not in _NUMPY_KINDS:
-                raise NotData(f"NumPy scalar of dtype {value.dtype}")
-            return ["NS", value.dtype.str, value.tobytes()]
+        try:
+            plain = self._plain(value, depth)
+        except NotData:              # (a value of a plain type that cannot cross as data: a handle, as any other)
+            plain = None
+        if plain is not None:
+            return plain
         key = id(value)
         if key in self.known:
             return ["ARG", self.known[key]]
@@ -113,6 +90,72 @@ class Encoder:
             self.objects[index] = value
             return ["H", self.handle(value), _info(value), index]
 
+    def _plain(self, value, depth):
+        """The value of an immutable type that crosses as data (no memo: nothing refers to it), None for
+        any other value; NotData where it cannot cross as data."""
+        if value is None:
+            return ["N"]
+        if isinstance(value, bool):
+            return ["B", value]
+        if type(value) is int or isinstance(value, int) and type(value).__module__ == "builtins":
+            return _int(value)
+        if type(value) is float:
+            return ["F", value]
+        if type(value) is complex:
+            return ["C", value.real, value.imag]
+        if type(value) is str:
+            return ["S", value]
+        if type(value) is bytes:
+            return ["Y", value]
+        if value is Ellipsis:
+            return ["EL"]
+        if value is NotImplemented:         # (a special method's answer: the caller's operator tries the other side)
+            return ["NI"]
+        if type(value) is slice:
+            return ["SL", self(value.start, depth + 1), self(value.stop, depth + 1), self(value.step, depth + 1)]
+        t = type(value)
+        if t is range:
+            return ["RG", _int(value.start), _int(value.stop), _int(value.step)]
+        if t is decimal.Decimal:
+            text = str(value)                  # (exact; only the case of its exponent mark depends on a context)
+            if len(text) > MAX_TEXT:
+                raise NotData("a Decimal of too many digits")
+            return ["DEC", text]
+        if t is fractions.Fraction:
+            return ["FR", _int(value.numerator), _int(value.denominator)]
+        if t is datetime.timedelta:
+            return _timedelta(value)
+        if t is datetime.date:
+            return ["DATE", value.year, value.month, value.day]
+        if t is datetime.datetime:
+            return ["DTM", value.year, value.month, value.day, value.hour, value.minute, value.second,
+                    value.microsecond, value.fold, _tz(value.tzinfo)]
+        if t is datetime.time:
+            return ["TIME", value.hour, value.minute, value.second, value.microsecond, value.fold, _tz(value.tzinfo)]
+        if t is datetime.timezone:
+            return _tz(value)
+        T, N = has_torch(), has_numpy()     # (objects of a library never imported here cannot exist)
+        if T and isinstance(value, torch.dtype):
+            return ["DT", str(value).removeprefix("torch.")]
+        if T and isinstance(value, torch.device):
+            return ["DEV", str(value)]
+        if T and type(value) is torch.Size:
+            return ["SZ", [int(s) for s in value]]
+        if N and isinstance(value, np.dtype):
+            if value.kind not in _NUMPY_KINDS + _NUMPY_TEXT_KINDS or value.fields is not None \
+                    or value.subdtype is not None or not value.itemsize:
+                raise NotData(f"NumPy dtype {value}")
+            return ["NDT", value.str]
+        if N and isinstance(value, np.generic) and type(value).__module__ == "numpy":
+            if t is np.str_:
+                return ["NU", str.__str__(value)]     # (its str() drops trailing NULs)
+            if t is np.bytes_:
+                return ["NB", bytes(value)]
+            if value.dtype.kind not in _NUMPY_KINDS:
+                raise NotData(f"NumPy scalar of dtype {value.dtype}")
+            return ["NS", value.dtype.str, value.tobytes()]
+        return None
+
     def _compound(self, value, depth):
         t = type(value)
         if t in (list, tuple, set, frozenset):
@@ -126,8 +169,20 @@ class Encoder:
             return ["D", [[self(k, depth + 1), self(v, depth + 1)] for k, v in value.items()]]
         if is_tensor(value):
             return self._tensor(value)
+        if t is not tuple and isinstance(value, tuple) and namedtuple_class(t):
+            names = [t.__name__, *t._fields, t.__module__, t.__qualname__]
+            if len(value) != len(t._fields) or not all(type(n) is str and len(n) <= NAMEDTUPLE_TEXT for n in names):
+                raise NotData(f"a namedtuple of class {t.__name__}")
+            return ["NT", t.__name__, list(t._fields), t.__module__, t.__qualname__,
+                    [self(v, depth + 1) for v in value]]
+        if is_array(value) and type(value) is np.ndarray and value.dtype.fields is not None:
+            if value.size > MAX_ITEMS:
+                raise NotData("too many items")
+            return ["NDS", _np_struct(value.dtype), list(value.shape), np.ascontiguousarray(value).tobytes()]
         if is_array(value) and type(value) is np.ndarray:
-            if value.dtype.kind not in _NUMPY_KINDS or value.size > MAX_ITEMS:
+            dt = value.dtype
+            if dt.kind not in _NUMPY_KINDS + _NUMPY_TEXT_KINDS or dt.fields is not None or not dt.itemsize \
+                    or value.size > MAX_ITEMS:
                 raise NotData(f"a NumPy array of dtype {value.dtype}")
             return ["ND", value.dtype.str, list(value.shape), np.ascontiguousarray(value).tobytes()]
         if not has_torch():
@@ -224,6 +279,59 @@ class Encoder:
             raise NotData("a DataLoader with its own sampler, collate function or workers")
         return ["DL", self(dl.dataset, depth + 1), int(dl.batch_size), sampler is RandomSampler, bool(dl.drop_last),
                 named]
+
+
+def _int(n: int) -> list:
+    n = int(n)
+    if -2**63 <= n < 2**63:
+        return ["I", n]
+    if n.bit_length() > BIG_INT_TEXT * 3.32:
+        raise NotData("an int of too many digits")
+    try:
+        return ["BI", str(n)]
+    except ValueError:                     # (over Python's cap on the digits of an int's text)
+        raise NotData("an int of too many digits") from None
+
+
+def _np_struct(dt, depth: int = 0) -> list:
+    """A structured NumPy dtype: [[name, format, subarray shape, offset] per field, itemsize, aligned?], a
+    format a dtype's text (numeric, str, bytes) or a structure of its own; NotData for titles, objects,
+    datetimes and the like."""
+    if depth > 8 or len(dt.names) > 1000:
+        raise NotData("a structured dtype too deep or wide")
+    fields = []
+    for name in dt.names:
+        info = dt.fields[name]
+        if len(info) != 2 or type(name) is not str:
+            raise NotData("a structured dtype with titles")
+        f, offset = info
+        base, shape = f.subdtype if f.subdtype is not None else (f, ())
+        if base.fields is not None:
+            fmt = _np_struct(base, depth + 1)
+        elif base.kind in _NUMPY_KINDS + _NUMPY_TEXT_KINDS and base.itemsize and base.subdtype is None:
+            fmt = base.str
+        else:
+            raise NotData(f"a structured dtype with a field of dtype {base}")
+        fields.append([name, fmt, [int(n) for n in shape], int(offset)])
+    return [fields, int(dt.itemsize), bool(dt.isalignedstruct)]
+
+
+def _timedelta(td) -> list:
+    return ["TD", td.days, td.seconds, td.microseconds]
+
+
+def _tz(tz) -> list:
+    """A datetime's or time's tzinfo: None or a fixed offset (``datetime.timezone``, its name if it was given
+    one); any other tzinfo (zoneinfo, pytz, dateutil: rules, not data) makes the value a handle."""
+    if tz is None:
+        return ["N"]
+    if type(tz) is not datetime.timezone:
+        raise NotData(f"a tzinfo of class {type(tz).__name__}")
+    args = tz.__getinitargs__()
+    name = args[1] if len(args) > 1 else None
+    if name is not None and (type(name) is not str or len(name) > NAMEDTUPLE_TEXT):
+        raise NotData("a timezone's name")
+    return ["TZ", _timedelta(args[0]), ["N"] if name is None else ["S", name]]
 
 
 def _info(obj) -> list:

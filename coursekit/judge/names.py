@@ -25,10 +25,33 @@ def _torch_dtypes() -> dict:
         torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64, torch.complex128, torch.uint8,
         torch.int8, torch.int16, torch.int32, torch.int64, torch.bool)}
 _NUMPY_KINDS = "biufc"
+_NUMPY_TEXT_KINDS = "US"     # fixed-width str and bytes: arrays and dtypes of these cross as data too (not digested)
+_NAMEDTUPLE_KEYS = frozenset({"__doc__", "__getnewargs__", "__match_args__", "__module__", "__new__", "__repr__",
+                              "__slots__", "_asdict", "_field_defaults", "_fields", "_make", "_replace",
+                              "__annotations__", "__orig_bases__", "__qualname__", "__static_attributes__",
+                              "__firstlineno__", "__annotate__", "__annotate_func__", "__annotations_cache__"})
 
 
 class NotData(Exception):
     """The object cannot cross as data (the sender then hands it out as a handle)."""
+
+
+def namedtuple_class(cls) -> bool:
+    """Whether ``cls`` is a class as ``collections.namedtuple`` or ``typing.NamedTuple`` makes it, nothing
+    added (no method, class attribute or other base: such a class crosses as a handle, its instances too)."""
+    fields = cls.__dict__.get("_fields")
+    if cls.__bases__ != (tuple,) or type(fields) is not tuple or not all(type(f) is str for f in fields):
+        return False
+    if not set(cls.__dict__) <= _NAMEDTUPLE_KEYS | set(fields):
+        return False
+    rep = cls.__dict__.get("__repr__")
+    return getattr(rep, "__code__", None) is _namedtuple_repr()
+
+
+@functools.cache
+def _namedtuple_repr():
+    import collections
+    return collections.namedtuple("_", "a").__repr__.__code__
 
 
 def module_class(cls) -> str | None:

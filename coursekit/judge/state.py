@@ -51,7 +51,8 @@ def _changed(obj, before):
             return "t"            # an in-place operation on the tensor itself (its version moved)
         return "td" if now != before[:4] or moved else None     # through .data, or its grad
     if is_array(obj):
-        return "a" if obj.shape != before.shape or not np.array_equal(obj, before, equal_nan=True) else None
+        return "a" if obj.shape != before.shape or obj.dtype != before.dtype or not np.array_equal(
+            obj, before, equal_nan=obj.dtype.kind in "fc") else None        # (NaN: in float and complex arrays only)
     if type(obj) is list:
         return "l" if [id(x) for x in obj] != before else None
     if type(obj) is dict:

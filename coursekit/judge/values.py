@@ -2,12 +2,27 @@
 
 A value is a list ``[tag, ...]``:
 
-* plain data: ``N`` None, ``B`` bool, ``I`` int, ``BI`` a large int as text, ``F`` float, ``C`` complex,
-  ``S`` str, ``Y`` bytes, ``L``/``T``/``SET``/``FS`` list/tuple/set/frozenset, ``D`` dict (pairs);
+* plain data: ``N`` None, ``B`` bool, ``I`` int, ``BI`` a large int as text (up to 4300 digits; a larger
+  one is a handle), ``F`` float, ``C`` complex, ``S`` str, ``Y`` bytes, ``L``/``T``/``SET``/``FS``
+  list/tuple/set/frozenset, ``D`` dict (pairs), ``RG`` a range (start, stop, step: ``I``/``BI`` values);
+* of the standard library, rebuilt exactly (the same type, equal, hashing the same): ``DEC`` a
+  ``decimal.Decimal`` (its exact text, NaN/Infinity/sign kept, read whatever the context), ``FR`` a
+  ``fractions.Fraction`` (numerator, denominator in lowest terms: ``I``/``BI`` values), ``DATE`` a
+  ``datetime.date`` (year, month, day), ``DTM`` a ``datetime.datetime`` (its 7 fields, fold, tzinfo),
+  ``TIME`` a ``datetime.time`` (4 fields, fold, tzinfo), ``TD`` a ``datetime.timedelta`` (days, seconds,
+  microseconds), ``TZ`` a ``datetime.timezone`` (its offset as ``TD``, its name or ``N``): a tzinfo is
+  ``N`` or ``TZ`` (any other tzinfo, of rules, makes the datetime a handle); ``NT`` a namedtuple
+  (``collections.namedtuple`` or ``typing.NamedTuple``, nothing added: type name, field names, module,
+  qualified name, items), rebuilt as an instance of a namedtuple class made by the receiver, one per
+  sender's class (no code of the sender's: its methods are namedtuple's own);
 * arrays: ``TEN`` a tensor (dtype, shape, bytes, requires_grad, device, grad, parameter?), rebuilt as a
-  plain ``torch.Tensor`` (or ``nn.Parameter``); ``ND`` a NumPy array of a numeric or boolean dtype;
-  ``NS`` a NumPy scalar; ``DT`` a torch dtype, ``NDT`` a NumPy dtype, ``DEV`` a device, ``SZ`` a
-  ``torch.Size``, ``SL`` a slice, ``EL`` Ellipsis, ``NI`` NotImplemented;
+  plain ``torch.Tensor`` (or ``nn.Parameter``); ``ND`` a NumPy array of a numeric, boolean or fixed-width
+  str/bytes dtype, ``NDS`` one of a structured dtype (its fields' names, dtypes, subarray shapes
+  and offsets, itemsize, alignment; fields of objects, datetimes or with titles make it a handle);
+  ``NS`` a NumPy scalar of a numeric or boolean dtype,
+  ``NU``/``NB`` a ``numpy.str_``/``numpy.bytes_`` (any other NumPy scalar is a handle); ``DT`` a torch
+  dtype, ``NDT`` a NumPy dtype (of an ``ND`` array), ``DEV`` a device, ``SZ`` a ``torch.Size``, ``SL``
+  a slice, ``EL`` Ellipsis, ``NI`` NotImplemented;
 * by name, resolved by the receiver in its own imports: ``MODREF`` a Python module, ``FN`` a function
   or class of an allowed library (``torch``, ``numpy``, ``math`` ...), sent only when the name
   leads to the very same object on the sender's side;
