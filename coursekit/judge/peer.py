@@ -12,13 +12,15 @@ gradients of the call's inputs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import sys
+import types
 
 from . import tracked, wire
 from ._lazy import is_tensor, torch
 from .errors import FrameRecord, RemoteError, error_info, rebuild_error  # noqa: F401 - (the package's API)
-from .proxies import Remote, _torch_classes, remote_module_class
+from .proxies import SERVED_BY_JUDGE, Remote, _torch_classes, remote_module_class, run_special
 from .rng import _rng_state, _set_rng_state
 from .state import _changed, _state, _write_back, apply_sync, resync_values, snapshots, sync_values
 from .values import Decoder, Encoder
@@ -44,6 +46,38 @@ def _replace(value, new: dict):
             value[k] = _replace(value[k], new)
         return value
     return value
+
+
+# what the judge's objects that reached the student's code (its handles) may not be asked for: their
+# attributes would lead to the judge's namespace, its modules and its frames (__globals__, gi_frame, f_globals)
+_OPAQUE = (types.ModuleType, type, types.FunctionType, types.MethodType, types.BuiltinFunctionType,
+           types.CodeType, types.FrameType, types.TracebackType, types.GeneratorType, types.CoroutineType,
+           types.AsyncGeneratorType, types.CellType, types.MappingProxyType, types.MethodWrapperType,
+           types.WrapperDescriptorType, types.MethodDescriptorType, types.ClassMethodDescriptorType,
+           types.GetSetDescriptorType, types.MemberDescriptorType, property,
+           staticmethod, classmethod, super, functools.partial)
+
+
+def _judge_serves(obj, name: str, op: str) -> None:
+    """Raises unless the judge answers the student's code ``op`` (getattr, special) ``name`` of ``obj``, one of
+    its own objects handed to student code (an instance a test cell made, a random generator): a plain public
+    attribute, or a special method of SERVED_BY_JUDGE; never of a module, a class, a function or a frame."""
+    if op == "getattr":
+        if not name.isidentifier() or name.startswith("_") or name in ("ctypes", "cffi", "capsule"):
+            raise AttributeError(f"the judge gives the student's code no attribute {name!r:.60}")
+        if isinstance(obj, _OPAQUE) or _native(obj):
+            raise AttributeError(f"the judge gives the student's code no attribute of a {type(obj).__name__}")
+    elif name not in SERVED_BY_JUDGE or _native(obj):
+        raise TypeError(f"the judge does not run {name!r:.60} for the student's code")
+    elif isinstance(obj, (types.ModuleType, types.FrameType, types.TracebackType, types.CodeType)):
+        raise TypeError(f"the judge runs no special method of a {type(obj).__name__} for the student's code")
+
+
+def _native(obj) -> bool:
+    """The kit's own objects and foreign functions and pointers (``ctypes``, ``cffi``: a NumPy generator's
+    ``bit_generator.ctypes``), which would read and write the judge's memory."""
+    top = str(getattr(type(obj), "__module__", "")).split(".")[0]
+    return top in ("coursekit_judge", "coursekit", "ctypes", "_ctypes", "cffi", "_cffi_backend")
 
 
 class Peer:
@@ -165,7 +199,7 @@ class Peer:
         op = msg["op"]
         if op in wire.REPLIES:
             raise ProtocolError("a reply nobody waits for")
-        allowed = ("call", "backward") if self.side == "judge" else tuple(wire.REQUESTS)
+        allowed = ("call", "backward", "getattr", "special") if self.side == "judge" else tuple(wire.REQUESTS)
         try:
             if op not in allowed:
                 raise ProtocolError(f"{op!r} is not served by the {self.side}")
@@ -302,22 +336,24 @@ class Peer:
 
     def _serve_getattr(self, msg):
         obj = self.own(msg["target"])
-        return self._reply(Encoder(self.handle, origins=self.origins)(getattr(obj, msg["name"])))
+        name = msg["name"]
+        if self.side == "judge":          # the student's code reads plain attributes of the judge's objects only
+            _judge_serves(obj, name, "getattr")
+        value = getattr(obj, name)
+        if self.side == "judge" and _native(value):
+            raise AttributeError(f"the judge gives the student's code no {type(value).__name__}")
+        return self._reply(Encoder(self.handle, origins=self.origins)(value))
 
     def _serve_special(self, msg):
         obj = self.own(msg["target"])
+        name = msg["name"]
+        if self.side == "judge":
+            _judge_serves(obj, name, "special")
         dec = Decoder(self.proxy, self.own, session=self.session)
         args = [dec(a) for a in msg["args"]]
-        name = msg["name"]
-        if name == "__iter__":
-            value = iter(obj)
-        elif name == "__next__":
-            value = next(obj)
-        else:
-            method = getattr(type(obj), name, None)
-            if method is None:
-                raise TypeError(f"object of type {type(obj).__name__!r} has no {name}()")
-            value = method(obj, *args)
+        value = run_special(obj, name, args)
+        if self.side == "judge" and _native(value):
+            raise TypeError(f"the judge gives the student's code no {type(value).__name__}")
         return self._reply(Encoder(self.handle, origins=self.origins)(value))
 
     def _serve_pull(self, msg):

@@ -74,3 +74,51 @@ def on_main_thread(loop, fn, *args) -> None:
     done.wait()
     if failed:
         raise failed[0]
+
+
+# -- what the judge's proxies (proxies.Remote) ask of the student's objects beyond the protocol's requests: run
+#    here on the student's own objects, called by the judge (``import`` of this module, then ``call``) ---------
+def special(obj, name: str, *args):
+    """``name`` of ``obj``'s class run on ``obj``, as Python's operator or builtin would (proxies.run_special)."""
+    from .proxies import run_special
+    return run_special(obj, name, args)
+
+
+def operate(name: str, a, b):
+    """A binary operator whose operands are both the student's (``a + b``, ``a == b``)."""
+    from .proxies import run_operator
+    return run_operator(name, a, b)
+
+
+def set_attr(obj, name: str, value) -> None:
+    setattr(obj, name, value)
+
+
+def del_attr(obj, name: str) -> None:
+    delattr(obj, name)
+
+
+def is_instance(obj, cls) -> bool:
+    return isinstance(obj, cls)
+
+
+def is_subclass(cls, base) -> bool:
+    return issubclass(cls, base)
+
+
+def signature(obj) -> list:
+    """``inspect.signature(obj)`` as data: ``["ok", [[name, kind, has default, default, annotation], ...],
+    return annotation]`` (annotations as text), or ``["error", type, message]``."""
+    import inspect
+
+    def text(annotation):
+        if annotation is inspect.Parameter.empty:
+            return None
+        return annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError) as exc:
+        return ["error", type(exc).__name__, str(exc)]
+    params = [[p.name, int(p.kind), p.default is not p.empty, None if p.default is p.empty else p.default,
+               text(p.annotation)] for p in sig.parameters.values()]
+    return ["ok", params, text(sig.return_annotation)]
