@@ -485,6 +485,12 @@ def test_call_placeholder_says_not_written_yet():
     ("def f(images):\n    return images.reshape(-1, 784)\n", (torch.ones(2, 3, 3),), ["-1", "fixed numbers"]),
     ("def f(out, y):\n    return nn.BCEWithLogitsLoss()(out, y)\n", (torch.randn(4, 1), torch.ones(4)),
      ["shape [4]", "[4, 1]"]),
+    ("def f(d):\n    return (d @ d) / d.numel()\n", (torch.ones(3, 4),),
+     ["3×4 by a 3×4", "same shape", "element by element use *", "a @ b.T"]),
+    ("def f(labels):\n    raise RuntimeError('Expected all tensors to be on the same device, but found at least two "
+     "devices, cuda:0 and cpu!')\n", (torch.ones(2),), ["different devices", "no model is involved", "device=x.device"]),
+    ("def f(model, x):\n    raise RuntimeError('Expected all tensors to be on the same device, but found at least two "
+     "devices, cuda:0 and cpu!')\n", (nn.Linear(1, 1), torch.ones(2)), ["different devices", "the model's device"]),
 ])
 def test_call_explains_known_errors(source, args, parts):
     f = student(source, "f")

@@ -616,3 +616,178 @@ def to_numpy(t):
     return np.array(t.detach().cpu())
 '''),
 ]
+
+
+# The audit's answers (150 wrong answers and alternative right ones written against all eight topics):
+# each WRONG one is rejected with a message that names its cause, each RIGHT one passes.
+_AUDIT_WRONG = {
+    'ex1_to_float_tensor': [
+        ('reshape(array.shape[0], -1): only right for 1-D and 2-D arrays', '''
+def to_float_tensor(array):
+    return torch.tensor(array, dtype=torch.float32).reshape(array.shape[0], -1)
+''', ['your code raised an error', 'to_float_tensor(array)']),
+        ('converts only float64 arrays; integer arrays stay integer', '''
+def to_float_tensor(array):
+    if array.dtype == np.float64:
+        array = array.astype(np.float32)
+    return torch.from_numpy(array)
+''', ['a tensor built from Python ints']),
+        ('caches the result by shape', '''
+_seen = {}
+def to_float_tensor(array):
+    if array.shape not in _seen:
+        _seen[array.shape] = torch.tensor(array, dtype=torch.float32)
+    return _seen[array.shape]
+''', ['the result of an earlier call']),
+    ],
+    'ex2_standardize_columns': [
+        ('one-pass variance E[x^2]-E[x]^2 (numerically unstable)', '''
+def standardize_columns(X):
+    n = X.shape[0]
+    m = X.mean(dim=0)
+    var = ((X ** 2).mean(dim=0) - m ** 2) * n / (n - 1)
+    return (X - m) / var.sqrt()
+''', ['every value is 1.002 times the expected one']),
+        ('mean divided by n-1 as well', '''
+def standardize_columns(X):
+    n = X.shape[0]
+    m = X.sum(dim=0) / (n - 1)
+    return (X - m) / X.std(dim=0)
+''', ['every value is off by the same amount']),
+        ('median instead of mean', '''
+def standardize_columns(X):
+    return (X - X.median(dim=0).values) / X.std(dim=0)
+''', ['every value is off by the same amount']),
+        ('small epsilon 1e-6 added to the std', '''
+def standardize_columns(X):
+    return (X - X.mean(dim=0)) / (X.std(dim=0) + 1e-6)
+''', ['the column with the small standard deviation came out wrong']),
+    ],
+    'ex3_linear_predict': [
+        ('mean of the products instead of the sum', '''
+def linear_predict(X, w, b):
+    return (X * w).mean(dim=1) + b
+''', ['values are not close to the', 'linear_predict(X, w, 2.0)']),
+        ('hard-coded for 2 features', '''
+def linear_predict(X, w, b):
+    return X[:, 0] * w[0] + X[:, 1] * w[1] + b
+''', ['an index is too large']),
+        ('b truncated to an int', '''
+def linear_predict(X, w, b):
+    return X @ w + int(b)
+''', ['values are not close to the', 'linear_predict(X, w, b)']),
+    ],
+    'ex4_class_means': [
+        ('classes in order of first appearance, not by label', '''
+def class_means(X, y, num_classes):
+    order = list(dict.fromkeys(y.tolist()))
+    return torch.stack([X[y == c].mean(dim=0) for c in order])
+''', ['row c is X[c]']),
+        ('assumes balanced classes: sum / (n / k)', '''
+def class_means(X, y, num_classes):
+    n = X.shape[0]
+    return torch.stack([X[y == c].sum(dim=0) / (n / num_classes) for c in range(num_classes)])
+''', ['values are not close to the', 'class_means(X, y, 2)']),
+        ('one-hot product without the transpose (d, k)', '''
+def class_means(X, y, num_classes):
+    onehot = torch.nn.functional.one_hot(y, num_classes).float()
+    return (X.T @ onehot) / onehot.sum(dim=0)
+''', ['this is the transpose of the expected matrix']),
+    ],
+    'ex5_flatten_images': [
+        ('reshape(H*W, N).T: pixel order scrambled', '''
+def flatten_images(images):
+    n = images.shape[0]
+    return images.reshape(-1, n).T.float() / 255
+''', ['the right values in the wrong places']),
+        ('int8 instead of uint8-safe conversion', '''
+def flatten_images(images):
+    return images.reshape(images.shape[0], -1).to(torch.int8).float() / 255
+''', ['values are not close to the', 'flatten_images(images of shape (2']),
+        ('inverted colours 1 - x/255', '''
+def flatten_images(images):
+    return 1 - images.reshape(images.shape[0], -1).float() / 255
+''', ['the right values in the wrong places']),
+    ],
+    'ex6_to_numpy': [
+        ('detach but no cpu', '''
+def to_numpy(t):
+    return t.detach().numpy()
+''', ['use t.detach().cpu().numpy(): only CPU tensors can']),
+        ('through a Python list: float32 becomes float64', '''
+def to_numpy(t):
+    return np.array(t.tolist())
+''', ["keep the tensor's dtype"]),
+    ],
+}
+_AUDIT_RIGHT = {
+    'ex1_to_float_tensor': [
+        ('NumPy copy to float32, then from_numpy', '''
+def to_float_tensor(array):
+    return torch.from_numpy(np.array(array, dtype=np.float32, copy=True))
+'''),
+    ],
+    'ex2_standardize_columns': [
+        ('clone, then in-place ops on the copy', '''
+def standardize_columns(X):
+    Z = X.clone()
+    Z -= Z.mean(dim=0)
+    Z /= Z.std(dim=0)
+    return Z
+'''),
+        ('numpy round trip with ddof=1', '''
+def standardize_columns(X):
+    a = X.numpy()
+    return torch.from_numpy((a - a.mean(axis=0)) / a.std(axis=0, ddof=1))
+'''),
+        ('torch.var_mean then sqrt', '''
+def standardize_columns(X):
+    var, mean = torch.var_mean(X, dim=0, keepdim=True)
+    return (X - mean) * torch.rsqrt(var)
+'''),
+    ],
+    'ex3_linear_predict': [
+        ('stack of torch.dot per row', '''
+def linear_predict(X, w, b):
+    return torch.stack([torch.dot(x, w) for x in X]) + b
+'''),
+        ('numpy round trip', '''
+def linear_predict(X, w, b):
+    return torch.from_numpy(X.numpy() @ w.numpy() + b)
+'''),
+    ],
+    'ex4_class_means': [
+        ('keepdim rows concatenated', '''
+def class_means(X, y, num_classes):
+    return torch.cat([X[y == c].mean(dim=0, keepdim=True) for c in range(num_classes)])
+'''),
+        ('range from y.max() (every class appears)', '''
+def class_means(X, y, num_classes):
+    return torch.stack([X[y == c].mean(dim=0) for c in range(int(y.max()) + 1)])
+'''),
+    ],
+    'ex5_flatten_images': [
+        ('multiply by 1/255', '''
+def flatten_images(images):
+    return images.reshape(len(images), -1).to(torch.float32) * (1 / 255)
+'''),
+        ('unsqueeze then flatten(1)', '''
+def flatten_images(images):
+    return images.unsqueeze(1).flatten(1).float() / 255
+'''),
+    ],
+    'ex6_to_numpy': [
+        ("detach, to('cpu'), clone, numpy", '''
+def to_numpy(t):
+    return t.detach().to("cpu").clone().numpy()
+'''),
+        ('copy of the array', '''
+def to_numpy(t):
+    return t.detach().cpu().numpy().copy()
+'''),
+    ],
+}
+for _key, _entries in _AUDIT_WRONG.items():
+    WRONG.setdefault(_key, []).extend(_entries)
+for _key, _entries in _AUDIT_RIGHT.items():
+    RIGHT.setdefault(_key, []).extend(_entries)

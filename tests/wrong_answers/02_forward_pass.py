@@ -907,3 +907,291 @@ RIGHT["ex6_output_layer"] += [
     ("torch.special.expit and log_softmax().exp()", _read(binary="torch.special.expit(outputs)",
                                                           multiclass="torch.log_softmax(outputs, dim=1).exp()")),
 ]
+
+
+# The audit's answers (150 wrong answers and alternative right ones written against all eight topics):
+# each WRONG one is rejected with a message that names its cause, each RIGHT one passes.
+_AUDIT_WRONG = {
+    'ex1_linear_forward': [
+        ('view instead of transpose for W', '''
+def linear_forward(X, W, b):
+    return X @ W.view(W.shape[1], W.shape[0]) + b
+''', ['values are not close to the', 'linear_forward(X, W, b), compared']),
+        ('computed under no_grad to be fast', '''
+def linear_forward(X, W, b):
+    with torch.no_grad():
+        return X @ W.T + b
+''', ['wrong requires_grad', 'requires_grad=False']),
+        ('only the first bias entry', '''
+def linear_forward(X, W, b):
+    return X @ W.T + b[0]
+''', ['values are not close to the', 'linear_forward(X, W, b), compared']),
+        ('the output detached', '''
+def linear_forward(X, W, b):
+    return (X @ W.T + b).detach()
+''', ['wrong requires_grad', 'requires_grad=False']),
+    ],
+    'ex2_collapse_linear': [
+        ('deepcopy of layer2 with new Parameters: in_features stale', '''
+import copy
+def collapse_linear(layer1, layer2):
+    combined = copy.deepcopy(layer2)
+    with torch.no_grad():
+        combined.weight = nn.Parameter(layer2.weight @ layer1.weight)
+        combined.bias = nn.Parameter(layer2.weight @ layer1.bias + layer2.bias)
+    return combined
+''', ['(in_features, out_features) of the combined layer', '(6, 3)']),
+        ("layer2's bias counted twice via layer2(layer1.bias)", '''
+def collapse_linear(layer1, layer2):
+    combined = nn.Linear(layer1.in_features, layer2.out_features, device=layer1.weight.device)
+    with torch.no_grad():
+        combined.weight.copy_(layer2.weight @ layer1.weight)
+        combined.bias.copy_(layer2(layer1.bias) + layer2.bias)
+    return combined
+''', ['values are not close to the', 'combined(X), compared with layer2(layer1(X))']),
+        ('weight built with layer1.weight.T @ layer2.weight.T, not transposed back', '''
+def collapse_linear(layer1, layer2):
+    combined = nn.Linear(layer1.in_features, layer2.out_features, device=layer1.weight.device)
+    with torch.no_grad():
+        W = layer1.weight.T @ layer2.weight.T
+        combined.weight.copy_(W.reshape(layer2.out_features, layer1.in_features))
+        combined.bias.copy_(layer2.weight @ layer1.bias + layer2.bias)
+    return combined
+''', ['values are not close to the', 'combined(X), compared with layer2(layer1(X))']),
+    ],
+    'ex3_build_mlp': [
+        ('LeakyReLU instead of ReLU', '''
+def build_mlp(sizes):
+    modules = []
+    for i in range(len(sizes) - 1):
+        modules.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            modules.append(nn.LeakyReLU())
+    return nn.Sequential(*modules)
+''', ['a Linear between each pair of consecutive sizes']),
+        ('a bare nn.Linear when there are two sizes', '''
+def build_mlp(sizes):
+    if len(sizes) == 2:
+        return nn.Linear(sizes[0], sizes[1])
+    modules = []
+    for i in range(len(sizes) - 1):
+        modules.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            modules.append(nn.ReLU())
+    return nn.Sequential(*modules)
+''', ['wrong type', 'build_mlp([2, 1])']),
+        ('ReLU before every linear layer except the first (so none after hidden of the last) - shifted', '''
+def build_mlp(sizes):
+    modules = []
+    for i in range(len(sizes) - 1):
+        if i > 1:
+            modules.append(nn.ReLU())
+        modules.append(nn.Linear(sizes[i], sizes[i + 1]))
+    return nn.Sequential(*modules)
+''', ['a Linear between each pair of consecutive sizes']),
+    ],
+    'ex4_two_layer_net': [
+        ('ReLU on the input instead of the hidden layer', '''
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.output = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        return self.output(self.hidden(torch.relu(x)))
+''', ['values are not close to the', 'TwoLayerNet(4, 8, 3)(X)']),
+        ('squeezes the output', '''
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.output = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        return self.output(torch.relu(self.hidden(x))).squeeze()
+''', ['a dimension of size 1 is missing']),
+        ('hidden layer without bias', '''
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features, bias=False)
+        self.output = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        return self.output(torch.relu(self.hidden(x)))
+''', ['some Linear layers have no bias']),
+    ],
+    'ex5_mlp_param_count': [
+        ('one bias per layer instead of per node', '''
+def mlp_param_count(sizes):
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) + len(sizes) - 1
+''', ['not equal to the expected value', 'mlp_param_count([784, 16, 16, 10])']),
+        ('a NumPy integer, not an int', '''
+import numpy as np
+def mlp_param_count(sizes):
+    s = np.array(sizes)
+    return np.sum(s[:-1] * s[1:] + s[1:])
+''', ['wrong type', 'NumPy int64']),
+        ('all nodes except the input as biases but weights between input and output only', '''
+def mlp_param_count(sizes):
+    return sizes[0] * sizes[-1] + sum(sizes[1:])
+''', ['not equal to the expected value', 'mlp_param_count([784, 16, 16, 10])']),
+    ],
+    'ex6_output_layer': [
+        ('softmax normalised over the whole batch', '''
+def to_probabilities(outputs, task):
+    if task == "regression":
+        return outputs
+    if task == "binary":
+        return torch.sigmoid(outputs)
+    if task == "multiclass":
+        e = torch.exp(outputs)
+        return e / e.sum()
+    raise ValueError(f"unknown task {task!r}")
+''', ['values are not close to the', 'to_probabilities(outputs of shape (6']),
+        ('sign error in the sigmoid', '''
+def to_probabilities(outputs, task):
+    if task == "regression":
+        return outputs
+    if task == "binary":
+        return 1 / (1 + torch.exp(outputs))
+    if task == "multiclass":
+        return torch.softmax(outputs, dim=1)
+    raise ValueError(f"unknown task {task!r}")
+''', ['values are not close to the', 'to_probabilities(']),
+        ('log_softmax for multiclass', '''
+def to_probabilities(outputs, task):
+    if task == "regression":
+        return outputs
+    if task == "binary":
+        return torch.sigmoid(outputs)
+    if task == "multiclass":
+        return torch.log_softmax(outputs, dim=1)
+    raise ValueError(f"unknown task {task!r}")
+''', ['values are not close to the', 'to_probabilities(outputs of shape (6']),
+        ('assert instead of ValueError', '''
+def to_probabilities(outputs, task):
+    assert task in ("regression", "binary", "multiclass"), f"unknown task {task}"
+    if task == "regression":
+        return outputs
+    if task == "binary":
+        return torch.sigmoid(outputs)
+    return torch.softmax(outputs, dim=1)
+''', ['raise ValueError("...") yourself, with a message']),
+    ],
+}
+_AUDIT_RIGHT = {
+    'ex1_linear_forward': [
+        ('broadcast product summed over the last dim', '''
+def linear_forward(X, W, b):
+    return (X.unsqueeze(1) * W).sum(dim=-1) + b
+'''),
+        ('torch.mm with b as a row', '''
+def linear_forward(X, W, b):
+    return torch.mm(X, W.t()) + b.unsqueeze(0)
+'''),
+    ],
+    'ex2_collapse_linear': [
+        ('bias through layer2(layer1.bias), weight via .data', '''
+def collapse_linear(layer1, layer2):
+    combined = nn.Linear(layer1.in_features, layer2.out_features, device=layer1.weight.device)
+    combined.weight.data = (layer2.weight @ layer1.weight).detach().clone()
+    combined.bias.data = layer2(layer1.bias).detach().clone()
+    return combined
+'''),
+        ('identity matrix through both layers', '''
+def collapse_linear(layer1, layer2):
+    dev = layer1.weight.device
+    combined = nn.Linear(layer1.in_features, layer2.out_features, device=dev)
+    with torch.no_grad():
+        eye = torch.eye(layer1.in_features, device=dev)
+        zero = torch.zeros(1, layer1.in_features, device=dev)
+        b = layer2(layer1(zero))[0]
+        combined.weight.copy_((layer2(layer1(eye)) - b).T)
+        combined.bias.copy_(b)
+    return combined
+'''),
+    ],
+    'ex3_build_mlp': [
+        ('in-place ReLUs', '''
+def build_mlp(sizes):
+    layers = []
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers[:-1])
+'''),
+        ('recursion', '''
+def build_mlp(sizes):
+    def mods(s):
+        if len(s) == 2:
+            return [nn.Linear(s[0], s[1])]
+        return [nn.Linear(s[0], s[1]), nn.ReLU()] + mods(s[1:])
+    return nn.Sequential(*mods(list(sizes)))
+'''),
+    ],
+    'ex4_two_layer_net': [
+        ('masked assignment as the ReLU', '''
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.output = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        h = self.hidden(x)
+        h = torch.where(h > 0, h, torch.zeros_like(h))
+        return self.output(h)
+'''),
+        ('F.relu inplace on the hidden output', '''
+import torch.nn.functional as F
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.output = nn.Linear(hidden_features, out_features)
+
+    def forward(self, x):
+        return self.output(F.relu(self.hidden(x), inplace=True))
+'''),
+    ],
+    'ex5_mlp_param_count': [
+        ('map with (a + 1) * b', '''
+def mlp_param_count(sizes):
+    return sum(map(lambda p: (p[0] + 1) * p[1], zip(sizes, sizes[1:])))
+'''),
+        ('a torch tensor reduced with .item()', '''
+def mlp_param_count(sizes):
+    s = torch.tensor(list(sizes), dtype=torch.int64)
+    return int((s[:-1] * s[1:] + s[1:]).sum().item())
+'''),
+    ],
+    'ex6_output_layer': [
+        ('nn.Softmax module and a two-class softmax for binary', '''
+def to_probabilities(outputs, task):
+    if task == "regression":
+        return outputs
+    if task == "binary":
+        both = torch.cat([torch.zeros_like(outputs), outputs], dim=1)
+        return torch.softmax(both, dim=1)[:, 1:]
+    if task == "multiclass":
+        return nn.Softmax(dim=1)(outputs)
+    raise ValueError("task must be 'regression', 'binary' or 'multiclass', not " + repr(task))
+'''),
+        ('softmax by hand with a per-row shift', '''
+def to_probabilities(outputs, task):
+    if task not in ("regression", "binary", "multiclass"):
+        raise ValueError(f"unknown task {task!r}")
+    if task == "regression":
+        return outputs
+    if task == "binary":
+        return 1 / (1 + torch.exp(-outputs))
+    z = outputs - outputs.max(dim=1, keepdim=True).values
+    return z.exp() / z.exp().sum(dim=1, keepdim=True)
+'''),
+    ],
+}
+for _key, _entries in _AUDIT_WRONG.items():
+    WRONG.setdefault(_key, []).extend(_entries)
+for _key, _entries in _AUDIT_RIGHT.items():
+    RIGHT.setdefault(_key, []).extend(_entries)

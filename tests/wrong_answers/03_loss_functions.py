@@ -668,3 +668,215 @@ def output_head_and_loss(task, in_features, num_classes=None):
     return nn.Sequential(OrderedDict(logits=nn.Linear(in_features, width))), loss
 '''),
 ]
+
+
+# The audit's answers (150 wrong answers and alternative right ones written against all eight topics):
+# each WRONG one is rejected with a message that names its cause, each RIGHT one passes.
+_AUDIT_WRONG = {
+    'ex1_one_hot': [
+        ('torch.empty: the other entries are garbage', '''
+def one_hot(labels, num_classes):
+    n = labels.shape[0]
+    out = torch.empty(n, num_classes, dtype=torch.float32, device=labels.device)
+    out[torch.arange(n, device=labels.device), labels] = 1.0
+    return out
+''', ['values are not close to the', 'one_hot(']),
+        ("unsqueeze_ on the caller's labels before scatter", '''
+def one_hot(labels, num_classes):
+    out = torch.zeros(labels.shape[0], num_classes, device=labels.device)
+    return out.scatter_(1, labels.unsqueeze_(1), 1.0)
+''', ['do not change the labels you are given']),
+        ('scatter on a result created without device=', '''
+def one_hot(labels, num_classes):
+    out = torch.zeros(len(labels), num_classes)
+    return out.scatter(1, labels.view(-1, 1), 1.0)
+''', ['different devices', 'no model is involved', 'device=x.device']),
+    ],
+    'ex2_mse': [
+        ('variance of the differences', '''
+def mse(pred, target):
+    return torch.var(pred - target)
+''', ['values are not close to the', 'mse(pred, target)']),
+        ('divides by numel - 1', '''
+def mse(pred, target):
+    return ((pred - target) ** 2).sum() / (pred.numel() - 1)
+''', ['divided by N - 1']),
+        ('target flattened: (N, 1) - (N,) broadcasts to (N, N)', '''
+def mse(pred, target):
+    return ((pred - target.reshape(-1)) ** 2).mean()
+''', ['print both shapes']),
+        ('dot product of the difference (1-D only)', '''
+def mse(pred, target):
+    d = pred - target
+    return (d @ d) / d.numel()
+''', ['same shape', 'element by element use *']),
+    ],
+    'ex3_bce': [
+        ('clamps only from below: p = 1 gives nan', '''
+def bce(p, y):
+    eps = 1e-7
+    p = torch.clamp(p, min=eps)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+''', ['log(0) is -inf and 0 *']),
+        ('a tiny eps 1e-12, which float32 rounds away at 1 - eps', '''
+def bce(p, y):
+    eps = 1e-12
+    p = torch.clamp(p, eps, 1 - eps)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+''', ['values are not close to the', 'bce(p, y)']),
+        ('nan_to_num instead of clamping', '''
+def bce(p, y):
+    return torch.nan_to_num(-(y * torch.log(p) + (1 - y) * torch.log(1 - p))).mean()
+''', ['values are not close to the', 'bce(p, y)']),
+        ('mean over dim 0 only', '''
+def bce(p, y):
+    eps = 1e-7
+    p = torch.clamp(p, eps, 1 - eps)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean(dim=0)
+''', ['there is an extra dimension of size 1']),
+        ('logs clamped at -100 (as BCELoss) instead of p at eps', '''
+def bce(p, y):
+    return -(y * torch.log(p).clamp(min=-100) + (1 - y) * torch.log(1 - p).clamp(min=-100)).mean()
+''', ['values are not close to the', 'bce(p, y)']),
+    ],
+    'ex4_cross_entropy': [
+        ('log of the sum of exps without the shift', '''
+def cross_entropy(logits, targets):
+    log_probs = logits - logits.exp().sum(dim=1, keepdim=True).log()
+    return -log_probs[torch.arange(logits.shape[0]), targets].mean()
+''', ['inf usually comes from exp of a large number']),
+        ('divides by the number of classes', '''
+def cross_entropy(logits, targets):
+    log_probs = F.log_softmax(logits, dim=1)
+    return -log_probs[torch.arange(logits.shape[0]), targets].sum() / logits.shape[1]
+''', ['values are not close to the', 'cross_entropy([[0.1, 6.0, -2.0, 3.2]]']),
+        ('F.one_hot without num_classes', '''
+def cross_entropy(logits, targets):
+    log_probs = F.log_softmax(logits, dim=1)
+    return -(log_probs * F.one_hot(targets)).sum(dim=1).mean()
+''', ['print both shapes']),
+    ],
+    'ex5_head_and_loss': [
+        ('C - 1 logits for C classes', '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "regression":
+        return nn.Linear(in_features, 1), nn.MSELoss()
+    if task == "binary":
+        return nn.Linear(in_features, 1), nn.BCEWithLogitsLoss()
+    if task == "multiclass":
+        return nn.Linear(in_features, num_classes - 1), nn.CrossEntropyLoss()
+    raise ValueError(f"unknown task {task!r}")
+''', ['nn.Linear(in_features, number of outputs), with in_features']),
+        ('L1 loss for regression', '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "regression":
+        return nn.Linear(in_features, 1), nn.L1Loss()
+    if task == "binary":
+        return nn.Linear(in_features, 1), nn.BCEWithLogitsLoss()
+    if task == "multiclass":
+        return nn.Linear(in_features, num_classes), nn.CrossEntropyLoss()
+    raise ValueError(f"unknown task {task!r}")
+''', ["the table's regression loss is nn.MSELoss"]),
+        ("binary loss with reduction='sum'", '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "regression":
+        return nn.Linear(in_features, 1), nn.MSELoss()
+    if task == "binary":
+        return nn.Linear(in_features, 1), nn.BCEWithLogitsLoss(reduction="sum")
+    if task == "multiclass":
+        return nn.Linear(in_features, num_classes), nn.CrossEntropyLoss()
+    raise ValueError(f"unknown task {task!r}")
+''', ['this is the sum over the batch']),
+        ("MSE with reduction='sum' for regression", '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "regression":
+        return nn.Linear(in_features, 1), nn.MSELoss(reduction="sum")
+    if task == "binary":
+        return nn.Linear(in_features, 1), nn.BCEWithLogitsLoss()
+    if task == "multiclass":
+        return nn.Linear(in_features, num_classes), nn.CrossEntropyLoss()
+    raise ValueError(f"unknown task {task!r}")
+''', ['this is the sum over the batch']),
+    ],
+}
+_AUDIT_RIGHT = {
+    'ex1_one_hot': [
+        ('Python range rows and += 1', '''
+def one_hot(labels, num_classes):
+    out = torch.zeros(len(labels), num_classes, device=labels.device)
+    out[range(len(labels)), labels] += 1
+    return out
+'''),
+        ('index_put_', '''
+def one_hot(labels, num_classes):
+    n = labels.shape[0]
+    out = torch.zeros((n, num_classes), dtype=torch.float32, device=labels.device)
+    return out.index_put_((torch.arange(n, device=labels.device), labels), torch.tensor(1.0, device=labels.device))
+'''),
+    ],
+    'ex2_mse': [
+        ('vector norm squared over numel', '''
+def mse(pred, target):
+    return torch.linalg.vector_norm(pred - target) ** 2 / pred.numel()
+'''),
+        ('square().sum().div()', '''
+def mse(pred, target):
+    return (pred - target).square().sum().div(pred.numel())
+'''),
+    ],
+    'ex3_bce': [
+        ('lerp between the two logs', '''
+def bce(p, y):
+    eps = 1e-7
+    p = p.clamp(eps, 1 - eps)
+    return -torch.lerp(torch.log1p(-p), torch.log(p), y).mean()
+'''),
+        ('sum over numel', '''
+def bce(p, y):
+    eps = 1e-7
+    q = torch.clamp(p, min=eps, max=1 - eps)
+    losses = -y * q.log() - (1 - y) * (1 - q).log()
+    return losses.sum() / losses.numel()
+'''),
+    ],
+    'ex4_cross_entropy': [
+        ('diagonal of [:, targets]', '''
+def cross_entropy(logits, targets):
+    log_probs = torch.log_softmax(logits, dim=-1)
+    return -log_probs[:, targets].diagonal().mean()
+'''),
+        ('logsumexp minus the gathered logit', '''
+def cross_entropy(logits, targets):
+    picked = torch.take_along_dim(logits, targets.unsqueeze(1), dim=1).squeeze(1)
+    return (torch.logsumexp(logits, dim=1) - picked).mean()
+'''),
+    ],
+    'ex5_head_and_loss': [
+        ("keyword arguments and explicit reduction='mean'", '''
+def output_head_and_loss(task, in_features, num_classes=None):
+    table = {"regression": (1, nn.MSELoss), "binary": (1, nn.BCEWithLogitsLoss),
+             "multiclass": (num_classes, nn.CrossEntropyLoss)}
+    if task not in table:
+        raise ValueError("task must be regression, binary or multiclass")
+    width, loss = table[task]
+    return nn.Linear(in_features=in_features, out_features=width, bias=True), loss(reduction="mean")
+'''),
+        ('if/elif with torch.nn spelled out', '''
+import torch.nn as tnn
+def output_head_and_loss(task, in_features, num_classes=None):
+    if task == "multiclass":
+        head, loss = tnn.Linear(in_features, num_classes), tnn.CrossEntropyLoss()
+    elif task == "binary":
+        head, loss = tnn.Linear(in_features, 1), tnn.BCEWithLogitsLoss()
+    elif task == "regression":
+        head, loss = tnn.Linear(in_features, 1), tnn.MSELoss()
+    else:
+        raise ValueError(task)
+    return head, loss
+'''),
+    ],
+}
+for _key, _entries in _AUDIT_WRONG.items():
+    WRONG.setdefault(_key, []).extend(_entries)
+for _key, _entries in _AUDIT_RIGHT.items():
+    RIGHT.setdefault(_key, []).extend(_entries)

@@ -761,3 +761,245 @@ def gradient_descent(x, y, w0, lr, steps):
     return weights, losses
 '''),
 ]
+
+
+# The audit's answers (150 wrong answers and alternative right ones written against all eight topics):
+# each WRONG one is rejected with a message that names its cause, each RIGHT one passes.
+_AUDIT_WRONG = {
+    'ex1_central_difference': [
+        ('precedence: / 2 * h', '''
+def central_difference(f, x, h=1e-5):
+    return (f(x + h) - f(x - h)) / 2 * h
+''', ['values are not close to the', 'central_difference(t ** 3, 2.0']),
+        ('half steps: (f(x + h/2) - f(x - h/2)) / h', '''
+def central_difference(f, x, h=1e-5):
+    return (f(x + h / 2) - f(x - h / 2)) / h
+''', ['values are not close to the', 'central_difference(t ** 3, 2.0']),
+        ('sum of forward and backward differences', '''
+def central_difference(f, x, h=1e-5):
+    return (f(x + h) - f(x)) / h + (f(x) - f(x - h)) / h
+''', ['divided by h']),
+    ],
+    'ex2_mse_grad': [
+        ('product of means instead of mean of products', '''
+def mse_grad(w, x, y):
+    return 2 * x.mean() * (w * x - y).mean()
+''', ['values are not close to the', 'mse_grad(1.0, x, y) for']),
+        ('x squared but y not multiplied by x', '''
+def mse_grad(w, x, y):
+    return 2 * (w * x ** 2 - y).mean()
+''', ['values are not close to the', 'mse_grad(1.0, x, y) for']),
+    ],
+    'ex3_two_layer_grads': [
+        ('db2 keeps a dimension (1,)', '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    n = x.shape[0]
+    g = 2 * (y_hat - y) / n
+    dw2 = (g[:, None] * a).sum(dim=0)
+    db2 = g.sum(dim=0, keepdim=True)
+    dz = g[:, None] * w2 * a * (1 - a)
+    return (dz * x[:, None]).sum(dim=0), dz.sum(dim=0), dw2, db2
+''', ['expected a single number']),
+        ('sigmoid applied again inside the derivative', '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    n = x.shape[0]
+    g = 2 * (y_hat - y) / n
+    dw2 = (g[:, None] * a).sum(dim=0)
+    db2 = g.sum()
+    dz = g[:, None] * w2 * torch.sigmoid(a) * (1 - torch.sigmoid(a))
+    return (dz * x[:, None]).sum(dim=0), dz.sum(dim=0), dw2, db2
+''', ['values are not close to the', 'dw1 (the one-example, one-unit']),
+        ('1/N applied twice (mean at the parameters as well)', '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    n = x.shape[0]
+    g = 2 * (y_hat - y) / n
+    dw2 = (g[:, None] * a).mean(dim=0)
+    db2 = g.mean()
+    dz = g[:, None] * w2 * a * (1 - a)
+    return (dz * x[:, None]).mean(dim=0), dz.mean(dim=0), dw2, db2
+''', ['every value is 1/3 of the expected one']),
+        ('dw1 as a product of sums', '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    n = x.shape[0]
+    g = 2 * (y_hat - y) / n
+    dw2 = (g[:, None] * a).sum(dim=0)
+    db2 = g.sum()
+    dz = g[:, None] * w2 * a * (1 - a)
+    return dz.sum(dim=0) * x.sum(), dz.sum(dim=0), dw2, db2
+''', ['dL/dw1 needs the factor x']),
+    ],
+    'ex4_gd_step': [
+        ('torch.no_grad() called, not used as a context manager', '''
+def gd_step(params, lr):
+    torch.no_grad()
+    for p in params:
+        p -= lr * p.grad
+        p.grad.zero_()
+''', ['do the update inside `with torch.no_grad']),
+        ('zero_ outside the loop: only the last tensor cleared', '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+    p.grad.zero_()
+''', ['after the update']),
+        ('steps by the sign of the gradient', '''
+def gd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad.sign()
+            p.grad.zero_()
+''', ['values are not close', 'after gd_step(lr=0.1)']),
+    ],
+    'ex5_gradient_descent': [
+        ('sum instead of mean in the loss', '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+    weights, losses = [], []
+    for _ in range(steps + 1):
+        loss = ((w * x - y) ** 2).sum()
+        weights.append(w.item()); losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+        w.grad.zero_()
+    return weights, losses
+''', ['values are not close to the', 'the weights of gradient_descent(x']),
+        ('SGD with momentum 0.9', '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr, momentum=0.9)
+    weights, losses = [], []
+    for _ in range(steps + 1):
+        loss = ((w * x - y) ** 2).mean()
+        weights.append(w.item()); losses.append(loss.item())
+        opt.zero_grad(); loss.backward(); opt.step()
+    return weights, losses
+''', ['values are not close to the', 'the weights of gradient_descent(x']),
+        ('losses[k] recorded after the k-th update', '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+    weights, losses = [w.item()], [((w * x - y) ** 2).mean().item()]
+    for _ in range(steps):
+        loss = ((w * x - y) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+        w.grad.zero_()
+        weights.append(w.item())
+        losses.append(loss.item())
+    return weights, losses
+''', ['values are not close to the', 'the losses of gradient_descent(x']),
+    ],
+}
+_AUDIT_RIGHT = {
+    'ex1_central_difference': [
+        ('a helper lambda', '''
+def central_difference(f, x, h=1e-5):
+    g = lambda s: f(x + s * h)
+    return (g(1) - g(-1)) / (h + h)
+'''),
+        ('with float()', '''
+def central_difference(f, x, h=1e-5):
+    up, down = f(x + h), f(x - h)
+    return float((up - down) / (2.0 * h))
+'''),
+    ],
+    'ex2_mse_grad': [
+        ('torch.mean of 2 x (wx - y)', '''
+def mse_grad(w, x, y):
+    residual = w * x - y
+    return torch.mean(2 * x * residual)
+'''),
+        ('NumPy round trip to a float', '''
+def mse_grad(w, x, y):
+    xs, ys = x.detach().cpu().numpy().astype(np.float64), y.detach().cpu().numpy().astype(np.float64)
+    return float(np.mean(2 * xs * (w * xs - ys)))
+'''),
+    ],
+    'ex3_two_layer_grads': [
+        ('outer products and a - a**2', '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    g = (y_hat - y) * (2.0 / len(x))
+    dz = torch.outer(g, w2) * (a - a ** 2)
+    return x @ dz, dz.sum(0), a.T @ g, g.sum()
+'''),
+        ('a loop over the hidden units', '''
+def two_layer_grads(x, y, w1, b1, w2, b2):
+    z = x[:, None] * w1 + b1
+    a = torch.sigmoid(z)
+    y_hat = a @ w2 + b2
+    g = 2 * (y_hat - y) / x.shape[0]
+    dw1, db1, dw2 = torch.zeros_like(w1), torch.zeros_like(b1), torch.zeros_like(w2)
+    for j in range(w1.shape[0]):
+        dz = g * w2[j] * a[:, j] * (1 - a[:, j])
+        dw1[j] = (dz * x).sum(); db1[j] = dz.sum(); dw2[j] = (g * a[:, j]).sum()
+    return dw1, db1, dw2, g.sum()
+'''),
+    ],
+    'ex4_gd_step': [
+        ('foreach ops, grads set to None', '''
+def gd_step(params, lr):
+    params = list(params)
+    with torch.no_grad():
+        torch._foreach_add_(params, [p.grad for p in params], alpha=-lr)
+    for p in params:
+        p.grad = None
+'''),
+        ('the gradient multiplied by zero', '''
+def gd_step(params, lr):
+    for p in params:
+        with torch.no_grad():
+            p.sub_(p.grad * lr)
+        p.grad.mul_(0)
+'''),
+    ],
+    'ex5_gradient_descent': [
+        ('w rebuilt as a fresh leaf each step', '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.tensor(float(w0), device=x.device, requires_grad=True)
+    weights, losses = [], []
+    for k in range(steps + 1):
+        loss = ((w * x - y) ** 2).mean()
+        weights.append(w.item()); losses.append(loss.item())
+        if k == steps:
+            break
+        loss.backward()
+        w = (w - lr * w.grad).detach().requires_grad_()
+    return weights, losses
+'''),
+        ('SGD with zero_grad(set_to_none=False)', '''
+def gradient_descent(x, y, w0, lr, steps):
+    w = torch.full((), float(w0), device=x.device, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr)
+    weights, losses = [], []
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=False)
+        loss = torch.nn.functional.mse_loss(w * x, y)
+        weights.append(float(w)); losses.append(float(loss))
+        loss.backward()
+        opt.step()
+    weights.append(float(w)); losses.append(float(torch.nn.functional.mse_loss(w * x, y)))
+    return weights, losses
+'''),
+    ],
+}
+for _key, _entries in _AUDIT_WRONG.items():
+    WRONG.setdefault(_key, []).extend(_entries)
+for _key, _entries in _AUDIT_RIGHT.items():
+    RIGHT.setdefault(_key, []).extend(_entries)

@@ -823,3 +823,295 @@ model3 = Affine(3).to(device)
 optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
 history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=100)''')),
 ]
+
+
+# The audit's answers (150 wrong answers and alternative right ones written against all eight topics):
+# each WRONG one is rejected with a message that names its cause, each RIGHT one passes.
+_AUDIT_WRONG = {
+    'ex1_make_loader': [
+        ('a permutation list as the sampler, drawn once', '''
+def make_loader(X, y, batch_size, shuffle=False):
+    order = torch.randperm(len(X)).tolist() if shuffle else None
+    return DataLoader(TensorDataset(X, y), batch_size=batch_size, sampler=order)
+''', ['a DataLoader with shuffle=True reshuffles at each pass']),
+        ('batch_size and shuffle passed in the wrong positions', '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return DataLoader(TensorDataset(X, y), shuffle, batch_size)
+''', ['your code raised an error', 'make_loader(X_a, y_a, batch_size=4)']),
+        ('collate_fn that returns a list of pairs', '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, collate_fn=lambda batch: batch)
+''', ['build the loader over TensorDataset']),
+    ],
+    'ex2_n_batches': [
+        ('(n + batch_size) // batch_size', '''
+def n_batches(n, batch_size, drop_last=False):
+    if drop_last:
+        return n // batch_size
+    return (n + batch_size) // batch_size
+''', ['one batch too many when batch_size divides n']),
+        ('round(n / b + 0.49)', '''
+def n_batches(n, batch_size, drop_last=False):
+    if drop_last:
+        return n // batch_size
+    return round(n / batch_size + 0.49)
+''', ['only the full batches were counted']),
+    ],
+    'ex3_train_step': [
+        ('forward pass under no_grad', '''
+def train_step(model, X, y, loss_fn, optimizer):
+    optimizer.zero_grad()
+    with torch.no_grad():
+        output = model(X)
+    loss = loss_fn(output, y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+''', ['the graph was cut']),
+        ('model.eval() for a deterministic loss', '''
+def train_step(model, X, y, loss_fn, optimizer):
+    model.eval()
+    optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+''', ['evaluation mode', 'do not call model.eval() in train_step']),
+        ('loss scaled by the batch size for backward', '''
+def train_step(model, X, y, loss_fn, optimizer):
+    optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    (loss * len(X)).backward()
+    optimizer.step()
+    return loss.item()
+''', ['values are not close to the', "parameter 'weight' after train_step"]),
+        ('optimizer.step() twice', '''
+def train_step(model, X, y, loss_fn, optimizer):
+    optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.step()
+    optimizer.step()
+    return loss.item()
+''', ['values are not close to the', "parameter 'weight' after train_step"]),
+    ],
+    'ex4_trainer': [
+        ('weights each batch by loader.batch_size', '''
+def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train()
+    history = []
+    for _ in range(epochs):
+        total = 0.0
+        for X_batch, y_batch in loader:
+            total += train_step(model, X_batch, y_batch, loss_fn, optimizer) * loader.batch_size
+        history.append(total / len(loader.dataset))
+    return history
+''', ['values are not close to the', 'the per-epoch mean losses']),
+        ('ignores the optimizer argument: a new SGD', '''
+def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    history = []
+    for _ in range(epochs):
+        total, count = 0.0, 0
+        for X_batch, y_batch in loader:
+            total += train_step(model, X_batch, y_batch, loss_fn, opt) * len(X_batch)
+            count += len(X_batch)
+        history.append(total / count)
+    return history
+''', ['values are not close to the', 'the per-epoch mean losses']),
+        ('range(1, epochs): one epoch short', '''
+def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train()
+    history = []
+    for _ in range(1, epochs):
+        total, count = 0.0, 0
+        for X_batch, y_batch in loader:
+            total += train_step(model, X_batch, y_batch, loss_fn, optimizer) * len(X_batch)
+            count += len(X_batch)
+        history.append(total / count)
+    return history
+''', ['append one mean loss per epoch']),
+    ],
+    'ex5_evaluate': [
+        ('loss arguments swapped', '''
+def evaluate(model, loader, loss_fn):
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for X_batch, y_batch in loader:
+            total += loss_fn(y_batch, model(X_batch)).item() * len(X_batch)
+            count += len(X_batch)
+    return total / count
+''', ['values are not close to the', 'evaluate(...) on 9 samples']),
+        ('weights by loader.batch_size', '''
+def evaluate(model, loader, loss_fn):
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for X_batch, y_batch in loader:
+            total += loss_fn(model(X_batch), y_batch).item() * loader.batch_size
+    return total / len(loader.dataset)
+''', ['values are not close to the', 'evaluate(...) on 10 samples']),
+        ('rounded to 4 decimals', '''
+def evaluate(model, loader, loss_fn):
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for X_batch, y_batch in loader:
+            total += loss_fn(model(X_batch), y_batch).item() * len(X_batch)
+            count += len(X_batch)
+    return round(total / count, 4)
+''', ['the values agree to about 7 digits']),
+        ('torch.no_grad without parentheses', '''
+def evaluate(model, loader, loss_fn):
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad:
+        for X_batch, y_batch in loader:
+            total += loss_fn(model(X_batch), y_batch).item() * len(X_batch)
+            count += len(X_batch)
+    return total / count
+''', ['your code raised an error', 'evaluate(...) on 10 samples']),
+    ],
+    'ex6_model3': [
+        ('history3 overwritten by a second trainer call', '''
+set_seed(0)
+model3 = nn.Linear(3, 1).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=50)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=50)
+''', ['first epochs are missing', 'history3 +=']),
+        ('no bias (make_regression has no intercept)', '''
+set_seed(0)
+model3 = nn.Linear(3, 1, bias=False).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=100)
+''', ['wrong number of trainable parameters', 'no bias=False']),
+        ('a summed MSE loss with the same learning rate', '''
+set_seed(0)
+model3 = nn.Linear(3, 1).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, nn.MSELoss(reduction="sum"), optimizer3, epochs=100)
+''', ['model3 is still far from the best fit']),
+    ],
+}
+_AUDIT_RIGHT = {
+    'ex1_make_loader': [
+        ('positional arguments', '''
+def make_loader(X, y, batch_size, shuffle=False):
+    return DataLoader(TensorDataset(X, y), batch_size, shuffle)
+'''),
+        ('explicit samplers', '''
+from torch.utils.data import RandomSampler, SequentialSampler
+def make_loader(X, y, batch_size, shuffle=False):
+    ds = TensorDataset(X, y)
+    sampler = RandomSampler(ds) if shuffle else SequentialSampler(ds)
+    return DataLoader(ds, batch_size=batch_size, sampler=sampler, drop_last=False)
+'''),
+    ],
+    'ex2_n_batches': [
+        ('(n - 1) // b + 1', '''
+def n_batches(n, batch_size, drop_last=False):
+    return n // batch_size if drop_last else (n - 1) // batch_size + 1
+'''),
+        ('floor plus a bool for the remainder', '''
+def n_batches(n, batch_size, drop_last=False):
+    full, rest = n // batch_size, n % batch_size
+    return int(full + (rest > 0 and not drop_last))
+'''),
+    ],
+    'ex3_train_step': [
+        ('zero_grad after the forward pass, before backward', '''
+def train_step(model, X, y, loss_fn, optimizer):
+    loss = loss_fn(model(X), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+'''),
+        ('value recorded first, float()', '''
+def train_step(model, X, y, loss_fn, optimizer):
+    for p in model.parameters():
+        p.grad = None
+    loss = loss_fn(model(X), y)
+    value = float(loss.detach())
+    loss.backward()
+    optimizer.step()
+    return value
+'''),
+    ],
+    'ex4_trainer': [
+        ('accumulates tensors, converts per epoch', '''
+def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train()
+    out = []
+    for epoch in range(epochs):
+        s = torch.zeros((), dtype=torch.float64)
+        n = 0
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            s += loss.detach().double().cpu() * xb.shape[0]
+            n += xb.shape[0]
+        out.append((s / n).item())
+    return out
+'''),
+        ('while loop over epochs', '''
+def trainer(model, loader, loss_fn, optimizer, epochs):
+    model.train(True)
+    history, epoch = [], 0
+    while epoch < epochs:
+        pairs = [(train_step(model, xb, yb, loss_fn, optimizer), len(xb)) for xb, yb in loader]
+        history.append(sum(l * n for l, n in pairs) / sum(n for _, n in pairs))
+        epoch += 1
+    return history
+'''),
+    ],
+    'ex5_evaluate': [
+        ('set_grad_enabled as a context manager', '''
+def evaluate(model, loader, loss_fn):
+    model.eval()
+    losses, sizes = [], []
+    with torch.set_grad_enabled(False):
+        for xb, yb in loader:
+            losses.append(loss_fn(model(xb), yb).item())
+            sizes.append(len(yb))
+    return sum(l * s for l, s in zip(losses, sizes)) / sum(sizes)
+'''),
+        ('model(X) collected, loss per batch, mode restored', '''
+def evaluate(model, loader, loss_fn):
+    was_training = model.training
+    model.train(False)
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for xb, yb in loader:
+            pred = model(xb)
+            total += float(loss_fn(pred, yb)) * xb.size(0)
+            count += xb.size(0)
+    model.train(was_training)
+    return total / count
+'''),
+    ],
+    'ex6_model3': [
+        ('nn.Sequential, two trainer calls, histories joined', '''
+set_seed(0)
+model3 = nn.Sequential(nn.Linear(3, 1)).to(device)
+optimizer3 = torch.optim.SGD(model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, loss_fn, optimizer3, epochs=60)
+history3 += trainer(model3, loader3, loss_fn, optimizer3, epochs=40)
+'''),
+        ('keyword arguments and a fresh MSELoss', '''
+set_seed(0)
+model3 = nn.Linear(in_features=3, out_features=1, device=device)
+optimizer3 = torch.optim.SGD(params=model3.parameters(), lr=0.01)
+history3 = trainer(model3, loader3, nn.MSELoss(), optimizer3, 120)
+'''),
+    ],
+}
+for _key, _entries in _AUDIT_WRONG.items():
+    WRONG.setdefault(_key, []).extend(_entries)
+for _key, _entries in _AUDIT_RIGHT.items():
+    RIGHT.setdefault(_key, []).extend(_entries)

@@ -696,3 +696,266 @@ def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
     return model
 '''),
 ]
+
+
+# The audit's answers (150 wrong answers and alternative right ones written against all eight topics):
+# each WRONG one is rejected with a message that names its cause, each RIGHT one passes.
+_AUDIT_WRONG = {
+    'ex1_make_shallow': [
+        ('output flattened to (N,) with nn.Flatten(0)', '''
+def make_shallow(width, activation=nn.Sigmoid):
+    return nn.Sequential(nn.Linear(1, width), activation(), nn.Linear(width, 1), nn.Flatten(0))
+''', ['three layers: Linear(1, width), the activation']),
+        ('all weights and biases initialised to zero (symmetric nodes)', '''
+def make_shallow(width, activation=nn.Sigmoid):
+    model = nn.Sequential(nn.Linear(1, width), activation(), nn.Linear(width, 1))
+    for p in model.parameters():
+        nn.init.zeros_(p)
+    return model
+''', ['symmetric initialisation', 'same weight and bias']),
+        ('one activation instance as the default argument, shared by all networks', '''
+_act = nn.Sigmoid()
+def make_shallow(width, activation=nn.Sigmoid):
+    act = _act if activation is nn.Sigmoid else activation()
+    return nn.Sequential(nn.Linear(1, width), act, nn.Linear(width, 2))
+''', ['(in_features, out_features, has bias)', '(3, 2, True)']),
+    ],
+    'ex2_node_contributions': [
+        ('returns (width, N): transposed', '''
+def node_contributions(model, X):
+    with torch.no_grad():
+        hidden = model[1](model[0](X))
+        return hidden.T * model[2].weight[0][:, None]
+''', ['did you swap the dimensions?']),
+        ('activation applied after multiplying by the output weight', '''
+def node_contributions(model, X):
+    with torch.no_grad():
+        return model[1](model[0](X) * model[2].weight[0])
+''', ['values are not close to the', 'node_contributions(net, X) for 7']),
+        ('contribution measured as the prediction minus the prediction without that node', '''
+def node_contributions(model, X):
+    with torch.no_grad():
+        hidden = model[1](model[0](X))
+        full = model(X)
+        cols = []
+        for j in range(hidden.shape[1]):
+            h = hidden.clone(); h[:, j] = 0
+            cols.append((full - model[2](h))[:, 0] - model[2].bias)
+        return torch.stack(cols, dim=1)
+''', ['every value is off by the same amount']),
+    ],
+    'ex3_make_mlp': [
+        ('a bare Linear when there are no hidden layers', '''
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    if not hidden:
+        return nn.Linear(n_in, n_out)
+    layers, size = [], n_in
+    for width in hidden:
+        layers += [nn.Linear(size, width), activation()]
+        size = width
+    return nn.Sequential(*layers, nn.Linear(size, n_out))
+''', ['wrong type', 'make_mlp([])']),
+        ('forgets to update the input size', '''
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    layers = []
+    for width in hidden:
+        layers += [nn.Linear(n_in, width), activation()]
+    layers.append(nn.Linear(hidden[-1] if hidden else n_in, n_out))
+    return nn.Sequential(*layers)
+''', ['Linear(n_in, hidden[0]), then one Linear per']),
+        ('activation before each linear layer except the first', '''
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    sizes = [n_in] + list(hidden) + [n_out]
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if 0 < i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+''', ['an activation after each hidden linear layer']),
+    ],
+    'ex4_train_mlp': [
+        ('seed argument ignored: set_seed(0)', '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(0)
+    model = make_mlp(hidden, activation).to(X.device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = nn.MSELoss()(model(X), y)
+        loss.backward()
+        opt.step()
+    return model
+''', ['values are not close to the', 'the predictions of train_mlp(X']),
+        ('targets flattened: (N, 1) - (N,) broadcasts', '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    model = make_mlp(hidden, activation).to(X.device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.MSELoss()
+    target = y.view(-1)
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = loss_fn(model(X), target)
+        loss.backward()
+        opt.step()
+    return model
+''', ['values are not close to the', 'the predictions of train_mlp(X']),
+        ('Adam with weight decay', '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    model = make_mlp(hidden, activation).to(X.device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-3)
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = nn.MSELoss()(model(X), y)
+        loss.backward()
+        opt.step()
+    return model
+''', ['values are not close to the', 'the predictions of train_mlp(X']),
+        ('mini-batches of 32 instead of full batch', '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    model = make_mlp(hidden, activation).to(X.device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.MSELoss()
+    for _ in range(epochs):
+        for i in range(0, len(X), 32):
+            opt.zero_grad()
+            loss = loss_fn(model(X[i:i + 32]), y[i:i + 32])
+            loss.backward()
+            opt.step()
+    return model
+''', ['no full-batch step', 'no mini-batches']),
+    ],
+    'ex5_model_best': [
+        ("early stopping on the notebook's validation data", '''
+import copy
+def fit_best(X, y):
+    set_seed(0)
+    model = make_mlp([32, 32]).to(X.device)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    best, best_state = float("inf"), None
+    for epoch in range(1000):
+        opt.zero_grad()
+        loss = nn.MSELoss()(model(X), y)
+        loss.backward()
+        opt.step()
+        if epoch % 10 == 0:
+            with torch.no_grad():
+                v = nn.MSELoss()(model(X_val), y_val).item()
+            if v < best:
+                best, best_state = v, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return model
+''', ['its network does not follow the data it was given']),
+        ('trains once and caches the network', '''
+_best = None
+def fit_best(X, y):
+    global _best
+    if _best is None:
+        _best = train_mlp(X, y, [32, 32], nn.ReLU, lr=0.01, epochs=1000)
+    return _best
+''', ["its network follows the notebook's curve"]),
+        ('a wide sigmoid network', '''
+def fit_best(X, y):
+    return train_mlp(X, y, [64], nn.Sigmoid, lr=0.01, epochs=1000)
+''', ['the training MSE is high too']),
+    ],
+}
+_AUDIT_RIGHT = {
+    'ex1_make_shallow': [
+        ('keyword arguments, Xavier init', '''
+def make_shallow(width, activation=nn.Sigmoid):
+    model = torch.nn.Sequential(nn.Linear(in_features=1, out_features=width), activation(),
+                                nn.Linear(width, 1, bias=True))
+    nn.init.xavier_uniform_(model[0].weight)
+    return model
+'''),
+        ('add_module with names', '''
+def make_shallow(width, activation=nn.Sigmoid):
+    m = nn.Sequential()
+    m.add_module("hidden", nn.Linear(1, width))
+    m.add_module("act", activation())
+    m.add_module("out", nn.Linear(width, 1))
+    return m
+'''),
+    ],
+    'ex2_node_contributions': [
+        ('model[:2] and the full weight row, detach', '''
+def node_contributions(model, X):
+    return (model[:2](X) * model[2].weight).detach()
+'''),
+        ('hidden pre-activation by hand', '''
+def node_contributions(model, X):
+    with torch.no_grad():
+        first, act, last = model
+        z = X @ first.weight.T + first.bias
+        return act(z) * last.weight.squeeze(0)
+'''),
+    ],
+    'ex3_make_mlp': [
+        ('itertools.chain of pairs', '''
+import itertools
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    ins = [n_in] + list(hidden)
+    body = itertools.chain.from_iterable((nn.Linear(a, b), activation()) for a, b in zip(ins, hidden))
+    return nn.Sequential(*body, nn.Linear(ins[-1], n_out))
+'''),
+        ('while loop with indices', '''
+def make_mlp(hidden, activation=nn.ReLU, n_in=1, n_out=1):
+    seq = nn.Sequential()
+    i, prev = 0, n_in
+    while i < len(hidden):
+        seq.append(nn.Linear(prev, hidden[i])); seq.append(activation())
+        prev = hidden[i]; i += 1
+    seq.append(nn.Linear(prev, n_out))
+    return seq
+'''),
+    ],
+    'ex4_train_mlp': [
+        ('a closure passed to Adam.step, functional MSE', '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    model = make_mlp(hidden, activation).to(X.device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(X), y)
+        loss.backward()
+        return loss
+    for _ in range(epochs):
+        opt.step(closure)
+    return model
+'''),
+        ('model.train(), zero_grad at the end of each step', '''
+def train_mlp(X, y, hidden, activation=nn.ReLU, lr=0.05, epochs=300, seed=0):
+    set_seed(seed)
+    net = make_mlp(hidden, activation)
+    net = net.to(X.device)
+    net.train()
+    adam = torch.optim.Adam(net.parameters(), lr=lr)
+    crit = nn.MSELoss()
+    adam.zero_grad()
+    for step in range(epochs):
+        crit(net(X), y).backward()
+        adam.step()
+        adam.zero_grad()
+    return net
+'''),
+    ],
+    'ex5_model_best': [
+        ('three layers of 16', '''
+def fit_best(X, y):
+    return train_mlp(X, y, [16, 16, 16], nn.ReLU, lr=0.02, epochs=800)
+'''),
+        ('one wide ReLU layer, longer', '''
+def fit_best(X, y):
+    return train_mlp(X, y, [64], lr=0.02, epochs=1500, seed=1)
+'''),
+    ],
+}
+for _key, _entries in _AUDIT_WRONG.items():
+    WRONG.setdefault(_key, []).extend(_entries)
+for _key, _entries in _AUDIT_RIGHT.items():
+    RIGHT.setdefault(_key, []).extend(_entries)

@@ -940,3 +940,274 @@ def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epoc
     return {"train_loss": train_losses, "val_loss": val_losses}
 '''),
 ]
+
+
+# The audit's answers (150 wrong answers and alternative right ones written against all eight topics):
+# each WRONG one is rejected with a message that names its cause, each RIGHT one passes.
+_AUDIT_WRONG = {
+    'ex1_predict_proba': [
+        ('(1 + tanh(z)) / 2: tanh of z, not z / 2', '''
+def predict_proba(logits):
+    return 0.5 * (1 + torch.tanh(logits))
+''', ['values are not close to the', 'predict_proba(tensor([[0.], [2.], [-1.]]))']),
+        ('sigmoid of the standardised logits', '''
+def predict_proba(logits):
+    return torch.sigmoid(logits / (logits.abs().max() + 1e-12))
+''', ['values are not close to the', 'predict_proba(tensor([[0.], [2.], [-1.]]))']),
+        ('1 - sigmoid(-z)', '''
+def predict_proba(logits):
+    return 1 - torch.sigmoid(-logits)
+''', ['1 - sigmoid(-z) loses tiny probabilities', 'torch.sigmoid(logits)']),
+    ],
+    'ex2_predict_class': [
+        ('>= instead of >', '''
+def predict_class(logits, threshold=0.5):
+    return (torch.sigmoid(logits) >= threshold).long()
+''', ['a probability exactly at the threshold went to class 1']),
+        ('compares with 1 - threshold', '''
+def predict_class(logits, threshold=0.5):
+    return (torch.sigmoid(logits) > 1 - threshold).long()
+''', ['values differ', 'predict_class(logits, threshold=0.9)']),
+        ('samples the class with bernoulli', '''
+def predict_class(logits, threshold=0.5):
+    return torch.bernoulli(torch.sigmoid(logits)).long()
+''', ['values differ', 'predict_class(logits)']),
+        ('uint8 classes', '''
+def predict_class(logits, threshold=0.5):
+    return (torch.sigmoid(logits) > threshold).byte()
+''', ['convert the comparison']),
+    ],
+    'ex3_binary_classifier': [
+        ('output flattened to (N,)', '''
+def build_binary_classifier(hidden=8):
+    return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, 1), nn.Flatten(0))
+''', ['one logit per sample']),
+        ('an extra dropout layer', '''
+def build_binary_classifier(hidden=8):
+    return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Dropout(0.5), nn.Linear(hidden, 1))
+''', ['the output of build_binary_classifier()', 'values are not close to the']),
+        ('no bias in the hidden layer', '''
+def build_binary_classifier(hidden=8):
+    return nn.Sequential(nn.Linear(2, hidden, bias=False), nn.ReLU(), nn.Linear(hidden, 1))
+''', ['some Linear layers have no bias']),
+    ],
+    'ex4_multiclass_accuracy': [
+        ('y as a column: (N,) == (N, 1) broadcasts to (N, N)', '''
+def multiclass_accuracy(logits, y):
+    return (logits.argmax(dim=1) == y.view(-1, 1)).float().mean().item()
+''', ['values are not close to the', 'multiclass_accuracy(logits, y)']),
+        ('argmax without dim: a flat index', '''
+def multiclass_accuracy(logits, y):
+    return (logits.argmax() == y).float().mean().item()
+''', ['argmax() without dim', 'argmax(dim=1)']),
+        ('rounded to 2 decimals', '''
+def multiclass_accuracy(logits, y):
+    return round((logits.argmax(dim=1) == y).float().mean().item(), 2)
+''', ['values are not close to the', 'multiclass_accuracy on a 3']),
+    ],
+    'ex5_train_val_split': [
+        ('validation from the end with order[-n_val:] (all of it when n_val = 0)', '''
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(X), generator=g)
+    n_val = round(val_frac * len(X))
+    val_idx, train_idx = order[-n_val:], order[:-n_val]
+    return X[train_idx], X[val_idx], y[train_idx], y[val_idx]
+''', ['training and validation parts are swapped']),
+        ('off by one: training part starts at n_val + 1', '''
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(X), generator=g)
+    n_val = round(val_frac * len(X))
+    return X[order[n_val + 1:]], X[order[:n_val]], y[order[n_val + 1:]], y[order[:n_val]]
+''', ['not equal to the expected value', 'the shapes of X_train']),
+        ('math.ceil for the validation size', '''
+import math
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(X), generator=g)
+    n_val = math.ceil(val_frac * len(X))
+    return X[order[n_val:]], X[order[:n_val]], y[order[n_val:]], y[order[:n_val]]
+''', ['training and validation parts are swapped']),
+    ],
+    'ex6_train_and_evaluate': [
+        ('batches never moved to the device', '''
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    history = {"train_loss": [], "val_loss": []}
+    for epoch in range(epochs):
+
+        model.train()
+        total, count = 0.0, 0
+        for xb, yb in train_loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward(); optimizer.step()
+            total += loss.item() * len(xb); count += len(xb)
+        history["train_loss"].append(total / count)
+        model.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for xb, yb in val_loader:
+                total += loss_fn(model(xb), yb).item() * len(xb); count += len(xb)
+        history["val_loss"].append(total / count)
+    return history
+''', ['move both parts of every batch']),
+        ('validation loss: plain mean of batch losses', '''
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    history = {"train_loss": [], "val_loss": []}
+    for epoch in range(epochs):
+
+        model.train()
+        total, count = 0.0, 0
+        for xb, yb in train_loader:
+            xb, yb = xb.to(device), yb.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward(); optimizer.step()
+            total += loss.item() * len(xb); count += len(xb)
+        history["train_loss"].append(total / count)
+        model.eval()
+        with torch.no_grad():
+            losses = [loss_fn(model(xb.to(device)), yb.to(device)).item() for xb, yb in val_loader]
+        history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''', ['values are not close to the', "history['val_loss'] of train_and_evaluate(...) for"]),
+        ('train loss recomputed after the epoch in eval mode', '''
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    history = {"train_loss": [], "val_loss": []}
+    for epoch in range(epochs):
+
+        model.train()
+        for xb, yb in train_loader:
+            xb, yb = xb.to(device), yb.to(device)
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+        model.eval()
+        for name, loader in (("train_loss", train_loader), ("val_loss", val_loader)):
+            total, count = 0.0, 0
+            with torch.no_grad():
+                for xb, yb in loader:
+                    xb, yb = xb.to(device), yb.to(device)
+                    total += loss_fn(model(xb), yb).item() * len(xb); count += len(xb)
+            history[name].append(total / count)
+    return history
+''', ['values are not close to the', "history['train_loss'] of train_and_evaluate(...) for"]),
+        ('zero_grad once per epoch', '''
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    history = {"train_loss": [], "val_loss": []}
+    for epoch in range(epochs):
+
+        model.train()
+        optimizer.zero_grad()
+        total, count = 0.0, 0
+        for xb, yb in train_loader:
+            xb, yb = xb.to(device), yb.to(device)
+            loss = loss_fn(model(xb), yb)
+            loss.backward(); optimizer.step()
+            total += loss.item() * len(xb); count += len(xb)
+        history["train_loss"].append(total / count)
+        model.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for xb, yb in val_loader:
+                xb, yb = xb.to(device), yb.to(device)
+                total += loss_fn(model(xb), yb).item() * len(xb); count += len(xb)
+        history["val_loss"].append(total / count)
+    return history
+''', ['values are not close to the', "history['train_loss'] of train_and_evaluate(...) for"]),
+    ],
+}
+_AUDIT_RIGHT = {
+    'ex1_predict_proba': [
+        ('softmax over [0, z]', '''
+def predict_proba(logits):
+    both = torch.stack([torch.zeros_like(logits), logits], dim=-1)
+    return torch.softmax(both, dim=-1)[..., 1]
+'''),
+    ],
+    'ex2_predict_class': [
+        ('torch.where with Python ints', '''
+def predict_class(logits, threshold=0.5):
+    return torch.where(torch.sigmoid(logits) > threshold, 1, 0)
+'''),
+        ('gt and to(torch.int64)', '''
+def predict_class(logits, threshold=0.5):
+    return torch.sigmoid(logits).gt(threshold).to(torch.int64)
+'''),
+    ],
+    'ex3_binary_classifier': [
+        ('in-place ReLU, OrderedDict', '''
+from collections import OrderedDict
+def build_binary_classifier(hidden=8):
+    return nn.Sequential(OrderedDict(fc1=nn.Linear(2, hidden), act=nn.ReLU(inplace=True), out=nn.Linear(hidden, 1)))
+'''),
+        ('a class with two attributes', '''
+class _Net(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.a = nn.Linear(2, hidden)
+        self.b = nn.Linear(hidden, 1)
+    def forward(self, x):
+        return self.b(self.a(x).clamp_min(0))
+
+def build_binary_classifier(hidden=8):
+    return _Net(hidden)
+'''),
+    ],
+    'ex4_multiclass_accuracy': [
+        ('argmax(-1), sum over len', '''
+def multiclass_accuracy(logits, y):
+    return (logits.argmax(-1) == y).sum().item() / y.shape[0]
+'''),
+        ('topk(1)', '''
+def multiclass_accuracy(logits, y):
+    top = logits.topk(1, dim=1).indices[:, 0]
+    return float(top.eq(y).double().mean())
+'''),
+    ],
+    'ex5_train_val_split': [
+        ('random_split with a seeded generator, then index', '''
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    n_val = round(val_frac * len(X))
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(X), generator=g)
+    val, train = perm[:n_val], perm[n_val:]
+    return X.index_select(0, train), X.index_select(0, val), y.index_select(0, train), y.index_select(0, val)
+'''),
+        ('indices as a list, tensors indexed with it', '''
+def train_val_split(X, y, val_frac=0.2, seed=0):
+    perm = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed)).tolist()
+    k = round(val_frac * X.shape[0])
+    tr, va = perm[k:], perm[:k]
+    return X[tr], X[va], y[tr], y[va]
+'''),
+    ],
+    'ex6_train_and_evaluate': [
+        ('a helper for one pass', '''
+def _one_pass(model, loader, loss_fn, device, optimizer=None):
+    total, count = 0.0, 0
+    for xb, yb in loader:
+        xb, yb = xb.to(device), yb.to(device)
+        loss = loss_fn(model(xb), yb)
+        if optimizer is not None:
+            optimizer.zero_grad(); loss.backward(); optimizer.step()
+        total += loss.item() * xb.shape[0]; count += xb.shape[0]
+    return total / count
+
+def train_and_evaluate(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    out = {"train_loss": [], "val_loss": []}
+    for _ in range(epochs):
+        model.train()
+        out["train_loss"].append(_one_pass(model, train_loader, loss_fn, device, optimizer))
+        model.eval()
+        with torch.no_grad():
+            out["val_loss"].append(_one_pass(model, val_loader, loss_fn, device))
+    return out
+'''),
+    ],
+}
+for _key, _entries in _AUDIT_WRONG.items():
+    WRONG.setdefault(_key, []).extend(_entries)
+for _key, _entries in _AUDIT_RIGHT.items():
+    RIGHT.setdefault(_key, []).extend(_entries)

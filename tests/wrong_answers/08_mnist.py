@@ -935,3 +935,249 @@ def flatten_batch(images):
     return torch.cat([image.flatten()[None] for image in images]) if len(images) else images.reshape(0, 784)
 '''),
 ]
+
+
+# The audit's answers (150 wrong answers and alternative right ones written against all eight topics):
+# each WRONG one is rejected with a message that names its cause, each RIGHT one passes.
+_AUDIT_WRONG = {
+    'ex1_flatten_batch': [
+        ('shape[1] * shape[2]: right for N x 28 x 28 only', '''
+def flatten_batch(images):
+    return images.reshape(images.shape[0], images.shape[1] * images.shape[2])
+''', ['the sizes must multiply to the number of elements']),
+        ("resize_ changes the caller's batch", '''
+def flatten_batch(images):
+    return images.resize_(images.shape[0], 784)
+''', ['do not change the images you are given']),
+    ],
+    'ex2_build_mnist_mlp': [
+        ('nn.Flatten(0) flattens the batch too', '''
+def build_mnist_mlp():
+    return nn.Sequential(nn.Flatten(0), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(),
+                         nn.Linear(16, 10))
+''', ['in_features of a layer must equal']),
+        ('LogSoftmax at the end', '''
+def build_mnist_mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(),
+                         nn.Linear(16, 10), nn.LogSoftmax(dim=1))
+''', ['Flatten, then Linear and Sigmoid twice']),
+        ('first layer frozen', '''
+def build_mnist_mlp():
+    first = nn.Linear(784, 16)
+    first.requires_grad_(False)
+    return nn.Sequential(nn.Flatten(), first, nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10))
+''', ['some parameters have requires_grad=False']),
+    ],
+    'ex3_train_epoch': [
+        ('backward on the loss times the batch size', '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total, count = 0.0, 0
+
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(images), labels) * len(labels)
+        loss.backward()
+        optimizer.step()
+        total += loss.item(); count += len(labels)
+    return total / count
+''', ['values are not close to the', 'the mean loss returned']),
+        ('gradient norm clipped at 1', '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total, count = 0.0, 0
+
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        total += loss.item() * len(labels); count += len(labels)
+    return total / count
+''', ['values are not close to the', 'the mean loss returned']),
+        ('zero_grad once before the loop', '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total, count = 0.0, 0
+
+    optimizer.zero_grad()
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(labels); count += len(labels)
+    return total / count
+''', ['the gradients add up over the batches']),
+    ],
+    'ex4_evaluate_accuracy': [
+        ('skips the last, smaller batch', '''
+def evaluate_accuracy(model, loader, device):
+    model.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for images, labels in loader:
+            if len(labels) < loader.batch_size:
+                continue
+            pred = model(images.to(device)).argmax(dim=1)
+            correct += (pred == labels.to(device)).sum().item(); total += len(labels)
+    return correct / total
+''', ['values are not close', 'evaluate_accuracy on 10 samples']),
+        ('model.eval() after the loop', '''
+def evaluate_accuracy(model, loader, device):
+    correct, total = 0, 0
+    with torch.no_grad():
+        for images, labels in loader:
+            pred = model(images.to(device)).argmax(dim=1)
+            correct += (pred == labels.to(device)).sum().item(); total += len(labels)
+    model.eval()
+    return correct / total
+''', ['call model.eval() first']),
+        ('argmax over dim=0', '''
+def evaluate_accuracy(model, loader, device):
+    model.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for images, labels in loader:
+            out = model(images.to(device))
+            pred = out.argmax(dim=0) if out.shape[0] != out.shape[1] else out.argmax(dim=0)
+            correct += (pred[:len(labels)] == labels.to(device)[:len(pred)]).sum().item(); total += len(labels)
+    return correct / total
+''', ['values are not close to the', 'evaluate_accuracy on 10 samples']),
+    ],
+    'ex5_better_model': [
+        ('a ReLU after the output layer', '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10), nn.ReLU())
+''', ['test accuracy after training', 'too low']),
+        ('inputs centred with a hard-coded 0.5 then divided by 255 again', '''
+def build_better_model():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+        def forward(self, x):
+            return self.body((x - 0.5) / 255)
+    return Net()
+''', ['test accuracy after training', 'too low']),
+    ],
+    'ex6_confusion_counts': [
+        ('bincount without minlength', '''
+def confusion_counts(y_true, y_pred, num_classes):
+    return torch.bincount(y_true * num_classes + y_pred).reshape(num_classes, num_classes)
+''', ['the sizes must multiply to the number of elements']),
+        ('int32 counts', '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(num_classes, num_classes, dtype=torch.int32)
+    for t, p in zip(y_true.tolist(), y_pred.tolist()):
+        counts[t, p] += 1
+    return counts
+''', ['counts are integers']),
+        ("scikit-learn's NumPy array returned as is", '''
+def confusion_counts(y_true, y_pred, num_classes):
+    from sklearn.metrics import confusion_matrix
+    return confusion_matrix(y_true.cpu().numpy(), y_pred.cpu().numpy(), labels=list(range(num_classes)))
+''', ['this is a NumPy array']),
+        ('rows normalised to rates', '''
+def confusion_counts(y_true, y_pred, num_classes):
+    counts = torch.zeros(num_classes, num_classes)
+    for t, p in zip(y_true.tolist(), y_pred.tolist()):
+        counts[t, p] += 1
+    return counts / counts.sum(dim=1, keepdim=True).clamp(min=1)
+''', ['counts are integers']),
+    ],
+}
+_AUDIT_RIGHT = {
+    'ex1_flatten_batch': [
+        ('reshape(-1, 28 * 28)', '''
+def flatten_batch(images):
+    return images.reshape(-1, 28 * 28)
+'''),
+        ('contiguous then view', '''
+def flatten_batch(images):
+    return images.contiguous().view(images.size(0), -1)
+'''),
+    ],
+    'ex2_build_mnist_mlp': [
+        ('sizes in a loop, modules appended', '''
+def build_mnist_mlp():
+    net = nn.Sequential(nn.Flatten())
+    for a, b in [(784, 16), (16, 16)]:
+        net.append(nn.Linear(a, b)); net.append(nn.Sigmoid())
+    net.append(nn.Linear(16, 10))
+    return net
+'''),
+        ('flatten with start_dim=1 explicitly', '''
+def build_mnist_mlp():
+    layers = [nn.Flatten(start_dim=1), nn.Linear(28 * 28, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(),
+              nn.Linear(16, 10)]
+    return nn.Sequential(*layers)
+'''),
+    ],
+    'ex3_train_epoch': [
+        ('sizes from images.size(0), float64 total', '''
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total, count = 0.0, 0
+
+    total = torch.zeros((), dtype=torch.float64)
+    for images, labels in loader:
+        images = images.to(device); labels = labels.to(device)
+        optimizer.zero_grad(set_to_none=True)
+        out = model(images)
+        loss = loss_fn(out, labels)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach().cpu().double() * images.size(0); count += images.size(0)
+    return (total / count).item()
+'''),
+    ],
+    'ex4_evaluate_accuracy': [
+        ('max(1).indices, torch.inference_mode', '''
+def evaluate_accuracy(model, loader, device):
+    model.eval()
+    hits, seen = 0, 0
+    with torch.inference_mode():
+        for xb, yb in loader:
+            pred = model(xb.to(device)).max(1).indices
+            hits += int((pred.cpu() == yb).sum()); seen += yb.numel()
+    return hits / seen
+'''),
+        ('softmax then argmax, batch accuracy weighted', '''
+def evaluate_accuracy(model, loader, device):
+    model.eval()
+    weighted, n = 0.0, 0
+    with torch.no_grad():
+        for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
+            acc = (torch.softmax(model(xb), dim=1).argmax(dim=1) == yb).double().mean().item()
+            weighted += acc * len(yb); n += len(yb)
+    return weighted / n
+'''),
+    ],
+    'ex5_better_model': [
+        ('a small CNN', '''
+def build_better_model():
+    return nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 13 * 13, 10))
+'''),
+        ('two hidden layers 200-100 with GELU', '''
+def build_better_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 200), nn.GELU(), nn.Linear(200, 100), nn.GELU(), nn.Linear(100, 10))
+'''),
+    ],
+    'ex6_confusion_counts': [
+        ('scikit-learn with labels, back to a tensor', '''
+def confusion_counts(y_true, y_pred, num_classes):
+    from sklearn.metrics import confusion_matrix
+    m = confusion_matrix(y_true.cpu().numpy(), y_pred.cpu().numpy(), labels=list(range(num_classes)))
+    return torch.from_numpy(m).to(torch.int64)
+'''),
+    ],
+}
+for _key, _entries in _AUDIT_WRONG.items():
+    WRONG.setdefault(_key, []).extend(_entries)
+for _key, _entries in _AUDIT_RIGHT.items():
+    RIGHT.setdefault(_key, []).extend(_entries)

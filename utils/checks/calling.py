@@ -162,7 +162,7 @@ def call(fn, *args, what: str | None = None, exercise: int | None = None, autogr
       got:      RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)
       your code:
         line 2 in double: return X @ X
-      hint: the second matrix transposed (3×2) would fit: probably a .T is missing (a weight W of shape (out_features, in_features) is applied as X @ W.T).
+      hint: both matrices have the same shape (2×3): @ is the matrix product; to multiply element by element use * (a * b), and for a matrix product transpose one of them (a @ b.T).
 
     The untouched exercise cell:
 
