@@ -388,6 +388,10 @@ def batch(tmp_path_factory):
         total - e1.points, text="CellTimeoutError")
     add("sleep_in_call", sub({e1.grade_id: e1.answer.replace(":\n", f":\n    import time\n    time.sleep({CELL_TIMEOUT * 4})\n", 1)}),
         total - e1.points, text="CellTimeoutError")
+    # a result whose items are shared, 40 levels deep (a repr of 2**40 parts): its check fails in bounded time
+    add("shared_items_bomb", sub({e2.grade_id: e2.answer.replace(":\n", ":\n    x = 0\n    for _ in range(40):\n"
+                                                                  "        x = [x, x]\n    return x\n", 1)}),
+        total - e2.points)
     add("uninterruptible_loop", prefixed("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                          "while True:\n    pass"), 0.0, "failed", text="")
     add("too_slow_overall", sub({ex.grade_id: f"import time\ntime.sleep({CELL_TIMEOUT - 3})\n" + ex.answer

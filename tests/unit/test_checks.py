@@ -663,3 +663,22 @@ def test_several_matching_causes_are_all_named():
 def test_python_list_index_error_is_explained():
     f = student("def f(hidden):\n    return hidden[0]\n", "f")
     assert "past the end of a list" in call_failure(f, [])
+
+
+def test_a_value_with_a_huge_repr_is_described_in_bounded_time():
+    """A list nested 40 levels deep whose items are shared has a full repr of 2**40 parts: the messages of
+    check_type and check_equal show a bounded part of it (a submission returning one must fail its check,
+    not hang its test cell), and a small value is shown whole, as before."""
+    import time
+    x = 0
+    for _ in range(40):
+        x = [x, x]
+    start = time.process_time()
+    for check in (lambda: check_type(x, torch.Tensor, "f(X)"), lambda: check_equal(x, [1], "f(X)")):
+        with pytest.raises(AssertionError, match=r"\[\[\[\[") as err:
+            check()
+        assert len(str(err.value)) < 1000
+    assert time.process_time() - start < 5      # (the full repr would not end)
+    with pytest.raises(AssertionError, match=re.escape("[1, [2, 3], {'a': (4, 5)}]")):
+        check_equal([1, [2, 3], {"a": (4, 5)}], [1], "f(X)")
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import reprlib
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,38 @@ MAX_REPR = 70  # characters of a value shown in a message
 # ---------------------------------------------------------------------------
 # Describing values
 # ---------------------------------------------------------------------------
+
+_BRIEF = reprlib.Repr()       # (its keyword arguments are Python 3.12's)
+_BRIEF.maxlevel, _BRIEF.maxtuple, _BRIEF.maxlist, _BRIEF.maxarray, _BRIEF.maxdict = 4, 8, 8, 8, 6
+_BRIEF.maxset, _BRIEF.maxfrozenset, _BRIEF.maxdeque, _BRIEF.maxstring, _BRIEF.maxlong = 6, 6, 6, MAX_REPR, 40
+_BRIEF.maxother = MAX_REPR
+
+
+def brief(value) -> str:
+    """repr(value) for a message: the whole repr of a value of up to a few hundred items, else a bounded one
+    (a few items and levels of each container, reprlib), so that it takes time in proportion to what it shows
+    whatever the value (a list nested 40 levels deep that shares its items has a full repr of 2**40 parts)."""
+    try:
+        return repr(value) if _small(value) else _BRIEF.repr(value)
+    except Exception:  # noqa: BLE001 - a value whose own repr fails
+        return f"<{type(value).__name__}>"
+
+
+def _small(value, budget: int = 500) -> bool:
+    """At most ``budget`` items in ``value``'s containers, counted as its repr would visit them."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        budget -= 1
+        if budget < 0:
+            return False
+        if type(item) in (list, tuple, set, frozenset):
+            stack.extend(item)
+        elif type(item) is dict:
+            stack.extend(item.keys())
+            stack.extend(item.values())
+    return True
+
 
 def short(text: str, limit: int = MAX_REPR) -> str:
     text = " ".join(str(text).split())
@@ -100,12 +133,12 @@ def describe(value: Any) -> str:
     if isinstance(value, float):
         return f"the Python float {fmt_num(value)}"
     if isinstance(value, str):
-        return f"the string {short(repr(value))}"
+        return f"the string {short(brief(value))}"
     if isinstance(value, (list, tuple)):
         kind = type(value).__name__
-        return f"a Python {kind} of length {len(value)}: {short(repr(value))}"
+        return f"a Python {kind} of length {len(value)}: {short(brief(value))}"
     if isinstance(value, dict):
-        return f"a dict with keys {short(repr(list(value.keys())))}"
+        return f"a dict with keys {short(brief(list(value.keys())))}"
     if inspect.isclass(value):
         return f"the class {value.__name__} itself (not an instance)"
     if inspect.isroutine(value):

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 import torch
 
-from ._format import (as_numpy, at_caller, check_hint, check_name, check_tolerance, describe, failure, fmt_num,
+from ._format import (as_numpy, at_caller, brief, check_hint, check_name, check_tolerance, describe, failure, fmt_num,
                       is_array, is_tensor, kind_hint, numeric_or_fail, preview, shape_hint, shape_str, short)
 from ._plain import plain as plain_data
 
@@ -266,7 +266,7 @@ def _equal_cause(actual, causes: list) -> str | None:
 def _repr_value(value) -> str:
     if is_tensor(value) or is_array(value):
         return describe(value)
-    return short(repr(value))
+    return short(brief(value))
 
 
 def check_equal(actual, expected, name: str, hint: str | None = None, *, causes=None) -> None:
