@@ -97,13 +97,14 @@ class JudgeNamespace(dict):
         if not isinstance(names, list):
             raise ProtocolError("names must be a list of [name, value] pairs")
         for pair in names:
-            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
-                raise ProtocolError("names must be a list of [name, value] pairs")
+            if not (isinstance(pair, list) and len(pair) in (2, 3) and isinstance(pair[0], str)):
+                raise ProtocolError("names must be a list of [name, value, places kept] entries")
+            keep = tracked.kept_paths(pair[2] if len(pair) == 3 else None)
             if pair[0] not in self._tracked:
                 continue                       # (not one this cell read)
             new = Decoder(self._peer.proxy, self._peer.own, session=self._peer.session)(pair[1])
             tracked.take(self._tracked, lambda n, d: dict.get(self, n, d), lambda n, v: dict.__setitem__(self, n, v),
-                         pair[0], new)
+                         pair[0], new, keep)
 
     # a test cell that deletes or rebinds one of the student's names (nbgrader's documentation course:
     # `del squares`, call sum_of_squares, `squares = orig`) does so in the student's kernel too, as it

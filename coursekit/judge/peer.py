@@ -377,11 +377,12 @@ class Peer:
                 ns[pair[0]] = Decoder(self.proxy, self.own, session=self.session, mine=self.origins)(pair[1])
                 tracked.follow(self.tracked, pair[0], ns[pair[0]])       # (the judge follows what it binds here)
         for pair in msg["writes"]:         # a test cell's changes to plain data it read: in place, as in one kernel
-            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
-                raise ProtocolError("push: writes are [name, value] pairs")
+            if not (isinstance(pair, list) and len(pair) in (2, 3) and isinstance(pair[0], str)):
+                raise ProtocolError("push: writes are [name, value, places kept] entries")
+            keep = tracked.kept_paths(pair[2] if len(pair) == 3 else None)
             new = Decoder(self.proxy, self.own, session=self.session, mine=self.origins)(pair[1])
             if ns is not None:
-                tracked.take(self.tracked, ns.get, ns.__setitem__, pair[0], new)
+                tracked.take(self.tracked, ns.get, ns.__setitem__, pair[0], new, keep)
         if msg["state"]:
             self.graphs.clear()          # the end of a judge cell
         return self._reply(["N"])

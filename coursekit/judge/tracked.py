@@ -98,12 +98,35 @@ def _feed(h, value, budget: list, depth: int, seen: set) -> None:
 
 
 def follow(table: dict, name: str, value) -> None:
-    """``table[name]`` = [value, its digest] where ``value`` is plain data; else the name is not followed."""
+    """``table[name]`` = [value, its digest, where its inner objects are] where ``value`` is plain data; else the
+    name is not followed."""
     d = digest(value)
     if d is None:
         table.pop(name, None)
     else:
-        table[name] = [value, d]
+        table[name] = [value, d, _places(value)]
+
+
+_MUTABLE = (list, dict, set)
+
+
+def _places(value, limit: int = 10_000) -> dict:
+    """{path: id} of the lists, dicts, sets, arrays and tensors inside ``value``, the value itself at ``()``
+    (paths of list indices and int or str dict keys), so that the other side can tell an inner object changed
+    in place (an alias of it sees the change) from one replaced by another (an alias keeps the old one)."""
+    out = {(): id(value)}
+    stack = [((), value)]
+    while stack and len(out) < limit:
+        path, v = stack.pop()
+        items = enumerate(v) if type(v) in (list, tuple) else \
+            ((k, x) for k, x in v.items() if type(k) in (int, str)) if type(v) is dict else ()
+        for k, x in items:
+            t = type(x)
+            if t in _MUTABLE or has_numpy() and t is np.ndarray or has_torch() and t is torch.Tensor:
+                out[path + (k,)] = id(x)
+            if t in (list, tuple, dict):
+                stack.append((path + (k,), x))
+    return out
 
 
 def changed(table: dict, get, encode, rebound: bool) -> list:
@@ -113,43 +136,61 @@ def changed(table: dict, get, encode, rebound: bool) -> list:
     rebinding already). A name deleted or no longer plain data stops being followed (read again at the
     next cell)."""
     out = []
-    for name, (obj, d) in list(table.items()):
+    for name, (obj, d, places) in list(table.items()):
         now = get(name, _MISSING)
         new = digest(now) if now is not _MISSING and (rebound or now is obj) else None
         if new is None:
             del table[name]
         elif now is not obj or new != d:
+            places_now = _places(now)
+            # the objects still where they were (the value itself at []): the other side writes into its own
+            # objects there, and takes the others as new objects
+            kept = [list(p) for p, i in places_now.items() if places.get(p) == i]
             try:
-                out.append([name, encode(now)])
+                out.append([name, encode(now), kept])
             except Exception:      # (not expected of plain data)
                 del table[name]
                 continue
-            table[name] = [now, new]
+            table[name] = [now, new, places_now]
     return out
 
 
-def take(table: dict, get, bind, name: str, new) -> None:
+def kept_paths(kept) -> set | None:
+    """The paths of an entry's third item (:func:`changed`) as a set of tuples; None where the entry has none."""
+    if kept is None:
+        return None
+    if not isinstance(kept, list) or not all(isinstance(p, list) and all(type(k) in (int, str) for k in p)
+                                             for p in kept):
+        from .wire import ProtocolError
+        raise ProtocolError("the places kept are lists of int and str keys")
+    return {tuple(p) for p in kept}
+
+
+def take(table: dict, get, bind, name: str, new, keep: set | None = None) -> None:
     """The other side's state ``new`` of the followed name: written into this side's object where its type
-    allows, else bound (``bind(name, new)``); followed from here on."""
+    allows and the other side still has the same object (``()`` in ``keep``: the paths of :func:`changed`),
+    else bound (``bind(name, new)``); followed from here on."""
     old = get(name, _MISSING)
-    if old is _MISSING or not write(old, new):
+    if old is _MISSING or keep is not None and () not in keep or not write(old, new, keep):
         bind(name, new)
         old = new
     follow(table, name, old)
 
 
-def write(old, new, depth: int = 0) -> bool:
+def write(old, new, keep: set | None = None, path: tuple = (), depth: int = 0) -> bool:
     """``old`` takes ``new``'s state in place (True) where both are of one type that can; else False (the
     name is bound to ``new`` instead: a number, a string, a tuple, an array of another shape). The lists,
-    dicts, arrays and tensors inside a list or dict are written in place as well, item by item, so that
-    an alias of an inner one (``row = grid[1]``) sees the change as in one kernel."""
+    dicts, arrays and tensors inside a list or dict are written in place as well, item by item, where the
+    other side changed its object there in place (its path in ``keep``; None: everywhere), so that an
+    alias of an inner one (``row = grid[1]``) sees the change, and keeps the old one where the other side
+    put another object there, as in one kernel."""
     t = type(old)
     if t is not type(new):
         return False
     if t is list:
-        old[:] = [_inner(a, b, depth) for a, b in zip(old, new)] + new[len(old):]
+        old[:] = [_inner(a, b, keep, path + (i,), depth) for i, (a, b) in enumerate(zip(old, new))] + new[len(old):]
     elif t is dict:
-        merged = {k: (_inner(old[k], v, depth) if k in old else v) for k, v in new.items()}
+        merged = {k: (_inner(old[k], v, keep, path + (k,), depth) if k in old else v) for k, v in new.items()}
         old.clear()
         old.update(merged)          # (in the other side's order)
     elif t is set:
@@ -169,9 +210,10 @@ def write(old, new, depth: int = 0) -> bool:
     return True
 
 
-def _inner(old, new, depth: int):
+def _inner(old, new, keep: set | None, path: tuple, depth: int):
     """The item to keep at one place of a list or dict: ``old`` written with ``new``'s state where it can be
-    (a list, dict, set, array or tensor of the same kind), else ``new``."""
-    if old is new or depth >= MAX_DEPTH or type(old) is not type(new) or type(old) in _ATOMS:
+    (a list, dict, set, array or tensor of the same kind, the same object on the other side), else ``new``."""
+    if old is new or depth >= MAX_DEPTH or type(old) is not type(new) or type(old) in _ATOMS \
+            or keep is not None and path not in keep:
         return new
-    return old if write(old, new, depth + 1) else new
+    return old if write(old, new, keep, path, depth + 1) else new

@@ -58,6 +58,15 @@ def set_cell(r, c, v):
     grid[r][c] = v
 
 
+def replace_row(r, c, v):
+    grid[r] = grid[r][:c] + [v] + grid[r][c + 1:]
+
+
+def restart():
+    global history
+    history = ["fresh"]
+
+
 def scaled(x):
     return x * SCALE
 
@@ -100,6 +109,12 @@ CELLS = {
     "nested lists": "g = grid[0][0]\ntrain(3)\nresult = (grid, grid[0][0] - g)",
     "an alias of an inner list": "row = grid[1]\nset_cell(1, 1, 9)\nresult = (list(row), row is grid[1])",
     "the cell's change through an inner alias": "row = grid[0]\nrow[1] = 7\nresult = size() + grid[0][1]",
+    "an alias of an inner list the student's code replaced": "row = grid[1]\nreplace_row(1, 1, 9)\n"
+                                                             "result = (list(row), list(grid[1]), row is grid[1])",
+    "an alias of a list the student's code rebound": "h = history\nh.append(1)\nrestart()\n"
+                                                     "result = (h is history, list(h), list(history), size())",
+    "the cell replaces an inner list": "row = grid[0]\ngrid[0] = [5, 5]\nset_cell(1, 0, 2)\n"
+                                       "result = (list(row), grid, row is grid[0])",
     "a number rebound with global": "before = calls\ntrain(1)\nresult = calls - before",
     "a plain tensor updated under no_grad": "v = w.detach().clone()\nstep()\nresult = (w - v).tolist()",
     "the cell's change seen by the student's code": "history.append('x')\nhistory.append('y')\nresult = size()",
