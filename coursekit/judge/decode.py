@@ -38,6 +38,20 @@ def _namedtuple_class(typename, fields, module, qualname) -> type:
     return cls
 
 
+def _own_namedtuple(module: str, qualname: str, fields: tuple):
+    """The student's kernel's own namedtuple class ``module.qualname`` with these fields, if it has one (a value
+    of the student's ``Point`` that crossed to the judge and back is a ``Point`` again: ``isinstance(p, Point)``);
+    never used in the judge, which makes its own."""
+    import sys
+    from .names import namedtuple_class
+    obj = sys.modules.get(module)
+    for part in qualname.split("."):
+        obj = vars(obj).get(part) if isinstance(obj, type) or type(obj).__name__ == "module" else None
+    if isinstance(obj, type) and namedtuple_class(obj) and obj._fields == fields:
+        return obj
+    return None
+
+
 def _np_struct(desc, depth: int = 0):
     """A structured dtype from its description (encode._np_struct), checked: fields of numeric, str or
     bytes dtypes or structures of their own, within the caps, nothing of objects."""
@@ -182,6 +196,8 @@ class Decoder:
         _arity(v, 7)
         _, typename, fields, module, qualname, items, index = v
         cls = _namedtuple_class(typename, fields, module, qualname)
+        if self.mine is not None:       # the student's kernel: its own class of that name where it has one
+            cls = _own_namedtuple(module, qualname, tuple(fields)) or cls
         if not isinstance(items, list) or len(items) != len(fields):
             raise ProtocolError("a namedtuple of another number of items than its fields")
         return self._keep(index, cls._make(self._items(items, depth)))
