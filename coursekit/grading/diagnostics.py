@@ -60,6 +60,10 @@ def tamper_notes(submitted: dict | bytes, released: bytes | dict) -> tuple[list[
         copies = by_id.get(gid, [])
         if len(copies) > 1:
             notes.append(f"cell {gid} appears {len(copies)} times (duplicate grade_id): only the last copy is graded")
+        kinds = [k for k in ("grade", "solution", "task") if copies and k in meta
+                 and bool(((copies[-1].get("metadata") or {}).get("nbgrader") or {}).get(k)) != bool(meta.get(k))]
+        if kinds:
+            flags.append(f"cell {gid}'s kind was edited ({', '.join(kinds)}): restored")
         if not meta.get("locked"):
             continue
         if not copies:
@@ -113,8 +117,9 @@ def precheck(ctx, job: Job, result: JobResult) -> str | None:
     return None
 
 
-def gradebook_cells(cells: list[tuple[str, str, str, bool]], nbgrader_config: dict | None = None) -> dict:
-    """The gradebook's source cells (grade_id, cell type, source, locked) as a notebook for
+def gradebook_cells(cells: list[tuple], nbgrader_config: dict | None = None) -> dict:
+    """The gradebook's source cells (grade_id, cell type, source, locked, and the kinds nbgrader records it
+    as: "grade", "solution", "task") as a notebook for
     :func:`tamper_notes`, as students received them: nbgrader records a cell before it removes its
     hidden tests (SaveCells runs before ClearHiddenTests), so they are removed here with nbgrader's
     own ClearHiddenTests and the course's delimiters."""
@@ -123,9 +128,11 @@ def gradebook_cells(cells: list[tuple[str, str, str, bool]], nbgrader_config: di
     from traitlets.config import Config
     clear = ClearHiddenTests(config=Config({"ClearHiddenTests": dict((nbgrader_config or {}).get("ClearHiddenTests", {}))}))
     out = []
-    for gid, kind, source, locked in cells:
-        cell = from_dict({"cell_type": kind, "source": source,
-                          "metadata": {"nbgrader": {"grade_id": gid, "locked": locked}}})
+    for gid, kind, source, locked, *kinds in cells:
+        meta = {"grade_id": gid, "locked": locked}
+        if kinds:
+            meta.update({k: k in kinds[0] for k in ("grade", "solution", "task")})
+        cell = from_dict({"cell_type": kind, "source": source, "metadata": {"nbgrader": meta}})
         try:
             clear._remove_hidden_test_region(cell)
         except RuntimeError:          # unbalanced markers: nbgrader refused them when it generated the assignment

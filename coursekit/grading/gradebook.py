@@ -120,7 +120,7 @@ class Template:
     cells: dict[str, dict[str, float]]           # notebook -> graded cell (grade and task cells) -> max points
     comment_cells: dict[str, set[str]]
     kernelspecs: dict[str, dict | None] | None = None   # notebook -> the source notebook's kernelspec (nbgrader's)
-    source_cells: dict[str, list] | None = None   # notebook -> [(grade_id, cell type, source, locked)] as nbgrader has them
+    source_cells: dict[str, list] | None = None   # notebook -> [(grade_id, cell type, source, locked, kinds)] as nbgrader has them
 
 
 def make_template(db_url: str, course_id: str, topic: str, path: Path) -> Template:
@@ -138,8 +138,13 @@ def make_template(db_url: str, course_id: str, topic: str, path: Path) -> Templa
         cells = {nb.name: {c.name: float(c.max_score) for c in list(nb.grade_cells) + list(nb.task_cells)}
                  for nb in assignment.notebooks}
         kernelspecs = {nb.name: _json_or_none(nb.kernelspec) for nb in assignment.notebooks}
-        source_cells = {nb.name: [(c.name, c.cell_type, c.source or "", bool(c.locked)) for c in nb.source_cells]
-                        for nb in assignment.notebooks}
+        kinds = {nb.name: {**{c.name: ["solution"] for c in nb.solution_cells},
+                           **{c.name: ["task"] for c in nb.task_cells}} for nb in assignment.notebooks}
+        for nb in assignment.notebooks:
+            for c in nb.grade_cells:
+                kinds[nb.name][c.name] = ["grade", *kinds[nb.name].get(c.name, [])]
+        source_cells = {nb.name: [(c.name, c.cell_type, c.source or "", bool(c.locked), kinds[nb.name].get(c.name, []))
+                                  for c in nb.source_cells] for nb in assignment.notebooks}
         comment_cells = {nb.name: {c.name for c in list(nb.grade_cells) + list(nb.solution_cells) + list(nb.task_cells)}
                          for nb in assignment.notebooks}
         t = Base.metadata.tables

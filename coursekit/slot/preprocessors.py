@@ -24,7 +24,12 @@ class DropClearedGradingMetadata(NbGraderPreprocessor):
 
     Likewise a cell whose grade_id the gradebook does not know (a cell copied from another version
     of the assignment, or made by hand): OverwriteCells deletes its grade_id and then fails on it
-    (KeyError 'grade_id'); here it becomes a plain cell before that, as OverwriteCells meant."""
+    (KeyError 'grade_id'); here it becomes a plain cell before that, as OverwriteCells meant.
+
+    And a known cell whose kind a student edited (an answer cell marked ``grade``, a test cell whose
+    ``grade`` was removed): OverwriteCells restores a cell's type, lock, points and source, but not
+    these flags, and nbgrader then fails the whole submission (MissingEntry: no such grade cell) or
+    leaves a test cell ungraded; here they are restored from the gradebook first (the precheck flags it)."""
 
     def preprocess(self, nb, resources):
         self._known = None
@@ -35,6 +40,10 @@ class DropClearedGradingMetadata(NbGraderPreprocessor):
                 try:
                     source = gb.find_notebook(info["notebook"], info["assignment"])
                     self._known = {c.name for c in source.source_cells}
+                    self._kinds = {"grade": {c.name for c in source.grade_cells},
+                                   "solution": {c.name for c in source.solution_cells},
+                                   "task": {c.name for c in source.task_cells}}
+                    self._points = {c.name: c.max_score for c in source.grade_cells}
                 except MissingEntry:
                     self._known = None
         return super().preprocess(nb, resources)
@@ -47,6 +56,17 @@ class DropClearedGradingMetadata(NbGraderPreprocessor):
                 and (meta.get("grade") or meta.get("solution") or meta.get("task") or meta.get("locked")):
             self.log.warning("Cell %r is not one of the assignment's: graded as a plain cell", meta.get("grade_id"))
             del cell.metadata["nbgrader"]
+        elif isinstance(meta, dict) and self._known is not None and meta.get("grade_id") in self._known:
+            gid = meta["grade_id"]
+            edited = [k for k, names in self._kinds.items() if bool(meta.get(k)) != (gid in names)]
+            if edited:
+                self.log.warning("Cell %r's kind (%s) was edited: restored", gid, ", ".join(edited))
+                for k, names in self._kinds.items():
+                    meta[k] = gid in names
+                if gid in self._points:
+                    meta["points"] = self._points[gid]
+                else:
+                    meta.pop("points", None)
         return cell, resources
 
 

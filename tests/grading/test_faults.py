@@ -357,6 +357,13 @@ def batch(tmp_path_factory):
     notebook_cell = next(c for c in nb.cells if notebook.grade_id(c) == e2.tests[0])
     notebook_cell.source = "pass  # always passes"
     add("edited_test_cell", nb, total - e2.points, flagged=True, text=f"locked cell {e2.tests[0]} was edited")
+    nb = sub({e2.grade_id: _stub(e2)})      # an answer cell made a graded cell, a test cell made an ungraded one
+    for c in nb.cells:
+        if notebook.grade_id(c) == e1.grade_id:
+            c.metadata["nbgrader"].update(grade=True, points=5)
+        if notebook.grade_id(c) == e2.tests[0]:
+            c.metadata["nbgrader"]["grade"] = False
+    add("edited_cell_kinds", nb, total - e2.points, flagged=True, text=f"cell {e1.grade_id}'s kind was edited")
     nb = sub()
     nb.cells = [c for c in nb.cells if notebook.grade_id(c) != e1.tests[0]]
     add("deleted_test_cell", nb, total, text=f"locked cell {e1.tests[0]} was deleted")
