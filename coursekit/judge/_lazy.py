@@ -22,6 +22,7 @@ class _Lazy:
 torch = _Lazy("torch")
 nn = _Lazy("torch.nn")
 np = _Lazy("numpy")
+pd = _Lazy("pandas")
 
 
 def has_torch() -> bool:
@@ -30,6 +31,10 @@ def has_torch() -> bool:
 
 def has_numpy() -> bool:
     return "numpy" in sys.modules
+
+
+def has_pandas() -> bool:
+    return "pandas" in sys.modules
 
 
 def is_tensor(x) -> bool:

@@ -7,7 +7,8 @@ import keyword
 import math
 
 from ._lazy import nn, np, torch
-from .decode_plain import (_COMPOUND, _SIMPLE, _arity, _hashable, _np_dtype, _pairs, _shape, _strided)
+from .decode_plain import (_COMPOUND, _SIMPLE, _arity, _hashable, _np_dtype, _pairs, _pd_frame, _pd_index, _pd_series,
+                           _shape, _strided)
 from .encode import fingerprint
 from .names import (_MODULE_INTERNALS, _NUMPY_KINDS, _NUMPY_TEXT_KINDS, INSTRUMENTS, _resolve_module_class,
                     _resolve_name, _resolve_tensor_class, _torch_dtypes)
@@ -323,6 +324,20 @@ class Decoder:
         a = np.frombuffer(raw, dtype=dt).reshape(shape).copy()
         _unicode(a)
         return self._keep(index, a)
+
+    def _PDS(self, v, depth):
+        _arity(v, 6)
+        return self._keep(v[5], _pd_series(v[:5]))
+
+    def _PDF(self, v, depth):
+        _arity(v, 6)
+        return self._keep(v[5], _pd_frame(v[:5]))
+
+    def _PDI(self, v, depth):
+        _arity(v, 6)
+        return self._keep(v[5], _pd_index(v[:5]))
+
+    _PRI = _PDI
 
     def _MOD(self, v, depth):
         _arity(v, 9)

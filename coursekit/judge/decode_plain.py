@@ -6,11 +6,13 @@ import decimal
 import math
 import re
 
-from ._lazy import np, torch
-from .names import _NUMPY_KINDS, _NUMPY_TEXT_KINDS, _torch_dtypes
+from ._lazy import np, pd, torch
+from .names import (_NUMPY_KINDS, _NUMPY_TEXT_KINDS, _PD_FREQ, _PD_ITEM_TAGS, _PD_LABEL_TAGS, _pd_dtypes,
+                    _torch_dtypes)
 from .wire import MAX_ITEMS, MAX_TEXT, ProtocolError
 
-_COMPOUND = {"L", "T", "SET", "FS", "D", "TEN", "ND", "MOD", "OPT", "DL", "TDS", "SUB", "NT", "NDS"}
+_COMPOUND = {"L", "T", "SET", "FS", "D", "TEN", "ND", "MOD", "OPT", "DL", "TDS", "SUB", "NT", "NDS", "PDS", "PDF",
+             "PDI", "PRI"}
 
 
 def _arity(v, n):
@@ -258,3 +260,122 @@ _SIMPLE = {"N": lambda v: _arity(v, 1), "B": _typed(bool), "I": _simple_int, "BI
            "DEC": _decimal, "FR": _fraction, "RG": _range, "TD": _timedelta, "TZ": _tz, "DATE": _date,
            "DTM": _datetime, "TIME": _time, "NU": _np_text(str, lambda: np.str_),
            "NB": _np_text(bytes, lambda: np.bytes_)}
+
+
+# -- pandas (encode._pandas): pandas imported only when one of its values arrives ---------------------------
+def _pd_count(n):
+    if type(n) is not int or not 0 <= n <= MAX_ITEMS:
+        raise ProtocolError("a malformed pandas length")
+    return n
+
+
+def _pd_dtype(text):
+    if not isinstance(text, str) or text not in _pd_dtypes():
+        raise ProtocolError(f"pandas column dtype {text!r:.40} is not one that crosses as data")
+    return np.dtype(text)
+
+
+def _pd_label(v):
+    if not (isinstance(v, list) and v and v[0] in _PD_LABEL_TAGS):
+        raise ProtocolError("a malformed pandas name")
+    return _SIMPLE[v[0]](v)
+
+
+def _pd_items(items, n, tags):
+    if not isinstance(items, list) or len(items) != n:
+        raise ProtocolError("a pandas column of another length than its frame, series or index")
+    out = np.empty(n, dtype=object)
+    for i, v in enumerate(items):
+        if not (isinstance(v, list) and v and v[0] in tags):
+            raise ProtocolError("a malformed item of a pandas column")
+        out[i] = _SIMPLE[v[0]](v)
+    return out
+
+
+def _pd_bytes(dt, raw, n):
+    if not isinstance(raw, bytes) or len(raw) != n * dt.itemsize:
+        raise ProtocolError("a pandas column whose bytes do not match its dtype and length")
+    return np.frombuffer(raw, dtype=dt).copy()
+
+
+def _pd_values(col, n, categories=True):
+    """A column's ``n`` values (encode._pd_column): a NumPy array, or pandas's array of str or categories."""
+    if not (isinstance(col, list) and col and isinstance(col[0], str)):
+        raise ProtocolError("a malformed pandas column")
+    kind = col[0]
+    if kind == "A":
+        _arity(col, 3)
+        return _pd_bytes(_pd_dtype(col[1]), col[2], n)
+    if kind == "O":
+        _arity(col, 2)
+        return _pd_items(col[1], n, _PD_ITEM_TAGS)
+    if kind == "STR":
+        _arity(col, 4)
+        storage, nan = col[1], col[2]
+        if storage not in ("python", "pyarrow") or type(nan) is not bool:
+            raise ProtocolError("a malformed pandas column of str")
+        items = _pd_items(col[3], n, ("S", "N"))
+        return pd.array(items, dtype=pd.StringDtype(storage, na_value=np.nan if nan else pd.NA))
+    if kind == "CAT" and categories:
+        _arity(col, 5)
+        _, ordered, cats, codes_dtype, raw = col
+        if type(ordered) is not bool:
+            raise ProtocolError("a malformed pandas column of categories")
+        cats = _pd_index(cats, categories=False)
+        dt = _pd_dtype(codes_dtype)
+        if dt.kind != "i":
+            raise ProtocolError("a malformed pandas column of categories")
+        return pd.Categorical.from_codes(_pd_bytes(dt, raw, n), dtype=pd.CategoricalDtype(cats, ordered=ordered))
+    raise ProtocolError(f"pandas column kind {kind!r:.20}")
+
+
+def _pd_index(v, categories=True):
+    """An index (encode._pd_index, without the memo index)."""
+    if not (isinstance(v, list) and v and v[0] in ("PRI", "PDI")):
+        raise ProtocolError("a malformed pandas index")
+    _arity(v, 5)
+    if v[0] == "PRI":
+        start, stop, step = v[1:4]
+        if not all(type(x) is int and -2**63 <= x < 2**63 for x in (start, stop, step)) or step == 0:
+            raise ProtocolError("a malformed RangeIndex")
+        return pd.RangeIndex(start, stop, step, name=_pd_label(v[4]))
+    _, n, col, name, freq = v
+    values = _pd_values(col, _pd_count(n), categories)
+    name = _pd_label(name)
+    if freq == ["N"]:
+        return pd.Index(values, dtype=values.dtype, name=name, copy=False)
+    if not (isinstance(freq, list) and len(freq) == 2 and freq[0] == "S" and isinstance(freq[1], str)
+            and _PD_FREQ.fullmatch(freq[1]) and isinstance(values, np.ndarray) and values.dtype.kind in "Mm"):
+        raise ProtocolError("a malformed pandas index freq")
+    from pandas.tseries.frequencies import to_offset
+    cls = pd.DatetimeIndex if values.dtype.kind == "M" else pd.TimedeltaIndex
+    return cls(values, freq=to_offset(freq[1]), name=name)
+
+
+def _pd_series(v):
+    """``["PDS", length, column, index, name]`` (the memo index taken off)."""
+    _arity(v, 5)
+    n = _pd_count(v[1])
+    values = _pd_values(v[2], n)
+    index = _pd_index(v[3])
+    if len(index) != n:
+        raise ProtocolError("a pandas Series of another length than its index")
+    return pd.Series(values, index=index, name=_pd_label(v[4]), dtype=values.dtype, copy=False)
+
+
+def _pd_frame(v):
+    """``["PDF", rows, [column, ...], columns (an index), index]`` (the memo index taken off)."""
+    _arity(v, 5)
+    rows, cols = _pd_count(v[1]), v[2]
+    if not isinstance(cols, list) or len(cols) > MAX_ITEMS or len(cols) * rows > MAX_ITEMS:
+        raise ProtocolError("a malformed pandas DataFrame")
+    index, columns = _pd_index(v[4]), _pd_index(v[3])
+    if len(index) != rows or len(columns) != len(cols):
+        raise ProtocolError("a pandas DataFrame of another shape than its index and columns")
+    data = {}
+    for i, col in enumerate(cols):
+        values = _pd_values(col, rows)
+        data[i] = pd.Series(values, index=index, dtype=values.dtype, copy=False)
+    df = pd.DataFrame(data, copy=False) if data else pd.DataFrame(index=index)
+    df.columns = columns
+    return df

@@ -7,9 +7,9 @@ import fractions
 import hashlib
 import math
 
-from ._lazy import has_numpy, has_torch, is_array, is_module, is_optimizer, is_tensor, nn, np, torch
-from .names import (_MODULE_INTERNALS, _NUMPY_KINDS, _NUMPY_TEXT_KINDS, INSTRUMENTS, NotData, _torch_dtypes, by_name,
-                    module_class, namedtuple_class, tensor_class)
+from ._lazy import has_numpy, has_pandas, has_torch, is_array, is_module, is_optimizer, is_tensor, nn, np, pd, torch
+from .names import (_MODULE_INTERNALS, _NUMPY_KINDS, _NUMPY_TEXT_KINDS, _PD_FREQ, INSTRUMENTS, NotData, _pd_dtypes,
+                    _torch_dtypes, by_name, module_class, namedtuple_class, tensor_class)
 from .wire import MAX_DEPTH, MAX_ITEMS, MAX_TEXT
 
 BIG_INT_TEXT = 4300         # digits: a larger int crosses as a handle (Python's own cap on int <-> str)
@@ -185,6 +185,8 @@ class Encoder:
                     or value.size > MAX_ITEMS:
                 raise NotData(f"a NumPy array of dtype {value.dtype}")
             return ["ND", value.dtype.str, list(value.shape), np.ascontiguousarray(value).tobytes()]
+        if has_pandas() and isinstance(t.__module__, str) and t.__module__.partition(".")[0] == "pandas":
+            return _pandas(value)
         if not has_torch():
             raise NotData(type(value).__name__)
         if is_module(value) and self.by_value_modules:
@@ -291,6 +293,107 @@ def _int(n: int) -> list:
         return ["BI", str(n)]
     except ValueError:                     # (over Python's cap on the digits of an int's text)
         raise NotData("an int of too many digits") from None
+
+
+def _pandas(value) -> list:
+    """A pandas Series, DataFrame or Index as data (values.py: ``PDS``, ``PDF``, ``PDI``, ``PRI``); NotData for any
+    other object of pandas's, or one of a dtype, index, name or metadata that does not cross as data."""
+    t = type(value)
+    if t is pd.Series or t is pd.DataFrame:
+        if value.attrs or not value.flags.allows_duplicate_labels:
+            raise NotData(f"a pandas {t.__name__} with attrs or flags")
+    if t is pd.Series:
+        return ["PDS", len(value), _pd_column(value), _pd_index(value.index), _pd_label(value.name)]
+    if t is pd.DataFrame:
+        rows, ncols = value.shape
+        if ncols > MAX_ITEMS or rows * ncols > MAX_ITEMS:
+            raise NotData("too many items")
+        index, columns = _pd_index(value.index), _pd_index(value.columns)
+        return ["PDF", rows, [_pd_column(value.iloc[:, i]) for i in range(ncols)], columns, index]
+    return _pd_index(value)
+
+
+def _pd_index(idx) -> list:
+    """``["PRI", start, stop, step, name]`` a RangeIndex; ``["PDI", length, column, name, freq]`` an Index (a
+    DatetimeIndex, TimedeltaIndex, CategoricalIndex by its dtype; freq ``N`` or ``["S", its text]``)."""
+    t = type(idx)
+    if t is pd.RangeIndex:
+        return ["PRI", _i64(idx.start), _i64(idx.stop), _i64(idx.step), _pd_label(idx.name)]
+    if t not in (pd.Index, pd.DatetimeIndex, pd.TimedeltaIndex, pd.CategoricalIndex):
+        raise NotData(f"a pandas index of class {t.__name__}")
+    freq = ["N"]
+    if t in (pd.DatetimeIndex, pd.TimedeltaIndex) and idx.freq is not None:
+        text = idx.freqstr
+        from pandas.tseries.frequencies import to_offset
+        if type(text) is not str or not _PD_FREQ.fullmatch(text) or to_offset(text) != idx.freq:
+            raise NotData(f"a pandas index of freq {text!r:.40}")
+        freq = ["S", text]
+    return ["PDI", len(idx), _pd_column(idx), _pd_label(idx.name), freq]
+
+
+def _pd_column(obj) -> list:
+    """A Series' or Index's values: ``["A", NumPy dtype, bytes]`` (numbers, bools, datetimes, timedeltas),
+    ``["O", items]`` (objects: each None, bool, int, float or str), ``["STR", storage, NaN for missing?, items]``
+    (pandas's str dtype: each str or None for missing), ``["CAT", ordered, categories (an index), codes' dtype,
+    codes' bytes]``."""
+    n = len(obj)
+    if n > MAX_ITEMS:
+        raise NotData("too many items")
+    dt = obj.dtype
+    if isinstance(dt, np.dtype):
+        if dt.str in _pd_dtypes():
+            a = obj.to_numpy()
+            if type(a) is not np.ndarray or a.dtype != dt or a.shape != (n,):
+                raise NotData(f"a pandas column of dtype {dt}")
+            return ["A", dt.str, np.ascontiguousarray(a).tobytes()]
+        if dt.kind == "O":
+            return ["O", [_pd_item(x) for x in obj.to_numpy()]]
+        raise NotData(f"a pandas column of dtype {dt}")
+    if type(dt) is pd.StringDtype and dt.storage in ("python", "pyarrow"):
+        nan = dt.na_value is not pd.NA
+        items = []
+        for x in obj.to_numpy(dtype=object, na_value=None):
+            if type(x) is str and len(x) <= MAX_TEXT:
+                items.append(["S", x])
+            elif x is None:
+                items.append(["N"])
+            else:
+                raise NotData("a pandas column of str with another object")
+        return ["STR", dt.storage, nan, items]
+    if type(dt) is pd.CategoricalDtype and dt.categories is not None:
+        codes = np.asarray(obj.array.codes)
+        if codes.dtype.kind != "i" or codes.dtype.str not in _pd_dtypes() or codes.shape != (n,):
+            raise NotData("a pandas column of categories")
+        return ["CAT", bool(dt.ordered), _pd_index(dt.categories), codes.dtype.str, codes.tobytes()]
+    raise NotData(f"a pandas column of dtype {dt}")
+
+
+def _pd_item(x) -> list:
+    t = type(x)
+    if x is None:
+        return ["N"]
+    if t is bool:
+        return ["B", x]
+    if t is int and -2**63 <= x < 2**63:
+        return ["I", x]
+    if t is float:
+        return ["F", x]
+    if t is str and len(x) <= MAX_TEXT:
+        return ["S", x]
+    raise NotData(f"a pandas column of objects holding a {t.__name__}")
+
+
+def _pd_label(x) -> list:
+    """A Series' or index's name: an item of a column of objects, or a NumPy number."""
+    if has_numpy() and isinstance(x, np.generic) and type(x).__module__ == "numpy" and x.dtype.kind in "biuf":
+        return ["NS", x.dtype.str, x.tobytes()]
+    return _pd_item(x)
+
+
+def _i64(n) -> int:
+    if type(n) is not int or not -2**63 <= n < 2**63:
+        raise NotData("a RangeIndex beyond 64 bits")
+    return n
 
 
 def _np_struct(dt, depth: int = 0) -> list:

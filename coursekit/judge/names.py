@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import math
+import re
 
 from ._lazy import nn, torch
 from .wire import ProtocolError
@@ -26,6 +27,21 @@ def _torch_dtypes() -> dict:
         torch.int8, torch.int16, torch.int32, torch.int64, torch.bool)}
 _NUMPY_KINDS = "biufc"
 _NUMPY_TEXT_KINDS = "US"     # fixed-width str and bytes: arrays and dtypes of these cross as data too (not digested)
+_PD_LABEL_TAGS = frozenset({"N", "B", "I", "F", "S", "NS"})   # a pandas name or label as data
+_PD_ITEM_TAGS = frozenset({"N", "B", "I", "F", "S"})          # an item of a pandas column of objects
+_PD_FREQ = re.compile(r"[A-Za-z0-9+\-]{1,40}", re.A)          # a DatetimeIndex's / TimedeltaIndex's freq
+
+
+@functools.cache
+def _pd_dtypes() -> frozenset:
+    """The NumPy dtypes (``dtype.str``, native order) of pandas columns and indexes that cross as data."""
+    import numpy
+    names = [f"{k}{b}" for k in ("int", "uint") for b in (8, 16, 32, 64)] + \
+        ["float32", "float64", "complex64", "complex128", "bool"] + \
+        [f"{k}64[{u}]" for k in ("datetime", "timedelta") for u in ("s", "ms", "us", "ns")]
+    return frozenset(numpy.dtype(n).str for n in names)
+
+
 _NAMEDTUPLE_KEYS = frozenset({"__doc__", "__getnewargs__", "__match_args__", "__module__", "__new__", "__repr__",
                               "__slots__", "_asdict", "_field_defaults", "_fields", "_make", "_replace",
                               "__annotations__", "__orig_bases__", "__qualname__", "__static_attributes__",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ._lazy import is_array, is_module, is_optimizer, is_tensor, nn, np, torch
+from ._lazy import has_pandas, is_array, is_module, is_optimizer, is_tensor, nn, np, pd, torch
 from .encode import fingerprint
 from .values import Encoder, NotData, module_class
 from .wire import ProtocolError
@@ -18,6 +18,8 @@ def _snapshot(obj):
         return (obj._version, obj.requires_grad, id(g), g._version if g is not None else None, data)
     if is_array(obj):
         return obj.copy()
+    if _is_pandas(obj):
+        return obj.copy(deep=True)
     if type(obj) is list:
         return [id(x) for x in obj]
     if type(obj) is dict:
@@ -39,9 +41,18 @@ def snapshots(dec) -> dict:
     return before
 
 
+def _is_pandas(obj) -> bool:
+    """A pandas Series or DataFrame (crossed as data: encode._pandas), not a subclass."""
+    return has_pandas() and type(obj) in (pd.Series, pd.DataFrame)
+
+
 def _changed(obj, before):
     if before is _STALE:
         return "td"
+    if _is_pandas(obj):         # (values, dtypes, index and column labels; an in-place change of the student's)
+        return "pd" if not (type(before) is type(obj) and before.equals(obj)
+                            and list(getattr(before, "columns", [])) == list(getattr(obj, "columns", []))
+                            and before.index.equals(obj.index)) else None
     if is_tensor(obj):
         g = obj.grad if obj.is_leaf else None
         now = (obj._version, obj.requires_grad, id(g), g._version if g is not None else None)
@@ -67,7 +78,7 @@ def _changed(obj, before):
 
 
 def _state(obj, kind, known, handle, origins=None):
-    if kind in ("t", "td", "a"):
+    if kind in ("t", "td", "a", "pd"):
         return Encoder(handle)(obj)
     enc = Encoder(handle, known, origins=origins)      # (a new parameter keeps its identity when it goes back)
     if kind == "m":
@@ -113,6 +124,8 @@ def _write(orig, kind, new) -> None:
     elif kind == "a" and is_array(orig) and is_array(new):
         if orig.shape == new.shape and orig.flags.writeable:
             orig[...] = new
+    elif kind == "pd" and _is_pandas(orig) and type(new) is type(orig):
+        orig._update_inplace(new.copy(deep=True))    # (pandas' own in-place update: df["c"] = ..., df.drop(inplace=True))
     elif kind == "l" and type(orig) is list and type(new) is list:
         orig[:] = new
     elif kind == "d" and type(orig) is dict and type(new) is dict:

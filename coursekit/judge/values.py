@@ -23,6 +23,16 @@ A value is a list ``[tag, ...]``:
   ``NU``/``NB`` a ``numpy.str_``/``numpy.bytes_`` (any other NumPy scalar is a handle); ``DT`` a torch
   dtype, ``NDT`` a NumPy dtype (of an ``ND`` array), ``DEV`` a device, ``SZ`` a ``torch.Size``, ``SL``
   a slice, ``EL`` Ellipsis, ``NI`` NotImplemented;
+* pandas (sent only where pandas is imported; the receiver imports it when one arrives): ``PDS`` a Series
+  (length, column, index, name), ``PDF`` a DataFrame (rows, columns' values, the columns as an index, the
+  index), ``PDI`` an Index (length, column, name, freq: ``N`` or ``["S", its text]``; a DatetimeIndex,
+  TimedeltaIndex or CategoricalIndex by its dtype), ``PRI`` a RangeIndex (start, stop, step, name); a column
+  is ``["A", dtype, bytes]`` (a NumPy dtype of an allow-list: ints, uints, float32/64, bool, complex,
+  datetime64/timedelta64 in s/ms/us/ns, native order), ``["O", items]`` (objects: each ``N``/``B``/``I``/
+  ``F``/``S``), ``["STR", storage, NaN for missing?, items]`` (pandas's str dtype: ``S`` or ``N``), ``["CAT",
+  ordered, categories (an index), codes' dtype, codes' bytes]``; a name is ``N``/``B``/``I``/``F``/``S``/``NS``;
+  an index inside a Series or DataFrame has no memo index. Any other pandas object (a MultiIndex, a tz-aware,
+  nullable, period or sparse dtype, objects of other types, attrs or flags, a subclass) is a handle;
 * by name, resolved by the receiver in its own imports: ``MODREF`` a Python module, ``FN`` a function
   or class of an allowed library (``torch``, ``numpy``, ``math`` ...), sent only when the name
   leads to the very same object on the sender's side;
