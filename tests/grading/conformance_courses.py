@@ -508,6 +508,123 @@ def files_course(c: Course):
     _answers(c, "blank", "p1", {})
 
 
+VALUES = {   # grade_id -> (the answer cell, its test cell): values of Python's and NumPy's types beyond numbers
+    "money": ("from decimal import Decimal\n\n\ndef total(prices):\n    ### BEGIN SOLUTION\n"
+              "    return sum((Decimal(p) for p in prices), Decimal('0'))\n    ### END SOLUTION",
+              "from decimal import Decimal\nassert total(['0.1', '0.2']) == Decimal('0.3')\n"
+              "assert isinstance(total(['1']), Decimal)\nassert total(['1.10', '2.20']) + Decimal('0.70') == Decimal('4.00')\n"
+              "assert str(total(['1.10', '2.20'])) == '3.30'"),
+    "frac": ("from fractions import Fraction\n\n\ndef harmonic(n):\n    ### BEGIN SOLUTION\n"
+             "    return sum(Fraction(1, k) for k in range(1, n + 1))\n    ### END SOLUTION",
+             "from fractions import Fraction\nh = harmonic(3)\nassert h == Fraction(11, 6)\nassert h.denominator == 6\n"
+             "assert type(h).__name__ == 'Fraction'\nassert h < 2 and float(h) > 1.8"),
+    "dates": ("import datetime\n\n\ndef next_monday(d):\n    ### BEGIN SOLUTION\n"
+              "    return d + datetime.timedelta(days=(7 - d.weekday()) % 7 or 7)\n    ### END SOLUTION",
+              "import datetime\nd = next_monday(datetime.date(2024, 1, 3))\nassert d == datetime.date(2024, 1, 8), d\n"
+              "assert d.weekday() == 0\nassert (d - datetime.date(2024, 1, 3)).days == 5\n"
+              "assert sorted([next_monday(datetime.date(2024, 1, 9)), d])[0] == d\n"
+              "assert next_monday(datetime.date(2024, 1, 8)) == datetime.date(2024, 1, 15)"),
+    "nt": ("from collections import namedtuple\nPoint = namedtuple('Point', 'x y')\n\n\ndef midpoint(p, q):\n"
+           "    ### BEGIN SOLUTION\n    return Point((p.x + q.x) / 2, (p.y + q.y) / 2)\n    ### END SOLUTION",
+           "m = midpoint(Point(0, 0), Point(2, 4))\nassert m == Point(1, 2)\nassert m.y == 2 and m[0] == 1\n"
+           "assert m == (1.0, 2.0)\nassert isinstance(m, Point) and isinstance(m, tuple)\n"
+           "assert m._asdict() == {'x': 1.0, 'y': 2.0}"),
+    "struct": ("import numpy as np\n\n\ndef people():\n    ### BEGIN SOLUTION\n"
+               "    return np.array([('ann', 31, 1.6), ('bob', 25, 1.8)], dtype=[('name', 'U10'), ('age', 'i4'), ('h', 'f8')])\n"
+               "    ### END SOLUTION",
+               "import numpy as np\np = people()\nassert p['age'].sum() == 56\nassert list(p['name']) == ['ann', 'bob']\n"
+               "assert p.dtype.names == ('name', 'age', 'h')\nassert np.sort(p, order='age')[0]['name'] == 'bob'"),
+    "pd": ("import pandas as pd\n\n\ndef summary(rows):\n    ### BEGIN SOLUTION\n"
+           "    df = pd.DataFrame(rows, columns=['k', 'v'])\n    return df.groupby('k')['v'].sum()\n    ### END SOLUTION",
+           "import pandas as pd\ns = summary([('a', 1), ('b', 2), ('a', 3)])\nassert isinstance(s, pd.Series)\n"
+           "assert s['a'] == 4 and s.loc['b'] == 2\n"
+           "pd.testing.assert_series_equal(s, pd.Series({'a': 4, 'b': 2}, name='v').rename_axis('k'))\n"
+           "df = pd.DataFrame({'x': range(4)})\nadd_square(df)\nassert (df.sq == df.x ** 2).all()"),
+}
+VALUES["pd"] = (VALUES["pd"][0] + "\n\n\ndef add_square(df):\n    ### BEGIN SOLUTION\n    df['sq'] = df['x'] ** 2\n"
+                "    ### END SOLUTION", VALUES["pd"][1])
+VALUES_WRONG = {"pd": (".sum()", ".max()"), "money": ("Decimal(p)", "Decimal(float(p))"), "frac": ("Fraction(1, k)", "1 / k"),
+                "dates": ("or 7", "or 0"), "nt": ("return Point(", "return ("), "struct": ("('bob', 25", "('bob', 26")}
+
+
+def values_course(c: Course):
+    """Answers that return values of Python's, NumPy's and pandas' types beyond numbers and containers
+    (Decimal, Fraction, dates, a namedtuple of the student's, a structured array, a Series, a DataFrame the
+    student's function changes in place), compared, sorted, added and checked with isinstance by the tests. Students: right, one wrong in every answer, blank."""
+    (c.root / "source" / A).mkdir(parents=True)
+    cells = []
+    for gid, (answer, test) in VALUES.items():
+        cells += [_cell("code", answer, gid, solution=True), _cell("code", test, gid + "_test", 1, locked=True)]
+    nbformat.write(_notebook(cells), str(c.root / "source" / A / "p1.ipynb"))
+    c.generate()
+    right = {gid: "\n".join(line for line in answer.splitlines() if "### " not in line)
+             for gid, (answer, _) in VALUES.items()}
+    _answers(c, "right", "p1", right)
+    _answers(c, "wrong", "p1", {gid: right[gid].replace(*VALUES_WRONG[gid]) for gid in right})
+    _answers(c, "blank", "p1", {})
+
+
+OBJECTS_SOLUTION = '''class Stack:
+    """A last-in, first-out stack."""
+
+    def __init__(self):
+        ### BEGIN SOLUTION
+        self.items = []
+        ### END SOLUTION
+
+    def push(self, x):
+        ### BEGIN SOLUTION
+        self.items.append(x)
+        ### END SOLUTION
+
+    def pop(self):
+        ### BEGIN SOLUTION
+        return self.items.pop()
+        ### END SOLUTION
+
+    def __len__(self):
+        return len(self.items)
+
+    def __eq__(self, other):
+        return isinstance(other, Stack) and self.items == other.items
+
+
+def walk(tree, visitor):
+    ### BEGIN SOLUTION
+    visitor.enter(tree["name"])
+    for child in tree.get("children", []):
+        walk(child, visitor)
+    return visitor.count
+    ### END SOLUTION'''
+
+
+def objects_course(c: Course):
+    """Object-oriented answers: the student's class used by the tests (its methods, len, == between two of
+    its instances, isinstance, its docstring, an attribute the test sets), and the student's function
+    driving a visitor object the test defines. Students: right, one wrong in each, blank."""
+    (c.root / "source" / A).mkdir(parents=True)
+    nbformat.write(_notebook([
+        _cell("code", OBJECTS_SOLUTION, "objects", solution=True),
+        _cell("code", "s = Stack()\ns.push(1)\ns.push(2)\nassert len(s) == 2 and s.pop() == 2 and len(s) == 1\n"
+                      "assert isinstance(s, Stack) and type(s).__name__ == 'Stack'\nassert 'last-in' in Stack.__doc__\n"
+                      "t = Stack()\nt.push(1)\nassert s == t and not (s == 1) and s != Stack()", "stack_test", 1,
+              locked=True),
+        _cell("code", "s = Stack()\ns.items = [5, 6]\nassert s.pop() == 6 and len(s) == 1", "attr_test", 1, locked=True),
+        _cell("code", "import inspect\nassert list(inspect.signature(walk).parameters) == ['tree', 'visitor']\n\n\n"
+                      "class Recorder:\n    def __init__(self):\n        self.seen = []\n        self.count = 0\n\n"
+                      "    def enter(self, name):\n        self.seen.append(name)\n        self.count += 1\n\n\n"
+                      "r = Recorder()\nassert walk({'name': 'a', 'children': [{'name': 'b'}, {'name': 'c'}]}, r) == 3\n"
+                      "assert r.seen == ['a', 'b', 'c']", "visit_test", 1, locked=True),
+    ]), str(c.root / "source" / A / "p1.ipynb"))
+    c.generate()
+    right = "\n".join(line for line in OBJECTS_SOLUTION.splitlines() if "### " not in line)
+    _answers(c, "right", "p1", {"objects": right})
+    _answers(c, "wrong", "p1", {"objects": right.replace("self.items.pop()", "self.items.pop(0)")
+                                .replace("        walk(child, visitor)", "        visitor.enter(child['name'])\n"
+                                         "        visitor.enter(child['name'])")})
+    _answers(c, "blank", "p1", {})
+
+
 def r_kernel(c: Course):
     """An assignment written in R (kernel ``ir``); nbgrader generates it with its R code stub."""
     nb = _notebook([
@@ -548,6 +665,10 @@ SCENARIOS: dict[str, Scenario] = {
     "three_notebooks": Scenario(three_notebooks, "the kit's: three notebooks, data/ and images/"),
     "torch_state": Scenario(torch_state, "the kit's: a global PyTorch model changed through .data on both sides"),
     "globals": Scenario(globals_course, "the kit's: the student's module-level data changed by both sides"),
+    "values": Scenario(values_course, "the kit's: Decimal, Fraction, dates, a namedtuple, a structured array, "
+                                      "pandas Series and DataFrames returned, changed and compared"),
+    "objects": Scenario(objects_course, "the kit's: the student's class used by the tests, and a visitor of the "
+                                        "test's driven by the student's function"),
     "files": Scenario(files_course, "the kit's: files the student's code writes and the test cells read, and "
                                     "fixtures the test cells write (beside the notebook, with tempfile) for it"),
     "test_cell_names": Scenario(test_cell_names, "the kit's: a visible test cell's imports, constants and "

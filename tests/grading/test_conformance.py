@@ -63,6 +63,8 @@ NBGRADER_EXPECTS = {
     "globals": {"right": 5, "nocount": 2, "blank": 1},
     "test_cell_names": {"right": 3, "wrong": 1},
     "files": {"right": 3, "wrong": 1, "blank": 0},
+    "values": {"right": 6, "wrong": 0, "blank": 0},
+    "objects": {"right": 3, "wrong": 0, "blank": 0},
 }
 
 KIT_WORKERS = 2
