@@ -305,19 +305,15 @@ class Decoder:
 
     def _ND(self, v, depth):
         _arity(v, 5)
-        _, dtype, shape, raw, index = v
-        dt = _np_dtype(dtype, _NUMPY_KINDS + _NUMPY_TEXT_KINDS)
-        shape = _shape(shape)
-        if not isinstance(raw, bytes) or len(raw) != math.prod(shape) * dt.itemsize:
-            raise ProtocolError("a NumPy array whose bytes do not match its dtype and shape")
-        a = np.frombuffer(raw, dtype=dt).reshape(shape).copy()
-        _unicode(a)
-        return self._keep(index, a)
+        return self._array(_np_dtype(v[1], _NUMPY_KINDS + _NUMPY_TEXT_KINDS), v)
 
     def _NDS(self, v, depth):
         _arity(v, 5)
-        _, desc, shape, raw, index = v
-        dt = _np_struct(desc)
+        return self._array(_np_struct(v[1]), v)       # (a structured dtype, from its description)
+
+    def _array(self, dt, v):
+        """An array of dtype ``dt`` from ``[tag, dtype, shape, bytes, index]``, its bytes checked."""
+        _, _, shape, raw, index = v
         shape = _shape(shape)
         if not isinstance(raw, bytes) or len(raw) != math.prod(shape) * dt.itemsize:
             raise ProtocolError("a NumPy array whose bytes do not match its dtype and shape")
