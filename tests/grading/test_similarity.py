@@ -74,8 +74,10 @@ def planted(tmp_path_factory):
     honest = [synthetic.honest(f"h{i:02d}", exs, right, wrong, rng, variation=0.5) for i in range(14)]
     pairs = {}
     for j, how in enumerate(synthetic.DISGUISES):
+        # (each source its own right answers: with `% 3` the first and the fourth source were built from the same
+        # ones, a pair of copies in all but name, which a larger pool of answers made rare enough to rank first)
         source = synthetic.Student(f"source_{how}", {
-            ex.grade_id: synthetic.vary(right[ex.grade_id][(i + j) % 3][1].strip("\n"), rng, 0.5)
+            ex.grade_id: synthetic.vary(right[ex.grade_id][(i + j) % len(right[ex.grade_id])][1].strip("\n"), rng, 0.5)
             + f"\nscale_{i} = {rng.random():.5f} * {i + 2}" for i, ex in enumerate(exs)})
         own = synthetic.honest("x", exs, right, wrong, rng, variation=0.5)
         pairs[how] = (source, synthetic.copier(f"copy_{how}", source, how, exs, stubs, rng, own, file_copied=False))
