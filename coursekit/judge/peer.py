@@ -158,7 +158,7 @@ class Peer:
             self.abandoned.add(rid)
             raise
 
-    def _interrupted_reply(self, rid: int, wait: float = 2.5) -> dict | None:
+    def _interrupted_reply(self, rid: int, wait: float = 6.0) -> dict | None:
         """The judge was interrupted (its cell's time limit) while the student's code it asked for ran; the
         student's kernel is interrupted too (preprocessors.JudgedExecute), and its code's error, with the
         student's own lines, is the better answer to give the cell: the error reply to ``rid`` if it comes

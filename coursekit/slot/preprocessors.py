@@ -267,10 +267,10 @@ class JudgedExecute(TrackedExecute):
         student = getattr(self, "_student", None)
         if student is not None and self.interrupt_on_timeout:
             # the judge's cell ends after the student's code has stopped (peer._interrupted_reply waits up
-            # to 2.5 s for its error) and the cell's end has reached the student's kernel: more steps than one
+            # to 6 s for its error) and the cell's end has reached the student's kernel: more steps than one
             # kernel's, so a longer wait for its last output than nbclient's (4 s) before the cell is given up
             self._iopub_timeout_was = self.iopub_timeout
-            self.iopub_timeout = max(self.iopub_timeout, 15)
+            self.iopub_timeout = max(self.iopub_timeout, 20)
             from jupyter_core.utils import ensure_async
             try:
                 await ensure_async(student[0].interrupt_kernel())
